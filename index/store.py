@@ -1,0 +1,181 @@
+"""Index store: articles, their passages, FAISS vectors and keyword indexes in one folder.
+
+Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format):
+  manifest.json          model, dimension, library versions, each article's sha256, build time
+  articles.json          parsed articles (title, metadata, sections, paragraphs, dropped lines)
+  passages.json          [article, section, paragraph, text] per passage
+  passages.faiss/.npy    passage vectors (FAISS index for search, .npy for scoring candidates)
+  sections.npy           one vector per section (title + heading + text)
+  passages_bm25.*, sections_bm25.*   keyword indexes
+"""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import faiss
+import numpy as np
+
+from index import text
+from index.article import Article, Passage, Section
+from index.embed import Embedder
+from index.keyword import KeywordIndex
+
+FORMAT = 1
+# Exact search is fast below this many passages (a few ms at 50k × 512 floats) and has no recall
+# loss; above it HNSW keeps latency flat as the corpus grows.
+HNSW_ABOVE = 50_000
+
+
+class IndexStoreError(RuntimeError):
+    """The index folder is missing, stale, built with another model, or corrupt."""
+
+
+@dataclass
+class Index:
+    folder: Path
+    manifest: dict
+    articles: list[Article]
+    passages: list[Passage]
+    passage_section: np.ndarray     # global section number of each passage
+    section_article: np.ndarray     # article number of each section
+    passage_vectors: np.ndarray
+    section_vectors: np.ndarray
+    dense: faiss.Index
+    passage_keywords: KeywordIndex
+    section_keywords: KeywordIndex
+
+
+def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
+                faiss_kind: str = "auto", progress: Callable[[int, int], None] | None = None) -> Index:
+    """Embed and index the articles, write the folder, and return the loaded Index."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    passages, passage_section, section_texts = _flatten(articles)
+    passage_vectors = _embed_in_batches(embedder, [p.text for p in passages], progress)
+    section_vectors = embedder.encode(section_texts)
+    dense = _faiss_index(passage_vectors, faiss_kind)
+    _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense)
+    KeywordIndex.build([text.keyword_tokens(text.normalise(p.text)) for p in passages]).save(folder, "passages_bm25")
+    KeywordIndex.build([text.keyword_tokens(text.normalise(s)) for s in section_texts]).save(folder, "sections_bm25")
+    manifest = _manifest(articles, embedder, dense, len(passages), time.time() - started)
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return load_index(folder)
+
+
+def load_index(folder: str | Path, model_name: str | None = None) -> Index:
+    """Load an index folder. Raises IndexStoreError (missing, wrong model, corrupt) with the fix."""
+    folder = Path(folder)
+    if not (folder / "manifest.json").is_file():
+        raise IndexStoreError(f"No index at {folder} — run: article-qa index")
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("format") != FORMAT:
+            raise IndexStoreError(f"Index at {folder} has an old format — run: article-qa index")
+        if model_name and manifest["model"] != model_name:
+            raise IndexStoreError(f"Index at {folder} was built with {manifest['model']}, "
+                                  f"config asks for {model_name} — run: article-qa index")
+        return _read(folder, manifest)
+    except IndexStoreError:
+        raise
+    except Exception as exc:  # any damaged file: say so once, never a traceback
+        raise IndexStoreError(f"Index at {folder} is corrupt ({type(exc).__name__}: {exc}) "
+                              f"— run: article-qa index") from None
+
+
+def stale_articles(index: Index, paths: list[str | Path]) -> list[str]:
+    """Return the article files that are new, changed or removed since the index was built."""
+    built = {a["path"]: a["sha256"] for a in index.manifest["articles"]}
+    wanted = {}
+    for p in paths:
+        from index.article import load_article  # local: only staleness checks need to parse
+        wanted[str(Path(p).resolve())] = load_article(p).sha256
+    changed = [p for p, sha in wanted.items() if built.get(p) != sha]
+    return changed + [p for p in built if p not in wanted]
+
+
+def _flatten(articles: list[Article]):
+    passages, passage_section, section_texts = [], [], []
+    for article in articles:
+        first_section = len(section_texts)
+        section_texts += [" ".join([article.title, s.heading, *s.paragraphs]) for s in article.sections]
+        for passage in article.passages():
+            passages.append(passage)
+            passage_section.append(first_section + passage.section_no)
+    return passages, np.array(passage_section, dtype=np.int32), section_texts
+
+
+def _embed_in_batches(embedder, texts, progress, batch=256):
+    chunks = []
+    for start in range(0, len(texts), batch):
+        chunks.append(embedder.encode(texts[start:start + batch]))
+        if progress:
+            progress(min(start + batch, len(texts)), len(texts))
+    return np.vstack(chunks) if chunks else np.zeros((0, embedder.dimension), dtype=np.float32)
+
+
+def _faiss_index(vectors: np.ndarray, kind: str) -> faiss.Index:
+    if kind == "hnsw" or (kind == "auto" and len(vectors) > HNSW_ABOVE):
+        dense = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+        dense.hnsw.efSearch = 128   # recall close to exact at a few hundred microseconds
+    else:
+        dense = faiss.IndexFlatIP(vectors.shape[1])   # vectors are unit length: inner product = cosine
+    dense.add(vectors)
+    return dense
+
+
+def _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense):
+    article_no = {a.id: i for i, a in enumerate(articles)}
+    (folder / "articles.json").write_text(json.dumps([asdict(a) for a in articles], ensure_ascii=False),
+                                          encoding="utf-8")
+    rows = [[article_no[p.article], int(s), p.section_no, p.paragraph, p.text]
+            for p, s in zip(passages, passage_section)]
+    (folder / "passages.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    np.save(folder / "passages.npy", passage_vectors, allow_pickle=False)
+    np.save(folder / "sections.npy", section_vectors, allow_pickle=False)
+    faiss.write_index(dense, str(folder / "passages.faiss"))
+
+
+def _manifest(articles, embedder, dense, n_passages, seconds):
+    versions = {name: metadata.version(name) for name in
+                ("faiss-cpu", "numpy", "jieba", "sentence-transformers")}
+    return {
+        "format": FORMAT, "model": embedder.name, "dimension": embedder.dimension,
+        "faiss": type(dense).__name__, "passages": n_passages, "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "build_seconds": round(seconds, 2), "python": platform.python_version(), "versions": versions,
+        "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title} for a in articles],
+    }
+
+
+def _read(folder: Path, manifest: dict) -> Index:
+    articles = [_article_from_json(a) for a in json.loads((folder / "articles.json").read_text(encoding="utf-8"))]
+    sections = [(i, s) for i, a in enumerate(articles) for s in a.sections]
+    rows = json.loads((folder / "passages.json").read_text(encoding="utf-8"))
+    passages = [_passage(articles[a], no, paragraph, t) for a, _, no, paragraph, t in rows]
+    passage_vectors = np.load(folder / "passages.npy", allow_pickle=False)
+    section_vectors = np.load(folder / "sections.npy", allow_pickle=False)
+    dense = faiss.read_index(str(folder / "passages.faiss"))
+    if dense.ntotal != len(passages) or len(section_vectors) != len(sections):
+        raise ValueError("vector counts do not match the passages")
+    return Index(folder, manifest, articles, passages, np.array([r[1] for r in rows], dtype=np.int32),
+                 np.array([a for a, _ in sections], dtype=np.int32), passage_vectors, section_vectors, dense,
+                 KeywordIndex.load(folder, "passages_bm25"), KeywordIndex.load(folder, "sections_bm25"))
+
+
+def _passage(article: Article, section_no: int, paragraph: int, passage_text: str) -> Passage:
+    section = article.sections[section_no]
+    return Passage(article.id, article.title, section.heading, section_no, paragraph, passage_text,
+                   section.paragraphs[paragraph - 1])
+
+
+def _article_from_json(data: dict) -> Article:
+    return Article(data["id"], data["path"], data["sha256"], data["title"],
+                   tuple(tuple(m) for m in data["metadata"]),
+                   tuple(Section(s["heading"], tuple(s["paragraphs"])) for s in data["sections"]),
+                   tuple(data["dropped"]))

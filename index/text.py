@@ -1,0 +1,97 @@
+"""Text normalisation and tokenisation shared by the keyword index and question analysis."""
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import unicodedata
+from pathlib import Path
+
+import jieba
+
+jieba.setLogLevel(logging.WARNING)
+
+# Words that say what kind of answer is wanted, or are politeness: they carry no topic, so they
+# must not count when measuring how much of a question a passage covers.
+QUESTION_WORDS = frozenset(
+    "请问 请 问 一下 告诉 我 我们 你 知道 吗 呢 吧 啊 呀 么 什么 什么样 怎么 怎么样 怎样 如何 为什么 为何 "
+    "哪 哪个 哪些 哪里 哪儿 哪位 哪年 哪天 哪一年 哪家 谁 多少 几 几个 多久 多长 多大 多高 何时 何地 何 "
+    "是 的 了 在 有 和 与 及 被 把 对 从 为 以 于 等 个 这 那 其 该 之 也 都 还 就 又 中 上 下 "
+    "时候 时间 是否 能否 可以 会 要 叫 名字 称为 称作 指 所 哪种 哪类".split())
+_FILLER = re.compile(r"^(请问|请告诉我|我想知道|你知道|问一下|想问一下)[，,：:]?|[吗呢吧啊呀][？?]?$")
+_HAN = re.compile(r"[\u4e00-\u9fff]+")
+_TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s():
+    import opencc
+    return opencc.OpenCC("t2s")
+
+
+def normalise(text: str) -> str:
+    """Fold full-width forms, Traditional characters and case, so questions and articles compare."""
+    text = unicodedata.normalize("NFKC", text)
+    return _t2s().convert(text).lower()
+
+
+def normalise_question(question: str) -> str:
+    """normalise() plus removal of politeness filler such as 请问 … 吗."""
+    text = normalise(question).strip()
+    return _FILLER.sub("", text).strip() or text
+
+
+def words(text: str) -> list[str]:
+    """jieba words (search mode: long words and their parts) without punctuation; text already normalised."""
+    return [w for w in jieba.cut_for_search(text) if _TOKEN_OK.search(w)]
+
+
+def bigrams(text: str) -> list[str]:
+    """Overlapping character pairs of every run of Han characters: robust where jieba segments differently."""
+    return [run[i:i + 2] for run in _HAN.findall(text) for i in range(len(run) - 1)]
+
+
+def keyword_tokens(text: str) -> list[str]:
+    """Tokens for the keyword index: words plus character bigrams (prefixed so they never collide)."""
+    return words(text) + ["#" + b for b in bigrams(text)]
+
+
+def content_words(text: str) -> list[str]:
+    """The topic words of a question: jieba words minus question and function words, deduplicated."""
+    seen = []
+    for w in jieba.cut(text):
+        if _TOKEN_OK.search(w) and w not in QUESTION_WORDS and w not in seen:
+            seen.append(w)
+    return seen
+
+
+@functools.lru_cache(maxsize=1)
+def general_idf() -> tuple[dict[str, float], float]:
+    """jieba's IDF table, computed on a large general Chinese corpus, and its median.
+
+    Weighting question words by general-language rarity, not by the indexed articles, keeps a
+    single short article from making every one of its words look common.
+    """
+    path = Path(jieba.__file__).parent / "analyse" / "idf.txt"
+    table = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        word, _, value = line.partition(" ")
+        if value:
+            table[word] = float(value)
+    values = sorted(table.values())
+    return table, values[len(values) // 2]
+
+
+def word_weight(word: str) -> float:
+    """General-language IDF of a word; unknown words (names, numbers, jargon) count as rare."""
+    table, median = general_idf()
+    if word in table:
+        return table[word]
+    return median if word.isdigit() else median * 1.2
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary, OpenCC and the IDF table (about a second) before the first question."""
+    jieba.initialize()
+    _t2s()
+    general_idf()
