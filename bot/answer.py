@@ -35,6 +35,7 @@ class Quote:
     matched: tuple[str, ...] = ()
     article_id: str = ""
     section_no: int = -1
+    number: int = -1    # passage number in the index, -1 for a metadata line
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Answer:
     quotes: tuple[Quote, ...]
     reply: str
     suggestions: tuple[Quote, ...] = field(default=())   # closest sections when abstaining
+    more: tuple[Quote, ...] = field(default=())          # next-best passages, shown on request
 
     def to_json(self) -> dict:
         """The `article-qa ask --json/--jsonl` object."""
@@ -64,15 +66,18 @@ class Answerer:
     def ask(self, question: str) -> Answer:
         """Answer one question. Raises QuestionError for an empty or over-long question."""
         question = self._check(question)
-        hits = self.searcher.search(question, k=max(self.max_quotes, 5))
+        result = self.searcher.search(question, k=self.max_quotes + 3)
+        hits = result.hits
         about = self._metadata_answer(question, hits)
         if about:
             return about
-        if not hits or hits[0].score < self.threshold:
+        if not hits or result.confidence < self.threshold:
             return self._refusal(question, hits)
-        # Supporting quotes must be plausible answers themselves, not just the next-best sentences.
-        quotes = [_quote(h) for h in hits[: self.max_quotes] if h.score >= self.threshold / 2]
-        return Answer(question, True, tuple(quotes), _reply_text(quotes))
+        # Supporting quotes must be plausible answers themselves, not just the next-best sentences:
+        # at least a tenth as likely as the best one.
+        quotes = [_quote(h) for h in hits[: self.max_quotes] if h.score >= hits[0].score / 10]
+        more = tuple(_quote(h) for h in hits[len(quotes):])
+        return Answer(question, True, tuple(quotes), _reply_text(quotes), more=more)
 
     def _check(self, question: str) -> str:
         question = " ".join((question or "").split())
@@ -118,7 +123,7 @@ class Answerer:
 def _quote(hit: Hit) -> Quote:
     p = hit.passage
     return Quote(p.text, p.title, p.section, p.paragraph, hit.score, p.context, hit.matched,
-                 p.article, p.section_no)
+                 p.article, p.section_no, hit.number)
 
 
 def citation(quote: Quote) -> str:

@@ -43,12 +43,22 @@ class Query:
     grams: tuple[frozenset, frozenset]  # the question's character bigrams and trigrams
 
 
+ABSTAIN_FEATURES = ("logit", "cover", "dense", "missing_max", "missing_share")
+
+
 @dataclass(frozen=True)
 class Hit:
     passage: Passage
     score: float                   # probability that the passage answers the question
     features: dict[str, float]
     matched: tuple[str, ...]       # question words found in the passage (to highlight)
+    number: int                    # position of the passage in the index
+
+
+@dataclass(frozen=True)
+class Result:
+    hits: list[Hit]                # best first
+    confidence: float              # probability that the best hit answers at all (0 when no hits)
 
 
 class Searcher:
@@ -59,9 +69,13 @@ class Searcher:
         fusion = json.loads(fusion_file.read_text(encoding="utf-8"))
         self.weights = np.array([fusion["weights"][f] for f in FEATURES], dtype=np.float32)
         self.bias = float(fusion["bias"])
-        self.threshold = float(fusion["threshold"])
+        self.abstain_weights = np.array([fusion["abstain"]["weights"][f] for f in ABSTAIN_FEATURES])
+        self.abstain_bias = float(fusion["abstain"]["bias"])
+        self.threshold = float(fusion["abstain"]["threshold"])
         self._passage_text = [text.normalise(p.text) for p in index.passages]
         self._section_text = [text.normalise(s) for s in _section_texts(index)]
+        self._article_text = {a.id: text.normalise(" ".join([a.title, *[" ".join(s.paragraphs) for s in a.sections]]))
+                              for a in index.articles}
         text.warm_up()   # load jieba's dictionary and IDF table now, not on the first question
 
     def analyse(self, question: str) -> Query:
@@ -71,15 +85,30 @@ class Searcher:
         topic = [(w, text.word_weight(w)) for w in text.content_words(q)]
         return Query(q, text.keyword_tokens(q), topic, wants, (_grams(q, 2), _grams(q, 3)))
 
-    def search(self, question: str, k: int = 3) -> list[Hit]:
-        """Return up to k hits, best first (scores are probabilities; the caller decides to abstain)."""
+    def search(self, question: str, k: int = 3) -> Result:
+        """Return up to k hits, best first, and the confidence that the best one answers."""
         query = self.analyse(question)
         candidates, features = self.features(query)
         if not len(candidates):
-            return []
-        scores = 1 / (1 + np.exp(-(features @ self.weights + self.bias)))
-        order = np.argsort(-scores, kind="stable")[:k]
-        return [self._hit(query, candidates[i], scores[i], features[i]) for i in order]
+            return Result([], 0.0)
+        logits = features @ self.weights + self.bias
+        order = np.argsort(-logits, kind="stable")[:k]
+        hits = [self._hit(query, candidates[i], _sigmoid(logits[i]), features[i]) for i in order]
+        signals = self.abstain_signals(query, hits[0].passage.article, logits[order[0]], features[order[0]])
+        return Result(hits, float(_sigmoid(signals @ self.abstain_weights + self.abstain_bias)))
+
+    def abstain_signals(self, query: Query, article_id: str, logit: float, features: np.ndarray) -> np.ndarray:
+        """What decides whether to answer at all (rows follow ABSTAIN_FEATURES): how strong the best
+        passage is, and how much of the question's topic its article never mentions — a question
+        about "常住人口" cannot be answered by an article that never says it, however close the
+        rest of the question is."""
+        article = self._article_text[article_id]
+        missing = [w for w, _ in query.topic if w not in article]
+        weights = dict(query.topic)
+        total = sum(weights.values()) or 1.0
+        return np.array([logit, features[FEATURES.index("cover")], features[FEATURES.index("dense")],
+                         max((weights[w] for w in missing), default=0.0) / 15,
+                         sum(weights[w] for w in missing) / total], dtype=np.float64)
 
     def features(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
         """Candidate passage numbers and their feature matrix (rows follow FEATURES)."""
@@ -142,7 +171,11 @@ class Searcher:
     def _hit(self, query: Query, passage_no: int, score: float, features: np.ndarray) -> Hit:
         passage = self.index.passages[passage_no]
         matched = tuple(w for w, _ in query.topic if w in self._passage_text[passage_no])
-        return Hit(passage, float(score), dict(zip(FEATURES, map(float, features))), matched)
+        return Hit(passage, float(score), dict(zip(FEATURES, map(float, features))), matched, int(passage_no))
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
 
 
 def _grams(question: str, n: int) -> frozenset:

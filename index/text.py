@@ -19,6 +19,8 @@ QUESTION_WORDS = frozenset(
     "是 的 了 在 有 和 与 及 被 把 对 从 为 以 于 等 个 这 那 其 该 之 也 都 还 就 又 中 上 下 "
     "时候 时间 是否 能否 可以 会 要 叫 名字 称为 称作 指 所 哪种 哪类".split())
 _FILLER = re.compile(r"^(请问|请告诉我|我想知道|你知道|问一下|想问一下)[，,：:]?|[吗呢吧啊呀][？?]?$")
+# A word that contains a question morpheme ("几零后", "哪些人") asks, it does not name a topic.
+_ASKING = re.compile(r"几|哪|谁|什么|多少|怎|啥")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 
@@ -60,7 +62,7 @@ def content_words(text: str) -> list[str]:
     """The topic words of a question: jieba words minus question and function words, deduplicated."""
     seen = []
     for w in jieba.cut(text):
-        if _TOKEN_OK.search(w) and w not in QUESTION_WORDS and w not in seen:
+        if _TOKEN_OK.search(w) and w not in QUESTION_WORDS and not _ASKING.search(w) and w not in seen:
             seen.append(w)
     return seen
 

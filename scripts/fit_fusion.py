@@ -4,10 +4,13 @@ Data: a SQuAD-style Chinese QA file (CMRC 2018 trial). Each passage becomes an a
 - Ranking: a logistic model over the candidate features of index/search.py, label = the candidate
   holds an accepted answer. Reported as 2-fold cross-validated hit@1 (folds split by article, so
   no article is both trained on and tested on).
-- Abstention: the same questions asked again against an index from which the sentences holding
-  their answers were deleted (near misses: same topic, no answer), and against an index of the other
-  fold's articles only (off topic). The threshold on the top score is the one that keeps false
-  abstentions on answerable questions at or below 5% while refusing as many of these as it can.
+- Abstention: a second logistic model over signals of the best passage (its ranking score, how much
+  of the question's topic its article never mentions), trained to tell right answers from
+  questions that cannot be answered: the same questions asked against an index from which the
+  sentences holding their answers were deleted (near misses), against an index of the other fold's
+  articles only (off topic), with one informative word swapped for a word the article never uses,
+  and answerable questions whose best passage is wrong. The threshold keeps false abstentions on
+  rightly answered questions at or below 5%.
 
 Usage: python scripts/fit_fusion.py ../shared/eval/cmrc2018_trial.json [--work /tmp/fusion]
 """
@@ -24,8 +27,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from index.article import parse_article, split_passages  # noqa: E402
 from index.embed import Embedder  # noqa: E402
-from index.search import FEATURES, FUSION_FILE, Searcher  # noqa: E402
-from index.store import build_index  # noqa: E402
+from index.search import ABSTAIN_FEATURES, FEATURES, FUSION_FILE, Searcher  # noqa: E402
+from index.store import build_index, load_index  # noqa: E402
 
 MAX_FALSE_ABSTAIN = 0.05
 
@@ -50,17 +53,28 @@ def main() -> None:
     print(f"2-fold CV hit@1 {np.mean(cv):.3f} ({cv[0]:.3f}, {cv[1]:.3f}); fitted on all: "
           f"{_hit1((w, b), X, y, groups, np.ones(len(qfold), bool)):.3f}")
 
-    answerable = _top_scores(full, items, w, b)
     near = _searcher(embedder, items, Path(args.work) / "near", keep=lambda a: True, delete_answers=True)
     off = _searcher(embedder, items, Path(args.work) / "off", keep=lambda a: fold[a] == 0)
-    unanswerable = np.concatenate([_top_scores(near, items, w, b),
-                                   _top_scores(off, [it for it in items if fold[it["article"]] == 1], w, b)])
-    threshold = float(np.quantile(answerable, MAX_FALSE_ABSTAIN))
-    refused = float(np.mean(unanswerable < threshold))
-    print(f"threshold {threshold:.3f}: false abstention {np.mean(answerable < threshold):.3f}, "
-          f"unanswerable refused {refused:.3f}")
+    # Positives: questions whose best passage really holds the answer. Answerable questions whose
+    # best passage is wrong count with the unanswerable ones: quoting it would mislead just the same.
+    answered, correct = _top_signals(full, items, w, b)
+    answerable = answered[correct]
+    unanswerable = np.vstack([answered[~correct],
+                              _top_signals(near, items, w, b)[0],
+                              _top_signals(off, [it for it in items if fold[it["article"]] == 1], w, b)[0],
+                              _top_signals(full, _swapped_topic(full, items, rng), w, b)[0]])
+    signals = np.vstack([answerable, unanswerable])
+    labels = np.concatenate([np.ones(len(answerable)), np.zeros(len(unanswerable))])
+    aw, ab = _logistic(signals, labels)
+    confidence = lambda s: 1 / (1 + np.exp(-(s @ aw + ab)))  # noqa: E731
+    threshold = float(np.quantile(confidence(answerable), MAX_FALSE_ABSTAIN))
+    refused = float(np.mean(confidence(unanswerable) < threshold))
+    print(f"abstention threshold {threshold:.3f}: false abstention "
+          f"{np.mean(confidence(answerable) < threshold):.3f}, unanswerable refused {refused:.3f}")
     FUSION_FILE.write_text(json.dumps({
-        "weights": dict(zip(FEATURES, map(float, w))), "bias": float(b), "threshold": threshold,
+        "weights": dict(zip(FEATURES, map(float, w))), "bias": float(b),
+        "abstain": {"weights": dict(zip(ABSTAIN_FEATURES, map(float, aw))), "bias": float(ab),
+                    "threshold": threshold},
         "fitted_on": Path(args.squad).name, "cv_hit1": round(float(np.mean(cv)), 3),
         "unanswerable_refused": round(refused, 3)}, indent=2), encoding="utf-8")
 
@@ -79,6 +93,8 @@ def _load(path: str) -> list[dict]:
 
 
 def _searcher(embedder, items, folder: Path, keep, delete_answers=False) -> Searcher:
+    if (folder / "manifest.json").is_file():   # built by an earlier run over the same data
+        return Searcher(load_index(folder), embedder)
     contexts: dict[str, tuple[str, str, list[str]]] = {}
     for it in items:
         title, context, answers = contexts.setdefault(it["article"], (it["title"], it["context"], []))
@@ -149,12 +165,52 @@ def _hit1(model, X, y, groups, question_mask) -> float:
     return float(np.sum(hits) / max(question_mask.sum(), 1))
 
 
-def _top_scores(searcher: Searcher, items, w, b) -> np.ndarray:
+def _top_signals(searcher: Searcher, items, w, b) -> tuple[np.ndarray, np.ndarray]:
+    """The abstention signals of each question's best passage under the ranking weights (w, b),
+    and whether that passage holds an accepted answer."""
+    out, correct = [], []
+    for it in items:
+        query = searcher.analyse(it["question"])
+        candidates, features = searcher.features(query)
+        logits = features @ w + b
+        top = int(np.argmax(logits))
+        article = searcher.index.passages[candidates[top]].article
+        out.append(searcher.abstain_signals(query, article, logits[top], features[top]))
+        correct.append(any(a in searcher.index.passages[candidates[top]].text for a in it["answers"]))
+    return np.array(out), np.array(correct)
+
+
+def _swapped_topic(searcher: Searcher, items, rng: random.Random) -> list[dict]:
+    """Near-miss questions of a third kind: one informative word of a real question swapped for an
+    informative word from another article's question that this article never uses ("岚山区的常住人口
+    有多少" asked of an article that never mentions 常住人口)."""
+    from index import text
+    pool = [(it["article"], w) for it in items for w, weight in searcher.analyse(it["question"]).topic
+            if weight >= 9]
     out = []
     for it in items:
-        _, features = searcher.features(searcher.analyse(it["question"]))
-        out.append(1 / (1 + np.exp(-(features @ w + b).max())) if len(features) else 0.0)
-    return np.array(out)
+        context = text.normalise(it["context"])
+        own = [w for w, weight in searcher.analyse(it["question"]).topic if weight >= 6 and w in it["question"]]
+        if not own:
+            continue
+        for _ in range(20):
+            article, foreign = rng.choice(pool)
+            if article != it["article"] and foreign not in context:
+                out.append({**it, "question": it["question"].replace(rng.choice(own), foreign, 1)})
+                break
+    return out
+
+
+def _logistic(X, y, l2=1e-3, steps=5000, lr=0.5):
+    """Class-balanced logistic regression by gradient descent."""
+    weight = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+    w, b = np.zeros(X.shape[1]), 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(X @ w + b)))
+        g = weight * (p - y)
+        w -= lr * (X.T @ g / len(y) + l2 * w)
+        b -= lr * float(np.mean(g))
+    return w, b
 
 
 if __name__ == "__main__":

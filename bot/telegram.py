@@ -1,0 +1,322 @@
+"""The Telegram bot (python-telegram-bot v22): the same answers as the CLI, as HTML replies.
+
+Buttons carry passage numbers plus a fingerprint of the index in their callback_data, never a
+key into memory, so they keep working after a restart and say "请重新提问" once the index changes.
+Edited messages are ignored: the original question was already answered, and answering the edit
+too would send a second reply the user did not ask for.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict, deque
+
+from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters,
+                      Update)
+from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.error import NetworkError, TelegramError
+from telegram.ext import (AIORateLimiter, Application, CallbackQueryHandler, CommandHandler, ContextTypes,
+                          MessageHandler, filters)
+
+from bot import telegram_html as th
+from bot.answer import Answer, Answerer, Quote
+from bot.config import Telegram as TelegramSettings
+from bot.runtime import ask_or_explain
+
+log = logging.getLogger(__name__)
+
+SORRY = "抱歉，出了点问题，请稍后再试。"
+TEXT_ONLY = "请用文字提问。"
+NOT_ALLOWED = "抱歉，这个机器人目前只对受邀用户开放。"
+SLOW_DOWN = "提问有点太快了，请稍等片刻再问。"
+GONE = "这个按钮已经失效，请重新提问。"
+COMMANDS = [("start", "介绍与示例问题"), ("help", "怎么提问"), ("sections", "文章目录"),
+            ("source", "文章来源与作者"), ("ask", "在群里提问：/ask 问题")]
+
+
+class TokenFilter(logging.Filter):
+    """Replace the bot token wherever it appears in a log record (the HTTP client logs request
+    URLs, and the Bot API puts the token in the URL)."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), ()
+        return True
+
+
+class RateLimiter:
+    """At most `limit` questions per user in any `window` seconds."""
+
+    def __init__(self, limit: int, window: float):
+        self.limit, self.window = limit, window
+        self._asked: dict[int, deque] = defaultdict(deque)
+
+    def allow(self, user_id: int, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        asked = self._asked[user_id]
+        while asked and now - asked[0] > self.window:
+            asked.popleft()
+        if len(asked) >= self.limit:
+            return False
+        asked.append(now)
+        return True
+
+
+def serve(answerer: Answerer, settings: TelegramSettings, token: str) -> None:
+    """Run the bot until SIGINT/SIGTERM; in-flight answers finish and handled updates are acknowledged."""
+    _protect_logs(token)
+    app = build_application(answerer, settings, token)
+    if settings.mode == "webhook":
+        app.run_webhook(listen=settings.webhook.listen, port=settings.webhook.port,
+                        webhook_url=settings.webhook.url, allowed_updates=Update.ALL_TYPES)
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=int(settings.poll_timeout),
+                        bootstrap_retries=-1)
+
+
+def _protect_logs(token: str) -> None:
+    token_filter = TokenFilter(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(token_filter)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def build_application(answerer: Answerer, settings: TelegramSettings, token: str) -> Application:
+    """The PTB Application with every handler registered; heavy objects live in bot_data."""
+    app = (Application.builder().token(token).base_url(settings.base_url)
+           .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
+           .rate_limiter(AIORateLimiter(max_retries=5)).concurrent_updates(8)
+           .post_init(_set_commands).build())
+    app.bot_data.update(answerer=answerer, settings=settings, fingerprint=_fingerprint(answerer),
+                        rate=RateLimiter(settings.rate_limit.questions, settings.rate_limit.per_seconds))
+    app.add_handler(CommandHandler("start", on_start))
+    app.add_handler(CommandHandler("help", on_help))
+    app.add_handler(CommandHandler("sections", on_sections))
+    app.add_handler(CommandHandler("source", on_source))
+    app.add_handler(CommandHandler("ask", on_ask))
+    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, lambda u, c: asyncio.sleep(0)))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
+    app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & filters.ChatType.PRIVATE,
+                                   on_not_text))
+    app.add_error_handler(on_error)
+    return app
+
+
+async def _set_commands(app: Application) -> None:
+    await app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+
+
+def _fingerprint(answerer: Answerer) -> str:
+    return answerer.searcher.index.manifest.get("built", "")[-8:].replace(":", "").replace("+", "")[:4] or "0"
+
+
+# ---- handlers ------------------------------------------------------------------------------------
+
+async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    index = _answerer(context).searcher.index
+    lines = ["我只用文章里的原句回答问题，并注明出处（章节、段落）。文章里没有的，我会直说。", "", "我读过："]
+    lines += [f"· 《{a.title}》" + "".join(f"（{m}）" for k, m in a.metadata if k == "source")
+              for a in index.articles[:5]]
+    lines += ["", "直接发中文问题即可；在群里请 @我、回复我，或用 /ask 问题。"]
+    buttons = [[InlineKeyboardButton(q[:30], callback_data=_data(context, "ex", i))]
+               for i, q in enumerate(_examples(index))]
+    await _reply(update, context, [th.html.escape("\n".join(lines))], InlineKeyboardMarkup(buttons))
+
+
+async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text = ("用中文提问，例如“文章的来源是哪里？”。我会引用文章原句作答，并注明《标题》· 章节 · 第N段。\n"
+            "/sections 文章目录　/source 来源与作者　/ask 问题（群聊中使用）\n"
+            "“更多相关段落”显示其他可能相关的句子，“查看上下文”显示整段原文。")
+    await _reply(update, context, [th.html.escape(text)])
+
+
+async def on_sections(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    rows, names = [], []
+    for a_no, article in enumerate(_answerer(context).searcher.index.articles[:20]):
+        for s_no, section in enumerate(article.sections):
+            name = section.heading or f"《{article.title}》开头"
+            names.append(f"{len(names) + 1}. {name}")
+            rows.append([InlineKeyboardButton(name[:40], callback_data=_data(context, "sec", a_no, s_no))])
+    await _reply(update, context, [th.html.escape("目录：\n" + "\n".join(names))], InlineKeyboardMarkup(rows[:90]))
+
+
+async def on_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    blocks = []
+    for article in _answerer(context).searcher.index.articles[:20]:
+        meta = "\n".join(line for _, line in article.metadata) or "（文章没有注明来源或作者）"
+        blocks.append(f"<b>《{th.html.escape(article.title)}》</b>\n{th.html.escape(meta)}")
+    await _reply(update, context, blocks)
+
+
+async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    question = " ".join(context.args or [])
+    if not question.strip():
+        await _reply(update, context, ["用法：/ask 问题，例如 /ask 文章的来源是哪里？"])
+        return
+    await _answer_question(update, context, question)
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message.chat.type != ChatType.PRIVATE:
+        question = _addressed_question(message, context.bot.username)
+        if question is None:
+            return   # group chatter not meant for the bot
+    else:
+        question = message.text
+    await _answer_question(update, context, question)
+
+
+async def on_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _reply(update, context, [TEXT_ONLY])
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    await query.answer()
+    kind, *numbers = (query.data or "").split(":")
+    if not numbers or numbers[0] != context.bot_data["fingerprint"]:
+        await _reply(update, context, [GONE])
+        return
+    try:
+        values = [int(n) for n in numbers[1:]]
+        if kind == "ex":   # an example question: answer it like a typed one
+            await _answer_question(update, context, _examples(_answerer(context).searcher.index)[values[0]])
+            return
+        blocks, markup = _button_reply(context, kind, values)
+    except (ValueError, IndexError):
+        blocks, markup = [GONE], None
+    await _reply(update, context, blocks, markup)
+
+
+def _button_reply(context, kind: str, values: list[int]):
+    index = _answerer(context).searcher.index
+    if kind == "sec":
+        article = index.articles[values[0]]
+        section = article.sections[values[1]]
+        head = f"<b>《{th.html.escape(article.title)}》· {th.html.escape(section.heading or '开头')}</b>"
+        return [head] + [f"第{n}段：{th.html.escape(p)}" for n, p in enumerate(section.paragraphs, 1)], None
+    if kind == "more":
+        quotes = [_passage_quote(index, n) for n in values]
+        return (["<i>更多相关段落：</i>"] + [th.quote_block(q) for q in quotes]), _context_buttons(context, quotes)
+    if kind == "ctx":
+        quote = _passage_quote(index, values[0])
+        return th.context_blocks(quote, quote.context), None
+    raise ValueError(kind)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("Error while handling an update: %s", context.error, exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat and not isinstance(context.error, NetworkError):
+        try:
+            await context.bot.send_message(update.effective_chat.id, SORRY)
+        except TelegramError:
+            log.warning("Could not tell the user about the error")
+
+
+# ---- answering ------------------------------------------------------------------------------------
+
+async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+    user = update.effective_user
+    if not _allowed(context, update):
+        await _reply(update, context, [NOT_ALLOWED])
+        return
+    if user and not context.bot_data["rate"].allow(user.id):
+        await _reply(update, context, [SLOW_DOWN])
+        return
+    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    answer = await asyncio.to_thread(ask_or_explain, _answerer(context), question)
+    if answer.answered:
+        await _reply(update, context, th.answer_blocks(answer), _answer_buttons(context, answer))
+    else:
+        await _reply(update, context, [th.html.escape(answer.reply.split("可以看看")[0])],
+                     _suggestion_buttons(context, answer))
+
+
+def _answer_buttons(context, answer: Answer) -> InlineKeyboardMarkup | None:
+    row = []
+    more = [q.number for q in answer.more if q.number >= 0][:3]
+    if more:
+        row.append(InlineKeyboardButton("更多相关段落", callback_data=_data(context, "more", *more)))
+    first = answer.quotes[0]
+    if first.number >= 0:
+        row.append(InlineKeyboardButton("查看上下文", callback_data=_data(context, "ctx", first.number)))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+def _context_buttons(context, quotes: list[Quote]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"查看上下文 {n + 1}", callback_data=_data(context, "ctx", q.number))
+                                  for n, q in enumerate(quotes)]])
+
+
+def _suggestion_buttons(context, answer: Answer) -> InlineKeyboardMarkup | None:
+    index = _answerer(context).searcher.index
+    article_no = {a.id: i for i, a in enumerate(index.articles)}
+    rows = [[InlineKeyboardButton(("看看：" + (s.section or f"《{s.article}》"))[:40],
+                                  callback_data=_data(context, "sec", article_no[s.article_id], s.section_no))]
+            for s in answer.suggestions if s.article_id in article_no]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _passage_quote(index, number: int) -> Quote:
+    p = index.passages[number]
+    return Quote(p.text, p.title, p.section, p.paragraph, 0.0, p.context, (), p.article, p.section_no, number)
+
+
+def _examples(index) -> list[str]:
+    """Example questions built from the article's own section headings (or titles)."""
+    names = [s.heading for a in index.articles for s in a.sections if s.heading][:3]
+    names = names or [f"《{a.title}》" for a in index.articles[:3]]
+    return [f"{name}讲了什么？" for name in names] + ["这篇文章的来源是哪里？"]
+
+
+def _addressed_question(message: Message, username: str | None) -> str | None:
+    """In a group: the question when the bot is mentioned or replied to, else None."""
+    text = message.text or ""
+    mention = f"@{username}" if username else None
+    if mention and mention.lower() in text.lower():
+        start = text.lower().index(mention.lower())
+        return (text[:start] + text[start + len(mention):]).strip()
+    reply = message.reply_to_message
+    if reply and reply.from_user and reply.from_user.username == username:
+        return text
+    return None
+
+
+def _allowed(context, update: Update) -> bool:
+    allowed = context.bot_data["settings"].allowed_ids
+    if not allowed:
+        return True
+    ids = {update.effective_user.id if update.effective_user else None, update.effective_chat.id}
+    return bool(ids & set(allowed))
+
+
+def _answerer(context) -> Answerer:
+    return context.bot_data["answerer"]
+
+
+def _data(context, kind: str, *numbers: int) -> str:
+    data = ":".join([kind, context.bot_data["fingerprint"], *map(str, numbers)])
+    assert len(data.encode()) <= 64, data
+    return data
+
+
+async def _reply(update: Update, context, blocks: list[str], markup=None) -> None:
+    """Send the blocks as one or more HTML messages replying to the user's message; the buttons go
+    on the last one."""
+    message = update.effective_message
+    messages = th.pack(blocks)
+    for n, text in enumerate(messages):
+        await context.bot.send_message(
+            update.effective_chat.id, text, parse_mode=ParseMode.HTML,
+            reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True)
+            if message else None,
+            reply_markup=markup if n == len(messages) - 1 else None)
+

@@ -1,0 +1,71 @@
+"""Rendering for Telegram: HTML-escaped quotes as blockquotes, matched words in bold, citations,
+and splitting into messages that each stay within Telegram's 4,096 characters with tags balanced."""
+from __future__ import annotations
+
+import html
+
+from bot.answer import Answer, Quote, citation
+
+LIMIT = 4096
+
+
+def answer_blocks(answer: Answer) -> list[str]:
+    """HTML blocks (each well-formed on its own) for an answered question."""
+    blocks = []
+    for n, quote in enumerate(answer.quotes):
+        if n == 1:
+            blocks.append("<i>相关段落：</i>")
+        blocks.append(quote_block(quote))
+    return blocks
+
+
+def quote_block(quote: Quote) -> str:
+    return f"<blockquote>{highlight(quote.text, quote.matched)}</blockquote>\n— {html.escape(citation(quote))}"
+
+
+def context_blocks(quote: Quote, paragraph: str) -> list[str]:
+    """The whole paragraph as an expandable blockquote (split if it is very long)."""
+    head = f"<b>上下文</b> — {html.escape(citation(quote))}"
+    return [head] + [f"<blockquote expandable>{html.escape(part)}</blockquote>" for part in plain_parts(paragraph)]
+
+
+def highlight(text: str, words: tuple[str, ...]) -> str:
+    """Escape text for HTML and put the question's words in bold."""
+    bold = [False] * len(text)
+    for word in words:
+        start = text.find(word)
+        while word and start >= 0:
+            bold[start:start + len(word)] = [True] * len(word)
+            start = text.find(word, start + len(word))
+    out, i = [], 0
+    while i < len(text):
+        j = i
+        while j < len(text) and bold[j] == bold[i]:
+            j += 1
+        piece = html.escape(text[i:j])
+        out.append(f"<b>{piece}</b>" if bold[i] else piece)
+        i = j
+    return "".join(out)
+
+
+def plain_parts(text: str, size: int = 3000) -> list[str]:
+    """Cut plain text into parts of at most `size` characters, at sentence ends where possible
+    (escaping can lengthen text, so parts stay well under the limit)."""
+    parts = []
+    while len(text) > size:
+        cut = max(text.rfind(p, 0, size) for p in "。！？!?\n")
+        cut = cut + 1 if cut > size // 2 else size
+        parts.append(text[:cut])
+        text = text[cut:]
+    return parts + ([text] if text else [])
+
+
+def pack(blocks: list[str], limit: int = LIMIT) -> list[str]:
+    """Join blocks into as few messages as fit within the limit; a block is never cut."""
+    messages, current = [], ""
+    for block in blocks:
+        if current and len(current) + 2 + len(block) > limit:
+            messages.append(current)
+            current = ""
+        current = f"{current}\n\n{block}" if current else block
+    return messages + ([current] if current else [])

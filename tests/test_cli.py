@@ -1,0 +1,95 @@
+"""End-to-end tier: the real CLI as a subprocess, with the real model and index."""
+import json
+import shutil
+
+import pytest
+
+from conftest import DATA, LANSHAN, run_cli
+
+pytestmark = pytest.mark.e2e
+
+
+def _ask_jsonl(index_dir, questions):
+    result = run_cli("ask", "--jsonl", "--index-dir", index_dir, stdin="\n".join(questions) + "\n")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_jsonl_interface_has_exact_keys_and_order(index_dir):
+    answers = _ask_jsonl(index_dir, ["岚山区委书记是谁？", "", "馆长叫什么名字？"])
+    assert [a["question"] for a in answers] == ["岚山区委书记是谁？", "", "馆长叫什么名字？"]
+    assert set(answers[0]) == {"question", "answered", "quotes", "reply"}
+    assert set(answers[0]["quotes"][0]) == {"text", "article", "section", "paragraph", "score"}
+    assert "焦春锋" in answers[0]["quotes"][0]["text"]
+    assert answers[1]["answered"] is False and answers[1]["reply"]
+
+
+def test_golden_questions_on_a_second_article(index_dir):
+    items = [json.loads(line) for line in (DATA / "qingshui_questions.jsonl").read_text().splitlines()]
+    answers = _ask_jsonl(index_dir, [it["question"] for it in items])
+    answerable = [(it, a) for it, a in zip(items, answers) if it["answers"]]
+    hits = sum(bool(a["quotes"]) and any(x in a["quotes"][0]["text"] for x in it["answers"]) for it, a in answerable)
+    refused = sum(not a["answered"] for it, a in zip(items, answers) if not it["answers"])
+    assert hits >= len(answerable) - 1, answers
+    assert refused >= 1
+
+
+def test_metadata_question_quotes_the_source_line(index_dir):
+    answer = _ask_jsonl(index_dir, ["这篇文章的来源是哪里？"])[0]
+    assert answer["answered"] and "人民网" in answer["quotes"][0]["text"]
+
+
+def test_unanswerable_question_is_refused_with_suggestions(index_dir):
+    result = run_cli("ask", "--index-dir", index_dir, "日照明天天气怎么样？")
+    assert result.returncode == 0
+    assert "文章中没有找到" in result.stdout
+
+
+@pytest.mark.parametrize("question, message", [("   ", "请输入一个问题"), ("问" * 10000, "问题太长了")])
+def test_bad_questions_get_one_line_and_exit_2(index_dir, question, message):
+    result = run_cli("ask", "--index-dir", index_dir, question)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("content", [None, b"", b"\x00\x00\x00"])
+def test_bad_article_files_are_refused(tmp_path, content):
+    path = tmp_path / "article.txt"
+    if content is not None:
+        path.write_bytes(content)
+    result = run_cli("index", path, "--index-dir", tmp_path / "idx")
+    assert result.returncode == 2 and "Traceback" not in result.stderr and result.stderr.strip()
+
+
+def test_missing_index_says_how_to_fix(tmp_path):
+    result = run_cli("ask", "--index-dir", tmp_path / "none", "问题？")
+    assert result.returncode == 1 and "run: article-qa index" in result.stderr
+
+
+def test_corrupt_index_is_a_clear_error(index_dir, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(index_dir, broken)
+    (broken / "passages.faiss").write_bytes(b"garbage")
+    result = run_cli("ask", "--index-dir", broken, "问题？")
+    assert result.returncode == 1 and "corrupt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_stale_index_is_refused(tmp_path):
+    article = tmp_path / "a.txt"
+    article.write_text(LANSHAN.read_text(encoding="utf-8"), encoding="utf-8")
+    assert run_cli("index", article, "--index-dir", tmp_path / "idx").returncode == 0
+    article.write_text(LANSHAN.read_text(encoding="utf-8") + "\n新增一段内容。", encoding="utf-8")
+    result = run_cli("ask", "--index-dir", tmp_path / "idx", "岚山区委书记是谁？")
+    assert result.returncode == 1 and "stale" in result.stderr and "article-qa index" in result.stderr
+
+
+def test_bad_config_key(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("embeding: {}\n", encoding="utf-8")
+    result = run_cli("--config", config, "ask", "问题？")
+    assert result.returncode == 2 and "embeding: Extra inputs are not permitted" in result.stderr
+
+
+def test_index_reports_dropped_debris(tmp_path):
+    result = run_cli("index", LANSHAN, "--index-dir", tmp_path / "idx")
+    assert result.returncode == 0 and "dropped 5 line(s)" in result.stdout

@@ -1,0 +1,51 @@
+"""Fast tier: settings, rate limiting, Telegram HTML."""
+import pytest
+
+from bot.answer import Answer, Quote
+from bot.config import ConfigError, load_settings
+from bot.telegram import RateLimiter, TokenFilter
+from bot import telegram_html as th
+from fake_bot_api import check_html
+
+
+def test_unknown_config_key_is_one_readable_error(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("retrieval:\n  max_quote: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"retrieval.max_quote: Extra inputs are not permitted"):
+        load_settings(path, environ={})
+
+
+def test_environment_overrides_and_relative_paths(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("articles: [a.txt]\n", encoding="utf-8")
+    settings = load_settings(path, environ={"TELEGRAM_BASE_URL": "http://127.0.0.1:1/bot"})
+    assert settings.telegram.base_url == "http://127.0.0.1:1/bot"
+    assert settings.articles == [tmp_path / "a.txt"]
+
+
+def test_rate_limiter_window():
+    limiter = RateLimiter(2, 10)
+    assert limiter.allow(1, 0) and limiter.allow(1, 1) and not limiter.allow(1, 2)
+    assert limiter.allow(2, 2) and limiter.allow(1, 11.5)
+
+
+def test_token_filter_hides_token():
+    import logging
+    record = logging.LogRecord("httpx", logging.INFO, "", 0, "POST %s", ("http://x/bot123:ABC/getMe",), None)
+    TokenFilter("123:ABC").filter(record)
+    assert "123:ABC" not in record.getMessage()
+
+
+def test_highlight_escapes_user_and_article_text():
+    html = th.highlight("a<b>&c 岚山", ("岚山",))
+    assert html == "a&lt;b&gt;&amp;c <b>岚山</b>"
+    assert check_html(html)[0] is None
+
+
+def test_long_answers_are_split_into_valid_messages():
+    quote = Quote("句" * 3000, "题", "节", 1, 0.9, matched=("句句",))
+    messages = th.pack(th.answer_blocks(Answer("q", True, (quote, quote, quote), "")))
+    assert len(messages) >= 3
+    for message in messages:
+        error, length = check_html(message)
+        assert error is None and length <= 4096

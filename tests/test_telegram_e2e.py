@@ -1,0 +1,148 @@
+"""End-to-end tier: the real `article-qa serve` process against the fake Bot API over HTTP."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import CLI, ROOT
+from fake_bot_api import FakeBotAPI
+
+pytestmark = pytest.mark.e2e
+TOKEN = "123456:TEST-token-secret"
+
+
+class Bot:
+    def __init__(self, index_dir, tmp_path, config_text=""):
+        self.api = FakeBotAPI(TOKEN).start()
+        self.index_dir, self.log = index_dir, tmp_path / "bot.log"
+        self.config = tmp_path / "config.yaml"
+        self.config.write_text(config_text or "telegram: {poll_timeout: 1}\n", encoding="utf-8")
+        self.process = None
+
+    def start(self):
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": self.api.base_url,
+               "LOG_LEVEL": "INFO"}
+        self.process = subprocess.Popen([CLI, "--config", self.config, "serve", "--index-dir", self.index_dir],
+                                        cwd=ROOT, env=env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 120
+        while "setMyCommands" not in self.api.calls:
+            assert time.time() < deadline and self.process.poll() is None, self.log.read_text()
+            time.sleep(0.1)
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(30)
+
+    def replies(self, chat_id, count=1, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            sent = [s for s in self.api.sent_to(chat_id) if s["method"] == "sendMessage"]
+            if len(sent) >= count:
+                return sent
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} replies to {chat_id}, got {self.api.sent_to(chat_id)}")
+
+
+@pytest.fixture(scope="module")
+def bot(index_dir, tmp_path_factory):
+    b = Bot(index_dir, tmp_path_factory.mktemp("bot")).start()
+    yield b
+    b.stop()
+    assert TOKEN not in b.log.read_text()
+
+
+def test_private_question_gets_quoted_answer_with_citation(bot):
+    bot.api.message("岚山区委书记是谁？", user_id=11)
+    reply = bot.replies(11)[0]["params"]
+    assert "焦春锋" in reply["text"] and "<blockquote>" in reply["text"] and "第" in reply["text"]
+    assert reply["reply_parameters"]["message_id"]
+    buttons = [b["text"] for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+    assert "查看上下文" in buttons
+    assert any(s["method"] == "sendChatAction" for s in bot.api.sent_to(11))
+
+
+def test_buttons_context_and_more(bot):
+    bot.api.message("招商小分队考察项目多少次？", user_id=12)
+    markup = bot.replies(12)[0]["params"]["reply_markup"]["inline_keyboard"][0]
+    for n, button in enumerate(markup, start=2):
+        bot.api.push("callback_query", id=f"cb{n}", data=button["callback_data"], chat_instance="x",
+                     **{"from": {"id": 12, "is_bot": False, "first_name": "u"}},
+                     message={"message_id": 5, "date": 0, "chat": {"id": 12, "type": "private"}})
+        assert bot.replies(12, n)[-1]["params"]["text"]
+
+
+def test_commands(bot):
+    for n, command in enumerate(["/start", "/help", "/sections", "/source"], start=1):
+        bot.api.message(command, user_id=13)
+        bot.replies(13, n)
+    texts = [s["params"]["text"] for s in bot.api.sent_to(13) if s["method"] == "sendMessage"]
+    assert "日照岚山区" in texts[0] and "向稳" in texts[2] and "人民网" in texts[3]
+    assert bot.api.commands
+
+
+def test_group_only_answers_when_addressed(bot):
+    bot.api.message("大家好，今天开会", user_id=14, chat_id=-100, chat_type="group")
+    bot.api.message("@article_qa_bot 岚山区委书记是谁？", user_id=14, chat_id=-100, chat_type="group")
+    bot.api.message("/ask 虎山镇副镇长叫什么名字？", user_id=14, chat_id=-100, chat_type="group")
+    sent = bot.replies(-100, 2)
+    time.sleep(1)
+    assert len([s for s in bot.api.sent_to(-100) if s["method"] == "sendMessage"]) == 2
+    assert "焦春锋" in sent[0]["params"]["text"] + sent[1]["params"]["text"]
+
+
+def test_unanswerable_non_text_and_html_input(bot):
+    bot.api.message("日照明天天气怎么样？", user_id=15)
+    assert "没有找到" in bot.replies(15)[0]["params"]["text"]
+    bot.api.message(None, user_id=16, sticker={"file_id": "s", "file_unique_id": "s", "width": 1, "height": 1,
+                                               "is_animated": False, "is_video": False, "type": "regular"})
+    assert "请用文字提问" in bot.replies(16)[0]["params"]["text"]
+    bot.api.message("<b>岚山</b> & 钢铁？", user_id=17)
+    assert bot.replies(17)[0]["params"]["text"]
+
+
+def test_429_and_5xx_then_recovery(bot):
+    bot.api.fault("sendMessage", ("429", 1), ("500",), ("500",))
+    bot.api.message("有多少个项目通过了评审？", user_id=18)
+    assert "12个" in bot.replies(18, timeout=40)[0]["params"]["text"]
+    bot.api.fault("getUpdates", ("500",), ("500",), ("500",))
+    time.sleep(0.5)
+    bot.api.message("对多少名干部进行了适应性调整？", user_id=18)
+    assert "92名" in bot.replies(18, 2, timeout=40)[-1]["params"]["text"]
+
+
+def test_restart_with_pending_questions_answers_each_once(index_dir, tmp_path):
+    bot = Bot(index_dir, tmp_path).start()
+    try:
+        questions = ["岚山区委书记是谁？", "招商小分队考察项目多少次？", "有多少个项目通过了评审？"]
+        for n, q in enumerate(questions):
+            bot.api.message(q, user_id=30 + n)
+        bot.stop()
+        for n, q in enumerate(["虎山镇副镇长叫什么名字？", "哪个社区是样板社区创建的试点？"]):
+            bot.api.message(q, user_id=40 + n)
+        bot.start()
+        for user in (30, 31, 32, 40, 41):
+            bot.replies(user)
+        time.sleep(1.5)
+        for user in (30, 31, 32, 40, 41):
+            assert len([s for s in bot.api.sent_to(user) if s["method"] == "sendMessage"]) == 1
+    finally:
+        bot.stop()
+    assert TOKEN not in bot.log.read_text()
+
+
+def test_allow_list_and_rate_limit(index_dir, tmp_path):
+    config = "telegram: {poll_timeout: 1, allowed_ids: [50], rate_limit: {questions: 2, per_seconds: 60}}\n"
+    bot = Bot(index_dir, tmp_path, config).start()
+    try:
+        bot.api.message("岚山区委书记是谁？", user_id=51)
+        assert "受邀用户" in bot.replies(51)[0]["params"]["text"]
+        for _ in range(3):
+            bot.api.message("岚山区委书记是谁？", user_id=50)
+        texts = [s["params"]["text"] for s in bot.replies(50, 3)]
+        assert sum("焦春锋" in t for t in texts) == 2 and any("太快" in t for t in texts)
+    finally:
+        bot.stop()
