@@ -15,7 +15,7 @@ from collections import defaultdict, deque
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters,
                       Update)
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import NetworkError, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (AIORateLimiter, Application, CallbackQueryHandler, CommandHandler, ContextTypes,
                           MessageHandler, filters)
 
@@ -314,9 +314,23 @@ async def _reply(update: Update, context, blocks: list[str], markup=None) -> Non
     message = update.effective_message
     messages = th.pack(blocks)
     for n, text in enumerate(messages):
-        await context.bot.send_message(
-            update.effective_chat.id, text, parse_mode=ParseMode.HTML,
+        await _send_with_retries(
+            context, update.effective_chat.id, text, parse_mode=ParseMode.HTML,
             reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True)
             if message else None,
             reply_markup=markup if n == len(messages) - 1 else None)
+
+
+async def _send_with_retries(context, chat_id: int, text: str, attempts: int = 4, **kwargs) -> None:
+    """send_message, retried on network errors and 5xx: an answer already computed should not be
+    lost to a passing fault (429 is retried by AIORateLimiter; 4xx are our bugs, never retried)."""
+    for attempt in range(attempts):
+        try:
+            await context.bot.send_message(chat_id, text, **kwargs)
+            return
+        except NetworkError as exc:
+            if isinstance(exc, BadRequest) or attempt == attempts - 1:
+                raise
+            log.warning("Sending failed (%s), retrying", exc)
+            await asyncio.sleep(0.5 * 2 ** attempt)
 

@@ -1,5 +1,6 @@
 """End-to-end tier: the real `article-qa serve` process against the fake Bot API over HTTP."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -11,6 +12,10 @@ from fake_bot_api import FakeBotAPI
 
 pytestmark = pytest.mark.e2e
 TOKEN = "123456:TEST-token-secret"
+
+
+def plain(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
 
 
 class Bot:
@@ -58,7 +63,7 @@ def bot(index_dir, tmp_path_factory):
 def test_private_question_gets_quoted_answer_with_citation(bot):
     bot.api.message("岚山区委书记是谁？", user_id=11)
     reply = bot.replies(11)[0]["params"]
-    assert "焦春锋" in reply["text"] and "<blockquote>" in reply["text"] and "第" in reply["text"]
+    assert "焦春锋" in plain(reply["text"]) and "<blockquote>" in reply["text"] and "第" in reply["text"]
     assert reply["reply_parameters"]["message_id"]
     buttons = [b["text"] for row in reply["reply_markup"]["inline_keyboard"] for b in row]
     assert "查看上下文" in buttons
@@ -107,11 +112,11 @@ def test_unanswerable_non_text_and_html_input(bot):
 def test_429_and_5xx_then_recovery(bot):
     bot.api.fault("sendMessage", ("429", 1), ("500",), ("500",))
     bot.api.message("有多少个项目通过了评审？", user_id=18)
-    assert "12个" in bot.replies(18, timeout=40)[0]["params"]["text"]
+    assert "12个" in plain(bot.replies(18, timeout=40)[0]["params"]["text"])
     bot.api.fault("getUpdates", ("500",), ("500",), ("500",))
     time.sleep(0.5)
     bot.api.message("对多少名干部进行了适应性调整？", user_id=18)
-    assert "92名" in bot.replies(18, 2, timeout=40)[-1]["params"]["text"]
+    assert "92名" in plain(bot.replies(18, 2, timeout=40)[-1]["params"]["text"])
 
 
 def test_restart_with_pending_questions_answers_each_once(index_dir, tmp_path):
