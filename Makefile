@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast bench eval clean
+.PHONY: run test test-fast bench bench-telegram clean
 
 run: $(STAMP)
 	$(VENV)/bin/article-qa run
@@ -29,3 +29,7 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) data/index
+
+bench-telegram: $(STAMP)
+	$(VENV)/bin/article-qa index
+	$(PY) scripts/bench_telegram.py

@@ -145,9 +145,15 @@ def _cut_debris(lines: list[str]) -> tuple[list[str], list[str]]:
                 and i >= len(lines) // 2:
             return lines[: i + 1], lines[i + 1:]
     end = len(lines)
-    while end > 0 and (_DEBRIS.search(lines[end - 1]) or _is_stub(lines[end - 1])):
+    # The first body line always stays: a one-paragraph article is never all debris.
+    while end > 1 and _is_debris(lines[end - 1]):
         end -= 1
     return lines[:end], lines[end:]
+
+
+def _is_debris(line: str) -> bool:
+    """Boilerplate is short; a long paragraph that happens to say "登录" or "订购" is content."""
+    return (len(line) <= 80 and bool(_DEBRIS.search(line))) or _is_stub(line)
 
 
 def _is_stub(line: str) -> bool:
