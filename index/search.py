@@ -23,7 +23,8 @@ from index.store import Index
 
 FUSION_FILE = Path(__file__).with_name("fusion.json")
 FEATURES = ("dense", "dense_gap", "dense_section", "bm25", "bm25_section", "bm25_neighbours",
-            "cover", "cover_section", "answer_type", "short", "bigram_cover", "trigram_cover")
+            "cover", "cover_section", "answer_type", "short", "bigram_cover", "trigram_cover",
+            "cover_local", "bigram_local")
 # Enough candidates from each retriever that the answer is usually among them, few enough to
 # score in a few milliseconds.
 CANDIDATES = 64
@@ -76,6 +77,10 @@ class Searcher:
         self._section_text = [text.normalise(s) for s in _section_texts(index)]
         self._article_text = {a.id: text.normalise(" ".join([a.title, *[" ".join(s.paragraphs) for s in a.sections]]))
                               for a in index.articles}
+        self._title_text = {a.id: text.normalise(a.title) for a in index.articles}
+        self._article_passages: dict[str, list[int]] = {}
+        for number, passage in enumerate(index.passages):
+            self._article_passages.setdefault(passage.article, []).append(number)
         text.warm_up()   # load jieba's dictionary and IDF table now, not on the first question
 
     def analyse(self, question: str) -> Query:
@@ -142,8 +147,36 @@ class Searcher:
             [self._answer_type(query, self._passage_text[i]) for i in candidates],
             [min(len(self._passage_text[i]), 40) / 40 for i in candidates],
             *[[_gram_cover(grams, self._passage_text[i]) for i in candidates] for grams in query.grams],
+            *self._local_cover(query, candidates).T,
         ])
         return rows.astype(np.float32)
+
+    def _local_cover(self, query: Query, candidates: np.ndarray) -> np.ndarray:
+        """Coverage of the question's words and bigrams, each weighted by how rare it is *within the
+        candidate's article*. The article's own subject ("乍都节公园") is in the question and in
+        many of its sentences, so it says little about which sentence answers; the rarer words
+        ("面积", "捐献") do. Words of the title are the article's subject and count for nothing:
+        its sentences often leave the subject out ("它的面积约为…")."""
+        terms = [w for w, _ in query.topic] + sorted(query.grams[0])
+        n_words = len(query.topic)
+        weights_by_article = {}
+        out = np.zeros((len(candidates), 2), dtype=np.float32)
+        for row, i in enumerate(candidates):
+            article = self.index.passages[i].article
+            if article not in weights_by_article:
+                weights_by_article[article] = self._local_weights(article, terms)
+            weights = weights_by_article[article]
+            present = np.array([t in self._passage_text[i] for t in terms], dtype=bool)
+            for col, part in enumerate((slice(0, n_words), slice(n_words, None))):
+                total = weights[part].sum()
+                out[row, col] = weights[part][present[part]].sum() / total if total else 0.0
+        return out
+
+    def _local_weights(self, article: str, terms: list[str]) -> np.ndarray:
+        numbers = self._article_passages[article]
+        df = np.array([sum(t in self._passage_text[n] for n in numbers) for t in terms], dtype=np.float32)
+        subject = np.array([t in self._title_text[article] for t in terms], dtype=bool)
+        return np.where(subject, 0.0, np.log((len(numbers) + 1) / (df + 0.5)))
 
     def _neighbour_bm25(self, bm25: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """Mean BM25 of the sentences before and after, within the same section: answers often sit
