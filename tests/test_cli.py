@@ -93,3 +93,22 @@ def test_bad_config_key(tmp_path):
 def test_index_reports_dropped_debris(tmp_path):
     result = run_cli("index", LANSHAN, "--index-dir", tmp_path / "idx")
     assert result.returncode == 0 and "dropped 5 line(s)" in result.stdout
+
+
+def test_run_without_token_builds_the_index_then_chats(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"articles: [{LANSHAN}]\nindex_dir: {tmp_path / 'idx'}\n", encoding="utf-8")
+    env = {"TELEGRAM_BOT_TOKEN": ""}
+    result = run_cli("--config", config, "run", stdin="岚山区委书记是谁？\n", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "TELEGRAM_BOT_TOKEN" in result.stdout and "焦春锋" in result.stdout
+    assert "Building the index" in result.stderr
+    again = run_cli("--config", config, "run", stdin="", env=env)
+    assert again.returncode == 0 and "Building the index" not in again.stderr
+
+
+def test_eval_and_bench_commands(index_dir):
+    result = run_cli("eval", DATA / "qingshui_questions.jsonl", "--index-dir", index_dir)
+    assert result.returncode == 0 and "hit@1" in result.stdout and "unanswerable 2" in result.stdout
+    result = run_cli("bench", "--index-dir", index_dir)
+    assert result.returncode == 0 and "p50" in result.stdout and "index build" in result.stdout
