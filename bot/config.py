@@ -49,6 +49,9 @@ class Telegram(_Strict):
     rate_limit: RateLimit = RateLimit()
     allowed_ids: list[int] = []          # user or chat ids; empty = everyone
     poll_timeout: float = Field(10, ge=0)
+    # Telegram asks bots to stay under about 30 messages a second across all chats.
+    max_messages_per_second: float = Field(30, gt=0)
+    typing_after: float = Field(0.3, ge=0)   # seconds an answer may take before "typing…" is shown
 
 
 class Settings(_Strict):

@@ -91,7 +91,8 @@ def build_application(answerer: Answerer, settings: TelegramSettings, token: str
     """The PTB Application with every handler registered; heavy objects live in bot_data."""
     app = (Application.builder().token(token).base_url(settings.base_url)
            .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
-           .rate_limiter(AIORateLimiter(max_retries=5)).concurrent_updates(8)
+           .rate_limiter(AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5))
+           .concurrent_updates(8)
            .post_init(_set_commands).build())
     app.bot_data.update(answerer=answerer, settings=settings, fingerprint=_fingerprint(answerer),
                         rate=RateLimiter(settings.rate_limit.questions, settings.rate_limit.per_seconds))
@@ -231,13 +232,23 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
     if user and not context.bot_data["rate"].allow(user.id):
         await _reply(update, context, [SLOW_DOWN])
         return
-    await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
-    answer = await asyncio.to_thread(ask_or_explain, _answerer(context), question)
+    answer = await _with_typing(update, context, asyncio.to_thread(ask_or_explain, _answerer(context), question),
+                                context.bot_data["settings"].typing_after)
     if answer.answered:
         await _reply(update, context, th.answer_blocks(answer), _answer_buttons(context, answer))
     else:
         await _reply(update, context, [th.html.escape(answer.reply.split("可以看看")[0])],
                      _suggestion_buttons(context, answer))
+
+
+async def _with_typing(update: Update, context, work, delay: float):
+    """Await the work; if it takes longer than `delay`, show "typing…" meanwhile. Most answers take
+    a few milliseconds, and a chat action for each would double the requests to the Bot API."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=delay) if delay else (set(), set())
+    if not done:
+        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+    return await task
 
 
 def _answer_buttons(context, answer: Answer) -> InlineKeyboardMarkup | None:

@@ -8,6 +8,9 @@ Two backends:
 from __future__ import annotations
 
 import os
+import queue
+import threading
+from concurrent.futures import Future
 from importlib import metadata
 from pathlib import Path
 
@@ -37,6 +40,35 @@ class Embedder:
         self.name = f"{backend}:{model}"
         self._encode = _load(backend, model)
         self.dimension = int(self.encode(["维度"], kind="query").shape[1])
+        self._questions: queue.Queue = queue.Queue()
+        threading.Thread(target=self._encode_questions, name="question-encoder", daemon=True).start()
+
+    def encode_question(self, question: str) -> np.ndarray:
+        """Embed one question as a (1, dimension) array; safe to call from many threads at once.
+
+        Questions that arrive while the model is busy are encoded together in one batch: a batch
+        of 8 costs about twice one question, so a busy bot answers several times more per second,
+        and a lone question waits for nothing.
+        """
+        done: Future = Future()
+        self._questions.put((question, done))
+        return done.result()[None, :]
+
+    def _encode_questions(self) -> None:
+        while True:
+            batch = [self._questions.get()]
+            while len(batch) < 32:
+                try:
+                    batch.append(self._questions.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                vectors = self.encode([q for q, _ in batch], kind="query")
+                for (_, done), vector in zip(batch, vectors):
+                    done.set_result(vector)
+            except Exception as exc:  # hand the failure to every waiting caller
+                for _, done in batch:
+                    done.set_exception(exc)
 
     def encode(self, texts: list[str], kind: str = "passage", batch_size: int = 32) -> np.ndarray:
         """Return an (n, dimension) float32 array of unit vectors. ``kind`` is "query" or "passage"."""

@@ -120,7 +120,7 @@ class Searcher:
         n = len(self.index.passages)
         if n == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)), dtype=np.float32)
-        q_vec = self.embedder.encode([query.text], kind="query")
+        q_vec = self.embedder.encode_question(query.text)
         bm25 = self.index.passage_keywords.scores(query.tokens)
         candidates = self._candidates(q_vec, bm25)
         return candidates, self._feature_matrix(query, q_vec[0], bm25, candidates)

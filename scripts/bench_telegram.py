@@ -47,7 +47,8 @@ def main() -> None:
 def _start_bot(api: FakeBotAPI) -> subprocess.Popen:
     config = Path(tempfile.mkdtemp()) / "config.yaml"
     config.write_text(f"articles: [{ROOT / 'data/articles/lanshan.txt'}]\nindex_dir: {ROOT / 'data/index'}\n"
-                      "telegram: {poll_timeout: 1, rate_limit: {questions: 1000, per_seconds: 1}}\n",
+                      "telegram: {poll_timeout: 1, max_messages_per_second: 1000,\n"
+                      "           rate_limit: {questions: 1000, per_seconds: 1}}\n",
                       encoding="utf-8")
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.base_url}
     process = subprocess.Popen([str(Path(sys.executable).parent / "article-qa"), "--config", str(config), "serve"],

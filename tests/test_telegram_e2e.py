@@ -23,7 +23,7 @@ class Bot:
         self.api = FakeBotAPI(TOKEN).start()
         self.index_dir, self.log = index_dir, tmp_path / "bot.log"
         self.config = tmp_path / "config.yaml"
-        self.config.write_text(config_text or "telegram: {poll_timeout: 1}\n", encoding="utf-8")
+        self.config.write_text(config_text or "telegram: {poll_timeout: 1, typing_after: 0}\n", encoding="utf-8")
         self.process = None
 
     def start(self):
