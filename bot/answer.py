@@ -43,7 +43,7 @@ class Answer:
     question: str
     answered: bool
     quotes: tuple[Quote, ...]
-    reply: str
+    reply: str          # plain text; for a refusal, its first line is the message
     suggestions: tuple[Quote, ...] = field(default=())   # closest sections when abstaining
     more: tuple[Quote, ...] = field(default=())          # next-best passages, shown on request
 
@@ -116,7 +116,7 @@ class Answerer:
         suggestions = suggestions[:3]
         reply = NOT_FOUND
         if suggestions:
-            reply += "可以看看这些部分：" + "；".join(citation(q) for q in suggestions)
+            reply += "\n可以看看这些部分：" + "；".join(citation(q) for q in suggestions)
         return Answer(question, False, (), reply, tuple(suggestions))
 
 

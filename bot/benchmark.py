@@ -40,11 +40,6 @@ def in_process(settings: Settings, index_dir: Path | None, questions_file: Path 
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
-def telegram(settings: Settings, index_dir: Path | None, users: int, per_user: int) -> str:
-    from bot import telegram_load
-    return telegram_load.run(settings, index_dir, users, per_user)
-
-
 def _questions(file: Path | None, index) -> list[str]:
     if file:
         return [json.loads(line)["question"] for line in file.read_text(encoding="utf-8").splitlines()

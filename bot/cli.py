@@ -10,20 +10,12 @@ import json
 import logging
 import os
 import sys
-import time
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.errors import UserError
 
 log = logging.getLogger(__name__)
-
-
-class UserError(Exception):
-    """A one-line message for the person at the terminal, with the exit code to leave with."""
-
-    def __init__(self, message: str, code: int = 2):
-        super().__init__(message)
-        self.code = code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,9 +62,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--articles", type=int, default=0, help="SQuAD files: use the first N passages (0 = all)")
     p = command("bench", cmd_bench, "per-question latency and index build time")
     p.add_argument("--questions", type=Path, help=".jsonl questions (default: questions made from the article)")
-    p.add_argument("--telegram", action="store_true", help="measure through a local fake Bot API server")
-    p.add_argument("--users", type=int, default=20)
-    p.add_argument("--per-user", type=int, default=10)
     command("serve", cmd_serve, "run the Telegram bot (token from TELEGRAM_BOT_TOKEN)")
     command("run", cmd_run, "build the index if needed, then serve Telegram or chat in the terminal")
     return ap
@@ -140,10 +129,7 @@ def cmd_eval(args, settings: Settings) -> int:
 
 def cmd_bench(args, settings: Settings) -> int:
     from bot import benchmark
-    if args.telegram:
-        print(benchmark.telegram(settings, args.index_dir, args.users, args.per_user))
-    else:
-        print(benchmark.in_process(settings, args.index_dir, args.questions))
+    print(benchmark.in_process(settings, args.index_dir, args.questions))
     return 0
 
 

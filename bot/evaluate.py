@@ -15,12 +15,12 @@ from pathlib import Path
 
 from bot import runtime
 from bot.config import Settings
+from bot.errors import UserError
 
 
 def run(settings: Settings, file: Path, index_dir: Path | None, limit: int = 0) -> str:
     """Evaluate and return the report text."""
     if not file.is_file():
-        from bot.cli import UserError
         raise UserError(f"no question file at {file}")
     if file.suffix == ".json":
         return _corpus(settings, file, limit)

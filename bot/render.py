@@ -7,7 +7,7 @@ from bot.answer import Answer, citation
 def terminal(answer: Answer) -> str:
     """Plain text for the terminal chat: each quote, then where it stands in the article."""
     if not answer.answered:
-        lines = [answer.reply.split("可以看看")[0]]
+        lines = [answer.reply.splitlines()[0]]
         if answer.suggestions:
             lines.append("可以看看这些部分：")
             lines += [f"  · {citation(s)}" for s in answer.suggestions]

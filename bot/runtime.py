@@ -7,17 +7,13 @@ from pathlib import Path
 
 from bot.answer import Answer, Answerer, QuestionError
 from bot.config import Settings
+from bot.errors import UserError
 from index.article import Article, ArticleError, load_article
 from index.embed import Embedder, EmbeddingError
 from index.search import Searcher
-from index.store import IndexStoreError, build_index, load_index, stale_articles
+from index.store import IndexStoreError, build_index, load_index
 
 log = logging.getLogger(__name__)
-
-
-def _user_error(message: str, code: int):
-    from bot.cli import UserError   # the CLI owns the exit codes
-    return UserError(message, code)
 
 
 def embedder(settings: Settings) -> Embedder:
@@ -25,7 +21,7 @@ def embedder(settings: Settings) -> Embedder:
     try:
         return Embedder(settings.embedding.backend, settings.embedding.model)
     except EmbeddingError as exc:
-        raise _user_error(str(exc), 1) from None
+        raise UserError(str(exc), 1) from None
 
 
 def load_articles(files: list[Path]) -> list[Article]:
@@ -35,7 +31,7 @@ def load_articles(files: list[Path]) -> list[Article]:
         try:
             article = load_article(f)
         except ArticleError as exc:
-            raise _user_error(str(exc), 2) from None
+            raise UserError(str(exc), 2) from None
         unique, n = article.id, 2
         while unique in ids:
             unique, n = f"{article.id}-{n}", n + 1
@@ -83,9 +79,9 @@ def needs_rebuild(settings: Settings, folder: Path) -> str:
     """Why the index must be (re)built, or "" when it is usable as it is."""
     try:
         index = load_index(folder, model_name=f"{settings.embedding.backend}:{settings.embedding.model}")
-        changed = stale_articles(index, settings.article_files())
-    except (IndexStoreError, ArticleError) as exc:
+    except IndexStoreError as exc:
         return str(exc).split(" — ")[0]
+    changed = _changed_files(index, settings, folder)
     return f"changed: {', '.join(changed)}" if changed else ""
 
 
@@ -98,9 +94,9 @@ def answerer(settings: Settings, index_dir: Path | None = None) -> Answerer:
         index = load_index(folder, model_name=model_name)
         changed = _changed_files(index, settings, folder)
     except IndexStoreError as exc:
-        raise _user_error(str(exc), 1) from None
+        raise UserError(str(exc), 1) from None
     if changed:
-        raise _user_error(f"Index at {folder} is stale ({', '.join(changed)} changed) — run: "
+        raise UserError(f"Index at {folder} is stale ({', '.join(changed)} changed) — run: "
                           f"article-qa index" + (f" --index-dir {folder}" if index_dir else ""), 1)
     r = settings.retrieval
     return Answerer(Searcher(index, embedder(settings)), r.max_quotes, r.abstain_below, r.max_question_chars)

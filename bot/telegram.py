@@ -8,6 +8,7 @@ too would send a second reply the user did not ask for.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import time
 from collections import defaultdict, deque
@@ -128,14 +129,14 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lines += ["", "直接发中文问题即可；在群里请 @我、回复我，或用 /ask 问题。"]
     buttons = [[InlineKeyboardButton(q[:30], callback_data=_data(context, "ex", i))]
                for i, q in enumerate(_examples(index))]
-    await _reply(update, context, [th.html.escape("\n".join(lines))], InlineKeyboardMarkup(buttons))
+    await _reply(update, context, [html.escape("\n".join(lines))], InlineKeyboardMarkup(buttons))
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = ("用中文提问，例如“文章的来源是哪里？”。我会引用文章原句作答，并注明《标题》· 章节 · 第N段。\n"
             "/sections 文章目录　/source 来源与作者　/ask 问题（群聊中使用）\n"
             "“更多相关段落”显示其他可能相关的句子，“查看上下文”显示整段原文。")
-    await _reply(update, context, [th.html.escape(text)])
+    await _reply(update, context, [html.escape(text)])
 
 
 async def on_sections(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -145,14 +146,14 @@ async def on_sections(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
             name = section.heading or f"《{article.title}》开头"
             names.append(f"{len(names) + 1}. {name}")
             rows.append([InlineKeyboardButton(name[:40], callback_data=_data(context, "sec", a_no, s_no))])
-    await _reply(update, context, [th.html.escape("目录：\n" + "\n".join(names))], InlineKeyboardMarkup(rows[:90]))
+    await _reply(update, context, [html.escape("目录：\n" + "\n".join(names))], InlineKeyboardMarkup(rows[:90]))
 
 
 async def on_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     blocks = []
     for article in _answerer(context).searcher.index.articles[:20]:
         meta = "\n".join(line for _, line in article.metadata) or "（文章没有注明来源或作者）"
-        blocks.append(f"<b>《{th.html.escape(article.title)}》</b>\n{th.html.escape(meta)}")
+        blocks.append(f"<b>《{html.escape(article.title)}》</b>\n{html.escape(meta)}")
     await _reply(update, context, blocks)
 
 
@@ -202,8 +203,8 @@ def _button_reply(context, kind: str, values: list[int]):
     if kind == "sec":
         article = index.articles[values[0]]
         section = article.sections[values[1]]
-        head = f"<b>《{th.html.escape(article.title)}》· {th.html.escape(section.heading or '开头')}</b>"
-        return [head] + [f"第{n}段：{th.html.escape(p)}" for n, p in enumerate(section.paragraphs, 1)], None
+        head = f"<b>《{html.escape(article.title)}》· {html.escape(section.heading or '开头')}</b>"
+        return [head] + [f"第{n}段：{html.escape(p)}" for n, p in enumerate(section.paragraphs, 1)], None
     if kind == "more":
         quotes = [_passage_quote(index, n) for n in values]
         return (["<i>更多相关段落：</i>"] + [th.quote_block(q) for q in quotes]), _context_buttons(context, quotes)
@@ -237,7 +238,7 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
     if answer.answered:
         await _reply(update, context, th.answer_blocks(answer), _answer_buttons(context, answer))
     else:
-        await _reply(update, context, [th.html.escape(answer.reply.split("可以看看")[0])],
+        await _reply(update, context, [html.escape(answer.reply.splitlines()[0])],
                      _suggestion_buttons(context, answer))
 
 

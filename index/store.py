@@ -89,17 +89,6 @@ def load_index(folder: str | Path, model_name: str | None = None) -> Index:
                               f"— run: article-qa index") from None
 
 
-def stale_articles(index: Index, paths: list[str | Path]) -> list[str]:
-    """Return the article files that are new, changed or removed since the index was built."""
-    built = {a["path"]: a["sha256"] for a in index.manifest["articles"]}
-    wanted = {}
-    for p in paths:
-        from index.article import load_article  # local: only staleness checks need to parse
-        wanted[str(Path(p).resolve())] = load_article(p).sha256
-    changed = [p for p, sha in wanted.items() if built.get(p) != sha]
-    return changed + [p for p in built if p not in wanted]
-
-
 def _flatten(articles: list[Article]):
     passages, passage_section, section_texts = [], [], []
     for article in articles:
