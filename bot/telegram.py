@@ -8,6 +8,7 @@ too would send a second reply the user did not ask for.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import logging
 import time
@@ -116,7 +117,9 @@ async def _set_commands(app: Application) -> None:
 
 
 def _fingerprint(answerer: Answerer) -> str:
-    return answerer.searcher.index.manifest.get("built", "")[-8:].replace(":", "").replace("+", "")[:4] or "0"
+    """Four hex digits that change whenever the index is rebuilt (passage numbers may change)."""
+    manifest = answerer.searcher.index.manifest
+    return hashlib.sha256(f"{manifest['built']}{manifest['passages']}".encode()).hexdigest()[:4]
 
 
 # ---- handlers ------------------------------------------------------------------------------------

@@ -151,3 +151,25 @@ def test_allow_list_and_rate_limit(index_dir, tmp_path):
         assert sum("焦春锋" in t for t in texts) == 2 and any("太快" in t for t in texts)
     finally:
         bot.stop()
+
+
+def test_long_paragraph_context_is_split_into_valid_messages(tmp_path):
+    from conftest import LANSHAN, run_cli
+    lines = LANSHAN.read_text(encoding="utf-8").splitlines()
+    body = "".join(line for line in lines[4:] if line.endswith("。"))   # every sentence-final line
+    article = tmp_path / "long.txt"
+    article.write_text(f"长段落测试\n\n{body * 3}\n", encoding="utf-8")
+    assert len(body) * 3 > 4096
+    assert run_cli("index", article, "--index-dir", tmp_path / "idx").returncode == 0
+    bot = Bot(tmp_path / "idx", tmp_path).start()
+    try:
+        bot.api.message("岚山区委书记是谁？", user_id=60)
+        markup = bot.replies(60)[0]["params"]["reply_markup"]["inline_keyboard"][0]
+        context_button = next(b for b in markup if b["text"] == "查看上下文")
+        bot.api.push("callback_query", id="cb-long", data=context_button["callback_data"], chat_instance="x",
+                     **{"from": {"id": 60, "is_bot": False, "first_name": "u"}},
+                     message={"message_id": 5, "date": 0, "chat": {"id": 60, "type": "private"}})
+        sent = bot.replies(60, 3)
+        assert all(len(plain(s["params"]["text"])) <= 4096 for s in sent)
+    finally:
+        bot.stop()
