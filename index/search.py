@@ -108,12 +108,11 @@ class Searcher:
         about "常住人口" cannot be answered by an article that never says it, however close the
         rest of the question is."""
         article = self._article_text[article_id]
-        missing = [w for w, _ in query.topic if w not in article]
-        weights = dict(query.topic)
-        total = sum(weights.values()) or 1.0
+        missing = [(weight * _absent_share(word, article), weight) for word, weight in query.topic]
+        total = sum(weight for _, weight in missing) or 1.0
         return np.array([logit, features[FEATURES.index("cover")], features[FEATURES.index("dense")],
-                         max((weights[w] for w in missing), default=0.0) / 15,
-                         sum(weights[w] for w in missing) / total], dtype=np.float64)
+                         max((m for m, _ in missing), default=0.0) / 15,
+                         sum(m for m, _ in missing) / total], dtype=np.float64)
 
     def features(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
         """Candidate passage numbers and their feature matrix (rows follow FEATURES)."""
@@ -205,6 +204,18 @@ class Searcher:
         passage = self.index.passages[passage_no]
         matched = tuple(w for w, _ in query.topic if w in self._passage_text[passage_no])
         return Hit(passage, float(score), dict(zip(FEATURES, map(float, features))), matched, int(passage_no))
+
+
+def _absent_share(word: str, article_text: str) -> float:
+    """How much of a word the article lacks: 0 if it is there; for a Chinese compound, the share of
+    its character pairs that never occur, so a paraphrase such as 支柱产业 for 重点产业 is only
+    partly missing; 1 for anything else that is not there (GDP, a number)."""
+    if word in article_text:
+        return 0.0
+    pairs = [word[i:i + 2] for i in range(len(word) - 1)]
+    if len(word) < 3 or not re.fullmatch(r"[\u4e00-\u9fff]+", word):
+        return 1.0
+    return sum(p not in article_text for p in pairs) / len(pairs)
 
 
 def _sigmoid(x):
