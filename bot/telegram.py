@@ -104,7 +104,7 @@ def build_application(answerer: Answerer, settings: TelegramSettings, token: str
     app.add_handler(CommandHandler("source", on_source))
     app.add_handler(CommandHandler("ask", on_ask))
     app.add_handler(CallbackQueryHandler(on_button))
-    app.add_handler(MessageHandler(filters.UpdateType.EDITED, lambda u, c: asyncio.sleep(0)))
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
     app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & filters.ChatType.PRIVATE,
                                    on_not_text))
@@ -177,6 +177,10 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         question = message.text
     await _answer_question(update, context, question)
+
+
+async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Edits are ignored (see the module docstring); this handler only keeps them from the others."""
 
 
 async def on_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -2,10 +2,11 @@
 
 Dense (FAISS) and keyword (BM25) retrieval each propose candidates; every candidate is then
 described by a few features — sentence and section similarity, BM25, how much of the question's
-topic words it covers, whether it holds the kind of answer asked for (a number, a date) — and a
-logistic model learned on labelled Chinese QA (scripts/fit_fusion.py, weights in fusion.json)
-turns them into the probability that the passage answers. That probability ranks the passages
-and, being absolute, also tells the bot when to abstain.
+topic it covers (in general and within its own article), whether it holds the kind of answer
+asked for (a number, a date) — and a linear model learned on labelled Chinese QA
+(scripts/fit_fusion.py, weights in fusion.json) turns them into the probability that the passage
+answers. A second small model, over the best passage's score and how much of the question its
+article never mentions, gives the confidence that the bot should answer at all.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import numpy as np
 from index import text
 from index.article import Passage
 from index.embed import Embedder
-from index.store import Index
+from index.store import Index, section_text
 
 FUSION_FILE = Path(__file__).with_name("fusion.json")
 FEATURES = ("dense", "dense_gap", "dense_section", "bm25", "bm25_section", "bm25_neighbours",
@@ -51,7 +52,6 @@ ABSTAIN_FEATURES = ("logit", "cover", "dense", "missing_max", "missing_share")
 class Hit:
     passage: Passage
     score: float                   # probability that the passage answers the question
-    features: dict[str, float]
     matched: tuple[str, ...]       # question words found in the passage (to highlight)
     number: int                    # position of the passage in the index
 
@@ -74,7 +74,7 @@ class Searcher:
         self.abstain_bias = float(fusion["abstain"]["bias"])
         self.threshold = float(fusion["abstain"]["threshold"])
         self._passage_text = [text.normalise(p.text) for p in index.passages]
-        self._section_text = [text.normalise(s) for s in _section_texts(index)]
+        self._section_text = [text.normalise(section_text(a, s)) for a in index.articles for s in a.sections]
         self._article_text = {a.id: text.normalise(" ".join([a.title, *[" ".join(s.paragraphs) for s in a.sections]]))
                               for a in index.articles}
         self._title_text = {a.id: text.normalise(a.title) for a in index.articles}
@@ -98,7 +98,7 @@ class Searcher:
             return Result([], 0.0)
         logits = features @ self.weights + self.bias
         order = np.argsort(-logits, kind="stable")[:k]
-        hits = [self._hit(query, candidates[i], _sigmoid(logits[i]), features[i]) for i in order]
+        hits = [self._hit(query, candidates[i], _sigmoid(logits[i])) for i in order]
         signals = self.abstain_signals(query, hits[0].passage.article, logits[order[0]], features[order[0]])
         return Result(hits, float(_sigmoid(signals @ self.abstain_weights + self.abstain_bias)))
 
@@ -200,10 +200,10 @@ class Searcher:
             return 1.0 if _HAS_DATE.search(passage_text) else -1.0
         return 0.0
 
-    def _hit(self, query: Query, passage_no: int, score: float, features: np.ndarray) -> Hit:
+    def _hit(self, query: Query, passage_no: int, score: float) -> Hit:
         passage = self.index.passages[passage_no]
         matched = tuple(w for w, _ in query.topic if w in self._passage_text[passage_no])
-        return Hit(passage, float(score), dict(zip(FEATURES, map(float, features))), matched, int(passage_no))
+        return Hit(passage, float(score), matched, int(passage_no))
 
 
 def _absent_share(word: str, article_text: str) -> float:
@@ -231,7 +231,3 @@ def _grams(question: str, n: int) -> frozenset:
 
 def _gram_cover(grams: frozenset, passage_text: str) -> float:
     return sum(g in passage_text for g in grams) / len(grams) if grams else 0.0
-
-
-def _section_texts(index: Index) -> list[str]:
-    return [" ".join([a.title, s.heading, *s.paragraphs]) for a in index.articles for s in a.sections]

@@ -3,7 +3,7 @@
 Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format):
   manifest.json          model, dimension, library versions, each article's sha256, build time
   articles.json          parsed articles (title, metadata, sections, paragraphs, dropped lines)
-  passages.json          [article, section, paragraph, text] per passage
+  passages.json          [article, section (in the index), section (in the article), paragraph, text]
   passages.faiss/.npy    passage vectors (FAISS index for search, .npy for scoring candidates)
   sections.npy           one vector per section (title + heading + text)
   passages_bm25.*, sections_bm25.*   keyword indexes
@@ -89,11 +89,16 @@ def load_index(folder: str | Path, model_name: str | None = None) -> Index:
                               f"— run: article-qa index") from None
 
 
+def section_text(article: Article, section: Section) -> str:
+    """What a section's vector and keyword entry are made of: title, heading and all its text."""
+    return " ".join([article.title, section.heading, *section.paragraphs])
+
+
 def _flatten(articles: list[Article]):
     passages, passage_section, section_texts = [], [], []
     for article in articles:
         first_section = len(section_texts)
-        section_texts += [" ".join([article.title, s.heading, *s.paragraphs]) for s in article.sections]
+        section_texts += [section_text(article, s) for s in article.sections]
         for passage in article.passages():
             passages.append(passage)
             passage_section.append(first_section + passage.section_no)

@@ -5,7 +5,7 @@ N simulated users each ask M questions (all pushed at once, as a burst). Reports
 second, p50/p95 time from the update being available to the bot's sendMessage, and how many
 answers were lost or duplicated. The index must exist (make run or article-qa index).
 
-Usage: python scripts/bench_telegram.py [--users 20] [--per-user 10] [--rate 50] [--questions FILE]
+Usage: python scripts/bench_telegram.py [--users 40] [--per-user 10] [--rate 50] [--questions FILE]
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ TOKEN = "999:BENCH"
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--users", type=int, default=20)
+    ap.add_argument("--users", type=int, default=40)
     ap.add_argument("--per-user", type=int, default=10)
     ap.add_argument("--rate", type=float, default=50, help="questions pushed per second")
     ap.add_argument("--questions", type=Path, default=ROOT / "tests" / "data" / "lanshan_questions.txt")
