@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import html
 import logging
+import sys
 import time
 from collections import defaultdict, deque
 
@@ -74,6 +75,9 @@ def serve(answerer: Answerer, settings: TelegramSettings, token: str) -> None:
     """Run the bot until SIGINT/SIGTERM; in-flight answers finish and handled updates are acknowledged."""
     _protect_logs(token)
     app = build_application(answerer, settings, token)
+    # Start-up status for the operator: the Bot API being unreachable is retried for ever, quietly.
+    print(f"article-qa: connecting to {settings.base_url}… (retrying while it cannot be reached)",
+          file=sys.stderr, flush=True)
     if settings.mode == "webhook":
         app.run_webhook(listen=settings.webhook.listen, port=settings.webhook.port,
                         webhook_url=settings.webhook.url, allowed_updates=Update.ALL_TYPES)
@@ -114,6 +118,7 @@ def build_application(answerer: Answerer, settings: TelegramSettings, token: str
 
 async def _set_commands(app: Application) -> None:
     await app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+    print(f"article-qa: @{app.bot.username} is answering (Ctrl-C to stop)", file=sys.stderr, flush=True)
 
 
 def _fingerprint(answerer: Answerer) -> str:
