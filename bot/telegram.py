@@ -19,8 +19,8 @@ from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Me
                       Update)
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
-from telegram.ext import (AIORateLimiter, Application, CallbackQueryHandler, CommandHandler, ContextTypes,
-                          MessageHandler, filters)
+from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler,
+                          CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
 
 from bot import telegram_html as th
 from bot.answer import Answer, Answerer, Quote
@@ -102,6 +102,7 @@ def build_application(answerer: Answerer, settings: TelegramSettings, token: str
            .post_init(_set_commands).build())
     app.bot_data.update(answerer=answerer, settings=settings, fingerprint=_fingerprint(answerer),
                         rate=RateLimiter(settings.rate_limit.questions, settings.rate_limit.per_seconds))
+    app.add_handler(TypeHandler(Update, gatekeeper), group=-1)
     app.add_handler(CommandHandler("start", on_start))
     app.add_handler(CommandHandler("help", on_help))
     app.add_handler(CommandHandler("sections", on_sections))
@@ -128,6 +129,23 @@ def _fingerprint(answerer: Answerer) -> str:
 
 
 # ---- handlers ------------------------------------------------------------------------------------
+
+async def gatekeeper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Runs before every other handler: with an allow-list, others get a polite refusal when they
+    address the bot (and silence for group chatter), and nothing else happens."""
+    if _allowed(context, update):
+        return
+    if update.callback_query:
+        await update.callback_query.answer(NOT_ALLOWED, show_alert=True)
+    elif update.message and _addresses_bot(update.message, context.bot.username):
+        await _reply(update, context, [NOT_ALLOWED])
+    raise ApplicationHandlerStop
+
+
+def _addresses_bot(message: Message, username: str | None) -> bool:
+    return (message.chat.type == ChatType.PRIVATE or (message.text or "").startswith("/")
+            or _addressed_question(message, username) is not None)
+
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     index = _answerer(context).searcher.index
@@ -239,9 +257,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     user = update.effective_user
-    if not _allowed(context, update):
-        await _reply(update, context, [NOT_ALLOWED])
-        return
     if user and not context.bot_data["rate"].allow(user.id):
         await _reply(update, context, [SLOW_DOWN])
         return

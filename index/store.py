@@ -26,7 +26,7 @@ from index.article import Article, Passage, Section
 from index.embed import Embedder
 from index.keyword import KeywordIndex
 
-FORMAT = 1
+FORMAT = 2   # 2: passages are embedded together with their article title
 # Exact search is fast below this many passages (a few ms at 50k × 512 floats) and has no recall
 # loss; above it HNSW keeps latency flat as the corpus grows.
 HNSW_ABOVE = 50_000
@@ -58,7 +58,9 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     folder.mkdir(parents=True, exist_ok=True)
     started = time.time()
     passages, passage_section, section_texts = _flatten(articles)
-    passage_vectors = _embed_in_batches(embedder, [p.text for p in passages], progress)
+    # A sentence often leaves out its article's subject ("它的面积约为…"); embedding it with the
+    # title puts that subject back.
+    passage_vectors = _embed_in_batches(embedder, [f"{p.title}：{p.text}" for p in passages], progress)
     section_vectors = embedder.encode(section_texts)
     dense = _faiss_index(passage_vectors, faiss_kind)
     _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense)

@@ -144,11 +144,14 @@ def test_allow_list_and_rate_limit(index_dir, tmp_path):
     bot = Bot(index_dir, tmp_path, config).start()
     try:
         bot.api.message("岚山区委书记是谁？", user_id=51)
-        assert "受邀用户" in bot.replies(51)[0]["params"]["text"]
+        bot.api.message("/sections", user_id=51)
+        assert all("受邀用户" in s["params"]["text"] for s in bot.replies(51, 2))
+        bot.api.message("大家好", user_id=51, chat_id=-200, chat_type="group")
         for _ in range(3):
             bot.api.message("岚山区委书记是谁？", user_id=50)
         texts = [s["params"]["text"] for s in bot.replies(50, 3)]
-        assert sum("焦春锋" in t for t in texts) == 2 and any("太快" in t for t in texts)
+        assert sum("焦春锋" in plain(t) for t in texts) == 2 and any("太快" in t for t in texts)
+        assert not bot.api.sent_to(-200)   # group chatter from others is not answered, not even refused
     finally:
         bot.stop()
 
