@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from bot.answer import Answer, Answerer, QuestionError
@@ -36,13 +37,8 @@ def load_articles(files: list[Path]) -> list[Article]:
         while unique in ids:
             unique, n = f"{article.id}-{n}", n + 1
         ids.add(unique)
-        articles.append(article if unique == article.id else _renamed(article, unique))
+        articles.append(replace(article, id=unique))
     return articles
-
-
-def _renamed(article: Article, new_id: str) -> Article:
-    from dataclasses import replace
-    return replace(article, id=new_id)
 
 
 def build(settings: Settings, files: list[Path], folder: Path, progress: bool = False) -> str:

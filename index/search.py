@@ -212,9 +212,9 @@ def _absent_share(word: str, article_text: str) -> float:
     partly missing; 1 for anything else that is not there (GDP, a number)."""
     if word in article_text:
         return 0.0
-    pairs = [word[i:i + 2] for i in range(len(word) - 1)]
     if len(word) < 3 or not re.fullmatch(r"[\u4e00-\u9fff]+", word):
         return 1.0
+    pairs = [word[i:i + 2] for i in range(len(word) - 1)]
     return sum(p not in article_text for p in pairs) / len(pairs)
 
 

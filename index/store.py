@@ -43,7 +43,6 @@ class Index:
     articles: list[Article]
     passages: list[Passage]
     passage_section: np.ndarray     # global section number of each passage
-    section_article: np.ndarray     # article number of each section
     passage_vectors: np.ndarray
     section_vectors: np.ndarray
     dense: faiss.Index
@@ -151,17 +150,16 @@ def _manifest(articles, embedder, dense, n_passages, seconds):
 
 def _read(folder: Path, manifest: dict) -> Index:
     articles = [_article_from_json(a) for a in json.loads((folder / "articles.json").read_text(encoding="utf-8"))]
-    sections = [(i, s) for i, a in enumerate(articles) for s in a.sections]
+    n_sections = sum(len(a.sections) for a in articles)
     rows = json.loads((folder / "passages.json").read_text(encoding="utf-8"))
     passages = [_passage(articles[a], no, paragraph, t) for a, _, no, paragraph, t in rows]
     passage_vectors = np.load(folder / "passages.npy", allow_pickle=False)
     section_vectors = np.load(folder / "sections.npy", allow_pickle=False)
     dense = faiss.read_index(str(folder / "passages.faiss"))
-    if dense.ntotal != len(passages) or len(section_vectors) != len(sections):
+    if dense.ntotal != len(passages) or len(section_vectors) != n_sections:
         raise ValueError("vector counts do not match the passages")
     return Index(folder, manifest, articles, passages, np.array([r[1] for r in rows], dtype=np.int32),
-                 np.array([a for a, _ in sections], dtype=np.int32), passage_vectors, section_vectors, dense,
-                 KeywordIndex.load(folder, "passages_bm25"), KeywordIndex.load(folder, "sections_bm25"))
+                 passage_vectors, section_vectors, dense, KeywordIndex.load(folder, "passages_bm25"), KeywordIndex.load(folder, "sections_bm25"))
 
 
 def _passage(article: Article, section_no: int, paragraph: int, passage_text: str) -> Passage:

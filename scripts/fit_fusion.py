@@ -1,8 +1,9 @@
 """Learn the fusion weights and the abstention threshold (writes index/fusion.json).
 
 Data: a SQuAD-style Chinese QA file (CMRC 2018 trial). Each passage becomes an article.
-- Ranking: a logistic model over the candidate features of index/search.py, label = the candidate
-  holds an accepted answer. Reported as 2-fold cross-validated hit@1 (folds split by article, so
+- Ranking: a linear model over the candidate features of index/search.py, learned listwise (softmax
+  over each question's candidates, label = the candidate holds an accepted answer), then
+  Platt-scaled into a probability. Reported as 2-fold cross-validated hit@1 (folds split by article, so
   no article is both trained on and tested on).
 - Abstention: a second logistic model over signals of the best passage (its ranking score, how much
   of the question's topic its article never mentions), trained to tell right answers from
