@@ -4,20 +4,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from index.article import Article
+from index import text
 from index.search import Hit, Searcher
 
 NOT_FOUND = "文章中没有找到与这个问题相关的内容。"
 EMPTY_QUESTION = "请输入一个问题。"
 
-# Questions about the article itself (who wrote it, where it comes from) are answered from its
-# metadata lines, which are not body text and so are never retrieved as passages.
-_ABOUT_ARTICLE = re.compile(r"(这篇|本篇|此篇|该篇|本|这|该)?(文章|报道|新闻|稿件|文)")
-_META_ASKED = {
-    "source": re.compile(r"来源|出处|出自|哪个?(网站|媒体|报纸|网)|发表在|刊登在|刊发"),
-    "author": re.compile(r"作者|记者|谁写|撰写|执笔|撰稿"),
-    "date": re.compile(r"(什么时候|哪天|何时|日期|时间).*(发布|发表|刊登)|(发布|发表|刊登).*(什么时候|哪天|何时|日期|时间)"),
-}
+# "X是谁 / X是什么人 / X是做什么的 / X是什么 / 介绍一下X": the sentence that introduces X answers.
+_SUBJECT_ASKED = re.compile(
+    r"^(?:介绍一下|介绍|说说|讲讲)(?P<a>.{2,12})$|"
+    r"^(?P<b>.{2,12}?)(?:到底|究竟)?是(?:个|一个|一位|哪位)?(?:谁|什么人|何人|哪位|做什么的|干什么的|干嘛的|"
+    r"什么职务|什么身份|什么)$|"
+    r"^(?P<c>.{2,12}?)(?:做什么的|干什么的|干嘛的)$")
+_ASKS = re.compile(r"谁|什么|哪|几|多少|怎|他|她|它|这|那|其|该")
+# A definition: "X是…", "X，是…", "X为…".
+_DEFINES = r"[”」』\"》]?\s*[，,]?\s*(?:是|为|系|指)"
 
 
 class QuestionError(ValueError):
@@ -47,9 +48,14 @@ class Answer:
     suggestions: tuple[Quote, ...] = field(default=())   # closest sections when abstaining
     more: tuple[Quote, ...] = field(default=())          # next-best passages, shown on request
 
+    kind: str = "quote"   # quote, overview, sections, metadata, smalltalk, refusal or invalid
+    understood_as: str = ""   # the question as rewritten from the conversation, when it was
+    article_id: str = ""      # the article the answer is about, when there is one
+
     def to_json(self) -> dict:
         """The `article-qa ask --json/--jsonl` object."""
-        return {"question": self.question, "answered": self.answered,
+        return {"question": self.question, "answered": self.answered, "kind": self.kind,
+                "understood_as": self.understood_as or None,
                 "quotes": [{"text": q.text, "article": q.article, "section": q.section,
                             "paragraph": q.paragraph, "score": round(q.score, 4)} for q in self.quotes],
                 "reply": self.reply}
@@ -65,47 +71,48 @@ class Answerer:
 
     def ask(self, question: str) -> Answer:
         """Answer one question. Raises QuestionError for an empty or over-long question."""
-        question = self._check(question)
+        question = self.check(question)
         result = self.searcher.search(question, k=self.max_quotes + 3)
         hits = result.hits
-        about = self._metadata_answer(question, hits)
-        if about:
-            return about
-        if not hits or result.confidence < self.threshold:
+        subject = _subject_asked(question)
+        introduction = self._introduction(subject, hits) if subject else None
+        if introduction is not None:
+            # The article names what is asked about: quote where it introduces it, never refuse.
+            hits = [introduction] + [h for h in hits if h.number != introduction.number and subject in
+                                     self.searcher.passage_text(h.number)]
+        elif not hits or result.confidence < self.threshold:
             return self._refusal(question, hits)
         # Supporting quotes must be plausible answers themselves, not just the next-best sentences:
         # at least a third as likely as the best one (on CMRC this keeps hit@3 where showing every
         # next-best sentence puts it, 0.84, with fewer unrelated quotes).
-        quotes = [_quote(h) for h in hits[: self.max_quotes] if h.score >= hits[0].score / 3]
-        more = tuple(_quote(h) for h in hits[len(quotes):])
-        return Answer(question, True, tuple(quotes), _reply_text(quotes), more=more)
+        quotes = [_quote(h) for h in hits[: self.max_quotes] if h is hits[0] or h.score >= hits[0].score / 3]
+        more = tuple(_quote(h) for h in result.hits if all(h.number != q.number for q in quotes))
+        return Answer(question, True, tuple(quotes), _reply_text(quotes), more=more,
+                      article_id=quotes[0].article_id)
 
-    def _check(self, question: str) -> str:
+    def _introduction(self, subject: str, hits: list[Hit]) -> Hit | None:
+        """The passage that introduces the subject: its definition ("X是…") if the article has one,
+        else its first mention (news reports give a person's role where they first name them).
+        Among several articles, the one retrieval ranks first wins."""
+        numbers = self.searcher.passages_containing(subject)
+        if not numbers:
+            return None
+        article = hits[0].passage.article if hits else None
+        own = [n for n in numbers if self.searcher.index.passages[n].article == article] or numbers
+        own = [n for n in own if self.searcher.index.passages[n].article == self.searcher.index.passages[own[0]].article]
+        defining = [n for n in own if re.search(re.escape(subject) + _DEFINES, self.searcher.passage_text(n))]
+        number = (defining or own)[0]
+        score = next((h.score for h in hits if h.number == number), hits[0].score if hits else 1.0)
+        return Hit(self.searcher.index.passages[number], score, (subject,), number)
+
+    def check(self, question: str) -> str:
+        """The question with its whitespace folded. Raises QuestionError when empty or over-long."""
         question = " ".join((question or "").split())
         if not question:
             raise QuestionError(EMPTY_QUESTION)
         if len(question) > self.max_question_chars:
             raise QuestionError(f"问题太长了（{len(question)} 字），请控制在 {self.max_question_chars} 字以内。")
         return question
-
-    def _metadata_answer(self, question: str, hits: list[Hit]) -> Answer | None:
-        if not _ABOUT_ARTICLE.search(question):
-            return None
-        for kind, pattern in _META_ASKED.items():
-            if pattern.search(question):
-                article = self._article_for(hits)
-                lines = [line for k, line in article.metadata if k == kind]
-                if not lines:
-                    return None
-                quotes = [Quote(line, article.title, "文章信息", 0, 1.0, line, article_id=article.id)
-                          for line in lines]
-                return Answer(question, True, tuple(quotes), _reply_text(quotes))
-        return None
-
-    def _article_for(self, hits: list[Hit]) -> Article:
-        """With several articles, the one the question's other words point to."""
-        articles = {a.id: a for a in self.searcher.index.articles}
-        return articles[hits[0].passage.article] if hits else self.searcher.index.articles[0]
 
     def _refusal(self, question: str, hits: list[Hit]) -> Answer:
         seen, suggestions = set(), []
@@ -118,7 +125,17 @@ class Answerer:
         reply = NOT_FOUND
         if suggestions:
             reply += "\n可以看看这些部分：" + "；".join(citation(q) for q in suggestions)
-        return Answer(question, False, (), reply, tuple(suggestions))
+        return Answer(question, False, (), reply, tuple(suggestions), kind="refusal")
+
+
+def _subject_asked(question: str) -> str:
+    """X in "X是谁 / X是什么 / 介绍一下X", or "" when the question is not of that kind. A subject
+    with 的 in it ("泡泡战士的作者是谁") asks for something else, and is left to retrieval."""
+    match = _SUBJECT_ASKED.match(re.sub(r"[？?！!。.\s]+$", "", text.normalise_question(question)))
+    if not match:
+        return ""
+    subject = re.sub(r"[“”‘’\"'「」『』《》\s]", "", next(g for g in match.groups() if g))
+    return subject if len(subject) >= 2 and "的" not in subject and not _ASKS.search(subject) else ""
 
 
 def _quote(hit: Hit) -> Quote:

@@ -19,12 +19,13 @@ from index.store import build_index
 
 def in_process(settings: Settings, index_dir: Path | None, questions_file: Path | None) -> str:
     """Return the benchmark table as text."""
-    answerer = runtime.answerer(settings, index_dir)
-    searcher = answerer.searcher
+    conversations = runtime.conversations(settings, index_dir)
+    searcher = conversations.answerer.searcher
     questions = _questions(questions_file, searcher.index)
+    ask = lambda q: conversations.reply(q, q)  # noqa: E731  (one conversation per question)
     for q in questions[:3]:
-        answerer.ask(q)   # warm caches, as a running bot would be
-    full = _timed(answerer.ask, questions)
+        ask(q)   # warm caches, as a running bot would be
+    full = _timed(ask, questions)
     baseline = _timed(lambda q: searcher.index.dense.search(searcher.embedder.encode([q], kind="query"), 3),
                       questions)
     with tempfile.TemporaryDirectory() as tmp:

@@ -82,19 +82,17 @@ def cmd_index(args, settings: Settings) -> int:
 
 def cmd_ask(args, settings: Settings) -> int:
     from bot import runtime
-    from bot.answer import QuestionError
     if args.jsonl:
-        answerer = runtime.answerer(settings, args.index_dir)
-        for line in sys.stdin:
-            print(json.dumps(runtime.ask_or_explain(answerer, line).to_json(), ensure_ascii=False), flush=True)
+        conversations = runtime.conversations(settings, args.index_dir)
+        for number, line in enumerate(sys.stdin):
+            conversation, question = _jsonl_question(line, number)
+            print(json.dumps(conversations.reply(conversation, question).to_json(), ensure_ascii=False), flush=True)
         return 0
     if args.question is None:
         raise UserError("ask needs a QUESTION (or --jsonl to read questions from stdin)")
-    answerer = runtime.answerer(settings, args.index_dir)
-    try:
-        answer = answerer.ask(args.question)
-    except QuestionError as exc:
-        raise UserError(str(exc)) from None
+    answer = runtime.conversations(settings, args.index_dir).reply("cli", args.question)
+    if answer.kind == "invalid":
+        raise UserError(answer.reply)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -103,11 +101,25 @@ def cmd_ask(args, settings: Settings) -> int:
     return 0
 
 
+def _jsonl_question(line: str, number: int) -> tuple[str, str]:
+    """(conversation id, question) of one --jsonl input line: a JSON object {"question", "conversation"},
+    or a plain line, which is a conversation of its own."""
+    stripped = line.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("question"), str):
+            return str(data.get("conversation", f"line-{number}")), data["question"]
+    return f"line-{number}", line
+
+
 def cmd_chat(args, settings: Settings) -> int:
     from bot import runtime
     from bot.render import terminal
-    answerer = runtime.answerer(settings, args.index_dir)
-    titles = "、".join(f"《{a.title}》" for a in answerer.searcher.index.articles[:3])
+    conversations = runtime.conversations(settings, args.index_dir)
+    titles = "、".join(f"《{a.title}》" for a in conversations.articles[:3])
     print(f"关于{titles}，请用中文提问（空行或 Ctrl-D 退出）。")
     while True:
         try:
@@ -117,7 +129,7 @@ def cmd_chat(args, settings: Settings) -> int:
             return 0
         if not line.strip():
             return 0
-        print(terminal(runtime.ask_or_explain(answerer, line)))
+        print(terminal(conversations.reply("terminal", line)))
         print()
 
 
@@ -138,8 +150,7 @@ def cmd_serve(args, settings: Settings) -> int:
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")
-    answerer = runtime.answerer(settings, args.index_dir)
-    telegram.serve(answerer, settings.telegram, token)
+    telegram.serve(runtime.conversations(settings, args.index_dir), settings.telegram, token)
     return 0
 
 

@@ -31,6 +31,11 @@ class Retrieval(_Strict):
     max_question_chars: int = Field(500, ge=10)
 
 
+class Conversation(_Strict):
+    # A follow-up ("他…", "那…呢") leans on the previous turn only this long after it.
+    expire_after_minutes: float = Field(30, gt=0)
+
+
 class RateLimit(_Strict):
     questions: int = Field(20, ge=1)
     per_seconds: float = Field(60, gt=0)
@@ -60,6 +65,7 @@ class Settings(_Strict):
     index_dir: Path = Path("data/index")
     embedding: Embedding = Embedding()
     retrieval: Retrieval = Retrieval()
+    conversation: Conversation = Conversation()
     telegram: Telegram = Telegram()
 
     def article_files(self) -> list[Path]:

@@ -25,7 +25,7 @@ def run(settings: Settings, file: Path, index_dir: Path | None, limit: int = 0) 
     if file.suffix == ".json":
         return _corpus(settings, file, limit)
     items = [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return _report(runtime.answerer(settings, index_dir), items)
+    return _report(runtime.conversations(settings, index_dir), items)
 
 
 def _corpus(settings: Settings, file: Path, limit: int) -> str:
@@ -44,14 +44,14 @@ def _corpus(settings: Settings, file: Path, limit: int) -> str:
                                                            if a["text"] in paragraph["context"]]}
                  for _, paragraph in contexts for qa in paragraph["qas"]]
         items = [it for it in items if it["answers"]]
-        return built + _report(runtime.answerer(settings, Path(tmp) / "index"), items)
+        return built + _report(runtime.conversations(settings, Path(tmp) / "index"), items)
 
 
-def _report(answerer, items: list[dict]) -> str:
+def _report(conversations, items: list[dict]) -> str:
     hit1 = hit3 = answerable = false_abstain = unanswerable = refused = 0
     started = time.time()
-    for item in items:
-        answer = runtime.ask_or_explain(answerer, item["question"])
+    for number, item in enumerate(items):
+        answer = conversations.reply(f"question-{number}", item["question"])   # each its own conversation
         quotes = [q.text for q in answer.quotes]
         if item["answers"]:
             answerable += 1

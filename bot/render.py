@@ -6,16 +6,27 @@ from bot.answer import Answer, citation
 
 def terminal(answer: Answer) -> str:
     """Plain text for the terminal chat: each quote, then where it stands in the article."""
-    if not answer.answered:
-        lines = [answer.reply.splitlines()[0]]
+    lines = [f"（按“{answer.understood_as}”理解）"] if answer.understood_as else []
+    if answer.kind != "quote":
+        lines.append(headline(answer) if answer.suggestions else body(answer))
         if answer.suggestions:
             lines.append("可以看看这些部分：")
             lines += [f"  · {citation(s)}" for s in answer.suggestions]
         return "\n".join(lines)
-    lines = []
     for n, quote in enumerate(answer.quotes):
         if n == 1:
             lines.append("相关段落：")
         lines.append(f"  “{quote.text}”")
         lines.append(f"      —— {citation(quote)}")
     return "\n".join(lines)
+
+
+def body(answer: Answer) -> str:
+    """The reply without the "understood as" line that a rewritten follow-up starts with."""
+    lines = answer.reply.splitlines()
+    return "\n".join(lines[1:] if answer.understood_as else lines)
+
+
+def headline(answer: Answer) -> str:
+    """The reply's first line after the "understood as" line: a refusal's message."""
+    return (body(answer).splitlines() or [""])[0]

@@ -6,7 +6,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from bot.answer import Answer, Answerer, QuestionError
+from bot.answer import Answerer
+from bot.conversation import Conversations
 from bot.config import Settings
 from bot.errors import UserError
 from index.article import Article, ArticleError, load_article
@@ -114,10 +115,6 @@ def _changed_files(index, settings: Settings, folder: Path) -> list[str]:
     return changed
 
 
-def ask_or_explain(answerer: Answerer, question: str) -> Answer:
-    """Answer, turning a bad question into a refusal whose reply says what is wrong (for chat and
-    --jsonl, where one bad line must not stop the others)."""
-    try:
-        return answerer.ask(question)
-    except QuestionError as exc:
-        return Answer(" ".join(question.split())[:100], False, (), str(exc))
+def conversations(settings: Settings, index_dir: Path | None = None) -> Conversations:
+    """A ready Conversations over the loaded index and model (see answerer() for what it raises)."""
+    return Conversations(answerer(settings, index_dir), settings.conversation.expire_after_minutes * 60)

@@ -13,7 +13,7 @@ import html
 import logging
 import sys
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters,
                       Update)
@@ -22,10 +22,12 @@ from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler,
                           CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
 
+from bot import about
 from bot import telegram_html as th
 from bot.answer import Answer, Answerer, Quote
 from bot.config import Telegram as TelegramSettings
-from bot.runtime import ask_or_explain
+from bot.conversation import Conversations
+from bot.render import body, headline
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +73,42 @@ class RateLimiter:
         return True
 
 
-def serve(answerer: Answerer, settings: TelegramSettings, token: str) -> None:
+class ThreadMap:
+    """Which conversation each of the bot's answers belongs to, for the latest `capacity` answers:
+    in a group, replying to the bot's answer continues the thread that answer belongs to."""
+
+    def __init__(self, capacity: int = 50_000):
+        self.capacity = capacity
+        self._thread_of: OrderedDict[tuple[int, int], str] = OrderedDict()
+
+    def record(self, chat_id: int, message_id: int, conversation: str) -> None:
+        self._thread_of[(chat_id, message_id)] = conversation
+        while len(self._thread_of) > self.capacity:
+            self._thread_of.popitem(last=False)
+
+    def thread_of(self, chat_id: int, message_id: int) -> str | None:
+        return self._thread_of.get((chat_id, message_id))
+
+
+def conversation_id(update: Update, threads: ThreadMap) -> str:
+    """A private chat is one conversation; in a group each user has their own thread, and a reply
+    to one of the bot's answers continues the thread that answer belongs to."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat.type == ChatType.PRIVATE:
+        return str(chat.id)
+    message = update.effective_message
+    replied = message.reply_to_message if message else None
+    if replied:
+        thread = threads.thread_of(chat.id, replied.message_id)
+        if thread:
+            return thread
+    return f"{chat.id}:{user.id if user else 0}"
+
+
+def serve(conversations: Conversations, settings: TelegramSettings, token: str) -> None:
     """Run the bot until SIGINT/SIGTERM; in-flight answers finish and handled updates are acknowledged."""
     _protect_logs(token)
-    app = build_application(answerer, settings, token)
+    app = build_application(conversations, settings, token)
     # Start-up status for the operator: the Bot API being unreachable is retried for ever, quietly.
     print(f"article-qa: connecting to {settings.base_url}… (retrying while it cannot be reached)",
           file=sys.stderr, flush=True)
@@ -93,14 +127,15 @@ def _protect_logs(token: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def build_application(answerer: Answerer, settings: TelegramSettings, token: str) -> Application:
+def build_application(conversations: Conversations, settings: TelegramSettings, token: str) -> Application:
     """The PTB Application with every handler registered; heavy objects live in bot_data."""
     app = (Application.builder().token(token).base_url(settings.base_url)
            .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
            .rate_limiter(AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5))
            .concurrent_updates(8)
            .post_init(_set_commands).build())
-    app.bot_data.update(answerer=answerer, settings=settings, fingerprint=_fingerprint(answerer),
+    app.bot_data.update(conversations=conversations, answerer=conversations.answerer, settings=settings,
+                        fingerprint=_fingerprint(conversations.answerer), threads=ThreadMap(),
                         rate=RateLimiter(settings.rate_limit.questions, settings.rate_limit.per_seconds))
     app.add_handler(TypeHandler(Update, gatekeeper), group=-1)
     app.add_handler(CommandHandler("start", on_start))
@@ -148,14 +183,20 @@ def _addresses_bot(message: Message, username: str | None) -> bool:
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    index = _answerer(context).searcher.index
+    """Introduce the bot and start the conversation afresh."""
+    context.bot_data["conversations"].forget(conversation_id(update, context.bot_data["threads"]))
+    articles = _answerer(context).searcher.index.articles
     lines = ["我只用文章里的原句回答问题，并注明出处（章节、段落）。文章里没有的，我会直说。", "", "我读过："]
     lines += [f"· 《{a.title}》" + "".join(f"（{m}）" for k, m in a.metadata if k == "source")
-              for a in index.articles[:5]]
+              for a in articles[:5]]
     lines += ["", "直接发中文问题即可；在群里请 @我、回复我，或用 /ask 问题。"]
-    buttons = [[InlineKeyboardButton(q[:30], callback_data=_data(context, "ex", i))]
-               for i, q in enumerate(_examples(index))]
-    await _reply(update, context, [html.escape("\n".join(lines))], InlineKeyboardMarkup(buttons))
+    await _reply(update, context, [html.escape("\n".join(lines))], _example_buttons(context))
+
+
+def _example_buttons(context) -> InlineKeyboardMarkup:
+    examples = about.example_questions(_answerer(context).searcher.index.articles)
+    return InlineKeyboardMarkup([[InlineKeyboardButton(q[:30], callback_data=_data(context, "ex", i))]
+                                 for i, q in enumerate(examples)])
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -166,13 +207,19 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_sections(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    blocks, markup = _sections_reply(context)
+    await _reply(update, context, blocks, markup)
+
+
+def _sections_reply(context):
+    """The table of contents, with one button per section."""
     rows, names = [], []
     for a_no, article in enumerate(_answerer(context).searcher.index.articles[:20]):
         for s_no, section in enumerate(article.sections):
             name = section.heading or f"《{article.title}》开头"
             names.append(f"{len(names) + 1}. {name}")
             rows.append([InlineKeyboardButton(name[:40], callback_data=_data(context, "sec", a_no, s_no))])
-    await _reply(update, context, [html.escape("目录：\n" + "\n".join(names))], InlineKeyboardMarkup(rows[:90]))
+    return [html.escape("目录：\n" + "\n".join(names))], InlineKeyboardMarkup(rows[:90])
 
 
 async def on_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -220,7 +267,8 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         values = [int(n) for n in numbers[1:]]
         if kind == "ex":   # an example question: answer it like a typed one
-            await _answer_question(update, context, _examples(_answerer(context).searcher.index)[values[0]])
+            examples = about.example_questions(_answerer(context).searcher.index.articles)
+            await _answer_question(update, context, examples[values[0]])
             return
         blocks, markup = _button_reply(context, kind, values)
     except (ValueError, IndexError):
@@ -260,13 +308,28 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
     if user and not context.bot_data["rate"].allow(user.id):
         await _reply(update, context, [SLOW_DOWN])
         return
-    answer = await _with_typing(update, context, asyncio.to_thread(ask_or_explain, _answerer(context), question),
-                                context.bot_data["settings"].typing_after)
-    if answer.answered:
-        await _reply(update, context, th.answer_blocks(answer), _answer_buttons(context, answer))
-    else:
-        await _reply(update, context, [html.escape(answer.reply.splitlines()[0])],
-                     _suggestion_buttons(context, answer))
+    conversation = conversation_id(update, context.bot_data["threads"])
+    work = asyncio.to_thread(context.bot_data["conversations"].reply, conversation, question)
+    answer = await _with_typing(update, context, work, context.bot_data["settings"].typing_after)
+    blocks, markup = _answer_reply(context, answer)
+    sent = await _reply(update, context, blocks, markup)
+    for message in sent:
+        context.bot_data["threads"].record(message.chat_id, message.message_id, conversation)
+
+
+def _answer_reply(context, answer: Answer):
+    """HTML blocks and buttons for any kind of answer."""
+    understood = [f"<i>{html.escape(f'（按“{answer.understood_as}”理解）')}</i>"] if answer.understood_as else []
+    if answer.kind == "quote":
+        return understood + th.answer_blocks(answer), _answer_buttons(context, answer)
+    if answer.suggestions:
+        return understood + [html.escape(headline(answer))], _suggestion_buttons(context, answer)
+    text = html.escape(body(answer))
+    if answer.kind in ("sections", "overview"):
+        return understood + [text], _sections_reply(context)[1]
+    if answer.kind == "smalltalk":
+        return [text], _example_buttons(context)
+    return understood + [text], None
 
 
 async def _with_typing(update: Update, context, work, delay: float):
@@ -309,13 +372,6 @@ def _passage_quote(index, number: int) -> Quote:
     return Quote(p.text, p.title, p.section, p.paragraph, 0.0, p.context, (), p.article, p.section_no, number)
 
 
-def _examples(index) -> list[str]:
-    """Example questions built from the article's own section headings (or titles)."""
-    names = [s.heading for a in index.articles for s in a.sections if s.heading][:3]
-    names = names or [f"《{a.title}》" for a in index.articles[:3]]
-    return [f"{name}讲了什么？" for name in names] + ["这篇文章的来源是哪里？"]
-
-
 def _addressed_question(message: Message, username: str | None) -> str | None:
     """In a group: the question when the bot is mentioned or replied to, else None."""
     text = message.text or ""
@@ -347,26 +403,26 @@ def _data(context, kind: str, *numbers: int) -> str:
     return data
 
 
-async def _reply(update: Update, context, blocks: list[str], markup=None) -> None:
+async def _reply(update: Update, context, blocks: list[str], markup=None) -> list[Message]:
     """Send the blocks as one or more HTML messages replying to the user's message; the buttons go
-    on the last one."""
+    on the last one. Returns the messages sent."""
     message = update.effective_message
-    messages = th.pack(blocks)
+    messages, sent = th.pack(blocks), []
     for n, text in enumerate(messages):
-        await _send_with_retries(
+        sent.append(await _send_with_retries(
             context, update.effective_chat.id, text, parse_mode=ParseMode.HTML,
             reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True)
             if message else None,
-            reply_markup=markup if n == len(messages) - 1 else None)
+            reply_markup=markup if n == len(messages) - 1 else None))
+    return sent
 
 
-async def _send_with_retries(context, chat_id: int, text: str, attempts: int = 4, **kwargs) -> None:
+async def _send_with_retries(context, chat_id: int, text: str, attempts: int = 4, **kwargs) -> Message:
     """send_message, retried on network errors and 5xx: an answer already computed should not be
     lost to a passing fault (429 is retried by AIORateLimiter; 4xx are our bugs, never retried)."""
     for attempt in range(attempts):
         try:
-            await context.bot.send_message(chat_id, text, **kwargs)
-            return
+            return await context.bot.send_message(chat_id, text, **kwargs)
         except NetworkError as exc:
             if isinstance(exc, BadRequest) or attempt == attempts - 1:
                 raise

@@ -65,6 +65,13 @@ _META_KIND = {"来源": "source", "出处": "source", "作者": "author", "记�
 _DATE_LINE = re.compile(r"^\s*\d{4}[-/年.]\d{1,2}[-/月.]\d{1,2}日?(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*$")
 # A byline closes a news article: "(王祝君)", "（记者 张三 李四）", "（通讯员 王五）".
 _BYLINE = re.compile(r"[（(]\s*((?:记者|通讯员|作者|文|图)?\s*[\u4e00-\u9fff]{2,4}(?:[\s、，,][\u4e00-\u9fff]{2,4}){0,3})\s*[)）]\s*$")
+# A news report's dateline and reporter open its first paragraph: "中新社巴黎10月16日电 (记者 李洋)",
+# "新华社北京3月18日电（记者丁小溪、王爱华）", "本报讯（通讯员 王五）". They stay in the body text and
+# are recorded as metadata too.
+_DATELINE = re.compile(r"^(?P<agency>[\u4e00-\u9fff]{1,10}?(?:社|网|报|台|客户端|频道|新闻))"
+                       r"(?P<place>[\u4e00-\u9fff]{0,8}?)(?P<date>(?:\d{4}年)?\d{1,2}月\d{1,2}日)?(?:电|讯|消息)")
+_REPORTER = re.compile(r"^\s*[（(]\s*(?P<line>(?:记者|通讯员|作者|文/?)\s*(?P<names>[^）)]{2,40}?))\s*[)）]")
+_SOURCE_INLINE = re.compile(r"[（(]?\s*(?P<line>来源[:：]\s*[^\s（）()。，,]{2,30})")
 # Boilerplate of the web pages articles are scraped from. Matched only after the article's last
 # paragraph, never inside it.
 _DEBRIS = re.compile(r"发表回复|发表评论|立即查看|了解详情|版权所有|版权声明|免责声明|责任编辑|分享到|扫一扫|"
@@ -92,18 +99,69 @@ def load_article(path: str | Path) -> Article:
 
 
 def parse_article(text: str, article_id: str = "article", path: str = "") -> Article:
-    """Parse article text (title line first) into an Article."""
+    """Parse article text into an Article. The first line is the title when it reads as one;
+    otherwise (a pasted report of one paragraph) the title is the file's name when it is Chinese,
+    else the report's first sentence."""
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     lines = [line for line in lines if line]
     if not lines:
         return Article(article_id, path, _sha256(text), "", (), (), ())
-    title = re.sub(r"^#+\s*", "", lines[0])
-    body, dropped = _cut_debris(lines[1:])
+    if _is_title(lines):
+        title, lines = re.sub(r"^#+\s*", "", lines[0]), lines[1:]
+    else:
+        title = _fallback_title(article_id, lines[0])
+    body, dropped = _cut_debris(lines)
     metadata, body = _take_metadata(body)
     body, author = _take_byline(body)
     if author:
         metadata.append(("author", author))
+    metadata += [m for m in _report_metadata(body) if m not in metadata]
     return Article(article_id, path, _sha256(text), title, tuple(metadata), _sections(body), tuple(dropped))
+
+
+def _is_title(lines: list[str]) -> bool:
+    """A title is short, stands above other text, and is not a sentence (a question title may end with ？)."""
+    if len(lines) < 2:
+        return False
+    if lines[0].startswith("#"):
+        return True
+    first = lines[0]
+    if len(first) > 40 or re.search(r"[。；;]", first) or first[-1] in "，,、：:":
+        return False
+    return not re.search(r"[！？!?…]", first[:-1])
+
+
+def _fallback_title(article_id: str, first_line: str) -> str:
+    if re.search(r"[\u4e00-\u9fff]", article_id):
+        return article_id
+    sentence = _pieces(_SENTENCE, first_line)[0]
+    dateline = _DATELINE.match(sentence)
+    if dateline:
+        sentence = sentence[dateline.end():]
+        sentence = sentence[_REPORTER.match(sentence).end():] if _REPORTER.match(sentence) else sentence
+    sentence = sentence.strip(" ：:。")
+    return sentence if len(sentence) <= 30 else sentence[:30] + "…"
+
+
+def _report_metadata(body: list[str]) -> list[tuple[str, str]]:
+    """Source, date and reporter from a news report's dateline, and a "来源：" inside the first or
+    last sentence. Each value is a verbatim slice of the text, which itself stays in the body."""
+    if not body:
+        return []
+    found = []
+    dateline = _DATELINE.match(body[0])
+    if dateline:
+        found.append(("source", dateline.group()))
+        if dateline.group("date"):
+            found.append(("date", dateline.group("date")))
+        reporter = _REPORTER.match(body[0][dateline.end():])
+        if reporter:
+            found.append(("author", reporter.group("line")))
+    for sentence in (_pieces(_SENTENCE, body[0])[:1] + _pieces(_SENTENCE, body[-1])[-1:]):
+        source = _SOURCE_INLINE.search(sentence)
+        if source:
+            found.append(("source", source.group("line")))
+    return list(dict.fromkeys(found))
 
 
 def split_passages(paragraph: str, max_chars: int = 120) -> list[str]:

@@ -78,16 +78,26 @@ class Searcher:
         self._article_text = {a.id: text.normalise(" ".join([a.title, *[" ".join(s.paragraphs) for s in a.sections]]))
                               for a in index.articles}
         self._title_text = {a.id: text.normalise(a.title) for a in index.articles}
+        self._known_text = "\n".join(self._article_text.values())
         self._article_passages: dict[str, list[int]] = {}
         for number, passage in enumerate(index.passages):
             self._article_passages.setdefault(passage.article, []).append(number)
         text.warm_up()   # load jieba's dictionary and IDF table now, not on the first question
 
+    def passage_text(self, number: int) -> str:
+        """A passage's normalised text (what questions are compared with)."""
+        return self._passage_text[number]
+
+    def passages_containing(self, phrase: str) -> list[int]:
+        """Numbers of the passages that contain the phrase (normalised), in reading order."""
+        phrase = text.normalise(phrase)
+        return [n for n, passage_text in enumerate(self._passage_text) if phrase in passage_text]
+
     def analyse(self, question: str) -> Query:
         """Normalise the question and extract what retrieval needs from it."""
         q = text.normalise_question(question)
         wants = "date" if _WANTS_DATE.search(q) else "number" if _WANTS_NUMBER.search(q) else ""
-        topic = [(w, text.word_weight(w)) for w in text.content_words(q)]
+        topic = [(w, text.word_weight(w)) for w in text.content_words(q, self._known_text)]
         return Query(q, text.keyword_tokens(q), topic, wants, (_grams(q, 2), _grams(q, 3)))
 
     def search(self, question: str, k: int = 3) -> Result:

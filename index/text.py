@@ -21,6 +21,8 @@ QUESTION_WORDS = frozenset(
 _FILLER = re.compile(r"^(请问|请告诉我|我想知道|你知道|问一下|想问一下)[，,：:]?|[吗呢吧啊呀][？?]?$")
 # A word that contains a question morpheme ("几零后", "哪些人") asks, it does not name a topic.
 _ASKING = re.compile(r"几|哪|谁|什么|多少|怎|啥")
+# Characters that end a word rather than continue it ("杨维凯的工资": the name stops before 的).
+_PARTICLES = frozenset("的了是在和与有等及并也都就而被把对从为以于之着过吗呢吧")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 _TOKEN_OK = re.compile(r"[\w\u4e00-\u9fff]")
 
@@ -58,13 +60,37 @@ def keyword_tokens(text: str) -> list[str]:
     return words(text) + ["#" + b for b in bigrams(text)]
 
 
-def content_words(text: str) -> list[str]:
-    """The topic words of a question: jieba words minus question and function words, deduplicated."""
+def content_words(text: str, known: str = "") -> list[str]:
+    """The topic words of a question: jieba words minus question and function words, deduplicated.
+
+    With `known` (the indexed text), a word is extended over the next characters while the longer
+    string still occurs there: jieba cuts names it does not know ("杨维凯是" → "杨维|凯是"), and the
+    indexed text says where a name really ends."""
     seen = []
-    for w in jieba.cut(text):
+    for w in _segments(text, known) if known else jieba.cut(text):
         if _TOKEN_OK.search(w) and w not in QUESTION_WORDS and not _ASKING.search(w) and w not in seen:
             seen.append(w)
     return seen
+
+
+def _segments(text: str, known: str) -> list[str]:
+    """jieba's words of the text, each extended by longest match against the known text."""
+    starts, position = [], 0
+    for w in jieba.cut(text):
+        starts.append((position, position + len(w)))
+        position += len(w)
+    out, pos = [], 0
+    for start, end in starts:
+        if end <= pos:
+            continue
+        start = max(start, pos)
+        if end - start >= 2 and text[start:end] in known and _HAN.fullmatch(text[start:end]):
+            while (end < len(text) and _HAN.fullmatch(text[end]) and text[end] not in _PARTICLES
+                   and text[start:end + 1] in known):
+                end += 1
+        out.append(text[start:end])
+        pos = end
+    return out
 
 
 @functools.lru_cache(maxsize=1)

@@ -1,19 +1,25 @@
-"""Learn the fusion weights and the abstention threshold (writes index/fusion.json).
+"""Learn the ranking weights and the refusal model from several Chinese QA corpora (writes index/fusion.json).
 
-Data: a SQuAD-style Chinese QA file (CMRC 2018 trial). Each passage becomes an article.
-- Ranking: a linear model over the candidate features of index/search.py, learned listwise (softmax
-  over each question's candidates, label = the candidate holds an accepted answer), then
-  Platt-scaled into a probability. Reported as 2-fold cross-validated hit@1 (folds split by article, so
-  no article is both trained on and tested on).
-- Abstention: a second logistic model over signals of the best passage (its ranking score, how much
-  of the question's topic its article never mentions), trained to tell right answers from
-  questions that cannot be answered: the same questions asked against an index from which the
-  sentences holding their answers were deleted (near misses), against an index of the other fold's
-  articles only (off topic), with one informative word swapped for a word the article never uses,
-  and answerable questions whose best passage is wrong. The threshold keeps false abstentions on
-  rightly answered questions at or below 5%.
+Data: SQuAD-style files (CMRC 2018 trial, Simplified; DRCD test, Traditional). Every paragraph
+becomes an article, as `eval_qa.py --squad` does; folds are whole entries (a Wikipedia article and
+all its paragraphs), so no article is both trained on and tested on.
 
-Usage: python scripts/fit_fusion.py ../shared/eval/cmrc2018_trial.json [--work /tmp/fusion]
+- Ranking: a linear model over the candidate features of index/search.py, learned listwise
+  (softmax over each question's candidates, label = the candidate holds an accepted answer), then
+  Platt-scaled into a probability. Reported as 2-fold cross-validated hit@1, per corpus.
+- Refusal: a logistic model over the signals of the best passage (its ranking score, how much of the
+  question's topic its article never mentions). Answerable questions are the positives, whatever
+  their best passage: refusing one of them is a false refusal. Negatives are real questions the
+  index cannot answer:
+    unseen   questions of entries left out of the index (the other fold's entries), as
+             `eval_qa.py --unseen` makes them;
+    swapped  a real question with one informative word swapped for a word its article never uses
+             ("岚山区的常住人口有多少" asked of an article that never mentions 常住人口).
+  The threshold keeps false refusals at MAX_FALSE_REFUSAL of the answerable questions. Reported
+  2-fold cross-validated (by entry) per corpus: false refusals, unseen and swapped refused.
+
+Usage: python scripts/fit_fusion.py ../shared/eval/cmrc2018_trial.json ../shared/eval/drcd_test.json
+       [--work /tmp/article-qa-fit]   (indexes and features are cached there between runs)
 """
 from __future__ import annotations
 
@@ -21,111 +27,172 @@ import argparse
 import json
 import random
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from index.article import parse_article, split_passages  # noqa: E402
+from index import text  # noqa: E402
+from index.article import parse_article  # noqa: E402
 from index.embed import Embedder  # noqa: E402
 from index.search import ABSTAIN_FEATURES, FEATURES, FUSION_FILE, Searcher  # noqa: E402
 from index.store import build_index, load_index  # noqa: E402
 
-MAX_FALSE_ABSTAIN = 0.05
+MAX_FALSE_REFUSAL = 0.025
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("squad")
-    ap.add_argument("--work", default="/tmp/article-qa-fusion")
+    ap.add_argument("squad", nargs="+")
+    ap.add_argument("--work", default="/tmp/article-qa-fit")
     args = ap.parse_args()
-    items = _load(args.squad)
-    rng = random.Random(0)
-    ids = sorted({it["article"] for it in items})
-    rng.shuffle(ids)
-    fold = {a: i % 2 for i, a in enumerate(ids)}
     embedder = Embedder("sentence-transformers", "m3e-small")
+    corpora = [_corpus(embedder, Path(path), Path(args.work)) for path in args.squad]
 
-    full = _searcher(embedder, items, Path(args.work) / "full", keep=lambda a: True)
-    X, y, groups, qfold = _dataset(full, items, fold)
-    train = [qfold[groups] != f for f in (0, 1)]
-    cv = [_hit1(_fit(X[t], y[t], groups[t]), X, y, groups, qfold == f) for f, t in zip((0, 1), train)]
+    X = np.vstack([c["X"] for c in corpora])
+    y = np.concatenate([c["y"] for c in corpora])
+    offsets = np.cumsum([0] + [c["n_questions"] for c in corpora])
+    groups = np.concatenate([c["groups"] + o for c, o in zip(corpora, offsets)])
+    qfold = np.concatenate([c["qfold"] for c in corpora])
+    qcorpus = np.concatenate([np.full(c["n_questions"], i) for i, c in enumerate(corpora)])
+    cv_models = [_fit(X[qfold[groups] != f], y[qfold[groups] != f], groups[qfold[groups] != f]) for f in (0, 1)]
+    report = {}
+    for i, c in enumerate(corpora):
+        hits = [_hit1(cv_models[f], X, y, groups, (qfold == f) & (qcorpus == i)) for f in (0, 1)]
+        report[c["name"]] = {"cv_hit1": round(float(np.average(hits, weights=[np.sum((qfold == f) & (qcorpus == i)) for f in (0, 1)])), 3)}
     w, b = _fit(X, y, groups)
-    print(f"2-fold CV hit@1 {np.mean(cv):.3f} ({cv[0]:.3f}, {cv[1]:.3f}); fitted on all: "
-          f"{_hit1((w, b), X, y, groups, np.ones(len(qfold), bool)):.3f}")
 
-    near = _searcher(embedder, items, Path(args.work) / "near", keep=lambda a: True, delete_answers=True)
-    off = _searcher(embedder, items, Path(args.work) / "off", keep=lambda a: fold[a] == 0)
-    # Positives: questions whose best passage really holds the answer. Answerable questions whose
-    # best passage is wrong count with the unanswerable ones: quoting it would mislead just the same.
-    answered, correct = _top_signals(full, items, w, b)
-    answerable = answered[correct]
-    unanswerable = np.vstack([answered[~correct],
-                              _top_signals(near, items, w, b)[0],
-                              _top_signals(off, [it for it in items if fold[it["article"]] == 1], w, b)[0],
-                              _top_signals(full, _swapped_topic(full, items, rng), w, b)[0]])
-    signals = np.vstack([answerable, unanswerable])
-    labels = np.concatenate([np.ones(len(answerable)), np.zeros(len(unanswerable))])
+    signals, labels, kinds, corpus_of, split = [], [], [], [], []
+    for i, c in enumerate(corpora):
+        for kind, (s, entries) in _refusal_sets(c, w, b).items():
+            signals.append(s)
+            labels.append(np.full(len(s), kind == "answerable", dtype=float))
+            kinds += [kind] * len(s)
+            corpus_of += [i] * len(s)
+            split += [zlib.crc32(e.encode()) % 2 for e in entries]
+    signals, labels = np.vstack(signals), np.concatenate(labels)
+    kinds, corpus_of, split = np.array(kinds), np.array(corpus_of), np.array(split)
+    for i, c in enumerate(corpora):
+        report[c["name"]].update(_refusal_cv(signals, labels, kinds, split, corpus_of == i))
     aw, ab = _logistic(signals, labels)
-    confidence = lambda s: 1 / (1 + np.exp(-(s @ aw + ab)))  # noqa: E731
-    threshold = float(np.quantile(confidence(answerable), MAX_FALSE_ABSTAIN))
-    refused = float(np.mean(confidence(unanswerable) < threshold))
-    print(f"abstention threshold {threshold:.3f}: false abstention "
-          f"{np.mean(confidence(answerable) < threshold):.3f}, unanswerable refused {refused:.3f}")
+    threshold = _threshold(signals[labels == 1], aw, ab)
+    for name, numbers in report.items():
+        print(name, json.dumps(numbers))
     FUSION_FILE.write_text(json.dumps({
         "weights": dict(zip(FEATURES, map(float, w))), "bias": float(b),
         "abstain": {"weights": dict(zip(ABSTAIN_FEATURES, map(float, aw))), "bias": float(ab),
                     "threshold": threshold},
-        "fitted_on": Path(args.squad).name, "cv_hit1": round(float(np.mean(cv)), 3),
-        "unanswerable_refused": round(refused, 3)}, indent=2), encoding="utf-8")
+        "fitted_on": [Path(p).name for p in args.squad], "cross_validated": report}, indent=2), encoding="utf-8")
 
 
-def _load(path: str) -> list[dict]:
+# ---- data -----------------------------------------------------------------------------------------
+
+def _corpus(embedder, path: Path, work: Path) -> dict:
+    """Items, folds, indexes and ranking features of one corpus (features cached in the work folder)."""
+    name = path.stem
+    items = _load(path)
+    rng = random.Random(0)
+    entries = sorted({it["entry"] for it in items})
+    rng.shuffle(entries)
+    fold = {e: i % 2 for i, e in enumerate(entries)}
+    full = _searcher(embedder, items, work / name / "full", keep=lambda e: True)
+    unseen_index = _searcher(embedder, items, work / name / "fold0", keep=lambda e: fold[e] == 0)
+    cache = work / name / "features.npz"
+    if cache.is_file():
+        with np.load(cache, allow_pickle=False) as f:
+            X, y, groups = f["X"], f["y"], f["groups"]
+    else:
+        X, y, groups = _dataset(full, items)
+        np.savez(cache, X=X, y=y, groups=groups)
+    print(f"{name}: {len(items)} questions, {len(entries)} entries", file=sys.stderr)
+    return {"name": name, "items": items, "fold": fold, "full": full, "unseen_index": unseen_index,
+            "X": X, "y": y, "groups": groups, "n_questions": len(items),
+            "qfold": np.array([fold[it["entry"]] for it in items])}
+
+
+def _load(path: Path) -> list[dict]:
     items = []
     for a in json.load(open(path, encoding="utf-8"))["data"]:
+        entry = str(a.get("id", a.get("title")))
         for n, p in enumerate(a["paragraphs"]):
-            article = f"{a.get('id', a.get('title'))}-{n}"
             for qa in p["qas"]:
                 answers = [x["text"] for x in qa["answers"] if x["text"] in p["context"]]
                 if answers:
-                    items.append({"article": article, "title": a.get("title", ""), "context": p["context"],
-                                  "question": qa["question"], "answers": answers})
+                    items.append({"entry": entry, "article": f"{entry}-{n}", "title": a.get("title") or "untitled",
+                                  "context": p["context"], "question": qa["question"], "answers": answers})
     return items
 
 
-def _searcher(embedder, items, folder: Path, keep, delete_answers=False) -> Searcher:
+def _searcher(embedder, items, folder: Path, keep) -> Searcher:
     if (folder / "manifest.json").is_file():   # built by an earlier run over the same data
         return Searcher(load_index(folder), embedder)
-    contexts: dict[str, tuple[str, str, list[str]]] = {}
-    for it in items:
-        title, context, answers = contexts.setdefault(it["article"], (it["title"], it["context"], []))
-        answers.extend(it["answers"])
-    articles = []
-    for article_id, (title, context, answers) in contexts.items():
-        if not keep(article_id):
-            continue
-        if delete_answers:
-            context = "".join(s for s in split_passages(context) if not any(a in s for a in answers))
-        if context:
-            articles.append(parse_article(f"{title}\n\n{context}\n", article_id))
+    contexts = {it["article"]: (it["entry"], it["title"], it["context"]) for it in items}
+    articles = [parse_article(f"{title}\n\n{context}\n", article_id)
+                for article_id, (entry, title, context) in contexts.items() if keep(entry)]
     return Searcher(build_index(articles, embedder, folder), embedder)
 
 
-def _dataset(searcher: Searcher, items, fold):
-    X, y, groups, qfold = [], [], [], []
+def _dataset(searcher: Searcher, items):
+    X, y, groups = [], [], []
     for q, it in enumerate(items):
         candidates, features = searcher.features(searcher.analyse(it["question"]))
         for i, f in zip(candidates, features):
             X.append(f)
             y.append(any(a in searcher.index.passages[i].text for a in it["answers"]))
             groups.append(q)
-        qfold.append(fold[it["article"]])
-    return np.array(X), np.array(y, dtype=np.float32), np.array(groups), np.array(qfold)
+    return np.array(X, dtype=np.float32), np.array(y, dtype=np.float32), np.array(groups)
 
+
+def _refusal_sets(c: dict, w, b) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Refusal signals of the best passage for each kind of question, with each question's entry."""
+    rng = random.Random(1)
+    unseen = [it for it in c["items"] if c["fold"][it["entry"]] == 1]
+    swapped = _swapped_topic(c["full"], c["items"], rng)
+    return {"answerable": (_top_signals(c["full"], c["items"], w, b), [it["entry"] for it in c["items"]]),
+            "unseen": (_top_signals(c["unseen_index"], unseen, w, b), [it["entry"] for it in unseen]),
+            "swapped": (_top_signals(c["full"], swapped, w, b), [it["entry"] for it in swapped])}
+
+
+def _top_signals(searcher: Searcher, items, w, b) -> np.ndarray:
+    """The refusal signals of each question's best passage under the ranking weights (w, b)."""
+    out = []
+    for it in items:
+        query = searcher.analyse(it["question"])
+        candidates, features = searcher.features(query)
+        logits = features @ w + b
+        top = int(np.argmax(logits))
+        article = searcher.index.passages[candidates[top]].article
+        out.append(searcher.abstain_signals(query, article, logits[top], features[top]))
+    return np.array(out)
+
+
+def _swapped_topic(searcher: Searcher, items, rng: random.Random) -> list[dict]:
+    """One informative word of a real question swapped for an informative word from another
+    entry's question that this article never uses."""
+    pool = [(it["entry"], w) for it in items for w, weight in searcher.analyse(it["question"]).topic
+            if weight >= 6]
+    out = []
+    for it in items:
+        context = text.normalise(it["context"])
+        own = [w for w, weight in searcher.analyse(it["question"]).topic
+               if weight >= 6 and w in text.normalise(it["question"])]
+        if not own:
+            continue
+        for _ in range(20):
+            entry, foreign = rng.choice(pool)
+            if entry != it["entry"] and foreign not in context:
+                question = text.normalise(it["question"]).replace(rng.choice(own), foreign, 1)
+                out.append({**it, "question": question})
+                break
+    return out
+
+
+# ---- models ---------------------------------------------------------------------------------------
 
 def _fit(X, y, groups, l2=1e-3, steps=400):
     """Listwise ranking (softmax over each question's candidates, which optimises the top quote
-    directly), then Platt scaling so the score is a probability usable for abstention."""
+    directly), then Platt scaling so the score is a probability usable for refusal."""
     import torch
     Xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
     _, gt = np.unique(groups, return_inverse=True)
@@ -161,45 +228,9 @@ def _platt(scores, y, steps=2000, lr=0.1):
 def _hit1(model, X, y, groups, question_mask) -> float:
     w, b = model
     scores = X @ w + b
-    hits = [y[groups == q][np.argmax(scores[groups == q])] for q in np.flatnonzero(question_mask)
-            if np.any(groups == q)]
-    return float(np.sum(hits) / max(question_mask.sum(), 1))
-
-
-def _top_signals(searcher: Searcher, items, w, b) -> tuple[np.ndarray, np.ndarray]:
-    """The abstention signals of each question's best passage under the ranking weights (w, b),
-    and whether that passage holds an accepted answer."""
-    out, correct = [], []
-    for it in items:
-        query = searcher.analyse(it["question"])
-        candidates, features = searcher.features(query)
-        logits = features @ w + b
-        top = int(np.argmax(logits))
-        article = searcher.index.passages[candidates[top]].article
-        out.append(searcher.abstain_signals(query, article, logits[top], features[top]))
-        correct.append(any(a in searcher.index.passages[candidates[top]].text for a in it["answers"]))
-    return np.array(out), np.array(correct)
-
-
-def _swapped_topic(searcher: Searcher, items, rng: random.Random) -> list[dict]:
-    """Near-miss questions of a third kind: one informative word of a real question swapped for an
-    informative word from another article's question that this article never uses ("岚山区的常住人口
-    有多少" asked of an article that never mentions 常住人口)."""
-    from index import text
-    pool = [(it["article"], w) for it in items for w, weight in searcher.analyse(it["question"]).topic
-            if weight >= 9]
-    out = []
-    for it in items:
-        context = text.normalise(it["context"])
-        own = [w for w, weight in searcher.analyse(it["question"]).topic if weight >= 6 and w in it["question"]]
-        if not own:
-            continue
-        for _ in range(20):
-            article, foreign = rng.choice(pool)
-            if article != it["article"] and foreign not in context:
-                out.append({**it, "question": it["question"].replace(rng.choice(own), foreign, 1)})
-                break
-    return out
+    questions = np.flatnonzero(question_mask)
+    hits = [y[groups == q][np.argmax(scores[groups == q])] for q in questions if np.any(groups == q)]
+    return float(np.sum(hits) / max(len(questions), 1))
 
 
 def _logistic(X, y, l2=1e-3, steps=5000, lr=0.5):
@@ -212,6 +243,28 @@ def _logistic(X, y, l2=1e-3, steps=5000, lr=0.5):
         w -= lr * (X.T @ g / len(y) + l2 * w)
         b -= lr * float(np.mean(g))
     return w, b
+
+
+def _confidence(signals, aw, ab):
+    return 1 / (1 + np.exp(-(signals @ aw + ab)))
+
+
+def _threshold(answerable, aw, ab) -> float:
+    return float(np.quantile(_confidence(answerable, aw, ab), MAX_FALSE_REFUSAL))
+
+
+def _refusal_cv(signals, labels, kinds, split, mine) -> dict:
+    """2-fold cross-validated refusal rates of one corpus (model and threshold fitted on the other
+    half of every corpus)."""
+    refused = np.zeros(len(labels), dtype=bool)
+    for f in (0, 1):
+        train = split != f
+        aw, ab = _logistic(signals[train], labels[train])
+        threshold = _threshold(signals[train & (labels == 1)], aw, ab)
+        test = split == f
+        refused[test] = _confidence(signals[test], aw, ab) < threshold
+    return {f"{kind}_refused": round(float(refused[mine & (kinds == kind)].mean()), 3)
+            for kind in ("answerable", "unseen", "swapped")}
 
 
 if __name__ == "__main__":

@@ -1,0 +1,150 @@
+"""Conversations: the one way a message becomes a reply, shared by the CLI, the terminal chat and
+the Telegram bot (which only maps its chats and threads to conversation ids).
+
+A conversation remembers its last question (as understood), that question's answer and the article
+it was about, for a limited time. A message is first classified (bot/intent.py): small talk and
+questions about the article itself are answered from the article's structure and metadata
+(bot/about.py); anything else is a question, rewritten when it leans on the previous turn
+(他/她/这个…/那…呢), then answered by retrieval (bot/answer.py).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, replace
+
+from bot import about, intent
+from bot.answer import Answer, Answerer, QuestionError, citation
+from index import text
+
+ASK_IN_CHINESE = "请用中文提问，我会引用文章原文回答。"
+NO_MORE = "关于上一个问题，没有更多相关的句子了。"
+# Headings are matched with this many characters of a section's name at least ("向稳讲了什么").
+_MIN_HEADING_MATCH = 2
+
+
+@dataclass(frozen=True)
+class _Memory:
+    question: str           # the last question, as understood
+    answer: Answer | None   # its answer (None after an article-level reply)
+    article_id: str         # the article the conversation is about ("" when not known)
+    at: float
+
+
+class Conversations:
+    """Replies to messages, each in the context of its conversation. Safe to call from many threads."""
+
+    def __init__(self, answerer: Answerer, ttl_seconds: float = 1800, capacity: int = 10_000):
+        self.answerer = answerer
+        self.articles = answerer.searcher.index.articles
+        self.ttl, self.capacity = ttl_seconds, capacity
+        self._memory: OrderedDict[str, _Memory] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def reply(self, conversation: str, message: str, now: float | None = None) -> Answer:
+        """The reply to one message of a conversation. Never raises for a bad message: an empty or
+        over-long one gets an `invalid` answer that says what is wrong."""
+        now = time.monotonic() if now is None else now
+        try:
+            message = self.answerer.check(message)
+        except QuestionError as exc:
+            return Answer(" ".join((message or "").split())[:100], False, (), str(exc), kind="invalid")
+        memory = self._recall(conversation, now)
+        answer, understood = self._respond(message, memory)
+        answer = replace(answer, question=message)
+        if understood != message:
+            answer = replace(answer, understood_as=understood, reply=f"（按“{understood}”理解）\n{answer.reply}")
+        if answer.kind != "smalltalk":
+            self._remember(conversation, _Memory(understood, answer if answer.kind in ("quote", "refusal") else None,
+                                                 answer.article_id or (memory.article_id if memory else ""), now))
+        return answer
+
+    def forget(self, conversation: str) -> None:
+        """Clear a conversation's context (Telegram's /start)."""
+        with self._lock:
+            self._memory.pop(conversation, None)
+
+    # ---- one message ----------------------------------------------------------------------------
+
+    def _respond(self, message: str, memory: _Memory | None) -> tuple[Answer, str]:
+        """The answer and the question as understood."""
+        asked = intent.classify(message)
+        if asked.kind == "smalltalk":
+            return about.smalltalk(asked.detail, self.articles), message
+        articles = self._articles_meant(message, memory)
+        if asked.kind == "metadata":
+            return about.metadata(articles, asked.detail), message
+        if asked.kind == "sections":
+            return about.sections(articles), message
+        if asked.kind == "overview":
+            section = self._section_named(asked.detail, articles)
+            if section:
+                return about.section_overview(*section), message
+            if not asked.detail:
+                return about.overview(articles), message
+        if memory and memory.answer and intent.wants_more(message):
+            return self._more(memory), memory.question
+        question = message
+        if memory and memory.question:
+            first = memory.answer.quotes[0].text if memory.answer and memory.answer.quotes else ""
+            question = intent.rewrite(message, intent.Previous(memory.question, first))
+        answer = self.answerer.ask(question)
+        if intent.is_foreign(message) and not answer.answered:
+            answer = replace(answer, reply=ASK_IN_CHINESE, suggestions=())
+        return answer, question
+
+    def _more(self, memory: _Memory) -> Answer:
+        """"还有呢": the next passages of the previous answer."""
+        more = memory.answer.more[: self.answerer.max_quotes]
+        if not more:
+            return Answer("", False, (), NO_MORE, kind="refusal", article_id=memory.article_id)
+        reply = "\n".join(f"“{q.text}”——{citation(q)}" for q in more)
+        return Answer("", True, more, reply, more=memory.answer.more[len(more):], article_id=more[0].article_id)
+
+    def _articles_meant(self, message: str, memory: _Memory | None) -> list:
+        """The article a question about "the article" means: one named in the message, else the one
+        the conversation is about, else every article (the replies then cover or list them all)."""
+        if len(self.articles) == 1:
+            return list(self.articles)
+        m = text.normalise(message)
+        named = [a for a in self.articles if _names_title(m, text.normalise(a.title))]
+        if len(named) == 1:
+            return named
+        focus = [a for a in self.articles if memory and a.id == memory.article_id]
+        return focus or list(self.articles)
+
+    def _section_named(self, words: str, articles: list):
+        """(article, section number) of the section whose heading holds the words, if one does."""
+        words = text.normalise(words)
+        if len(words) < _MIN_HEADING_MATCH:
+            return None
+        for article in articles:
+            for number, section in enumerate(article.sections):
+                if section.heading and words in text.normalise(section.heading):
+                    return article, number
+        return None
+
+    # ---- memory ---------------------------------------------------------------------------------
+
+    def _recall(self, conversation: str, now: float) -> _Memory | None:
+        with self._lock:
+            memory = self._memory.get(conversation)
+            if memory and now - memory.at > self.ttl:
+                del self._memory[conversation]
+                return None
+            return memory
+
+    def _remember(self, conversation: str, memory: _Memory) -> None:
+        with self._lock:
+            self._memory[conversation] = memory
+            self._memory.move_to_end(conversation)
+            while len(self._memory) > self.capacity:   # bounded: the least recently active go first
+                self._memory.popitem(last=False)
+
+
+def _names_title(message: str, title: str) -> bool:
+    """Whether the message names the title: the whole title, or a run of four of its characters."""
+    if title and title in message:
+        return True
+    return any(title[i:i + 4] in message for i in range(len(title) - 3)) if len(title) >= 4 else False
