@@ -30,13 +30,13 @@ _ABOUT_BOT = re.compile(r"你是谁|你是什么|你叫什么|你(能|会|可以
                         r"怎么用|如何使用|怎么提问|怎样提问|(能|可以)问(些)?什么|^帮助$|^help$")
 
 # Words that point at the article itself, not at anything in it.
-_ARTICLE_WORDS = re.compile(r"这篇|本篇|该篇|此篇|那篇|这一篇|这份|文章|报道|报导|新闻|稿件|全文|本文|原文|内容|"
+_ARTICLE_WORDS = re.compile(r"叫什么名字|叫什么|名字|姓名|这篇|本篇|该篇|此篇|那篇|这一篇|这份|文章|报道|报导|新闻|稿件|全文|本文|原文|内容|"
                             r"发布|发表|刊登|刊发|主要|一下|几句话|简单|简要|大概|大致|给我|帮我|讲讲|说说|"
                             r"请|你|用|篇|文")
 _OVERVIEW = re.compile(r"(讲|说|写|谈|介绍|报道|描述|提到)(了|的|些)?(是)?(什么|啥|哪些)|主要内容|大意|概括|总结|"
                        r"概要|摘要|简介|梗概|关于什么|讲啥|说啥|介绍|主题|要点|核心|summar|about")
 _SECTIONS = re.compile(r"(哪些|几个|哪几个|多少个?|什么)(部分|章节|小节|板块|方面|小标题|标题|段)|目录|章节|"
-                       r"小标题|结构|提纲|大纲|(分|分成|分为)(了)?(几|哪)")
+                       r"小标题|结构|提纲|大纲|(分|分成|分为)(了)?(几|哪)|部分|板块")
 _METADATA = {
     "author": re.compile(r"作者|记者|谁写|谁的文章|写的人|撰稿|执笔|撰写|通讯员|署名|谁报道"),
     "source": re.compile(r"来源|出处|出自|哪个?(网站|媒体|报纸|网|报|平台)|哪家|发表在|刊登在|刊发|发布在|转载|"
@@ -94,6 +94,7 @@ _THING = re.compile(r"(这个|那个|这项|这次|这场|这种|这些|那些|�
                     r"(?=是|要|有|在|的|为|从|将|会|能|可|由|被|把|对|和|与|共|一共|总共|包括|主要|[？?，,。]|$)")
 _ELLIPSIS = re.compile(r"^(那|那么|还有|另外|那你说)?(?P<topic>.+?)(呢|怎么样|如何|又如何)?" + _END + "$")
 _MORE = re.compile(r"^(还有|还有别的|还有其他的?|其他的?|别的|更多|继续|然后)(呢|吗|吧)?" + _END + "$")
+_NAME_SUFFIX = r"(?:街道|社区|公司|集团|大学|学院|学校|医院|村|镇|乡|区|县|市|省|州|馆|局|厅|部|委|园|站|港|队|组)"
 _QUESTION_WORD = re.compile(r"谁|什么|哪|几|多少|怎|何|吗|是否|为啥|啥|多大|多长|多久")
 
 
@@ -177,6 +178,12 @@ def _substitute(topic: str, previous_question: str) -> str:
     the same kind (person, place, other noun) in the previous question."""
     if not previous_question:
         return ""
+    # A place or body named by its kind ("河东镇", "税务局"): the previous question's name of that kind.
+    suffix = re.search(_NAME_SUFFIX + "$", topic)
+    if suffix:
+        same = re.search(r"[\u4e00-\u9fff]{1,5}" + re.escape(suffix.group()), previous_question)
+        if same and same.group() != topic:
+            return previous_question[:same.start()] + topic + previous_question[same.end():]
     flag = _flag_of(topic)
     for w in jieba.posseg.cut(previous_question):
         if w.word != topic and _same_kind(w.flag, flag) and len(w.word) >= 2:

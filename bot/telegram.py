@@ -8,6 +8,7 @@ too would send a second reply the user did not ask for.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import html
 import logging
@@ -90,6 +91,28 @@ class ThreadMap:
         return self._thread_of.get((chat_id, message_id))
 
 
+class InOrder:
+    """Messages of one conversation are answered one after another, in the order they came: a
+    follow-up sent right after a question must see that question's answer. Other conversations
+    go on meanwhile. A conversation's lock lives only while someone waits for it."""
+
+    def __init__(self):
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @contextlib.asynccontextmanager
+    async def turn(self, conversation: str):
+        lock = self._locks.setdefault(conversation, asyncio.Lock())
+        self._users[conversation] = self._users.get(conversation, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[conversation] -= 1
+            if not self._users[conversation]:
+                del self._users[conversation], self._locks[conversation]
+
+
 def conversation_id(update: Update, threads: ThreadMap) -> str:
     """A private chat is one conversation; in a group each user has their own thread, and a reply
     to one of the bot's answers continues the thread that answer belongs to."""
@@ -135,7 +158,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
            .concurrent_updates(8)
            .post_init(_set_commands).build())
     app.bot_data.update(conversations=conversations, answerer=conversations.answerer, settings=settings,
-                        fingerprint=_fingerprint(conversations.answerer), threads=ThreadMap(),
+                        fingerprint=_fingerprint(conversations.answerer), threads=ThreadMap(), in_order=InOrder(),
                         rate=RateLimiter(settings.rate_limit.questions, settings.rate_limit.per_seconds))
     app.add_handler(TypeHandler(Update, gatekeeper), group=-1)
     app.add_handler(CommandHandler("start", on_start))
@@ -309,10 +332,11 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
         await _reply(update, context, [SLOW_DOWN])
         return
     conversation = conversation_id(update, context.bot_data["threads"])
-    work = asyncio.to_thread(context.bot_data["conversations"].reply, conversation, question)
-    answer = await _with_typing(update, context, work, context.bot_data["settings"].typing_after)
-    blocks, markup = _answer_reply(context, answer)
-    sent = await _reply(update, context, blocks, markup)
+    async with context.bot_data["in_order"].turn(conversation):
+        work = asyncio.to_thread(context.bot_data["conversations"].reply, conversation, question)
+        answer = await _with_typing(update, context, work, context.bot_data["settings"].typing_after)
+        blocks, markup = _answer_reply(context, answer)
+        sent = await _reply(update, context, blocks, markup)
     for message in sent:
         context.bot_data["threads"].record(message.chat_id, message.message_id, conversation)
 

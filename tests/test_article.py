@@ -1,5 +1,5 @@
 """Fast tier: article parsing on real files."""
-from conftest import LANSHAN, QINGSHUI
+from conftest import DATA, LANSHAN, QINGSHUI
 from index.article import ArticleError, load_article, parse_article, split_passages
 
 import pytest
@@ -61,3 +61,39 @@ def test_unusable_files_raise_article_error(tmp_path, content):
 def test_missing_file_raises_article_error(tmp_path):
     with pytest.raises(ArticleError, match="cannot read"):
         load_article(tmp_path / "nope.txt")
+
+
+PARIS = DATA / "paris_ai_summit.txt"       # one paragraph, first line blank, no title line
+XINHUA = DATA / "xinhua_heritage_law.txt"  # title, dateline with two reporters
+
+
+def test_one_paragraph_report_without_title_indexes():
+    article = load_article(PARIS)
+    assert len(article.sections) == 1 and len(article.sections[0].paragraphs) == 1
+    assert article.title.startswith("法国总统马克龙16日在巴黎宣布") and "中新社" not in article.title
+    assert len(article.passages()) >= 5
+
+
+def test_file_name_in_chinese_becomes_the_title(tmp_path):
+    path = tmp_path / "巴黎峰会.txt"
+    path.write_text(PARIS.read_text(encoding="utf-8"), encoding="utf-8")
+    assert load_article(path).title == "巴黎峰会"
+
+
+def test_dateline_and_reporter_become_metadata_and_stay_in_the_body():
+    paris, xinhua = load_article(PARIS), load_article(XINHUA)
+    assert ("source", "中新社巴黎10月16日电") in paris.metadata
+    assert ("date", "10月16日") in paris.metadata and ("author", "记者 李洋") in paris.metadata
+    assert ("author", "记者丁小溪、王爱华") in xinhua.metadata and ("source", "新华社北京3月18日电") in xinhua.metadata
+    assert xinhua.title == "文物保护法修订草案获表决通过"
+    assert xinhua.passages()[0].text.startswith("新华社北京3月18日电（记者丁小溪、王爱华）")
+
+
+def test_source_inside_the_last_sentence():
+    article = parse_article("标题\n\n第一段正文写在这里。\n\n最后一段也是正文。（来源：清水日报）")
+    assert ("source", "来源：清水日报") in article.metadata
+
+
+def test_a_long_first_line_is_not_a_title():
+    article = parse_article("今天上午，市图书馆新馆正式开放，读者排起了长队。\n\n馆长说，新馆藏书超过十万册。")
+    assert len(article.sections[0].paragraphs) == 2

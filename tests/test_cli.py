@@ -18,10 +18,50 @@ def _ask_jsonl(index_dir, questions):
 def test_jsonl_interface_has_exact_keys_and_order(index_dir):
     answers = _ask_jsonl(index_dir, ["岚山区委书记是谁？", "", "馆长叫什么名字？"])
     assert [a["question"] for a in answers] == ["岚山区委书记是谁？", "", "馆长叫什么名字？"]
-    assert set(answers[0]) == {"question", "answered", "quotes", "reply"}
+    assert set(answers[0]) == {"question", "answered", "kind", "understood_as", "quotes", "reply"}
+    assert [a["kind"] for a in answers] == ["quote", "invalid", "quote"]
     assert set(answers[0]["quotes"][0]) == {"text", "article", "section", "paragraph", "score"}
     assert "焦春锋" in answers[0]["quotes"][0]["text"]
     assert answers[1]["answered"] is False and answers[1]["reply"]
+
+
+def _converse(index_dir, turns):
+    lines = [json.dumps({"question": q, "conversation": c}, ensure_ascii=False) for c, q in turns]
+    return _ask_jsonl(index_dir, lines)
+
+
+def test_conversation_mode_keeps_each_conversation_apart(index_dir):
+    answers = _converse(index_dir, [("a", "你好"), ("a", "岚山区委书记是谁"), ("b", "他表示了什么"),
+                                    ("a", "他表示了什么"), ("a", "这篇文章讲了什么"), ("b", "谢谢")])
+    hello, who, stranger, follow_up, overview, thanks = answers
+    assert hello["kind"] == "smalltalk" and "没有找到" not in hello["reply"] and "日照岚山区" in hello["reply"]
+    assert who["kind"] == "quote" and "焦春锋" in who["quotes"][0]["text"]
+    assert stranger["understood_as"] is None
+    assert "焦春锋" in follow_up["understood_as"] and "焦春锋" in follow_up["quotes"][0]["text"]
+    assert follow_up["reply"].startswith("（按“") and follow_up["question"] == "他表示了什么"
+    # Two articles are indexed: the overview is of the one the conversation is about.
+    assert overview["kind"] == "overview" and "向稳" in overview["reply"] and "清水镇" not in overview["reply"]
+    assert thanks["kind"] == "smalltalk"
+
+
+def test_plain_lines_are_each_their_own_conversation(index_dir):
+    answers = _ask_jsonl(index_dir, ["岚山区委书记是谁", "他表示了什么"])
+    assert answers[1]["understood_as"] is None
+
+
+def test_news_reports_metadata_who_and_refusal(tmp_path):
+    index = tmp_path / "news"
+    assert run_cli("index", DATA / "paris_ai_summit.txt", DATA / "xinhua_heritage_law.txt",
+                   "--index-dir", index).returncode == 0
+    answers = _converse(index, [("n", "峰会在哪里举办"), ("n", "记者是谁"), ("n", "马克龙是什么人"),
+                                ("n", "巴罗是做什么的"), ("m", "文章有哪些部分"), ("m", "日本首相是谁")])
+    where, reporter, macron, barrot, parts, unknown = answers
+    assert where["kind"] == "quote" and "巴黎大皇宫" in where["quotes"][0]["text"]
+    assert reporter["kind"] == "metadata" and "李洋" in reporter["reply"]
+    assert macron["kind"] == "quote" and "法国总统" in macron["quotes"][0]["text"]
+    assert barrot["kind"] == "quote" and "数字事务部长" in barrot["quotes"][0]["text"]
+    assert parts["kind"] == "sections" and "文物保护法" in parts["reply"]
+    assert unknown["kind"] == "refusal"
 
 
 def test_golden_questions_on_a_second_article(index_dir):

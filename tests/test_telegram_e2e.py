@@ -70,6 +70,40 @@ def test_private_question_gets_quoted_answer_with_citation(bot):
     assert any(s["method"] == "sendChatAction" for s in bot.api.sent_to(11))
 
 
+def test_follow_up_in_a_private_chat_and_start_clears_it(bot):
+    bot.api.message("岚山区委书记是谁？", user_id=19)
+    bot.api.message("他表示了什么", user_id=19)
+    follow_up = plain(bot.replies(19, 2)[1]["params"]["text"])
+    assert "按“" in follow_up and "焦春锋" in follow_up
+    bot.api.message("/start", user_id=19)
+    bot.replies(19, 3)
+    bot.api.message("他表示了什么", user_id=19)
+    assert "按“" not in plain(bot.replies(19, 4)[3]["params"]["text"])
+
+
+def test_two_users_in_a_group_keep_their_own_context(bot):
+    group = -300
+    bot.api.message("/ask 岚山区委书记是谁？", user_id=21, chat_id=group, chat_type="group")
+    bot.replies(group, 1)
+    bot.api.message("/ask 虎山镇副镇长叫什么名字？", user_id=22, chat_id=group, chat_type="group")
+    bot.replies(group, 2)
+    bot.api.message("/ask 他表示了什么", user_id=21, chat_id=group, chat_type="group")
+    bot.api.message("/ask 她说这是第几次当众立军令状", user_id=22, chat_id=group, chat_type="group")
+    texts = [plain(s["params"]["text"]) for s in bot.replies(group, 4)[2:]]
+    first_user = next(t for t in texts if "焦春锋" in t)
+    second_user = next(t for t in texts if "吴湖莲" in t)
+    assert "吴湖莲" not in first_user and "焦春锋" not in second_user
+
+
+def test_greeting_overview_and_sections_are_valid_html_with_buttons(bot):
+    for n, message in enumerate(["你好", "这篇文章讲了什么？", "文章有哪些部分"], start=1):
+        bot.api.message(message, user_id=23)
+        reply = bot.replies(23, n)[-1]["params"]
+        assert "没有找到" not in plain(reply["text"]) and reply["reply_markup"]["inline_keyboard"]
+    overview, sections = [plain(s["params"]["text"]) for s in bot.replies(23, 3)[1:]]
+    assert "日照岚山区" in overview and "清水镇" in overview and "“" in overview and "向优" in sections
+
+
 def test_buttons_context_and_more(bot):
     bot.api.message("招商小分队考察项目多少次？", user_id=12)
     markup = bot.replies(12)[0]["params"]["reply_markup"]["inline_keyboard"][0]

@@ -1,0 +1,76 @@
+"""Fast tier: what a chat message asks for, and how follow-ups are rewritten (no model)."""
+import pytest
+
+from bot.intent import Previous, classify, is_foreign, rewrite, wants_more
+
+
+@pytest.mark.parametrize("message, kind, detail", [
+    ("嗨", "smalltalk", "greeting"),
+    ("您好！", "smalltalk", "greeting"),
+    ("早上好呀", "smalltalk", "greeting"),
+    ("多谢！", "smalltalk", "thanks"),
+    ("好的，谢谢你的回答", "smalltalk", "thanks"),
+    ("拜拜", "smalltalk", "goodbye"),
+    ("你会回答什么问题", "smalltalk", "about"),
+    ("你是誰？", "smalltalk", "about"),                      # Traditional
+    ("这篇文章说了什么？", "overview", ""),
+    ("用几句话介绍一下这篇文章", "overview", ""),
+    ("這篇報導主要講了什麼", "overview", ""),                 # Traditional
+    ("概括一下", "overview", ""),
+    ("文章有哪些部分", "sections", ""),
+    ("目录", "sections", ""),
+    ("文章分为几个部分？", "sections", ""),
+    ("作者是谁", "metadata", "author"),
+    ("记者叫什么名字", "metadata", "author"),
+    ("文章出自哪里", "metadata", "source"),
+    ("哪个网站发布的", "metadata", "source"),
+    ("這篇報導是什麼時候發布的", "metadata", "date"),
+])
+def test_article_level_intents(message, kind, detail):
+    intent = classify(message)
+    assert (intent.kind, intent.detail) == (kind, detail)
+
+
+@pytest.mark.parametrize("message", [
+    "你好，区委书记是谁",            # a greeting with a question is a question
+    "会议是哪天召开的",              # a date, but not the article's
+    "馆长说了什么",                  # "说了什么" about someone named: retrieval
+    "记者在哪里采访了村民",          # 记者 in the story, not the byline
+    "图书馆有多少册藏书？",
+])
+def test_questions_about_the_content_are_questions(message):
+    intent = classify(message)
+    assert intent.kind == "question" or (intent.kind == "overview" and intent.detail), intent
+
+
+def test_a_heading_named_with_what_is_it_about_keeps_the_words():
+    assert classify("向稳讲了什么？").detail == "向稳"
+
+
+def test_foreign_language():
+    assert is_foreign("Which company projects passed the review?")
+    assert not is_foreign("GDP是多少") and not is_foreign("2023")
+
+
+PERSON_ANSWER = Previous("镇里的副镇长是谁", "走下擂台，该镇副镇长王秀兰这样描述这场比赛。")
+
+
+@pytest.mark.parametrize("previous, message, expected", [
+    (PERSON_ANSWER, "她说这是第几次", "王秀兰说这是第几次"),
+    (Previous("陈建国是做什么的", "馆长陈建国介绍，开放首周读者超过1500人次。"), "他的工资是多少", "陈建国的工资是多少"),
+    (Previous("哪个社区是试点", "开展新型城市“样板社区”创建行动，以金牛岭社区为试点。"), "这个行动要做什么",
+     "样板社区创建行动要做什么"),
+    (Previous("陈建国是几零后", ""), "那张明呢", "张明是几零后"),
+    (Previous("清水镇有多少人口", ""), "那河东镇呢", "河东镇有多少人口"),
+])
+def test_follow_ups_are_rewritten_against_the_previous_turn(previous, message, expected):
+    assert rewrite(message, previous) == expected
+
+
+@pytest.mark.parametrize("message", ["选派了多少名年轻干部呢", "其他人也参加了吗", "馆长是谁"])
+def test_questions_that_name_their_own_topic_start_afresh(message):
+    assert rewrite(message, PERSON_ANSWER) == message
+
+
+def test_more_please():
+    assert wants_more("还有呢？") and wants_more("其他的呢") and not wants_more("还有哪些产业")
