@@ -46,7 +46,10 @@ def example_questions(articles: list[Article]) -> list[str]:
 
 @functools.lru_cache(maxsize=64)
 def _people(article: Article) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(n for s in article.sections for p in s.paragraphs for n in person_names(p)))
+    """People the article names, in order; not its reporters, who are not what it is about."""
+    byline = " ".join(line for _, line in article.metadata)
+    names = (n for s in article.sections for p in s.paragraphs for n in person_names(p))
+    return tuple(dict.fromkeys(n for n in names if n not in byline))
 
 
 def overview(articles: list[Article]) -> Answer:

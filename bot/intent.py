@@ -30,7 +30,7 @@ _ABOUT_BOT = re.compile(r"你是谁|你是什么|你叫什么|你(能|会|可以
                         r"怎么用|如何使用|怎么提问|怎样提问|(能|可以)问(些)?什么|^帮助$|^help$")
 
 # Words that point at the article itself, not at anything in it.
-_ARTICLE_WORDS = re.compile(r"叫什么名字|叫什么|名字|姓名|这篇|本篇|该篇|此篇|那篇|这一篇|这份|文章|报道|报导|新闻|稿件|全文|本文|原文|内容|"
+_ARTICLE_WORDS = re.compile(r"叫什么名字|叫什么|名字|姓名|消息|这条|此文|这篇|本篇|该篇|此篇|那篇|这一篇|这份|文章|报道|报导|新闻|稿件|全文|本文|原文|内容|"
                             r"发布|发表|刊登|刊发|主要|一下|几句话|简单|简要|大概|大致|给我|帮我|讲讲|说说|"
                             r"请|你|用|篇|文")
 _OVERVIEW = re.compile(r"(讲|说|写|谈|介绍|报道|描述|提到)(了|的|些)?(是)?(什么|啥|哪些)|主要内容|大意|概括|总结|"
@@ -94,6 +94,7 @@ _THING = re.compile(r"(这个|那个|这项|这次|这场|这种|这些|那些|�
                     r"(?=是|要|有|在|的|为|从|将|会|能|可|由|被|把|对|和|与|共|一共|总共|包括|主要|[？?，,。]|$)")
 _ELLIPSIS = re.compile(r"^(那|那么|还有|另外|那你说)?(?P<topic>.+?)(呢|怎么样|如何|又如何)?" + _END + "$")
 _MORE = re.compile(r"^(还有|还有别的|还有其他的?|其他的?|别的|更多|继续|然后)(呢|吗|吧)?" + _END + "$")
+_WHO = re.compile(r"^(?P<x>[\u4e00-\u9fff·]{2,12}?)(?:到底|究竟)?是(?:谁|什么人|何人|哪位|做什么的|干什么的)")
 _NAME_SUFFIX = r"(?:街道|社区|公司|集团|大学|学院|学校|医院|村|镇|乡|区|县|市|省|州|馆|局|厅|部|委|园|站|港|队|组)"
 _QUESTION_WORD = re.compile(r"谁|什么|哪|几|多少|怎|何|吗|是否|为啥|啥|多大|多长|多久")
 
@@ -147,8 +148,15 @@ def person_names(sentence: str) -> list[str]:
 
 
 def _person_of(previous: Previous) -> str:
-    """The person the previous turn was about: named in its question, else, when the question asked
-    who someone was ("虎山镇副镇长是谁"), the first new name in its answer."""
+    """The person the previous turn was about. After "X是谁": X when the answer names X, else (X was
+    a role, "虎山镇副镇长是谁") the first new name in the answer. Otherwise the name in the question."""
+    asked = _WHO.match(previous.question)
+    if asked:
+        if asked.group("x") in previous.first_quote:
+            return asked.group("x")
+        answer_names = [n for n in person_names(previous.first_quote) if n not in previous.question]
+        if answer_names:
+            return answer_names[0]
     in_question = person_names(previous.question)
     if in_question:
         return in_question[0]

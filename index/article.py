@@ -41,6 +41,8 @@ class Article:
     metadata: tuple[tuple[str, str], ...]   # (kind, verbatim line), kind in source/author/date/editor
     sections: tuple[Section, ...]
     dropped: tuple[str, ...]                # lines judged not part of the article (site debris)
+    # The title was made from the first sentence (the file had no title line): it names no subject.
+    title_from_text: bool = False
 
     def passages(self, max_chars: int = 120) -> list[Passage]:
         """Return every sentence (or clause of a long sentence) of the article, in reading order."""
@@ -106,17 +108,19 @@ def parse_article(text: str, article_id: str = "article", path: str = "") -> Art
     lines = [line for line in lines if line]
     if not lines:
         return Article(article_id, path, _sha256(text), "", (), (), ())
-    if _is_title(lines):
-        title, lines = re.sub(r"^#+\s*", "", lines[0]), lines[1:]
-    else:
+    title_from_text = not _is_title(lines)
+    if title_from_text:
         title = _fallback_title(article_id, lines[0])
+    else:
+        title, lines = re.sub(r"^#+\s*", "", lines[0]), lines[1:]
     body, dropped = _cut_debris(lines)
     metadata, body = _take_metadata(body)
     body, author = _take_byline(body)
     if author:
         metadata.append(("author", author))
     metadata += [m for m in _report_metadata(body) if m not in metadata]
-    return Article(article_id, path, _sha256(text), title, tuple(metadata), _sections(body), tuple(dropped))
+    return Article(article_id, path, _sha256(text), title, tuple(metadata), _sections(body), tuple(dropped),
+                   title_from_text)
 
 
 def _is_title(lines: list[str]) -> bool:
@@ -140,6 +144,9 @@ def _fallback_title(article_id: str, first_line: str) -> str:
         sentence = sentence[dateline.end():]
         sentence = sentence[_REPORTER.match(sentence).end():] if _REPORTER.match(sentence) else sentence
     sentence = sentence.strip(" ：:。")
+    clause = re.split(r"[，,；;]", sentence)[0]
+    if len(sentence) > 30 and len(clause) >= 8:
+        sentence = clause   # the report's first clause names its subject: "法国总统马克龙16日在巴黎宣布"
     return sentence if len(sentence) <= 30 else sentence[:30] + "…"
 
 

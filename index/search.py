@@ -77,7 +77,8 @@ class Searcher:
         self._section_text = [text.normalise(section_text(a, s)) for a in index.articles for s in a.sections]
         self._article_text = {a.id: text.normalise(" ".join([a.title, *[" ".join(s.paragraphs) for s in a.sections]]))
                               for a in index.articles}
-        self._title_text = {a.id: text.normalise(a.title) for a in index.articles}
+        # A title made from the first sentence names no subject: its words keep their weight.
+        self._title_text = {a.id: "" if a.title_from_text else text.normalise(a.title) for a in index.articles}
         self._known_text = "\n".join(self._article_text.values())
         self._article_passages: dict[str, list[int]] = {}
         for number, passage in enumerate(index.passages):

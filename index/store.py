@@ -172,4 +172,4 @@ def _article_from_json(data: dict) -> Article:
     return Article(data["id"], data["path"], data["sha256"], data["title"],
                    tuple(tuple(m) for m in data["metadata"]),
                    tuple(Section(s["heading"], tuple(s["paragraphs"])) for s in data["sections"]),
-                   tuple(data["dropped"]))
+                   tuple(data["dropped"]), data.get("title_from_text", False))
