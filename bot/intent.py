@@ -95,6 +95,9 @@ _THING = re.compile(r"(这个|那个|这项|这次|这场|这种|这些|那些|�
 _ELLIPSIS = re.compile(r"^(那|那么|还有|另外|那你说)?(?P<topic>.+?)(呢|怎么样|如何|又如何)?" + _END + "$")
 _MORE = re.compile(r"^(还有|还有别的|还有其他的?|其他的?|别的|更多|继续|然后)(呢|吗|吧)?" + _END + "$")
 _WHO = re.compile(r"^(?P<x>[\u4e00-\u9fff·]{2,12}?)(?:到底|究竟)?是(?:谁|什么人|何人|哪位|做什么的|干什么的)")
+# The most common Chinese surnames, for names jieba cuts after the surname.
+_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+                      "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔")
 _NAME_SUFFIX = r"(?:街道|社区|公司|集团|大学|学院|学校|医院|村|镇|乡|区|县|市|省|州|馆|局|厅|部|委|园|站|港|队|组)"
 _QUESTION_WORD = re.compile(r"谁|什么|哪|几|多少|怎|何|吗|是否|为啥|啥|多大|多长|多久")
 
@@ -133,18 +136,25 @@ def rewrite(message: str, previous: Previous) -> str:
 
 
 def person_names(sentence: str) -> list[str]:
-    """Person names in a sentence (jieba's nr tags, with a name split in two joined back)."""
-    names, current = [], ""
+    """Person names in a sentence: jieba's nr tags, with a name cut in two joined back and a
+    common surname that jieba left outside the name ("张|志远") put back in front."""
+    names, current, position, start = [], "", 0, 0
     for w in jieba.posseg.cut(sentence):
         if w.flag.startswith("nr") and re.fullmatch(r"[\u4e00-\u9fff]+", w.word):
+            start = start if current else position
             current += w.word
         else:
-            if 2 <= len(current) <= 4:
-                names.append(current)
+            names.append(_with_surname(current, sentence, start))
             current = ""
-    if 2 <= len(current) <= 4:
-        names.append(current)
-    return names
+        position += len(w.word)
+    names.append(_with_surname(current, sentence, start))
+    return [n for n in names if 2 <= len(n) <= 4]
+
+
+def _with_surname(name: str, sentence: str, start: int) -> str:
+    if len(name) == 2 and start > 0 and sentence[start - 1] in _SURNAMES:
+        return sentence[start - 1] + name
+    return name
 
 
 def _person_of(previous: Previous) -> str:
@@ -152,11 +162,14 @@ def _person_of(previous: Previous) -> str:
     a role, "虎山镇副镇长是谁") the first new name in the answer. Otherwise the name in the question."""
     asked = _WHO.match(previous.question)
     if asked:
-        if asked.group("x") in previous.first_quote:
-            return asked.group("x")
-        answer_names = [n for n in person_names(previous.first_quote) if n not in previous.question]
-        if answer_names:
-            return answer_names[0]
+        subject, quote = asked.group("x"), previous.first_quote
+        at = quote.find(subject)
+        named_after = person_names(quote[at + len(subject):at + len(subject) + 5]) if at >= 0 else []
+        if at >= 0 and not named_after:
+            return subject   # the answer introduces the subject itself: "法国总统马克龙…"
+        new_names = named_after or [n for n in person_names(quote) if n not in previous.question]
+        if new_names:
+            return new_names[0]   # the subject was a role: "区委书记焦春锋…"
     in_question = person_names(previous.question)
     if in_question:
         return in_question[0]

@@ -207,7 +207,8 @@ class FakeBotAPI:
             self._next_message += 1
             message = {"message_id": self._next_message, "date": int(time.time()), "text": text,
                        "chat": {"id": params["chat_id"], "type": "private"}, "from": BOT}
-            self.sent.append({"method": "sendMessage", "params": params, "time": time.time()})
+            self.sent.append({"method": "sendMessage", "params": params, "time": time.time(),
+                              "message_id": self._next_message})
         return _ok(message)
 
     async def _m_editMessageText(self, params):

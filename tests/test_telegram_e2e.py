@@ -95,6 +95,17 @@ def test_two_users_in_a_group_keep_their_own_context(bot):
     assert "吴湖莲" not in first_user and "焦春锋" not in second_user
 
 
+def test_a_reply_to_an_answer_continues_that_answers_thread(bot):
+    group = -301
+    bot.api.message("/ask 岚山区委书记是谁？", user_id=26, chat_id=group, chat_type="group")
+    answer = bot.replies(group, 1)[0]
+    replied = {"message_id": answer["message_id"], "date": 0, "chat": {"id": group, "type": "group"},
+               "from": {"id": 4242, "is_bot": True, "first_name": "ArticleQA", "username": "article_qa_bot"},
+               "text": "…"}
+    bot.api.message("他表示了什么", user_id=27, chat_id=group, chat_type="group", reply_to_message=replied)
+    assert "焦春锋" in plain(bot.replies(group, 2)[1]["params"]["text"]).split("\n")[0]
+
+
 def test_greeting_overview_and_sections_are_valid_html_with_buttons(bot):
     for n, message in enumerate(["你好", "这篇文章讲了什么？", "文章有哪些部分"], start=1):
         bot.api.message(message, user_id=23)
