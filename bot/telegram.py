@@ -223,7 +223,9 @@ def _example_buttons(context) -> InlineKeyboardMarkup:
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text = ("用中文提问，例如“文章的来源是哪里？”。我会引用文章原句作答，并注明《标题》· 章节 · 第N段。\n"
+    text = ("用中文提问，例如“这篇文章讲了什么？”“文章有哪些部分？”“作者是谁？”。我会引用文章原句作答，"
+            "并注明《标题》· 章节 · 第N段；文章里没有的，我会直说。\n"
+            "可以接着上一个问题追问，例如先问“某某是谁”，再问“他做了什么”“那某某呢”；/start 重新开始。\n"
             "/sections 文章目录　/source 来源与作者　/ask 问题（群聊中使用）\n"
             "“更多相关段落”显示其他可能相关的句子，“查看上下文”显示整段原文。")
     await _reply(update, context, [html.escape(text)])

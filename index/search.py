@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import jieba.posseg
 import numpy as np
 
 from index import text
@@ -43,9 +44,14 @@ class Query:
     topic: list[tuple[str, float]]  # content words with their weights
     wants: str                      # "number", "date" or ""
     grams: tuple[frozenset, frozenset]  # the question's character bigrams and trigrams
+    focus: str = ""                 # the topic word next to the question word: what is asked about
 
 
-ABSTAIN_FEATURES = ("logit", "cover", "dense", "missing_max", "missing_share")
+ABSTAIN_FEATURES = ("logit", "cover", "dense", "missing_max", "missing_share", "missing_rare", "pairs_missing",
+                    "focus_missing", "answer_type", "cover_local", "bigram_local", "trigram_cover")
+# A word this rare in general Chinese (jieba's IDF) is a name or a term: an article that answers a
+# question about it nearly always uses it.
+RARE_WORD = 10.0
 
 
 @dataclass(frozen=True)
@@ -65,9 +71,13 @@ class Result:
 class Searcher:
     """Holds the loaded index, the embedding model and the fusion weights; answers many questions."""
 
-    def __init__(self, index: Index, embedder: Embedder, fusion_file: Path = FUSION_FILE):
+    def __init__(self, index: Index, embedder: Embedder, fusion_file: Path | None = FUSION_FILE):
         self.index, self.embedder = index, embedder
-        fusion = json.loads(fusion_file.read_text(encoding="utf-8"))
+        if fusion_file is None:   # fitting new weights (scripts/fit_fusion.py): only features are used
+            fusion = {"weights": dict.fromkeys(FEATURES, 0.0), "bias": 0.0,
+                      "abstain": {"weights": dict.fromkeys(ABSTAIN_FEATURES, 0.0), "bias": 0.0, "threshold": 0.5}}
+        else:
+            fusion = json.loads(fusion_file.read_text(encoding="utf-8"))
         self.weights = np.array([fusion["weights"][f] for f in FEATURES], dtype=np.float32)
         self.bias = float(fusion["bias"])
         self.abstain_weights = np.array([fusion["abstain"]["weights"][f] for f in ABSTAIN_FEATURES])
@@ -99,7 +109,7 @@ class Searcher:
         q = text.normalise_question(question)
         wants = "date" if _WANTS_DATE.search(q) else "number" if _WANTS_NUMBER.search(q) else ""
         topic = [(w, text.word_weight(w)) for w in text.content_words(q, self._known_text)]
-        return Query(q, text.keyword_tokens(q), topic, wants, (_grams(q, 2), _grams(q, 3)))
+        return Query(q, text.keyword_tokens(q), topic, wants, (_grams(q, 2), _grams(q, 3)), _focus(q, topic))
 
     def search(self, question: str, k: int = 3) -> Result:
         """Return up to k hits, best first, and the confidence that the best one answers."""
@@ -117,13 +127,22 @@ class Searcher:
         """What decides whether to answer at all (rows follow ABSTAIN_FEATURES): how strong the best
         passage is, and how much of the question's topic its article never mentions — a question
         about "常住人口" cannot be answered by an article that never says it, however close the
-        rest of the question is."""
+        rest of the question is. Absence is measured by words (weighted by rarity), by rare words
+        alone, and by character pairs (robust where jieba cuts a name differently)."""
         article = self._article_text[article_id]
         missing = [(weight * _absent_share(word, article), weight) for word, weight in query.topic]
         total = sum(weight for _, weight in missing) or 1.0
-        return np.array([logit, features[FEATURES.index("cover")], features[FEATURES.index("dense")],
-                         max((m for m, _ in missing), default=0.0) / 15,
-                         sum(m for m, _ in missing) / total], dtype=np.float64)
+        rare_missing = sum(weight >= RARE_WORD and word not in article for word, weight in query.topic)
+        pairs = {w[i:i + 2] for w, _ in query.topic if _HAN_WORD.fullmatch(w) for i in range(len(w) - 1)}
+        pairs_missing = sum(p not in article for p in pairs) / len(pairs) if pairs else 0.0
+        column = {name: features[FEATURES.index(name)] for name in ("cover", "dense", "answer_type", "cover_local",
+                                                                    "bigram_local", "trigram_cover")}
+        return np.array([logit, column["cover"], column["dense"],
+                         max((m for m, _ in missing), default=0.0) / 15, sum(m for m, _ in missing) / total,
+                         min(rare_missing, 3) / 3, pairs_missing,
+                         _absent_share(query.focus, article) if query.focus else 0.0,
+                         column["answer_type"], column["cover_local"],
+                         column["bigram_local"], column["trigram_cover"]], dtype=np.float64)
 
     def features(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
         """Candidate passage numbers and their feature matrix (rows follow FEATURES)."""
@@ -215,6 +234,24 @@ class Searcher:
         passage = self.index.passages[passage_no]
         matched = tuple(w for w, _ in query.topic if w in self._passage_text[passage_no])
         return Hit(passage, float(score), matched, int(passage_no))
+
+
+_HAN_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
+_ASKING = re.compile(r"多少|什么|哪|谁|几|怎|何|啥")
+
+
+def _focus(question: str, topic: list[tuple[str, float]]) -> str:
+    """The noun just before the question word: the attribute asked about ("杨维凯的工资是多少" →
+    工资). An article without it cannot answer, however much else of the question it shares. A
+    noun after the question word names the kind of answer ("哪个朝代"), which the answering
+    sentence need not say, so it is never the focus."""
+    asking = _ASKING.search(question)
+    if not asking or not topic:
+        return ""
+    nouns = {w.word for w in jieba.posseg.cut(question[:asking.start()]) if w.flag.startswith(("n", "eng"))}
+    before = [(question.rfind(w, 0, asking.start()), w) for w, _ in topic
+              if any(n in w for n in nouns) and 0 <= question.rfind(w, 0, asking.start())]
+    return max(before)[1] if before else ""
 
 
 def _absent_share(word: str, article_text: str) -> float:

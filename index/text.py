@@ -17,7 +17,8 @@ QUESTION_WORDS = frozenset(
     "请问 请 问 一下 告诉 我 我们 你 知道 吗 呢 吧 啊 呀 么 什么 什么样 怎么 怎么样 怎样 如何 为什么 为何 "
     "哪 哪个 哪些 哪里 哪儿 哪位 哪年 哪天 哪一年 哪家 谁 多少 几 几个 多久 多长 多大 多高 何时 何地 何 "
     "是 的 了 在 有 和 与 及 被 把 对 从 为 以 于 等 个 这 那 其 该 之 也 都 还 就 又 中 上 下 "
-    "时候 时间 是否 能否 可以 会 要 叫 名字 称为 称作 指 所 哪种 哪类".split())
+    "时候 时间 是否 能否 可以 会 要 叫 名字 称为 称作 指 所 哪种 哪类 "
+    "一个 一些 一种 一项 因为 是因为 由于 所以 但是 虽然 而且 以及 还有 因此 并且 或者 曾经 曾 已经 其中".split())
 _FILLER = re.compile(r"^(请问|请告诉我|我想知道|你知道|问一下|想问一下)[，,：:]?|[吗呢吧啊呀][？?]?$")
 # A word that contains a question morpheme ("几零后", "哪些人") asks, it does not name a topic.
 _ASKING = re.compile(r"几|哪|谁|什么|多少|怎|啥")
@@ -74,23 +75,31 @@ def content_words(text: str, known: str = "") -> list[str]:
 
 
 def _segments(text: str, known: str) -> list[str]:
-    """jieba's words of the text, each extended by longest match against the known text."""
-    starts, position = [], 0
-    for w in jieba.cut(text):
-        starts.append((position, position + len(w)))
-        position += len(w)
-    out, pos = [], 0
-    for start, end in starts:
-        if end <= pos:
+    """jieba's words of the text, a word extended by longest match against the known text where
+    jieba cut a name apart: over a single character, or into a fragment that is no dictionary word
+    ("杨维|凯是" → "杨维凯|是"), never into a real word ("金正日|因为" stays)."""
+    tokens = list(jieba.cut(text))
+    out, pending = [], ""
+    for i, token in enumerate(tokens):
+        token = token[len(pending):] if pending and token.startswith(pending) else token
+        pending = ""
+        if not token:
             continue
-        start = max(start, pos)
-        if end - start >= 2 and text[start:end] in known and _HAN.fullmatch(text[start:end]):
-            while (end < len(text) and _HAN.fullmatch(text[end]) and text[end] not in _PARTICLES
-                   and text[start:end + 1] in known):
-                end += 1
-        out.append(text[start:end])
-        pos = end
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if len(token) >= 2 and _HAN.fullmatch(token) and token in known and nxt and _is_fragment(nxt):
+            grown = token
+            for ch in nxt:
+                if ch in _PARTICLES or not _HAN.fullmatch(ch) or grown + ch not in known:
+                    break
+                grown += ch
+            pending = nxt[:len(grown) - len(token)]
+            token = grown
+        out.append(token)
     return out
+
+
+def _is_fragment(token: str) -> bool:
+    return len(token) == 1 or not jieba.dt.FREQ.get(token)
 
 
 @functools.lru_cache(maxsize=1)

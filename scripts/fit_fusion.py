@@ -48,6 +48,7 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/article-qa-fit")
     args = ap.parse_args()
     embedder = Embedder("sentence-transformers", "m3e-small")
+    _cache_question_vectors(embedder, Path(args.work) / "questions.npz")
     corpora = [_corpus(embedder, Path(path), Path(args.work)) for path in args.squad]
 
     X = np.vstack([c["X"] for c in corpora])
@@ -73,17 +74,40 @@ def main() -> None:
             split += [zlib.crc32(e.encode()) % 2 for e in entries]
     signals, labels = np.vstack(signals), np.concatenate(labels)
     kinds, corpus_of, split = np.array(kinds), np.array(corpus_of), np.array(split)
+    np.savez(Path(args.work) / "refusal_signals.npz", signals=signals, labels=labels, kinds=kinds,
+             corpus=corpus_of, split=split, names=np.array(ABSTAIN_FEATURES))   # for inspection
     for i, c in enumerate(corpora):
         report[c["name"]].update(_refusal_cv(signals, labels, kinds, split, corpus_of == i))
     aw, ab = _logistic(signals, labels)
     threshold = _threshold(signals[labels == 1], aw, ab)
     for name, numbers in report.items():
         print(name, json.dumps(numbers))
+    embedder.save_cache()
     FUSION_FILE.write_text(json.dumps({
         "weights": dict(zip(FEATURES, map(float, w))), "bias": float(b),
         "abstain": {"weights": dict(zip(ABSTAIN_FEATURES, map(float, aw))), "bias": float(ab),
                     "threshold": threshold},
         "fitted_on": [Path(p).name for p in args.squad], "cross_validated": report}, indent=2), encoding="utf-8")
+
+
+def _cache_question_vectors(embedder, path: Path) -> None:
+    """Keep every question's vector between runs: embedding is most of the time of a refit, and the
+    model gives the same vector for the same text."""
+    cache: dict[str, np.ndarray] = {}
+    if path.is_file():
+        with np.load(path, allow_pickle=False) as f:
+            cache = dict(zip(f["questions"].tolist(), f["vectors"]))
+    encode = embedder.encode_question
+
+    def cached(question: str) -> np.ndarray:
+        if question not in cache:
+            cache[question] = encode(question)[0]
+        return cache[question][None, :]
+
+    def save() -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(path, questions=np.array(list(cache)), vectors=np.array(list(cache.values())))
+    embedder.encode_question, embedder.save_cache = cached, save
 
 
 # ---- data -----------------------------------------------------------------------------------------
@@ -126,11 +150,11 @@ def _load(path: Path) -> list[dict]:
 
 def _searcher(embedder, items, folder: Path, keep) -> Searcher:
     if (folder / "manifest.json").is_file():   # built by an earlier run over the same data
-        return Searcher(load_index(folder), embedder)
+        return Searcher(load_index(folder), embedder, fusion_file=None)
     contexts = {it["article"]: (it["entry"], it["title"], it["context"]) for it in items}
     articles = [parse_article(f"{title}\n\n{context}\n", article_id)
                 for article_id, (entry, title, context) in contexts.items() if keep(entry)]
-    return Searcher(build_index(articles, embedder, folder), embedder)
+    return Searcher(build_index(articles, embedder, folder), embedder, fusion_file=None)
 
 
 def _dataset(searcher: Searcher, items):
