@@ -4,6 +4,7 @@ article's own text."""
 from __future__ import annotations
 
 import functools
+import re
 
 from bot.answer import Answer, Quote, citation
 from bot.intent import person_names
@@ -37,7 +38,9 @@ def example_questions(articles: list[Article]) -> list[str]:
     article = articles[0]
     questions = ["这篇文章讲了什么？"]
     headed = [s.heading for s in article.sections if s.heading]
-    questions.append(f"{headed[0]}讲了什么？" if headed else "文章有哪些部分？")
+    # A heading's first phrase names it well enough: "向稳·一线蹲苗…" → "向稳讲了什么？"
+    short = re.split(r"[·:：,，、\s]", headed[0])[0] if headed else ""
+    questions.append(f"{short if len(short) >= 2 else headed[0]}讲了什么？" if headed else "文章有哪些部分？")
     names = _people(article)
     if names:
         questions.append(f"{names[0]}是谁？")
@@ -99,7 +102,8 @@ def metadata(articles: list[Article], kind: str) -> Answer:
         if not lines:
             missing.append(article)
     if not quotes:
-        given = [f"{_METADATA_LABEL[k]}：{line}" for a in missing for k, line in a.metadata]
+        given = [line if re.match(r"\S{1,6}[:：]", line) else f"{_METADATA_LABEL.get(k, k)}：{line}"
+                 for a in missing for k, line in a.metadata]
         reply = "、".join(f"《{a.title}》" for a in missing) + f"没有注明{_METADATA_LABEL[kind]}。"
         return Answer("", False, (), reply + ("\n文章注明的信息：" + "；".join(given) if given else ""),
                       kind="refusal", article_id=missing[0].id)

@@ -97,13 +97,15 @@ class Answerer:
         numbers = self.searcher.passages_containing(subject)
         if not numbers:
             return None
-        article = hits[0].passage.article if hits else None
-        own = [n for n in numbers if self.searcher.index.passages[n].article == article] or numbers
-        own = [n for n in own if self.searcher.index.passages[n].article == self.searcher.index.passages[own[0]].article]
+        passages = self.searcher.index.passages
+        ranked_first = hits[0].passage.article if hits else None
+        article = next((passages[n].article for n in numbers if passages[n].article == ranked_first),
+                       passages[numbers[0]].article)
+        own = [n for n in numbers if passages[n].article == article]
         defining = [n for n in own if re.search(re.escape(subject) + _DEFINES, self.searcher.passage_text(n))]
         number = (defining or own)[0]
         score = next((h.score for h in hits if h.number == number), hits[0].score if hits else 1.0)
-        return Hit(self.searcher.index.passages[number], score, (subject,), number)
+        return Hit(passages[number], score, (subject,), number)
 
     def check(self, question: str) -> str:
         """The question with its whitespace folded. Raises QuestionError when empty or over-long."""

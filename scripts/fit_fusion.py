@@ -15,8 +15,9 @@ all its paragraphs), so no article is both trained on and tested on.
   index cannot answer:
     unseen   questions of entries left out of the index (the other fold's entries), as
              `eval_qa.py --unseen` makes them;
-    swapped  a real question with one informative word swapped for a word its article never uses
-             ("岚山区的常住人口有多少" asked of an article that never mentions 常住人口).
+    swapped  a real question with the thing it asks about (or another informative word) swapped
+             for a word its article never uses ("岚山区的常住人口有多少" asked of an article that
+             never mentions 常住人口).
   The threshold keeps false refusals at MAX_FALSE_REFUSAL of the answerable questions. Reported
   2-fold cross-validated (by entry) per corpus: false refusals, unseen and swapped refused.
 
@@ -194,22 +195,23 @@ def _top_signals(searcher: Searcher, items, ranker: Network) -> np.ndarray:
 
 
 def _swapped_topic(searcher: Searcher, items, rng: random.Random) -> list[dict]:
-    """One informative word of a real question swapped for an informative word from another
-    entry's question that this article never uses."""
-    pool = [(it["entry"], w) for it in items for w, weight in searcher.analyse(it["question"]).topic
-            if weight >= 6]
+    """A real question with the thing it asks about swapped for an informative word from another
+    entry's question that this article never uses: "杨维凯的工资是多少" is "杨维凯的<年龄>是多少" with
+    an attribute the article never mentions. The thing asked about is the question's focus (the
+    noun before the question word); a question without one has a random informative word swapped."""
+    analysed = [searcher.analyse(it["question"]) for it in items]
+    pool = [(it["entry"], w) for it, query in zip(items, analysed) for w, weight in query.topic if weight >= 6]
     out = []
-    for it in items:
+    for it, query in zip(items, analysed):
         context = text.normalise(it["context"])
-        own = [w for w, weight in searcher.analyse(it["question"]).topic
-               if weight >= 6 and w in text.normalise(it["question"])]
-        if not own:
+        own = [w for w, weight in query.topic if weight >= 6 and w in query.text]
+        target = query.focus or (rng.choice(own) if own else "")
+        if not target:
             continue
         for _ in range(20):
             entry, foreign = rng.choice(pool)
             if entry != it["entry"] and foreign not in context:
-                question = text.normalise(it["question"]).replace(rng.choice(own), foreign, 1)
-                out.append({**it, "question": question})
+                out.append({**it, "question": query.text.replace(target, foreign, 1)})
                 break
     return out
 
