@@ -44,6 +44,11 @@ def test_conversation_mode_keeps_each_conversation_apart(index_dir):
     assert thanks["kind"] == "smalltalk"
 
 
+def test_a_question_in_another_language_is_answered_or_asked_again_in_chinese(index_dir):
+    answer = _ask_jsonl(index_dir, ["What is the weather like on Mars tomorrow?"])[0]
+    assert answer["kind"] == "refusal" and "中文" in answer["reply"]
+
+
 def test_plain_lines_are_each_their_own_conversation(index_dir):
     answers = _ask_jsonl(index_dir, ["岚山区委书记是谁", "他表示了什么"])
     assert answers[1]["understood_as"] is None
