@@ -44,10 +44,9 @@ class Answer:
     question: str
     answered: bool
     quotes: tuple[Quote, ...]
-    reply: str          # plain text; for a refusal, its first line is the message
+    reply: str          # plain text (bot/render.py splits off a rewritten follow-up's first line)
     suggestions: tuple[Quote, ...] = field(default=())   # closest sections when abstaining
     more: tuple[Quote, ...] = field(default=())          # next-best passages, shown on request
-
     kind: str = "quote"   # quote, overview, sections, metadata, smalltalk, refusal or invalid
     understood_as: str = ""   # the question as rewritten from the conversation, when it was
     article_id: str = ""      # the article the answer is about, when there is one
