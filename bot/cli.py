@@ -150,7 +150,10 @@ def cmd_serve(args, settings: Settings) -> int:
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")
-    telegram.serve(runtime.conversations(settings, args.index_dir), settings.telegram, token)
+    try:
+        telegram.serve(runtime.conversations(settings, args.index_dir), settings.telegram, token)
+    except telegram.TokenRejected as exc:
+        raise UserError(str(exc), 1) from None
     return 0
 
 

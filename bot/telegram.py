@@ -19,7 +19,7 @@ from collections import OrderedDict, defaultdict, deque
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters,
                       Update)
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler,
                           CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
 
@@ -53,6 +53,9 @@ class TokenFilter(logging.Filter):
         message = record.getMessage()
         if self.token in message:
             record.msg, record.args = message.replace(self.token, "<token>"), ()
+        if record.exc_info:   # a traceback can quote the token too ("The token `…` was rejected")
+            record.exc_text = logging.Formatter().formatException(record.exc_info).replace(self.token, "<token>")
+            record.exc_info = None
         return True
 
 
@@ -128,24 +131,61 @@ def conversation_id(update: Update, threads: ThreadMap) -> str:
     return f"{chat.id}:{user.id if user else 0}"
 
 
+TOKEN_REJECTED = ("Telegram rejected the token (401/404): check TELEGRAM_BOT_TOKEN and telegram.base_url")
+# PTB's polling task (its name is how it can be told apart from the other tasks of the loop).
+_POLLING_TASK = "Updater:start_polling:polling_task"
+
+
+class TokenRejected(Exception):
+    """Telegram answered 401/404: the token was revoked or the Bot API address is wrong."""
+
+
 def serve(conversations: Conversations, settings: TelegramSettings, token: str) -> None:
-    """Run the bot until SIGINT/SIGTERM; in-flight answers finish and handled updates are acknowledged."""
+    """Run the bot until SIGINT/SIGTERM; in-flight answers finish and handled updates are acknowledged.
+    Raises TokenRejected when Telegram rejects the token, at start-up or while running (polling
+    would otherwise stop for good and leave a process that never answers again)."""
     _protect_logs(token)
     app = build_application(conversations, settings, token)
     # Start-up status for the operator: the Bot API being unreachable is retried for ever, quietly.
     print(f"article-qa: connecting to {settings.base_url}… (retrying while it cannot be reached)",
           file=sys.stderr, flush=True)
-    if settings.mode == "webhook":
-        app.run_webhook(listen=settings.webhook.listen, port=settings.webhook.port,
-                        webhook_url=settings.webhook.url, allowed_updates=Update.ALL_TYPES)
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=int(settings.poll_timeout),
-                        bootstrap_retries=-1)
+    try:
+        if settings.mode == "webhook":
+            app.run_webhook(listen=settings.webhook.listen, port=settings.webhook.port,
+                            webhook_url=settings.webhook.url, allowed_updates=Update.ALL_TYPES)
+        else:
+            app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=int(settings.poll_timeout),
+                            bootstrap_retries=-1)
+    except InvalidToken:
+        raise TokenRejected(TOKEN_REJECTED) from None
+    if app.bot_data.get("token_rejected"):
+        raise TokenRejected(TOKEN_REJECTED)
+
+
+async def _watch_polling(app: Application) -> None:
+    """Stop the bot when polling has died of a rejected token, so that the process exits and a
+    supervisor can restart it, instead of living on deaf. Returns once polling has ended."""
+    polling = None
+    while polling is None:   # asyncio lists running tasks only: take hold of it while it runs
+        await asyncio.sleep(0.2)
+        polling = next((t for t in asyncio.all_tasks() if t.get_name() == _POLLING_TASK), None)
+    while not polling.done():
+        await asyncio.sleep(1)
+    if not polling.cancelled() and isinstance(polling.exception(), InvalidToken):
+        log.error("Telegram rejected the token while polling; stopping")
+        app.bot_data["token_rejected"] = True
+        app.stop_running()
+
+
+def _rejected_token_is_one_line(record: logging.LogRecord) -> bool:
+    """PTB logs a rejected token with a long traceback; serve() reports it in one line instead."""
+    return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
 
 
 def _protect_logs(token: str) -> None:
     token_filter = TokenFilter(token)
     for handler in logging.getLogger().handlers:
+        handler.addFilter(_rejected_token_is_one_line)   # first: the token filter drops exc_info
         handler.addFilter(token_filter)
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -177,6 +217,8 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
 
 async def _set_commands(app: Application) -> None:
     await app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+    if app.bot_data["settings"].mode == "polling":   # not app.create_task: shutdown must not wait for it
+        app.bot_data["watch_polling"] = asyncio.create_task(_watch_polling(app), name="article-qa:watch-polling")
     print(f"article-qa: @{app.bot.username} is answering (Ctrl-C to stop)", file=sys.stderr, flush=True)
 
 

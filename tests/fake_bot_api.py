@@ -155,6 +155,8 @@ class FakeBotAPI:
             fault = self.faults.get(method, [None]).pop(0) if self.faults.get(method) else None
         if fault and fault[0] == "429":
             return _error(429, f"Too Many Requests: retry after {fault[1]}", {"retry_after": fault[1]})
+        if fault and fault[0] == "401":
+            return _error(401, "Unauthorized")
         if fault and fault[0] == "500":
             return _error(500, "Internal Server Error")
         if fault and fault[0] == "slow":

@@ -36,6 +36,17 @@ def test_token_filter_hides_token():
     assert "123:ABC" not in record.getMessage()
 
 
+def test_token_is_scrubbed_from_a_logged_traceback():
+    import logging
+    import sys
+    try:
+        raise RuntimeError("The token `123:ABC` was rejected by the server.")
+    except RuntimeError:
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
+    TokenFilter("123:ABC").filter(record)
+    assert "123:ABC" not in logging.Formatter().format(record) and "<token>" in record.exc_text
+
+
 def test_highlight_escapes_user_and_article_text():
     html = th.highlight("a<b>&c 岚山", ("岚山",))
     assert html == "a&lt;b&gt;&amp;c <b>岚山</b>"

@@ -221,3 +221,26 @@ def test_long_paragraph_context_is_split_into_valid_messages(tmp_path):
         assert all(len(plain(s["params"]["text"])) <= 4096 for s in sent)
     finally:
         bot.stop()
+
+
+def test_rejected_token_at_start_is_one_line_without_the_token(index_dir, tmp_path):
+    api = FakeBotAPI("999:another-token").start()   # the server knows another token: 401
+    config = tmp_path / "config.yaml"
+    config.write_text("telegram: {poll_timeout: 1}\n", encoding="utf-8")
+    result = subprocess.run([CLI, "--config", config, "serve", "--index-dir", index_dir], cwd=ROOT,
+                            env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.base_url},
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    assert "Telegram rejected the token (401/404)" in result.stderr
+    assert TOKEN not in result.stderr + result.stdout and "Traceback" not in result.stderr
+
+
+def test_token_rejected_while_running_stops_the_process(index_dir, tmp_path):
+    bot = Bot(index_dir, tmp_path).start()
+    try:
+        bot.api.fault("getUpdates", ("401",))
+        assert bot.process.wait(30) == 1
+        log = bot.log.read_text()
+        assert "Telegram rejected the token (401/404)" in log and TOKEN not in log
+    finally:
+        bot.stop()
