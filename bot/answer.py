@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from index import text
@@ -108,7 +109,9 @@ class Answerer:
 
     def check(self, question: str) -> str:
         """The question with its whitespace folded. Raises QuestionError when empty or over-long."""
-        question = " ".join((question or "").split())
+        # Zero-width and other format characters (ZWSP, ZWJ, BOM…) ride along in pasted text.
+        question = "".join(ch for ch in question or "" if unicodedata.category(ch) != "Cf")
+        question = " ".join(question.split())
         if not question:
             raise QuestionError(EMPTY_QUESTION)
         if len(question) > self.max_question_chars:

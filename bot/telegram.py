@@ -12,12 +12,13 @@ import contextlib
 import hashlib
 import html
 import logging
+import re
 import sys
 import time
 from collections import OrderedDict, defaultdict, deque
 
-from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters,
-                      Update)
+from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity,
+                      ReplyParameters, Update)
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler,
@@ -131,6 +132,8 @@ def conversation_id(update: Update, threads: ThreadMap) -> str:
     return f"{chat.id}:{user.id if user else 0}"
 
 
+_BUTTON_NUMBER = re.compile(r"[0-9]{1,7}")
+_MAX_BUTTON_NUMBERS = 3
 TOKEN_REJECTED = ("Telegram rejected the token (401/404): check TELEGRAM_BOT_TOKEN and telegram.base_url")
 # PTB's polling task (its name is how it can be told apart from the other tasks of the loop).
 _POLLING_TASK = "Updater:start_polling:polling_task"
@@ -328,7 +331,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     await query.answer()
     kind, *numbers = (query.data or "").split(":")
-    if not numbers or numbers[0] != context.bot_data["fingerprint"]:
+    # Button data comes back from the client and may be forged: ASCII digits only, a few of them.
+    if (not numbers or numbers[0] != context.bot_data["fingerprint"] or len(numbers) > _MAX_BUTTON_NUMBERS + 1
+            or not all(_BUTTON_NUMBER.fullmatch(n) for n in numbers[1:])):
         await _reply(update, context, [GONE])
         return
     try:
@@ -441,12 +446,13 @@ def _passage_quote(index, number: int) -> Quote:
 
 
 def _addressed_question(message: Message, username: str | None) -> str | None:
-    """In a group: the question when the bot is mentioned or replied to, else None."""
+    """In a group: the question when the bot is mentioned or replied to, else None. A mention is
+    Telegram's own mention entity naming exactly this bot ("@botnet…" or "admin@bot.com" is not)."""
     text = message.text or ""
-    mention = f"@{username}" if username else None
-    if mention and mention.lower() in text.lower():
-        start = text.lower().index(mention.lower())
-        return (text[:start] + text[start + len(mention):]).strip()
+    if username:
+        for entity, mention in message.parse_entities([MessageEntity.MENTION]).items():
+            if mention.lower() == f"@{username}".lower():
+                return text.replace(mention, " ", 1).strip()
     reply = message.reply_to_message
     if reply and reply.from_user and reply.from_user.username == username:
         return text

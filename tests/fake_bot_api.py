@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from html.parser import HTMLParser
@@ -100,8 +101,12 @@ class FakeBotAPI:
                   "from": {"id": user_id, "is_bot": False, "first_name": f"u{user_id}"}, **extra}
         if text is not None:
             fields["text"] = text
-            if text.startswith("/"):
-                fields["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+            entities = [{"type": "bot_command", "offset": 0, "length": _utf16(text.split()[0])}] if text.startswith("/") else []
+            # As Telegram does: a mention is @ and 5–32 word characters, not inside a word or an address.
+            entities += [{"type": "mention", "offset": _utf16(text[:m.start()]), "length": _utf16(m.group())}
+                         for m in re.finditer(r"(?<![\w@.])@[A-Za-z0-9_]{5,32}(?![A-Za-z0-9_@])", text)]
+            if entities:
+                fields["entities"] = entities
         return self.push("message", **fields)
 
     def fault(self, method: str, *faults) -> None:
@@ -232,6 +237,11 @@ async def _params(request: web.Request) -> dict:
     if "chat_id" in data:
         data["chat_id"] = int(data["chat_id"])
     return data
+
+
+def _utf16(text: str) -> int:
+    """Telegram counts entity offsets and lengths in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def _ok(result) -> web.Response:

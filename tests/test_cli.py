@@ -49,6 +49,11 @@ def test_a_question_in_another_language_is_answered_or_asked_again_in_chinese(in
     assert answer["kind"] == "refusal" and "中文" in answer["reply"]
 
 
+def test_zero_width_characters_do_not_spoil_a_question(index_dir):
+    answer = _ask_jsonl(index_dir, ["\ufeff岚山区委\u200b书记\u200d是谁\u2060？"])[0]
+    assert answer["kind"] == "quote" and "焦春锋" in answer["quotes"][0]["text"]
+
+
 def test_plain_lines_are_each_their_own_conversation(index_dir):
     answers = _ask_jsonl(index_dir, ["岚山区委书记是谁", "他表示了什么"])
     assert answers[1]["understood_as"] is None

@@ -144,6 +144,30 @@ def test_group_only_answers_when_addressed(bot):
     assert "焦春锋" in sent[0]["params"]["text"] + sent[1]["params"]["text"]
 
 
+def test_only_an_exact_mention_of_the_bot_addresses_it(bot):
+    group = -400
+    for text in ["@article_qa_botnet 岚山区委书记是谁？", "@article_qa_bot_helper 岚山区委书记是谁？",
+                 "写信给 admin@article_qa_bot.com 问问", "İİİ @article_qa_bot 岚山区委书记是谁？"]:
+        bot.api.message(text, user_id=28, chat_id=group, chat_type="group")
+    reply = plain(bot.replies(group, 1)[0]["params"]["text"])
+    time.sleep(1)
+    assert len([s for s in bot.api.sent_to(group) if s["method"] == "sendMessage"]) == 1
+    assert "焦春锋" in reply
+
+
+def test_forged_button_payloads_are_refused(bot):
+    bot.api.message("岚山区委书记是谁？", user_id=29)
+    markup = bot.replies(29)[0]["params"]["reply_markup"]["inline_keyboard"][0]
+    fingerprint = markup[0]["callback_data"].split(":")[1]
+    forged = [f"ctx:{fingerprint}:-1", f"ctx:{fingerprint}:٣", f"ctx:{fingerprint}:1_0", f"ctx:{fingerprint}: +3 ",
+              f"more:{fingerprint}:" + ":".join(["1"] * 30), f"ctx:{fingerprint}:99999"]
+    for n, data in enumerate(forged, start=2):
+        bot.api.push("callback_query", id=f"forged{n}", data=data, chat_instance="x",
+                     **{"from": {"id": 29, "is_bot": False, "first_name": "u"}},
+                     message={"message_id": 5, "date": 0, "chat": {"id": 29, "type": "private"}})
+        assert "失效" in bot.replies(29, n)[-1]["params"]["text"]
+
+
 def test_unanswerable_non_text_and_html_input(bot):
     bot.api.message("日照明天天气怎么样？", user_id=15)
     assert "没有找到" in bot.replies(15)[0]["params"]["text"]
