@@ -61,14 +61,18 @@ class TokenFilter(logging.Filter):
 
 
 class RateLimiter:
-    """At most `limit` questions per user in any `window` seconds."""
+    """At most `limit` questions per user in any `window` seconds. Memory stays bounded: users with
+    nothing left in the window are forgotten whenever the table has grown by `prune_every` users."""
 
-    def __init__(self, limit: int, window: float):
-        self.limit, self.window = limit, window
+    def __init__(self, limit: int, window: float, prune_every: int = 10_000):
+        self.limit, self.window, self.prune_every = limit, window, prune_every
         self._asked: dict[int, deque] = defaultdict(deque)
+        self._size_after_prune = 0
 
     def allow(self, user_id: int, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
+        if len(self._asked) >= self._size_after_prune + self.prune_every:
+            self._prune(now)
         asked = self._asked[user_id]
         while asked and now - asked[0] > self.window:
             asked.popleft()
@@ -76,6 +80,11 @@ class RateLimiter:
             return False
         asked.append(now)
         return True
+
+    def _prune(self, now: float) -> None:
+        for user_id in [u for u, asked in self._asked.items() if not asked or now - asked[-1] > self.window]:
+            del self._asked[user_id]
+        self._size_after_prune = len(self._asked)
 
 
 class ThreadMap:
@@ -463,7 +472,8 @@ def _allowed(context, update: Update) -> bool:
     allowed = context.bot_data["settings"].allowed_ids
     if not allowed:
         return True
-    ids = {update.effective_user.id if update.effective_user else None, update.effective_chat.id}
+    # Fails closed: an update without a user or chat (an inline callback) matches no allowed id.
+    ids = {who.id for who in (update.effective_user, update.effective_chat) if who}
     return bool(ids & set(allowed))
 
 

@@ -61,11 +61,42 @@ def plain_parts(text: str, size: int = 3000) -> list[str]:
 
 
 def pack(blocks: list[str], limit: int = LIMIT) -> list[str]:
-    """Join blocks into as few messages as fit within the limit; a block is never cut."""
+    """Join blocks into as few messages as fit within the limit. A block is cut only when it alone
+    is over the limit (a table of contents of 150 headings, a very long paragraph): at line ends,
+    else between characters outside tags and entities."""
     messages, current = [], ""
-    for block in blocks:
+    for block in (piece for block in blocks for piece in _cut(block, limit)):
         if current and len(current) + 2 + len(block) > limit:
             messages.append(current)
             current = ""
         current = f"{current}\n\n{block}" if current else block
     return messages + ([current] if current else [])
+
+
+def _cut(block: str, limit: int) -> list[str]:
+    """The block in pieces of at most `limit` characters, each well-formed when the block's tags
+    do not span lines (true of every block this module and the bot make)."""
+    if len(block) <= limit:
+        return [block]
+    pieces, current = [], ""
+    for line in block.split("\n"):
+        for part in _cut_line(line, limit):
+            if current and len(current) + 1 + len(part) > limit:
+                pieces.append(current)
+                current = ""
+            current = f"{current}\n{part}" if current else part
+    return pieces + ([current] if current else [])
+
+
+def _cut_line(line: str, limit: int) -> list[str]:
+    """A line longer than the limit, cut where no tag or entity is open (plain text, escaped)."""
+    parts = []
+    while len(line) > limit:
+        cut = limit
+        while cut > 0 and (line.rfind("<", 0, cut) > line.rfind(">", 0, cut)
+                           or line.rfind("&", 0, cut) > line.rfind(";", 0, cut)):
+            cut -= 1
+        cut = cut or limit
+        parts.append(line[:cut])
+        line = line[cut:]
+    return parts + ([line] if line else [])

@@ -29,6 +29,23 @@ def test_rate_limiter_window():
     assert limiter.allow(2, 2) and limiter.allow(1, 11.5)
 
 
+def test_rate_limiter_forgets_idle_users():
+    limiter = RateLimiter(2, 10, prune_every=100)
+    for user in range(1000):
+        limiter.allow(user, now=user * 1.0)
+    assert len(limiter._asked) <= 120
+    assert limiter.allow(999, now=1000.0) and not limiter.allow(999, now=1000.5)
+
+
+def test_an_oversize_block_is_cut_into_valid_messages():
+    toc = th.html.escape("目录：\n" + "\n".join(f"{n}. 第{n}节 <小标题> & 说明" for n in range(1, 400)))
+    paragraph = "第1段：" + th.html.escape("很长的段落&内容。" * 900)
+    messages = th.pack([toc, paragraph])
+    assert len(messages) > 2
+    assert all(len(m) <= th.LIMIT and check_html(m)[0] is None for m in messages)
+    assert "".join(messages).replace("\n", "") == (toc + paragraph).replace("\n", "")
+
+
 def test_token_filter_hides_token():
     import logging
     record = logging.LogRecord("httpx", logging.INFO, "", 0, "POST %s", ("http://x/bot123:ABC/getMe",), None)

@@ -221,6 +221,14 @@ def test_allow_list_and_rate_limit(index_dir, tmp_path):
         texts = [s["params"]["text"] for s in bot.replies(50, 3)]
         assert sum("焦春锋" in plain(t) for t in texts) == 2 and any("太快" in t for t in texts)
         assert not bot.api.sent_to(-200)   # group chatter from others is not answered, not even refused
+        sent_before = len(bot.api.sent)
+        bot.api.push("callback_query", id="inline-stranger", data="ex:0000:0", chat_instance="x",
+                     inline_message_id="inline-1", **{"from": {"id": 51, "is_bot": False, "first_name": "u"}})
+        deadline = time.time() + 20
+        while "answerCallbackQuery" not in bot.api.calls and time.time() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)
+        assert len(bot.api.sent) == sent_before and "Error while handling" not in bot.log.read_text()
     finally:
         bot.stop()
 
