@@ -48,7 +48,8 @@ class Webhook(_Strict):
 
 
 class Telegram(_Strict):
-    base_url: str = "https://api.telegram.org/bot"
+    # Checked here so that a mistyped address fails at start-up, not in a retry loop for ever.
+    base_url: str = Field("https://api.telegram.org/bot", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
     mode: Literal["polling", "webhook"] = "polling"
     webhook: Webhook = Webhook()
     rate_limit: RateLimit = RateLimit()

@@ -1,7 +1,8 @@
 """Index store: articles, their passages, FAISS vectors and keyword indexes in one folder.
 
 Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format):
-  manifest.json          model, dimension, library versions, each article's sha256, build time
+  manifest.json          model, dimension, library versions, each article's sha256, each file's
+                         sha256 (checked on load: a damaged file that still parses is caught), build time
   articles.json          parsed articles (title, metadata, sections, paragraphs, dropped lines)
   passages.json          [article, section (in the index), section (in the article), paragraph, text]
   passages.faiss/.npy    passage vectors (FAISS index for search, .npy for scoring candidates)
@@ -10,6 +11,7 @@ Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format)
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import platform
 import time
@@ -26,7 +28,7 @@ from index.article import Article, Passage, Section
 from index.embed import Embedder
 from index.keyword import KeywordIndex
 
-FORMAT = 2   # 2: passages are embedded together with their article title
+FORMAT = 3   # 2: passages are embedded together with their article title; 3: files' sha256 in the manifest
 # Exact search is fast below this many passages (a few ms at 50k × 512 floats) and has no recall
 # loss; above it HNSW keeps latency flat as the corpus grows.
 HNSW_ABOVE = 50_000
@@ -66,6 +68,7 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     KeywordIndex.build([text.keyword_tokens(text.normalise(p.text)) for p in passages]).save(folder, "passages_bm25")
     KeywordIndex.build([text.keyword_tokens(text.normalise(s)) for s in section_texts]).save(folder, "sections_bm25")
     manifest = _manifest(articles, embedder, dense, len(passages), time.time() - started)
+    manifest["files"] = {f.name: _file_sha256(f) for f in sorted(folder.iterdir()) if f.name in _INDEX_FILES}
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return load_index(folder)
 
@@ -79,6 +82,7 @@ def load_index(folder: str | Path, model_name: str | None = None) -> Index:
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         if manifest.get("format") != FORMAT:
             raise IndexStoreError(f"Index at {folder} has an old format — run: article-qa index")
+        _check_files(folder, manifest)
         if model_name and manifest["model"] != model_name:
             raise IndexStoreError(f"Index at {folder} was built with {manifest['model']}, "
                                   f"config asks for {model_name} — run: article-qa index")
@@ -88,6 +92,26 @@ def load_index(folder: str | Path, model_name: str | None = None) -> Index:
     except Exception as exc:  # any damaged file: say so once, never a traceback
         raise IndexStoreError(f"Index at {folder} is corrupt ({type(exc).__name__}: {exc}) "
                               f"— run: article-qa index") from None
+
+
+_INDEX_FILES = ("articles.json", "passages.json", "passages.npy", "sections.npy", "passages.faiss",
+                "passages_bm25.npz", "passages_bm25.vocab.json", "sections_bm25.npz", "sections_bm25.vocab.json")
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_files(folder: Path, manifest: dict) -> None:
+    """Every index file must be the one the build wrote."""
+    for name in _INDEX_FILES:
+        if manifest.get("files", {}).get(name) != (_file_sha256(folder / name) if (folder / name).is_file() else None):
+            raise IndexStoreError(f"Index at {folder} is corrupt ({name} is missing or changed since the build) "
+                                  f"— run: article-qa index")
 
 
 def section_text(article: Article, section: Section) -> str:

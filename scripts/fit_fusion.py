@@ -40,7 +40,7 @@ from index import text  # noqa: E402
 from index.article import parse_article  # noqa: E402
 from index.embed import Embedder  # noqa: E402
 from index.search import ABSTAIN_FEATURES, FEATURES, FUSION_FILE, Network, Searcher  # noqa: E402
-from index.store import build_index, load_index  # noqa: E402
+from index.store import IndexStoreError, build_index, load_index  # noqa: E402
 
 # Refusing an answerable question costs the reader an answer the article holds; 3% of them is the
 # price of refusing about nine in ten questions the articles cannot answer (cross-validated).
@@ -152,8 +152,10 @@ def _load(path: Path) -> list[dict]:
 
 
 def _searcher(embedder, items, folder: Path, keep) -> Searcher:
-    if (folder / "manifest.json").is_file():   # built by an earlier run over the same data
+    try:   # built by an earlier run over the same data
         return Searcher(load_index(folder), embedder, fusion_file=None)
+    except IndexStoreError:
+        pass
     contexts = {it["article"]: (it["entry"], it["title"], it["context"]) for it in items}
     articles = [parse_article(f"{title}\n\n{context}\n", article_id)
                 for article_id, (entry, title, context) in contexts.items() if keep(entry)]

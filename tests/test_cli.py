@@ -124,6 +124,14 @@ def test_corrupt_index_is_a_clear_error(index_dir, tmp_path):
     assert result.returncode == 1 and "corrupt" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_an_index_file_that_still_parses_but_changed_is_corrupt(index_dir, tmp_path):
+    broken = tmp_path / "vocab"
+    shutil.copytree(index_dir, broken)
+    (broken / "passages_bm25.vocab.json").write_text("[1, 2, 3]", encoding="utf-8")
+    result = run_cli("ask", "--index-dir", broken, "问题？")
+    assert result.returncode == 1 and "passages_bm25.vocab.json" in result.stderr and "corrupt" in result.stderr
+
+
 def test_stale_index_is_refused(tmp_path):
     article = tmp_path / "a.txt"
     article.write_text(LANSHAN.read_text(encoding="utf-8"), encoding="utf-8")

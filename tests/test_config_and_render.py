@@ -23,6 +23,12 @@ def test_environment_overrides_and_relative_paths(tmp_path):
     assert settings.articles == [tmp_path / "a.txt"]
 
 
+@pytest.mark.parametrize("url", ["api.telegram.org/bot", "http//127.0.0.1:8081/bot", "https://api .org/bot"])
+def test_a_malformed_bot_api_address_is_a_config_error(url):
+    with pytest.raises(ConfigError, match="telegram.base_url"):
+        load_settings(environ={"TELEGRAM_BASE_URL": url})
+
+
 def test_rate_limiter_window():
     limiter = RateLimiter(2, 10)
     assert limiter.allow(1, 0) and limiter.allow(1, 1) and not limiter.allow(1, 2)
