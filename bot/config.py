@@ -58,6 +58,11 @@ class Telegram(_Strict):
     # Telegram asks bots to stay under about 30 messages a second across all chats.
     max_messages_per_second: float = Field(30, gt=0)
     typing_after: float = Field(0.3, ge=0)   # seconds an answer may take before "typing…" is shown
+    # A send that fails (network, 5xx) is retried with backoff for this long before it is given up
+    # and logged with its update id.
+    send_retry_seconds: float = Field(60, gt=0)
+    # Long enough that a slow but successful sendMessage is not taken for a failure and sent twice.
+    read_timeout: float = Field(30, gt=0)
 
 
 class Settings(_Strict):

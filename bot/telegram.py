@@ -207,7 +207,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app = (Application.builder().token(token).base_url(settings.base_url)
            .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
            .rate_limiter(AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5))
-           .concurrent_updates(8)
+           .concurrent_updates(8).read_timeout(settings.read_timeout).write_timeout(settings.read_timeout)
            .post_init(_set_commands).build())
     app.bot_data.update(conversations=conversations, answerer=conversations.answerer, settings=settings,
                         fingerprint=_fingerprint(conversations.answerer), threads=ThreadMap(), in_order=InOrder(),
@@ -338,7 +338,10 @@ async def on_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    await query.answer()
+    try:
+        await query.answer()
+    except TelegramError as exc:   # the acknowledgement only stops the button's spinner
+        log.warning("Could not acknowledge button press %s: %s", update.update_id, exc)
     kind, *numbers = (query.data or "").split(":")
     # Button data comes back from the client and may be forged: ASCII digits only, a few of them.
     if (not numbers or numbers[0] != context.bot_data["fingerprint"] or len(numbers) > _MAX_BUTTON_NUMBERS + 1
@@ -374,7 +377,8 @@ def _button_reply(context, kind: str, values: list[int]):
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("Error while handling an update: %s", context.error, exc_info=context.error)
+    log.error("Error while handling update %s: %s", getattr(update, "update_id", "?"), context.error,
+              exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat and not isinstance(context.error, NetworkError):
         try:
             await context.bot.send_message(update.effective_chat.id, SORRY)
@@ -420,7 +424,10 @@ async def _with_typing(update: Update, context, work, delay: float):
     task = asyncio.ensure_future(work)
     done, _ = await asyncio.wait({task}, timeout=delay) if delay else (set(), set())
     if not done:
-        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+        try:
+            await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+        except TelegramError as exc:   # "typing…" is a courtesy: never lose the answer over it
+            log.warning("Could not show typing for update %s: %s", update.update_id, exc)
     return await task
 
 
@@ -501,15 +508,18 @@ async def _reply(update: Update, context, blocks: list[str], markup=None) -> lis
     return sent
 
 
-async def _send_with_retries(context, chat_id: int, text: str, attempts: int = 4, **kwargs) -> Message:
-    """send_message, retried on network errors and 5xx: an answer already computed should not be
-    lost to a passing fault (429 is retried by AIORateLimiter; 4xx are our bugs, never retried)."""
-    for attempt in range(attempts):
+async def _send_with_retries(context, chat_id: int, text: str, **kwargs) -> Message:
+    """send_message, retried with backoff on network errors and 5xx for telegram.send_retry_seconds:
+    an answer already computed should not be lost to a passing fault (429 is retried by
+    AIORateLimiter; 4xx are our bugs, never retried). Raises the last error when time runs out."""
+    deadline = time.monotonic() + context.bot_data["settings"].send_retry_seconds
+    delay = 0.5
+    while True:
         try:
             return await context.bot.send_message(chat_id, text, **kwargs)
         except NetworkError as exc:
-            if isinstance(exc, BadRequest) or attempt == attempts - 1:
+            if isinstance(exc, BadRequest) or time.monotonic() + delay > deadline:
                 raise
-            log.warning("Sending failed (%s), retrying", exc)
-            await asyncio.sleep(0.5 * 2 ** attempt)
-
+            log.warning("Sending failed (%s), retrying in %.1fs", exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)

@@ -188,6 +188,29 @@ def test_429_and_5xx_then_recovery(bot):
     assert "92名" in plain(bot.replies(18, 2, timeout=40)[-1]["params"]["text"])
 
 
+def test_slow_send_is_not_doubled_and_courtesies_never_cost_the_answer(bot):
+    bot.api.fault("sendMessage", ("slow", 6))
+    bot.api.message("岚山区委书记是谁？", user_id=34)
+    bot.replies(34, timeout=40)
+    time.sleep(3)
+    assert len([s for s in bot.api.sent_to(34) if s["method"] == "sendMessage"]) == 1
+    bot.api.fault("sendChatAction", ("500",))
+    bot.api.message("有多少个项目通过了评审？", user_id=35)
+    assert "12个" in plain(bot.replies(35, timeout=40)[0]["params"]["text"])
+    markup = bot.replies(35)[0]["params"]["reply_markup"]["inline_keyboard"][0]
+    bot.api.fault("answerCallbackQuery", ("500",))
+    bot.api.push("callback_query", id="cb-ack-fails", data=markup[-1]["callback_data"], chat_instance="x",
+                 **{"from": {"id": 35, "is_bot": False, "first_name": "u"}},
+                 message={"message_id": 5, "date": 0, "chat": {"id": 35, "type": "private"}})
+    assert bot.replies(35, 2, timeout=40)[-1]["params"]["text"]
+
+
+def test_a_long_5xx_spell_is_outlasted(bot):
+    bot.api.fault("sendMessage", *[("500",)] * 5)
+    bot.api.message("对多少名干部进行了适应性调整？", user_id=36)
+    assert "92名" in plain(bot.replies(36, timeout=60)[0]["params"]["text"])
+
+
 def test_restart_with_pending_questions_answers_each_once(index_dir, tmp_path):
     bot = Bot(index_dir, tmp_path).start()
     try:
