@@ -67,6 +67,7 @@ class RateLimiter:
     def __init__(self, limit: int, window: float, prune_every: int = 10_000):
         self.limit, self.window, self.prune_every = limit, window, prune_every
         self._asked: dict[int, deque] = defaultdict(deque)
+        self._noticed: dict[int, float] = {}
         self._size_after_prune = 0
 
     def allow(self, user_id: int, now: float | None = None) -> bool:
@@ -81,9 +82,20 @@ class RateLimiter:
         asked.append(now)
         return True
 
+    def notice_due(self, user_id: int, now: float | None = None) -> bool:
+        """Whether a user over the limit should be told so: once per window, then silence, so that
+        a flood does not turn into as many "too fast" replies."""
+        now = time.monotonic() if now is None else now
+        if now - self._noticed.get(user_id, -self.window - 1) <= self.window:
+            return False
+        self._noticed[user_id] = now
+        return True
+
     def _prune(self, now: float) -> None:
         for user_id in [u for u, asked in self._asked.items() if not asked or now - asked[-1] > self.window]:
             del self._asked[user_id]
+        for user_id in [u for u, at in self._noticed.items() if now - at > self.window]:
+            del self._noticed[user_id]
         self._size_after_prune = len(self._asked)
 
 
@@ -211,7 +223,8 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
            .post_init(_set_commands).build())
     app.bot_data.update(conversations=conversations, answerer=conversations.answerer, settings=settings,
                         fingerprint=_fingerprint(conversations.answerer), threads=ThreadMap(), in_order=InOrder(),
-                        rate=RateLimiter(settings.rate_limit.questions, settings.rate_limit.per_seconds))
+                        rate=RateLimiter(settings.rate_limit.questions, settings.rate_limit.per_seconds),
+                        strangers=RateLimiter(1, settings.rate_limit.per_seconds))
     app.add_handler(TypeHandler(Update, gatekeeper), group=-1)
     app.add_handler(CommandHandler("start", on_start))
     app.add_handler(CommandHandler("help", on_help))
@@ -243,15 +256,29 @@ def _fingerprint(answerer: Answerer) -> str:
 # ---- handlers ------------------------------------------------------------------------------------
 
 async def gatekeeper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Runs before every other handler: with an allow-list, others get a polite refusal when they
-    address the bot (and silence for group chatter), and nothing else happens."""
-    if _allowed(context, update):
-        return
+    """Runs before every other handler. With an allow-list, others get one polite refusal per rate
+    window when they address the bot (silence for group chatter), and nothing else happens. Every
+    input that addresses the bot — question, command, button — counts against its user's budget;
+    over it, one notice per window, then silence: one user cannot spend everyone's sending budget."""
+    addressed = bool(update.callback_query) or bool(update.message and _addresses_bot(update.message,
+                                                                                        context.bot.username))
+    user = update.effective_user
+    if not _allowed(context, update):
+        if addressed and user and context.bot_data["strangers"].allow(user.id):
+            await _tell(update, context, NOT_ALLOWED)
+        raise ApplicationHandlerStop
+    if addressed and user and not context.bot_data["rate"].allow(user.id):
+        if context.bot_data["rate"].notice_due(user.id):
+            await _tell(update, context, SLOW_DOWN)
+        raise ApplicationHandlerStop
+
+
+async def _tell(update: Update, context, text: str) -> None:
+    """A short notice: an alert on a button press, a reply to a message."""
     if update.callback_query:
-        await update.callback_query.answer(NOT_ALLOWED, show_alert=True)
-    elif update.message and _addresses_bot(update.message, context.bot.username):
-        await _reply(update, context, [NOT_ALLOWED])
-    raise ApplicationHandlerStop
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_chat:
+        await _reply(update, context, [text])
 
 
 def _addresses_bot(message: Message, username: str | None) -> bool:
@@ -389,10 +416,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 # ---- answering ------------------------------------------------------------------------------------
 
 async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
-    user = update.effective_user
-    if user and not context.bot_data["rate"].allow(user.id):
-        await _reply(update, context, [SLOW_DOWN])
-        return
     conversation = conversation_id(update, context.bot_data["threads"])
     async with context.bot_data["in_order"].turn(conversation):
         work = asyncio.to_thread(context.bot_data["conversations"].reply, conversation, question)

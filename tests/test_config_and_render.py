@@ -35,6 +35,11 @@ def test_rate_limiter_window():
     assert limiter.allow(2, 2) and limiter.allow(1, 11.5)
 
 
+def test_over_the_limit_one_notice_per_window():
+    limiter = RateLimiter(1, 10)
+    assert limiter.notice_due(1, 0) and not limiter.notice_due(1, 5) and limiter.notice_due(1, 10.5)
+
+
 def test_rate_limiter_forgets_idle_users():
     limiter = RateLimiter(2, 10, prune_every=100)
     for user in range(1000):

@@ -235,14 +235,18 @@ def test_allow_list_and_rate_limit(index_dir, tmp_path):
     config = "telegram: {poll_timeout: 1, allowed_ids: [50], rate_limit: {questions: 2, per_seconds: 60}}\n"
     bot = Bot(index_dir, tmp_path, config).start()
     try:
-        bot.api.message("岚山区委书记是谁？", user_id=51)
-        bot.api.message("/sections", user_id=51)
-        assert all("受邀用户" in s["params"]["text"] for s in bot.replies(51, 2))
+        for text in ["岚山区委书记是谁？", "/sections", "/start", "你好"]:
+            bot.api.message(text, user_id=51)
+        assert "受邀用户" in bot.replies(51)[0]["params"]["text"]
         bot.api.message("大家好", user_id=51, chat_id=-200, chat_type="group")
-        for _ in range(3):
-            bot.api.message("岚山区委书记是谁？", user_id=50)
+        for text in ["岚山区委书记是谁？", "/sections", "岚山区委书记是谁？", "/help", "岚山区委书记是谁？"]:
+            bot.api.message(text, user_id=50)
         texts = [s["params"]["text"] for s in bot.replies(50, 3)]
-        assert sum("焦春锋" in plain(t) for t in texts) == 2 and any("太快" in t for t in texts)
+        time.sleep(1.5)
+        texts = [s["params"]["text"] for s in bot.api.sent_to(50) if s["method"] == "sendMessage"]
+        assert len(texts) == 3 and sum("太快" in t for t in texts) == 1   # two answers, one notice, silence
+        # one refusal per window for a stranger, however much they send
+        assert len([s for s in bot.api.sent_to(51) if s["method"] == "sendMessage"]) == 1
         assert not bot.api.sent_to(-200)   # group chatter from others is not answered, not even refused
         sent_before = len(bot.api.sent)
         bot.api.push("callback_query", id="inline-stranger", data="ex:0000:0", chat_instance="x",
