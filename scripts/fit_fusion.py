@@ -65,8 +65,9 @@ def main() -> None:
     cv_models = [_fit(X[qfold[groups] != f], y[qfold[groups] != f], groups[qfold[groups] != f]) for f in (0, 1)]
     report = {}
     for i, c in enumerate(corpora):
-        hits = [_hit1(cv_models[f], X, y, groups, (qfold == f) & (qcorpus == i)) for f in (0, 1)]
-        report[c["name"]] = {"cv_hit1": round(float(np.average(hits, weights=[np.sum((qfold == f) & (qcorpus == i)) for f in (0, 1)])), 3)}
+        masks = [(qfold == f) & (qcorpus == i) for f in (0, 1)]
+        hits = [_hit1(cv_models[f], X, y, groups, masks[f]) for f in (0, 1)]
+        report[c["name"]] = {"cv_hit1": round(float(np.average(hits, weights=[m.sum() for m in masks])), 3)}
     ranker = _fit(X, y, groups)
 
     signals, labels, kinds, corpus_of, split = [], [], [], [], []
