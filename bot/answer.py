@@ -74,7 +74,7 @@ class Answerer:
         question = self.check(question)
         result = self.searcher.search(question, k=self.max_quotes + 3)
         hits = result.hits
-        subject = _subject_asked(question)
+        subject = subject_asked(question)
         introduction = self._introduction(subject, hits) if subject else None
         if introduction is not None:
             # The article names what is asked about: quote where it introduces it, never refuse.
@@ -132,7 +132,7 @@ class Answerer:
         return Answer(question, False, (), reply, tuple(suggestions), kind="refusal")
 
 
-def _subject_asked(question: str) -> str:
+def subject_asked(question: str) -> str:
     """X in "X是谁 / X是什么 / 介绍一下X", or "" when the question is not of that kind. A subject
     with 的 in it ("泡泡战士的作者是谁") asks for something else, and is left to retrieval."""
     match = _SUBJECT_ASKED.match(re.sub(r"[？?！!。.\s]+$", "", text.normalise_question(question)))

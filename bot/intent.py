@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import jieba.posseg
 
+from bot.answer import subject_asked
 from index import text
 
 _END = r"[\s!！。.,，~～?？…]*"
@@ -95,7 +96,6 @@ _THING = re.compile(r"(这个|那个|这项|这次|这场|这种|这些|那些|�
                     r"(?=是|要|有|在|的|为|从|将|会|能|可|由|被|把|对|和|与|共|一共|总共|包括|主要|[？?，,。]|$)")
 _ELLIPSIS = re.compile(r"^(那|那么|还有|另外|那你说)?(?P<topic>.+?)(呢|怎么样|如何|又如何)?" + _END + "$")
 _MORE = re.compile(r"^(还有|还有别的|还有其他的?|其他的?|别的|更多|继续|然后)(呢|吗|吧)?" + _END + "$")
-_WHO = re.compile(r"^(?P<x>[\u4e00-\u9fff·]{2,12}?)(?:到底|究竟)?是(?:谁|什么人|何人|哪位|做什么的|干什么的)")
 # The most common Chinese surnames, for names jieba cuts after the surname.
 _SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
                       "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔")
@@ -161,9 +161,9 @@ def _with_surname(name: str, sentence: str, start: int) -> str:
 def _person_of(previous: Previous) -> str:
     """The person the previous turn was about. After "X是谁": X when the answer names X, else (X was
     a role, "虎山镇副镇长是谁") the first new name in the answer. Otherwise the name in the question."""
-    asked = _WHO.match(previous.question)
-    if asked:
-        subject, quote = asked.group("x"), previous.first_quote
+    subject = subject_asked(previous.question)
+    if subject:
+        quote = text.normalise(previous.first_quote)   # the subject comes back normalised
         at = quote.find(subject)
         named_after = person_names(quote[at + len(subject):at + len(subject) + 5]) if at >= 0 else []
         if at >= 0 and not named_after:

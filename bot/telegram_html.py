@@ -64,13 +64,7 @@ def pack(blocks: list[str], limit: int = LIMIT) -> list[str]:
     """Join blocks into as few messages as fit within the limit. A block is cut only when it alone
     is over the limit (a table of contents of 150 headings, a very long paragraph): at line ends,
     else between characters outside tags and entities."""
-    messages, current = [], ""
-    for block in (piece for block in blocks for piece in _cut(block, limit)):
-        if current and len(current) + 2 + len(block) > limit:
-            messages.append(current)
-            current = ""
-        current = f"{current}\n\n{block}" if current else block
-    return messages + ([current] if current else [])
+    return _join([piece for block in blocks for piece in _cut(block, limit)], "\n\n", limit)
 
 
 def _cut(block: str, limit: int) -> list[str]:
@@ -78,14 +72,18 @@ def _cut(block: str, limit: int) -> list[str]:
     do not span lines (true of every block this module and the bot make)."""
     if len(block) <= limit:
         return [block]
-    pieces, current = [], ""
-    for line in block.split("\n"):
-        for part in _cut_line(line, limit):
-            if current and len(current) + 1 + len(part) > limit:
-                pieces.append(current)
-                current = ""
-            current = f"{current}\n{part}" if current else part
-    return pieces + ([current] if current else [])
+    return _join([part for line in block.split("\n") for part in _cut_line(line, limit)], "\n", limit)
+
+
+def _join(pieces: list[str], separator: str, limit: int) -> list[str]:
+    """Consecutive pieces joined by the separator into as few chunks as stay within the limit."""
+    chunks, current = [], ""
+    for piece in pieces:
+        if current and len(current) + len(separator) + len(piece) > limit:
+            chunks.append(current)
+            current = ""
+        current = f"{current}{separator}{piece}" if current else piece
+    return chunks + ([current] if current else [])
 
 
 def _cut_line(line: str, limit: int) -> list[str]:
