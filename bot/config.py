@@ -63,6 +63,10 @@ class Telegram(_Strict):
     send_retry_seconds: float = Field(60, gt=0)
     # Long enough that a slow but successful sendMessage is not taken for a failure and sent twice.
     read_timeout: float = Field(30, gt=0)
+    # Accepted updates are kept here until answered (SQLite); a restart answers what is pending.
+    journal: Path = Path("data/telegram-journal.sqlite3")
+    # On SIGTERM, answers in hand may finish this long; the rest waits in the journal.
+    shutdown_grace_seconds: float = Field(5, ge=0)
 
 
 class Settings(_Strict):
@@ -118,4 +122,5 @@ def _relative_to(settings: Settings, folder: Path) -> Settings:
     return settings.model_copy(update={
         "articles": [resolve(p) for p in settings.articles],
         "articles_dir": resolve(settings.articles_dir) if settings.articles_dir else None,
-        "index_dir": resolve(settings.index_dir)})
+        "index_dir": resolve(settings.index_dir),
+        "telegram": settings.telegram.model_copy(update={"journal": resolve(settings.telegram.journal)})})

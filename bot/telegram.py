@@ -12,7 +12,9 @@ import contextlib
 import hashlib
 import html
 import logging
+import os
 import re
+import signal
 import sys
 import time
 from collections import OrderedDict, defaultdict, deque
@@ -29,6 +31,9 @@ from bot import telegram_html as th
 from bot.answer import Answer, Answerer, Quote
 from bot.config import Telegram as TelegramSettings
 from bot.conversation import Conversations
+from bot.errors import UserError
+from bot.intake import Intake, Outage, connect as intake_connect, poll, receive_webhook
+from bot.journal import Journal, JournalError
 from bot.render import body, headline
 
 log = logging.getLogger(__name__)
@@ -156,8 +161,6 @@ def conversation_id(update: Update, threads: ThreadMap) -> str:
 _BUTTON_NUMBER = re.compile(r"[0-9]{1,7}")
 _MAX_BUTTON_NUMBERS = 3
 TOKEN_REJECTED = ("Telegram rejected the token (401/404): check TELEGRAM_BOT_TOKEN and telegram.base_url")
-# PTB's polling task (its name is how it can be told apart from the other tasks of the loop).
-_POLLING_TASK = "Updater:start_polling:polling_task"
 
 
 class TokenRejected(Exception):
@@ -165,53 +168,84 @@ class TokenRejected(Exception):
 
 
 def serve(conversations: Conversations, settings: TelegramSettings, token: str) -> None:
-    """Run the bot until SIGINT/SIGTERM; in-flight answers finish and handled updates are acknowledged.
-    Raises TokenRejected when Telegram rejects the token, at start-up or while running (polling
-    would otherwise stop for good and leave a process that never answers again)."""
+    """Run the bot until SIGINT/SIGTERM. Every accepted update goes through the journal (see
+    bot/intake.py): the first signal lets the answers in hand finish for a few seconds, a second one
+    stops at once; what is left is answered at the next start. Raises TokenRejected when Telegram
+    rejects the token, at start-up or while running, so that the process never lives on deaf."""
     _protect_logs(token)
     app = build_application(conversations, settings, token)
-    # Start-up status for the operator: the Bot API being unreachable is retried for ever, quietly.
-    print(f"article-qa: connecting to {settings.base_url}… (retrying while it cannot be reached)",
-          file=sys.stderr, flush=True)
     try:
-        if settings.mode == "webhook":
-            app.run_webhook(listen=settings.webhook.listen, port=settings.webhook.port,
-                            webhook_url=settings.webhook.url, allowed_updates=Update.ALL_TYPES)
-        else:
-            app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=int(settings.poll_timeout),
-                            bootstrap_retries=-1)
+        journal = Journal(settings.journal)
+    except JournalError as exc:
+        raise UserError(str(exc), 1) from None
+    try:
+        asyncio.run(_run(app, settings, journal))
     except InvalidToken:
         raise TokenRejected(TOKEN_REJECTED) from None
-    if app.bot_data.get("token_rejected"):
-        raise TokenRejected(TOKEN_REJECTED)
+    finally:
+        journal.close()
+        # Past the loop, a late repeated signal would kill the process with a misleading status;
+        # everything is journaled by now, so it simply ends the process.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: os._exit(0))
 
 
-async def _watch_polling(app: Application) -> None:
-    """Stop the bot when polling has died of a rejected token, so that the process exits and a
-    supervisor can restart it, instead of living on deaf. Returns once polling has ended."""
-    polling = None
-    while polling is None:   # asyncio lists running tasks only: take hold of it while it runs
-        await asyncio.sleep(0.2)
-        polling = next((t for t in asyncio.all_tasks() if t.get_name() == _POLLING_TASK), None)
-    while not polling.done():
-        await asyncio.sleep(1)
-    if not polling.cancelled() and isinstance(polling.exception(), InvalidToken):
-        log.error("Telegram rejected the token while polling; stopping")
-        app.bot_data["token_rejected"] = True
-        app.stop_running()
+async def _run(app: Application, settings: TelegramSettings, journal: Journal) -> None:
+    stopping, hurry = asyncio.Event(), asyncio.Event()
+    _on_signals(stopping, hurry)
+    print(f"article-qa: connecting to {settings.base_url}…", file=sys.stderr, flush=True)
+    receiving = asyncio.ensure_future(_receive(app, settings, journal))
+    stopped = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({receiving, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        receiving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiving   # re-raises InvalidToken
+    finally:
+        stopped.cancel()
+        if "intake" in app.bot_data:
+            left = await app.bot_data["intake"].drain(settings.shutdown_grace_seconds, hurry)
+            print(f"article-qa: stopped; {left} update(s) left for the next start", file=sys.stderr, flush=True)
+        if app.running:
+            await app.stop()
+        await app.shutdown()
 
 
-def _rejected_token_is_one_line(record: logging.LogRecord) -> bool:
-    """PTB logs a rejected token with a long traceback; serve() reports it in one line instead."""
-    return not (record.exc_info and isinstance(record.exc_info[1], InvalidToken))
+async def _receive(app: Application, settings: TelegramSettings, journal: Journal) -> None:
+    """Connect, answer what a previous run left pending, then take updates in until cancelled."""
+    await intake_connect(app)
+    await app.start()
+    await _set_commands(app)
+    intake = app.bot_data["intake"] = Intake(app, journal)
+    resumed = intake.resume()
+    journal.prune()
+    if resumed:
+        log.info("Answering %d update(s) left pending by the previous run", resumed)
+    if settings.mode == "webhook":
+        await receive_webhook(intake, settings.webhook.url, settings.webhook.listen, settings.webhook.port)
+    else:
+        await poll(intake, settings.poll_timeout)
+
+
+def _on_signals(stopping: asyncio.Event, hurry: asyncio.Event) -> None:
+    """The first SIGINT/SIGTERM stops taking updates and lets those in hand finish; a second one
+    stops at once (the journal keeps what was not finished)."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        (hurry if stopping.is_set() else stopping).set()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
 
 
 def _protect_logs(token: str) -> None:
     token_filter = TokenFilter(token)
     for handler in logging.getLogger().handlers:
-        handler.addFilter(_rejected_token_is_one_line)   # first: the token filter drops exc_info
         handler.addFilter(token_filter)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Its only error log is a traceback for a response that is not JSON (a proxy's HTML error page),
+    # on every retry; the NetworkError raised next is reported once a minute by intake.Outage.
+    logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
 
 
 def build_application(conversations: Conversations, settings: TelegramSettings, token: str) -> Application:
@@ -219,12 +253,12 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app = (Application.builder().token(token).base_url(settings.base_url)
            .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
            .rate_limiter(AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5))
-           .concurrent_updates(8).read_timeout(settings.read_timeout).write_timeout(settings.read_timeout)
-           .post_init(_set_commands).build())
+           .updater(None).read_timeout(settings.read_timeout).write_timeout(settings.read_timeout).build())
     app.bot_data.update(conversations=conversations, answerer=conversations.answerer, settings=settings,
                         fingerprint=_fingerprint(conversations.answerer), threads=ThreadMap(), in_order=InOrder(),
                         rate=RateLimiter(settings.rate_limit.questions, settings.rate_limit.per_seconds),
-                        strangers=RateLimiter(1, settings.rate_limit.per_seconds))
+                        strangers=RateLimiter(1, settings.rate_limit.per_seconds),
+                        send_outage=Outage("Sending messages (sendMessage)"))
     app.add_handler(TypeHandler(Update, gatekeeper), group=-1)
     app.add_handler(CommandHandler("start", on_start))
     app.add_handler(CommandHandler("help", on_help))
@@ -241,9 +275,12 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
 
 
 async def _set_commands(app: Application) -> None:
-    await app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
-    if app.bot_data["settings"].mode == "polling":   # not app.create_task: shutdown must not wait for it
-        app.bot_data["watch_polling"] = asyncio.create_task(_watch_polling(app), name="article-qa:watch-polling")
+    try:
+        await app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
+    except InvalidToken:
+        raise
+    except TelegramError as exc:   # the command menu is a convenience: answer questions anyway
+        log.warning("Could not set the command menu: %s", exc)
     print(f"article-qa: @{app.bot.username} is answering (Ctrl-C to stop)", file=sys.stderr, flush=True)
 
 
@@ -534,15 +571,19 @@ async def _reply(update: Update, context, blocks: list[str], markup=None) -> lis
 async def _send_with_retries(context, chat_id: int, text: str, **kwargs) -> Message:
     """send_message, retried with backoff on network errors and 5xx for telegram.send_retry_seconds:
     an answer already computed should not be lost to a passing fault (429 is retried by
-    AIORateLimiter; 4xx are our bugs, never retried). Raises the last error when time runs out."""
+    AIORateLimiter; 4xx are our bugs, never retried). An outage is logged once a minute, not per
+    retry. Raises the last error when time runs out."""
     deadline = time.monotonic() + context.bot_data["settings"].send_retry_seconds
-    delay = 0.5
+    outage = context.bot_data["send_outage"]
     while True:
         try:
-            return await context.bot.send_message(chat_id, text, **kwargs)
+            message = await context.bot.send_message(chat_id, text, **kwargs)
+            outage.recovered()
+            return message
+        except BadRequest:
+            raise
         except NetworkError as exc:
-            if isinstance(exc, BadRequest) or time.monotonic() + delay > deadline:
+            delay = outage.failed(exc)
+            if time.monotonic() + delay > deadline:
                 raise
-            log.warning("Sending failed (%s), retrying in %.1fs", exc, delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 10)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import threading
 import time
@@ -59,8 +60,10 @@ class FakeBotAPI:
         self.updates: list[dict] = []
         self.sent: list[dict] = []          # every successful send/edit call: {"method", "params", "time"}
         self.calls: list[str] = []
-        self.faults: dict[str, list] = {}   # method -> list of ("429", seconds) / ("500",) / ("slow", seconds)
+        self.faults: dict[str, list] = {}   # method -> list of ("429", s) / ("500",) / ("html",) / ("slow", s)
         self.commands: list = []
+        self.webhook: dict = {}
+        self.down_until: dict[str, float] = {}   # method -> time until which it answers 500
         self._next_update = 1
         self._next_message = 1000
         self._lock = threading.Lock()
@@ -113,6 +116,11 @@ class FakeBotAPI:
         with self._lock:
             self.faults.setdefault(method, []).extend(faults)
 
+    def outage(self, method: str, seconds: float) -> None:
+        """Answer `method` with 500 for the next `seconds` seconds."""
+        with self._lock:
+            self.down_until[method] = time.time() + seconds
+
     def sent_to(self, chat_id: int) -> list[dict]:
         with self._lock:
             return [s for s in self.sent if s["params"].get("chat_id") == chat_id]
@@ -143,6 +151,7 @@ class FakeBotAPI:
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
         runner = web.AppRunner(app, access_log=None)
+        logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)   # a killed bot resets connections
         self._loop.run_until_complete(runner.setup())
         site = web.TCPSite(runner, "127.0.0.1", 0)
         self._loop.run_until_complete(site.start())
@@ -158,12 +167,17 @@ class FakeBotAPI:
         with self._lock:
             self.calls.append(method)
             fault = self.faults.get(method, [None]).pop(0) if self.faults.get(method) else None
+            if time.time() < self.down_until.get(method, 0):
+                fault = ("500",)
         if fault and fault[0] == "429":
             return _error(429, f"Too Many Requests: retry after {fault[1]}", {"retry_after": fault[1]})
         if fault and fault[0] == "401":
             return _error(401, "Unauthorized")
         if fault and fault[0] == "500":
             return _error(500, "Internal Server Error")
+        if fault and fault[0] == "html":   # a proxy's error page instead of the Bot API
+            return web.Response(status=502, text="<html><body><h1>502 Bad Gateway</h1></body></html>",
+                                content_type="text/html")
         if fault and fault[0] == "slow":
             await asyncio.sleep(fault[1])
         handler = getattr(self, f"_m_{method}", None)
@@ -176,6 +190,10 @@ class FakeBotAPI:
 
     async def _m_setMyCommands(self, params):
         self.commands = params.get("commands")
+        return _ok(True)
+
+    async def _m_setWebhook(self, params):
+        self.webhook = params
         return _ok(True)
 
     async def _m_getUpdates(self, params):

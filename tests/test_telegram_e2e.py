@@ -303,3 +303,131 @@ def test_token_rejected_while_running_stops_the_process(index_dir, tmp_path):
         assert "Telegram rejected the token (401/404)" in log and TOKEN not in log
     finally:
         bot.stop()
+
+
+def test_html_from_a_proxy_is_one_warning_line_then_polling_goes_on(bot):
+    bot.api.fault("getUpdates", ("html",), ("html",), ("html",))
+    deadline = time.time() + 30
+    while bot.api.faults["getUpdates"] and time.time() < deadline:   # the bot met all three
+        time.sleep(0.1)
+    bot.api.message("岚山区委书记是谁？", user_id=37)
+    assert "焦春锋" in plain(bot.replies(37, timeout=40)[0]["params"]["text"])
+    log = bot.log.read_text()
+    assert "Fetching updates (getUpdates) failed (NetworkError: Bad Gateway (502)" in log
+    assert "Traceback" not in log and "works again" in log
+
+
+def _burst(bot, users: int, per_user: int) -> dict[int, int]:
+    """Questions from several users at once; returns message id → user."""
+    questions = (ROOT / "tests" / "data" / "lanshan_questions.txt").read_text(encoding="utf-8").split()
+    asked = {}
+    for n in range(users * per_user):
+        user = 700 + n % users
+        asked[bot.api.message(questions[n % len(questions)], user_id=user, message_id=90_000 + n) and 90_000 + n] = user
+    return asked
+
+
+def _answer_counts(bot, asked: dict[int, int], timeout: float = 90) -> dict[int, int]:
+    """Message id → how many times its answer's first message was sent, once all are answered."""
+    deadline = time.time() + timeout
+    while True:
+        firsts = {}
+        for s in bot.api.sent:
+            params = s["params"]
+            if s["method"] == "sendMessage" and params.get("reply_parameters", {}).get("message_id") in asked:
+                key = (params["reply_parameters"]["message_id"], params["text"])
+                firsts[key] = firsts.get(key, 0) + 1
+        counts = {}
+        for (message_id, _), n in firsts.items():
+            counts[message_id] = max(counts.get(message_id, 0), n)
+        if len(counts) == len(asked) or time.time() > deadline:
+            return counts
+        time.sleep(0.1)
+
+
+def _answered_count(bot, asked) -> int:
+    return len({s["params"].get("reply_parameters", {}).get("message_id") for s in list(bot.api.sent)} & set(asked))
+
+
+def test_sigkill_mid_burst_loses_nothing_after_a_restart(index_dir, tmp_path):
+    bot = Bot(index_dir, tmp_path).start()
+    try:
+        asked = _burst(bot, users=10, per_user=12)
+        deadline = time.time() + 60
+        while _answered_count(bot, asked) < 30 and time.time() < deadline:
+            time.sleep(0.01)
+        bot.process.kill()
+        bot.process.wait(10)
+        assert _answered_count(bot, asked) < len(asked)   # the kill did interrupt the burst
+        bot.start()
+        counts = _answer_counts(bot, asked)
+        assert len(counts) == len(asked)                                  # none lost
+        assert sum(1 for n in counts.values() if n > 1) <= 2              # at most those in flight doubled
+    finally:
+        bot.stop()
+
+
+def test_two_sigterms_stop_at_once_and_the_rest_is_answered_after_a_restart(index_dir, tmp_path):
+    bot = Bot(index_dir, tmp_path).start()
+    try:
+        asked = _burst(bot, users=10, per_user=12)
+        deadline = time.time() + 60
+        while _answered_count(bot, asked) < 30 and time.time() < deadline:
+            time.sleep(0.01)
+        signalled = time.time()
+        bot.process.send_signal(signal.SIGTERM)
+        time.sleep(0.1)
+        bot.process.send_signal(signal.SIGTERM)
+        assert bot.process.wait(10) == 0 and time.time() - signalled < 5
+        assert "left for the next start" in bot.log.read_text()
+        bot.start()
+        counts = _answer_counts(bot, asked)
+        assert len(counts) == len(asked) and max(counts.values()) == 1
+    finally:
+        bot.stop()
+
+
+def test_webhook_acknowledges_only_journaled_updates_from_telegram(index_dir, tmp_path):
+    import json
+    import socket
+    import urllib.error
+    import urllib.request
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/telegram-hook"
+    config = ("telegram: {mode: webhook, typing_after: 0, "
+              f"webhook: {{url: '{url}', listen: 127.0.0.1, port: {port}}}}}\n")
+    bot = Bot(index_dir, tmp_path, config).start()
+
+    def post(update: dict, secret: str) -> int:
+        request = urllib.request.Request(url, json.dumps(update).encode(), method="POST", headers={
+            "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
+        try:
+            return urllib.request.urlopen(request, timeout=10).status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    def question(update_id: int, user_id: int, text: str) -> dict:
+        return {"update_id": update_id, "message": {
+            "message_id": update_id, "date": 0, "text": text, "chat": {"id": user_id, "type": "private"},
+            "from": {"id": user_id, "is_bot": False, "first_name": "u"}}}
+    try:
+        secret = bot.api.webhook["secret_token"]
+        assert bot.api.webhook["url"] == url and len(secret) >= 32
+        assert post(question(1, 81, "岚山区委书记是谁？"), "forged") == 403
+        assert post(question(2, 82, "岚山区委书记是谁？"), secret) == 200
+        assert "焦春锋" in plain(bot.replies(82)[0]["params"]["text"])
+        assert not bot.api.sent_to(81)
+        assert post(question(2, 82, "岚山区委书记是谁？"), secret) == 200   # a redelivery is not answered again
+        assert post(question(3, 83, "有多少个项目通过了评审？"), secret) == 200
+        bot.process.kill()   # right after the 200: the journal has the update
+        bot.process.wait(10)
+        bot.start()
+        deadline = time.time() + 60
+        while not bot.api.sent_to(83) and time.time() < deadline:
+            time.sleep(0.1)
+        assert "12个" in plain(bot.replies(83)[0]["params"]["text"])
+        assert len([s for s in bot.api.sent_to(82) if s["method"] == "sendMessage"]) == 1
+    finally:
+        bot.stop()

@@ -1,0 +1,206 @@
+"""Getting updates in: long polling or a webhook, through the journal, into one queue per user.
+
+Telegram learns that an update was received (the next getUpdates offset, or the webhook's HTTP
+200) only once the update is in the journal, and the journal marks it done only once its handling
+has finished. Each user has a queue answered in order; at most `seats` users are served at once and
+a user gives the seat back after every update, so one user's backlog cannot delay anyone else.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import secrets
+import time
+from collections import deque
+from urllib.parse import urlsplit
+
+import tornado.httpserver
+import tornado.web
+from telegram import Update
+from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
+from telegram.ext import Application
+
+from bot.journal import Journal
+
+log = logging.getLogger(__name__)
+
+
+class Intake:
+    def __init__(self, app: Application, journal: Journal, seats: int = 16):
+        self.app, self.journal = app, journal
+        self._queues: dict[int, deque[Update]] = {}
+        self._workers: set[asyncio.Task] = set()
+        self._seats = asyncio.Semaphore(seats)
+        self._closing = False
+
+    def take(self, updates: list[Update]) -> int:
+        """Journal the updates, then queue those not seen before. Returns how many were new."""
+        by_id = {u.update_id: u for u in updates}
+        new = self.journal.add([(i, json.dumps(u.to_dict(), ensure_ascii=False)) for i, u in by_id.items()])
+        for update_id in new:
+            self._queue(by_id[update_id])
+        return len(new)
+
+    def resume(self) -> int:
+        """Queue what a previous run journaled but did not finish. Returns how many."""
+        pending = self.journal.pending()
+        for _, body in pending:
+            self._queue(Update.de_json(json.loads(body), self.app.bot))
+        return len(pending)
+
+    async def drain(self, grace: float, hurry: asyncio.Event) -> int:
+        """Start no new update; let those in hand finish for at most `grace` seconds, or until
+        `hurry` is set. What is left stays pending in the journal for the next start. Returns
+        how many updates are left pending."""
+        self._closing = True
+        if self._workers:
+            finished = asyncio.ensure_future(asyncio.wait(set(self._workers)))
+            hurried = asyncio.ensure_future(hurry.wait())
+            await asyncio.wait({finished, hurried}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+            finished.cancel()
+            hurried.cancel()
+        for worker in set(self._workers):
+            worker.cancel()
+        return len(self.journal.pending())
+
+    def _queue(self, update: Update) -> None:
+        key = _sender(update)
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = deque()
+            worker = asyncio.create_task(self._serve(key, queue), name=f"article-qa:user-{key}")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        queue.append(update)
+
+    async def _serve(self, key: int, queue: deque[Update]) -> None:
+        """Handle one user's updates in order, taking a seat for each one."""
+        try:
+            while queue and not self._closing:
+                async with self._seats:
+                    if self._closing:
+                        break
+                    update = queue.popleft()
+                    await self.app.process_update(update)   # handler errors go to the error handler
+                    self.journal.done(update.update_id)
+        finally:
+            if self._queues.get(key) is queue:
+                del self._queues[key]
+
+
+def _sender(update: Update) -> int:
+    who = update.effective_user or update.effective_chat
+    return who.id if who else 0
+
+
+class Outage:
+    """Logs a Bot API outage as one warning line when it starts, one a minute while it lasts and
+    one when it ends, never a traceback per retry."""
+
+    def __init__(self, what: str, every: float = 60):
+        self.what, self.every = what, every
+        self.since: float | None = None
+        self._logged = 0.0
+
+    def failed(self, exc: Exception) -> float:
+        """Record a failure; return how long to wait before the next try."""
+        now = time.monotonic()
+        if self.since is None:
+            self.since, self._logged = now, now
+            log.warning("%s failed (%s); retrying", self.what, _one_line(exc))
+        elif now - self._logged >= self.every:
+            self._logged = now
+            log.warning("%s still failing after %.0f s (%s); retrying", self.what, now - self.since, _one_line(exc))
+        if isinstance(exc, RetryAfter):
+            return float(exc.retry_after if isinstance(exc.retry_after, (int, float))
+                         else exc.retry_after.total_seconds())
+        return min(2.0 ** min((now - self.since) // 10, 4), 10.0)   # 1 s, 2 s, 4 s, 8 s, then every 10 s
+
+    def recovered(self) -> None:
+        if self.since is not None:
+            log.warning("%s works again after %.0f s", self.what, time.monotonic() - self.since)
+            self.since = None
+
+
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
+async def connect(app: Application) -> None:
+    """Initialise the application (getMe), retrying while the Bot API cannot be reached. A rejected
+    token (InvalidToken) is raised at once: retrying cannot fix it."""
+    outage = Outage("Connecting to the Telegram Bot API")
+    while True:
+        try:
+            await app.initialize()
+            outage.recovered()
+            return
+        except InvalidToken:
+            raise
+        except TelegramError as exc:
+            await asyncio.sleep(outage.failed(exc))
+
+
+async def poll(intake: Intake, timeout: float) -> None:
+    """Long-poll getUpdates for ever. Each batch is journaled before the next call's offset
+    acknowledges it; an update fetched but not yet journaled when the process dies is redelivered."""
+    bot = intake.app.bot
+    await bot.delete_webhook()   # getUpdates is refused while a webhook is set
+    last = intake.journal.last_id()
+    offset = last + 1 if last is not None else None
+    outage = Outage("Fetching updates (getUpdates)")
+    while True:
+        try:
+            updates = await bot.get_updates(offset=offset, timeout=int(timeout), allowed_updates=Update.ALL_TYPES,
+                                            read_timeout=10)
+        except InvalidToken:
+            raise
+        except Conflict as exc:   # another process polls with this token, or a webhook is set
+            await asyncio.sleep(outage.failed(exc))
+            continue
+        except TelegramError as exc:
+            await asyncio.sleep(outage.failed(exc))
+            continue
+        outage.recovered()
+        if updates:
+            intake.take(list(updates))
+            offset = updates[-1].update_id + 1
+
+
+async def receive_webhook(intake: Intake, url: str, listen: str, port: int) -> None:
+    """Serve the webhook until cancelled. Telegram gets its HTTP 200 only after the update is in
+    the journal; until then (or on a 5xx) it redelivers. A secret token made at each start, checked
+    on every request, keeps anyone else from posting updates."""
+    secret = secrets.token_urlsafe(32)
+    path = urlsplit(url).path or "/"
+    app = tornado.web.Application([(path, _WebhookHandler, {"intake": intake, "secret": secret})])
+    server = tornado.httpserver.HTTPServer(app, max_body_size=1 << 20)
+    server.listen(port, listen)
+    await intake.app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        server.stop()
+        await server.close_all_connections()
+
+
+class _WebhookHandler(tornado.web.RequestHandler):
+    def initialize(self, intake: Intake, secret: str) -> None:
+        self.intake, self.secret = intake, secret
+
+    def post(self) -> None:
+        given = self.request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            self.set_status(403)
+            return
+        try:
+            update = Update.de_json(json.loads(self.request.body), self.intake.app.bot)
+        except (ValueError, TypeError, KeyError) as exc:
+            log.warning("Webhook request that is not an update: %s", _one_line(exc))
+            self.set_status(400)
+            return
+        self.intake.take([update])   # raises (HTTP 500, redelivered) if it cannot be journaled
+        self.set_status(200)

@@ -1,0 +1,88 @@
+"""The intake journal: every update the bot accepts is written here (SQLite, WAL) before Telegram is
+told it was received, and marked done once its reply has been sent. A crash, SIGKILL or a second
+SIGTERM then loses nothing: on start the bot answers what is still pending. Update ids make
+redeliveries harmless: an id already journaled is never taken in twice.
+
+Commits use synchronous=NORMAL: durable when the process dies, not necessarily when the machine
+loses power (the last few commits may be lost then, and Telegram redelivers what was not
+acknowledged).
+"""
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS updates (
+    id INTEGER PRIMARY KEY,     -- Telegram's update_id
+    body TEXT NOT NULL,         -- the update as Telegram sent it (JSON)
+    received REAL NOT NULL,     -- unix time it was journaled
+    done REAL                   -- unix time its handling finished; NULL while pending
+);
+CREATE INDEX IF NOT EXISTS pending ON updates (id) WHERE done IS NULL;
+"""
+# Telegram keeps an unacknowledged update for 24 hours; a done update is kept a little longer so that
+# a late redelivery of it is still recognised.
+KEEP_DONE_SECONDS = 36 * 3600
+
+
+class JournalError(Exception):
+    """The journal file cannot be opened or is not a journal."""
+
+
+class Journal:
+    def __init__(self, path: Path):
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None)   # autocommit; explicit transactions
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise JournalError(f"cannot open the update journal {path}: {exc}") from None
+
+    def add(self, updates: list[tuple[int, str]]) -> list[int]:
+        """Journal (update_id, JSON) pairs in one transaction; return the ids not seen before."""
+        now, new = time.time(), []
+        with self._transaction():
+            for update_id, body in updates:
+                cursor = self._db.execute("INSERT OR IGNORE INTO updates (id, body, received) VALUES (?, ?, ?)",
+                                          (update_id, body, now))
+                if cursor.rowcount:
+                    new.append(update_id)
+        return new
+
+    def done(self, update_id: int) -> None:
+        self._db.execute("UPDATE updates SET done = ? WHERE id = ?", (time.time(), update_id))
+
+    def pending(self) -> list[tuple[int, str]]:
+        """Updates journaled but not done, oldest first."""
+        return self._db.execute("SELECT id, body FROM updates WHERE done IS NULL ORDER BY id").fetchall()
+
+    def last_id(self) -> int | None:
+        """The highest update id ever journaled: polling resumes after it."""
+        return self._db.execute("SELECT MAX(id) FROM updates").fetchone()[0]
+
+    def prune(self, now: float | None = None) -> int:
+        """Forget done updates older than KEEP_DONE_SECONDS (never the latest one, which holds the
+        polling offset). Returns how many were removed."""
+        cutoff = (time.time() if now is None else now) - KEEP_DONE_SECONDS
+        cursor = self._db.execute("DELETE FROM updates WHERE done IS NOT NULL AND done < ? "
+                                  "AND id < (SELECT MAX(id) FROM updates)", (cutoff,))
+        return cursor.rowcount
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextlib.contextmanager
+    def _transaction(self):
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")

@@ -1,0 +1,99 @@
+"""Fast tier: the update journal, the per-user queues and outage logging."""
+import asyncio
+import logging
+import time
+
+import pytest
+from telegram import Update
+
+from bot import intake as intake_module
+from bot.intake import Intake, Outage
+from bot.journal import KEEP_DONE_SECONDS, Journal, JournalError
+
+
+def test_journal_takes_each_update_once_and_keeps_pending_across_reopening(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path)
+    assert journal.add([(1, "{}"), (2, "{}")]) == [1, 2]
+    assert journal.add([(2, "{}"), (3, "{}")]) == [3]   # a redelivery of 2 is not new
+    journal.done(1)
+    journal.close()   # as if the process had died here
+    reopened = Journal(path)
+    assert [i for i, _ in reopened.pending()] == [2, 3]
+    assert reopened.add([(1, "{}")]) == []   # done updates are recognised too
+    assert reopened.last_id() == 3
+
+
+def test_pruning_forgets_old_done_updates_but_not_the_polling_offset(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite3")
+    journal.add([(1, "{}"), (2, "{}"), (3, "{}")])
+    for update_id in (1, 2, 3):
+        journal.done(update_id)
+    journal.add([(4, "{}")])
+    assert journal.prune(now=time.time() + KEEP_DONE_SECONDS + 1) == 3
+    assert journal.last_id() == 4 and [i for i, _ in journal.pending()] == [4]
+
+
+def test_a_journal_that_is_not_a_database_is_a_clear_error(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    path.write_text("not a database", encoding="utf-8")
+    with pytest.raises(JournalError, match="cannot open the update journal"):
+        Journal(path)
+
+
+def _update(update_id: int, user_id: int) -> Update:
+    return Update.de_json({"update_id": update_id, "message": {
+        "message_id": update_id, "date": 0, "text": "问题", "chat": {"id": user_id, "type": "private"},
+        "from": {"id": user_id, "is_bot": False, "first_name": "u"}}}, None)
+
+
+class _SlowApp:
+    """Stands in for the PTB Application: each update takes `seconds` to handle."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.handled, self.bot = seconds, [], None
+
+    async def process_update(self, update: Update) -> None:
+        await asyncio.sleep(self.seconds)
+        self.handled.append(update.update_id)
+
+
+def test_one_users_backlog_does_not_delay_another_user(tmp_path):
+    async def scenario():
+        app = _SlowApp(0.01)
+        intake = Intake(app, Journal(tmp_path / "journal.sqlite3"), seats=2)
+        intake.take([_update(n, user_id=1) for n in range(1, 101)])   # a flood from user 1
+        intake.take([_update(1000, user_id=2)])
+        while 1000 not in app.handled:
+            await asyncio.sleep(0.005)
+        return app.handled.index(1000), app.handled[:5], intake.journal.pending()
+    position, first, pending = asyncio.run(scenario())
+    assert position <= 2                   # served right away, not after the flood
+    assert first == sorted(first)          # each user's updates in order
+    assert 1000 not in [i for i, _ in pending] and len(pending) > 50   # done only once handled
+
+
+def test_drain_stops_promptly_and_leaves_the_rest_pending(tmp_path):
+    async def scenario():
+        app = _SlowApp(0.05)
+        intake = Intake(app, Journal(tmp_path / "journal.sqlite3"), seats=4)
+        intake.take([_update(n, user_id=n % 10) for n in range(1, 201)])
+        await asyncio.sleep(0.12)
+        left = await intake.drain(grace=5, hurry=asyncio.Event())
+        return len(app.handled), left
+    handled, left = asyncio.run(scenario())
+    assert handled + left == 200 and left > 150
+
+
+def test_an_outage_is_one_warning_a_minute_not_one_per_retry(monkeypatch, caplog):
+    clock = [1000.0]
+    monkeypatch.setattr(intake_module.time, "monotonic", lambda: clock[0])
+    outage = Outage("Fetching updates")
+    with caplog.at_level(logging.WARNING, logger="bot.intake"):
+        for _ in range(130):   # two minutes of failures, one a second
+            outage.failed(ConnectionError("refused"))
+            clock[0] += 1
+        outage.recovered()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 4 and "failed" in lines[0] and "still failing after 60 s" in lines[1]
+    assert "works again after 130 s" in lines[-1] and all("\n" not in line for line in lines)
