@@ -25,6 +25,7 @@ from telegram.ext import Application
 from bot.journal import Journal
 
 log = logging.getLogger(__name__)
+PRUNE_EVERY = 10_000   # updates taken in between two prunings of the journal
 
 
 class Intake:
@@ -34,6 +35,7 @@ class Intake:
         self._workers: set[asyncio.Task] = set()
         self._seats = asyncio.Semaphore(seats)
         self._closing = False
+        self._taken = 0
 
     def take(self, updates: list[Update]) -> int:
         """Journal the updates, then queue those not seen before. Returns how many were new."""
@@ -41,6 +43,10 @@ class Intake:
         new = self.journal.add([(i, json.dumps(u.to_dict(), ensure_ascii=False)) for i, u in by_id.items()])
         for update_id in new:
             self._queue(by_id[update_id])
+        self._taken += len(new)
+        if self._taken >= PRUNE_EVERY:   # keeps a long-running bot's journal to about a day and a half
+            self._taken = 0
+            self.journal.prune()
         return len(new)
 
     def resume(self) -> int:

@@ -323,7 +323,8 @@ def _burst(bot, users: int, per_user: int) -> dict[int, int]:
     asked = {}
     for n in range(users * per_user):
         user = 700 + n % users
-        asked[bot.api.message(questions[n % len(questions)], user_id=user, message_id=90_000 + n) and 90_000 + n] = user
+        bot.api.message(questions[n % len(questions)], user_id=user, message_id=90_000 + n)
+        asked[90_000 + n] = user
     return asked
 
 
@@ -349,13 +350,19 @@ def _answered_count(bot, asked) -> int:
     return len({s["params"].get("reply_parameters", {}).get("message_id") for s in list(bot.api.sent)} & set(asked))
 
 
+def _burst_partly_answered(bot, users: int, per_user: int, answered: int) -> dict[int, int]:
+    """A burst of questions; returns once `answered` of them have their answer."""
+    asked = _burst(bot, users, per_user)
+    deadline = time.time() + 60
+    while _answered_count(bot, asked) < answered and time.time() < deadline:
+        time.sleep(0.01)
+    return asked
+
+
 def test_sigkill_mid_burst_loses_nothing_after_a_restart(index_dir, tmp_path):
     bot = Bot(index_dir, tmp_path).start()
     try:
-        asked = _burst(bot, users=10, per_user=12)
-        deadline = time.time() + 60
-        while _answered_count(bot, asked) < 30 and time.time() < deadline:
-            time.sleep(0.01)
+        asked = _burst_partly_answered(bot, users=10, per_user=12, answered=30)
         bot.process.kill()
         bot.process.wait(10)
         assert _answered_count(bot, asked) < len(asked)   # the kill did interrupt the burst
@@ -370,10 +377,7 @@ def test_sigkill_mid_burst_loses_nothing_after_a_restart(index_dir, tmp_path):
 def test_two_sigterms_stop_at_once_and_the_rest_is_answered_after_a_restart(index_dir, tmp_path):
     bot = Bot(index_dir, tmp_path).start()
     try:
-        asked = _burst(bot, users=10, per_user=12)
-        deadline = time.time() + 60
-        while _answered_count(bot, asked) < 30 and time.time() < deadline:
-            time.sleep(0.01)
+        asked = _burst_partly_answered(bot, users=10, per_user=12, answered=30)
         signalled = time.time()
         bot.process.send_signal(signal.SIGTERM)
         time.sleep(0.1)
