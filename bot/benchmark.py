@@ -1,7 +1,9 @@
 """`article-qa bench`: latency per question and index build time, measured in this process.
 
-The baseline, measured in the same run, is dense-only retrieval (embed the question + one FAISS
-search): the ratio shows what keyword scoring, features and fusion add on top of the model.
+Baselines measured in the same run: the same answers with the question embedded through PyTorch
+(sentence-transformers) instead of ONNX Runtime, and dense-only retrieval (embed the question +
+one FAISS search), which shows what keyword scoring, features and fusion add on top of the model.
+A breakdown says where each millisecond of an answer goes.
 """
 from __future__ import annotations
 
@@ -10,10 +12,13 @@ import re
 import statistics
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 from bot import runtime
 from bot.config import Settings
+from bot.render import terminal
+from index.embed import Embedder, EmbeddingError
 from index.store import build_index
 
 
@@ -22,23 +27,92 @@ def in_process(settings: Settings, index_dir: Path | None, questions_file: Path 
     conversations = runtime.conversations(settings, index_dir)
     searcher = conversations.answerer.searcher
     questions = _questions(questions_file, searcher.index)
-    ask = lambda q: conversations.reply(q, q)  # noqa: E731  (one conversation per question)
+
+    def ask(question: str) -> str:   # one conversation per question, rendered as the CLI would
+        return terminal(conversations.reply(question, question))
     for q in questions[:3]:
         ask(q)   # warm caches, as a running bot would be
     full = _timed(ask, questions)
+    stages = _breakdown(ask, questions, searcher)
     baseline = _timed(lambda q: searcher.index.dense.search(searcher.embedder.encode([q], kind="query"), 3),
                       questions)
+    rows = [("questions", f"{len(questions)}"),
+            (f"answer p50 / p95 (ms), {searcher.embedder.runtime}", f"{_pct(full, 50):.1f} / {_pct(full, 95):.1f}")]
+    rows += _pytorch_rows(settings, searcher, ask, questions, full)
+    rows += [("dense-only baseline p50 / p95 (ms)", f"{_pct(baseline, 50):.1f} / {_pct(baseline, 95):.1f}"),
+             ("ratio answer / dense-only (p50)", f"{_pct(full, 50) / max(_pct(baseline, 50), 1e-9):.2f}")]
+    rows += [(f"  {stage} (ms, mean)", f"{ms:.2f}") for stage, ms in stages]
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         build_index(searcher.index.articles, searcher.embedder, tmp, settings.retrieval.faiss)
         build_seconds = time.perf_counter() - started
-    rows = [("questions", f"{len(questions)}"),
-            ("answer p50 / p95 (ms)", f"{_pct(full, 50):.1f} / {_pct(full, 95):.1f}"),
-            ("dense-only baseline p50 / p95 (ms)", f"{_pct(baseline, 50):.1f} / {_pct(baseline, 95):.1f}"),
-            ("ratio answer / baseline (p50)", f"{_pct(full, 50) / max(_pct(baseline, 50), 1e-9):.2f}"),
-            ("index build, model loaded (s)", f"{build_seconds:.2f} for {len(searcher.index.passages)} passages")]
+    n = len(searcher.index.passages)
+    rows.append(("index build, model loaded", f"{build_seconds:.2f} s for {n} passages ({n / build_seconds:.0f}/s)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _pytorch_rows(settings, searcher, ask, questions, full) -> list[tuple[str, str]]:
+    """The same answers with the question embedded through PyTorch: the baseline of the ONNX path."""
+    if searcher.embedder.runtime != "onnx":
+        return []
+    try:
+        torch_embedder = Embedder(settings.embedding.backend, settings.embedding.model, runtime="torch")
+    except EmbeddingError as exc:
+        return [("PyTorch baseline", f"not measured: {exc}")]
+    onnx_embedder, searcher.embedder = searcher.embedder, torch_embedder
+    try:
+        for q in questions[:3]:
+            ask(q)
+        with_torch = _timed(ask, questions)
+    finally:
+        searcher.embedder = onnx_embedder
+    return [("answer p50 / p95 (ms), PyTorch", f"{_pct(with_torch, 50):.1f} / {_pct(with_torch, 95):.1f}"),
+            ("ratio PyTorch / ONNX (p50)", f"{_pct(with_torch, 50) / max(_pct(full, 50), 1e-9):.2f}")]
+
+
+def _breakdown(ask, questions, searcher) -> list[tuple[str, float]]:
+    """Mean milliseconds per question spent in each stage (each stage's own time, nested stages
+    excluded), by timing wrappers put around the stages' methods for one more pass."""
+    spent: dict[str, float] = defaultdict(float)
+    stack: list[list[float]] = []
+    embedder, index = searcher.embedder, searcher.index
+    encoder = embedder.onnx_encoder
+    stages = [(searcher, "analyse", "question words (jieba, focus)"),
+              (searcher, "_candidates", "FAISS search + candidate union"),
+              (index.passage_keywords, "scores", "BM25"), (index.section_keywords, "scores", "BM25"),
+              (searcher, "_feature_matrix", "features"),
+              (searcher.ranker, "logits", "ranking networks"), (searcher.refusal, "logits", "ranking networks"),
+              (searcher, "abstain_signals", "refusal signals")]
+    if encoder is not None:
+        stages += [(encoder, "tokenise", "tokenise (tokenizers)"), (encoder, "run_model", "encode (ONNX Runtime)")]
+    else:
+        stages += [(embedder, "encode", "encode (PyTorch)")]
+    originals = [(owner, name, getattr(owner, name)) for owner, name, _ in stages]
+    for owner, name, stage in stages:
+        setattr(owner, name, _watched(getattr(owner, name), stage, spent, stack))
+    try:
+        total = sum(_timed(ask, questions)) / 1000
+    finally:
+        for owner, name, original in reversed(originals):
+            setattr(owner, name, original)
+    spent["the rest (intent, conversation, answer, rendering)"] = total - sum(spent.values())
+    return [(stage, seconds * 1000 / len(questions)) for stage, seconds in spent.items()]
+
+
+def _watched(method, stage: str, spent: dict, stack: list):
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        stack.append([0.0])
+        try:
+            return method(*args, **kwargs)
+        finally:
+            elapsed = time.perf_counter() - started
+            nested = stack.pop()[0]
+            spent[stage] += elapsed - nested
+            if stack:
+                stack[-1][0] += elapsed
+    return timed
 
 
 def _questions(file: Path | None, index) -> list[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 from concurrent.futures import Future
 from importlib import metadata
@@ -46,7 +45,7 @@ class Embedder:
     def __init__(self, backend: str, model: str, runtime: str = "onnx-int8", encoder_dir: Path | None = None):
         self.backend, self.model, self.requested_runtime = backend, model, runtime
         self.name = f"{backend}:{model}"
-        self.runtime, self.encoder_folder, self.encoder_settings = "torch", None, {}
+        self.runtime, self.encoder_folder, self.encoder_settings, self.onnx_encoder = "torch", None, {}, None
         if backend == "sentence-transformers" and runtime != "torch":
             self.encoder_folder = _onnx_folder(model, runtime, encoder_dir)
         if self.encoder_folder:
@@ -55,12 +54,12 @@ class Embedder:
             self._encode = _load(backend, model)
             self.runtime = backend if backend != "sentence-transformers" else "torch"
         self.dimension = int(self.encode(["维度"], kind="query").shape[1])
-        self._questions: queue.Queue = queue.Queue()
-        threading.Thread(target=self._encode_questions, name="question-encoder", daemon=True).start()
+        self._waiting: list[tuple[str, Future]] = []
+        self._waiting_lock, self._model_lock = threading.Lock(), threading.Lock()
 
     def _load_onnx(self, folder: Path):
         from index.onnx_encoder import OnnxEncoder
-        encoder = OnnxEncoder(folder)
+        encoder = self.onnx_encoder = OnnxEncoder(folder)
         self.runtime, self.encoder_settings = "onnx", encoder.settings
         return lambda texts, kind, batch_size: encoder.encode(texts, batch_size)
 
@@ -68,28 +67,29 @@ class Embedder:
         """Embed one question as a (1, dimension) array; safe to call from many threads at once.
 
         Questions that arrive while the model is busy are encoded together in one batch: a batch
-        of 8 costs about twice one question, so a busy bot answers several times more per second,
-        and a lone question waits for nothing.
+        of 8 costs about twice one question, so a busy bot answers several times more per second.
+        Whoever gets the model encodes everything waiting, its own question included, so a lone
+        question is encoded at once in its own thread, with no hand-over to another.
         """
         done: Future = Future()
-        self._questions.put((question, done))
+        with self._waiting_lock:
+            self._waiting.append((question, done))
+        while not done.done():
+            with self._model_lock:
+                if not done.done():
+                    self._encode_waiting()
         return done.result()[None, :]
 
-    def _encode_questions(self) -> None:
-        while True:
-            batch = [self._questions.get()]
-            while len(batch) < 32:
-                try:
-                    batch.append(self._questions.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                vectors = self.encode([q for q, _ in batch], kind="query")
-                for (_, done), vector in zip(batch, vectors):
-                    done.set_result(vector)
-            except Exception as exc:  # hand the failure to every waiting caller
-                for _, done in batch:
-                    done.set_exception(exc)
+    def _encode_waiting(self) -> None:
+        with self._waiting_lock:
+            batch, self._waiting = self._waiting[:32], self._waiting[32:]
+        try:
+            vectors = self.encode([q for q, _ in batch], kind="query")
+            for (_, done), vector in zip(batch, vectors):
+                done.set_result(vector)
+        except Exception as exc:  # hand the failure to every waiting caller
+            for _, done in batch:
+                done.set_exception(exc)
 
     def encode(self, texts: list[str], kind: str = "passage", batch_size: int = 32) -> np.ndarray:
         """Return an (n, dimension) float32 array of unit vectors. ``kind`` is "query" or "passage"."""

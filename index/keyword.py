@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
 # The usual BM25 defaults; b is lowered because sentences are short and of similar length, where
 # full length normalisation over-rewards the shortest ones.
@@ -17,8 +16,14 @@ K1, B = 1.2, 0.5
 
 
 class KeywordIndex:
-    def __init__(self, matrix: sparse.csc_matrix, vocabulary: dict[str, int]):
-        self.matrix, self.vocabulary = matrix, vocabulary
+    """The BM25 weights as a compressed sparse column matrix (data, indices, indptr): a term's
+    column lists the documents that hold it and their weights."""
+
+    def __init__(self, matrix, vocabulary: dict[str, int]):
+        matrix = matrix.tocsc() if hasattr(matrix, "tocsc") else matrix
+        self.data, self.indices, self.indptr = matrix.data, matrix.indices, matrix.indptr
+        self.shape = tuple(int(n) for n in matrix.shape)
+        self.vocabulary = vocabulary
 
     @classmethod
     def build(cls, documents: list[list[str]]) -> "KeywordIndex":
@@ -30,30 +35,41 @@ class KeywordIndex:
                 rows.append(row)
                 cols.append(vocabulary.setdefault(token, len(vocabulary)))
                 counts.append(count)
+        from scipy import sparse   # building only: answering reads the stored arrays with NumPy
         tf = sparse.csr_matrix((np.array(counts, dtype=np.float32), (rows, cols)),
                                shape=(len(documents), max(len(vocabulary), 1)))
         return cls(_bm25_weights(tf, np.array([len(d) for d in documents], dtype=np.float32)), vocabulary)
 
     def scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every document for the query tokens (repeated tokens count once)."""
-        columns = sorted({self.vocabulary[t] for t in tokens if t in self.vocabulary})
-        if not columns:
-            return np.zeros(self.matrix.shape[0], dtype=np.float32)
-        return np.asarray(self.matrix[:, columns].sum(axis=1)).ravel()
+        out = np.zeros(self.shape[0], dtype=np.float32)
+        for column in {self.vocabulary[t] for t in tokens if t in self.vocabulary}:
+            start, end = self.indptr[column], self.indptr[column + 1]
+            out[self.indices[start:end]] += self.data[start:end]   # a document appears once per column
+        return out
 
     def save(self, folder: Path, name: str) -> None:
-        m = self.matrix.tocsc()
-        np.savez(folder / f"{name}.npz", data=m.data, indices=m.indices, indptr=m.indptr,
-                 shape=np.array(m.shape))
+        np.savez(folder / f"{name}.npz", data=self.data, indices=self.indices, indptr=self.indptr,
+                 shape=np.array(self.shape))
         (folder / f"{name}.vocab.json").write_text(json.dumps(self.vocabulary, ensure_ascii=False),
                                                    encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, name: str) -> "KeywordIndex":
         with np.load(folder / f"{name}.npz", allow_pickle=False) as f:
-            matrix = sparse.csc_matrix((f["data"], f["indices"], f["indptr"]), shape=tuple(f["shape"]))
+            matrix = _Columns(f["data"], f["indices"], f["indptr"], tuple(f["shape"]))
+        if not (len(matrix.indptr) == matrix.shape[1] + 1 and matrix.indptr[-1] == len(matrix.data) == len(matrix.indices)
+                and (not len(matrix.indices) or 0 <= matrix.indices.min() <= matrix.indices.max() < matrix.shape[0])):
+            raise ValueError(f"{name}.npz is not a consistent sparse matrix")
         vocabulary = json.loads((folder / f"{name}.vocab.json").read_text(encoding="utf-8"))
         return cls(matrix, vocabulary)
+
+
+class _Columns:
+    """The arrays of a stored matrix, without importing scipy on the answer path."""
+
+    def __init__(self, data, indices, indptr, shape):
+        self.data, self.indices, self.indptr, self.shape = data, indices, indptr, shape
 
 
 def _counts(tokens: list[str]) -> dict[str, int]:
@@ -63,7 +79,8 @@ def _counts(tokens: list[str]) -> dict[str, int]:
     return out
 
 
-def _bm25_weights(tf: sparse.csr_matrix, lengths: np.ndarray) -> sparse.csc_matrix:
+def _bm25_weights(tf, lengths: np.ndarray):
+    """The BM25 weight of each (document, term) of a scipy CSR term-frequency matrix, as CSC."""
     n = tf.shape[0]
     df = np.bincount(tf.indices, minlength=tf.shape[1]).astype(np.float32)
     idf = np.log(1 + (n - df + 0.5) / (df + 0.5))

@@ -44,13 +44,21 @@ class OnnxEncoder:
         return np.stack(vectors).astype(np.float32, copy=False)
 
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        hidden = self.session.run(None, inputs)[0]
+        ids, mask = self.tokenise(texts)
+        hidden = self.run_model(ids, mask)
         if self.settings["pooling"] == "cls":
             pooled = hidden[:, 0]
         else:   # mean over the real tokens, as sentence-transformers' Pooling does
             pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def tokenise(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Token ids and attention mask, padded to the longest text."""
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        return ids, np.array([e.attention_mask for e in encodings], dtype=np.int64)
+
+    def run_model(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """The transformer's last hidden state, (texts, tokens, dimension)."""
+        inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return self.session.run(None, inputs)[0]

@@ -10,11 +10,14 @@ article never mentions, gives the confidence that the bot should answer at all.
 """
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import faiss
 import jieba.posseg
 import numpy as np
 
@@ -119,6 +122,8 @@ class Searcher:
         for number, passage in enumerate(index.passages):
             self._article_passages.setdefault(passage.article, []).append(number)
         text.warm_up()   # load jieba's dictionary and IDF table now, not on the first question
+        # One question is one vector: FAISS's OpenMP threads would only spin against ONNX Runtime's.
+        faiss.omp_set_num_threads(1)
 
     def passage_text(self, number: int) -> str:
         """A passage's normalised text (what questions are compared with)."""
@@ -192,60 +197,62 @@ class Searcher:
         dense_section = idx.section_vectors[sections] @ q_vec
         bm25_section = idx.section_keywords.scores(query.tokens)
         rel = lambda a, b: a / b.max() if b.max() > 0 else np.zeros_like(a)  # noqa: E731
+        texts = [self._passage_text[i] for i in candidates]
+        words, weights = [w for w, _ in query.topic], np.array([w for _, w in query.topic], dtype=np.float64)
+        bigrams, trigrams = sorted(query.grams[0]), sorted(query.grams[1])
+        # Which of the question's words and n-grams each candidate contains: one pass, every feature
+        # below that counts shared words is read off this table.
+        present = _presence(words + bigrams + trigrams, texts)
+        has_word, has_bigram = present[:len(words)], present[len(words):len(words) + len(bigrams)]
+        has_trigram = present[len(words) + len(bigrams):]
+        unique_sections, section_row = np.unique(sections, return_inverse=True)
+        section_cover = _weighted_share(weights, _presence(words, [self._section_text[s] for s in unique_sections]))
         rows = np.column_stack([
             dense, dense - dense.max(), dense_section,
             rel(bm25[candidates], bm25), rel(bm25_section[sections], bm25_section),
             rel(self._neighbour_bm25(bm25, candidates), bm25),
-            [self._cover(query, self._passage_text[i]) for i in candidates],
-            [self._cover(query, self._section_text[s]) for s in sections],
-            [self._answer_type(query, self._passage_text[i]) for i in candidates],
-            [min(len(self._passage_text[i]), 40) / 40 for i in candidates],
-            *[[_gram_cover(grams, self._passage_text[i]) for i in candidates] for grams in query.grams],
-            *self._local_cover(query, candidates).T,
+            _weighted_share(weights, has_word), section_cover[section_row],
+            [self._answer_type(query, t) for t in texts],
+            [min(len(t), 40) / 40 for t in texts],
+            has_bigram.mean(axis=0) if bigrams else np.zeros(len(texts)),
+            has_trigram.mean(axis=0) if trigrams else np.zeros(len(texts)),
+            *self._local_cover(words + bigrams, len(words), candidates, present[:len(words) + len(bigrams)]).T,
         ])
         return rows.astype(np.float32)
 
-    def _local_cover(self, query: Query, candidates: np.ndarray) -> np.ndarray:
+    def _local_cover(self, terms: list[str], n_words: int, candidates: np.ndarray, present: np.ndarray) -> np.ndarray:
         """Coverage of the question's words and bigrams, each weighted by how rare it is *within the
         candidate's article*. The article's own subject ("乍都节公园") is in the question and in
         many of its sentences, so it says little about which sentence answers; the rarer words
         ("面积", "捐献") do. Words of the title are the article's subject and count for nothing:
         its sentences often leave the subject out ("它的面积约为…")."""
-        terms = [w for w, _ in query.topic] + sorted(query.grams[0])
-        n_words = len(query.topic)
-        weights_by_article = {}
+        articles = [self.index.passages[i].article for i in candidates]
+        by_article = {a: self._local_weights(a, terms) for a in dict.fromkeys(articles)}
+        weights = np.stack([by_article[a] for a in articles]) if articles else np.zeros((0, len(terms)))
         out = np.zeros((len(candidates), 2), dtype=np.float32)
-        for row, i in enumerate(candidates):
-            article = self.index.passages[i].article
-            if article not in weights_by_article:
-                weights_by_article[article] = self._local_weights(article, terms)
-            weights = weights_by_article[article]
-            present = np.array([t in self._passage_text[i] for t in terms], dtype=bool)
-            for col, part in enumerate((slice(0, n_words), slice(n_words, None))):
-                total = weights[part].sum()
-                out[row, col] = weights[part][present[part]].sum() / total if total else 0.0
+        for col, part in enumerate((slice(0, n_words), slice(n_words, len(terms)))):
+            total = weights[:, part].sum(axis=1)
+            covered = (weights[:, part] * present[part].T).sum(axis=1)
+            out[:, col] = np.where(total > 0, covered / np.where(total > 0, total, 1), 0.0)
         return out
 
     def _local_weights(self, article: str, terms: list[str]) -> np.ndarray:
         numbers = self._article_passages[article]
-        df = np.array([sum(t in self._passage_text[n] for n in numbers) for t in terms], dtype=np.float32)
+        df = _presence(terms, [self._passage_text[n] for n in numbers]).sum(axis=1).astype(np.float32)
         subject = np.array([t in self._title_text[article] for t in terms], dtype=bool)
         return np.where(subject, 0.0, np.log((len(numbers) + 1) / (df + 0.5)))
 
     def _neighbour_bm25(self, bm25: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """Mean BM25 of the sentences before and after, within the same section: answers often sit
         right next to the sentence that names the topic ("他…" after "张三是…")."""
-        section = self.index.passage_section
-        out = np.zeros(len(candidates), dtype=np.float32)
-        for j, i in enumerate(candidates):
-            around = [n for n in (i - 1, i + 1) if 0 <= n < len(bm25) and section[n] == section[i]]
-            out[j] = np.mean(bm25[around]) if around else 0.0
-        return out
-
-    @staticmethod
-    def _cover(query: Query, passage_text: str) -> float:
-        total = sum(w for _, w in query.topic)
-        return sum(w for word, w in query.topic if word in passage_text) / total if total else 0.0
+        section, last = self.index.passage_section, len(bm25) - 1
+        total, count = np.zeros(len(candidates)), np.zeros(len(candidates))
+        for neighbour in (candidates - 1, candidates + 1):
+            clipped = np.clip(neighbour, 0, last)
+            same = (neighbour >= 0) & (neighbour <= last) & (section[clipped] == section[candidates])
+            total += np.where(same, bm25[clipped], 0.0)
+            count += same
+        return np.where(count > 0, total / np.maximum(count, 1), 0.0).astype(np.float32)
 
     @staticmethod
     def _answer_type(query: Query, passage_text: str) -> float:
@@ -302,5 +309,25 @@ def _grams(question: str, n: int) -> frozenset:
     return frozenset(chars[i:i + n] for i in range(len(chars) - n + 1))
 
 
-def _gram_cover(grams: frozenset, passage_text: str) -> float:
-    return sum(g in passage_text for g in grams) / len(grams) if grams else 0.0
+def _presence(terms: list[str], texts: list[str]) -> np.ndarray:
+    """(terms, texts) table of whether each term occurs in each text. The texts are searched as one
+    string, one term at a time, so the work is in the regex engine rather than a Python loop over
+    every term and text."""
+    out = np.zeros((len(terms), len(texts)), dtype=bool)
+    if not terms or not texts:
+        return out
+    joined = "\x00".join(texts)   # normalised texts hold no NUL: a match never spans two texts
+    starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+    for row, term in enumerate(terms):
+        at = joined.find(term)
+        while at >= 0:   # one find per text that holds the term: after a hit, go on from the next text
+            k = bisect.bisect_right(starts, at) - 1
+            out[row, k] = True
+            at = joined.find(term, starts[k + 1]) if k + 1 < len(starts) else -1
+    return out
+
+
+def _weighted_share(weights: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Per text: the weighted share of the terms it contains."""
+    total = weights.sum()
+    return (weights @ present) / total if total else np.zeros(present.shape[1])
