@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast bench bench-telegram clean
+.PHONY: run test test-fast bench bench-telegram bench-langchain clean
 
 run: $(STAMP)
 	$(VENV)/bin/article-qa run
@@ -33,3 +33,8 @@ clean:
 bench-telegram: $(STAMP)
 	$(VENV)/bin/article-qa index
 	$(PY) scripts/bench_telegram.py
+
+bench-langchain: $(STAMP)
+	$(PY) -m pip install -q -e '.[bench]'
+	$(VENV)/bin/article-qa index
+	$(PY) scripts/bench_langchain.py

@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 from collections import OrderedDict, defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity,
                       ReplyParameters, Update)
@@ -258,7 +259,10 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
                         fingerprint=_fingerprint(conversations.answerer), threads=ThreadMap(), in_order=InOrder(),
                         rate=RateLimiter(settings.rate_limit.questions, settings.rate_limit.per_seconds),
                         strangers=RateLimiter(1, settings.rate_limit.per_seconds),
-                        send_outage=Outage("Sending messages (sendMessage)"))
+                        send_outage=Outage("Sending messages (sendMessage)"),
+                        # Answering is CPU work under the GIL: threads beyond the cores add only memory
+                        # (each thread gets its own malloc arena), not answers per second.
+                        answering=ThreadPoolExecutor(max_workers=2, thread_name_prefix="answer"))
     app.add_handler(TypeHandler(Update, gatekeeper), group=-1)
     app.add_handler(CommandHandler("start", on_start))
     app.add_handler(CommandHandler("help", on_help))
@@ -455,7 +459,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     conversation = conversation_id(update, context.bot_data["threads"])
     async with context.bot_data["in_order"].turn(conversation):
-        work = asyncio.to_thread(context.bot_data["conversations"].reply, conversation, question)
+        work = asyncio.get_running_loop().run_in_executor(context.bot_data["answering"],
+                                                          context.bot_data["conversations"].reply, conversation, question)
         answer = await _with_typing(update, context, work, context.bot_data["settings"].typing_after)
         blocks, markup = _answer_reply(context, answer)
         sent = await _reply(update, context, blocks, markup)

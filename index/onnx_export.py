@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.text import cache_root
 from index.onnx_encoder import ENCODER_FILE, MODEL_FILE, TOKENIZER_FILE, OnnxEncoder
 
 # int8 is kept only if its vectors stay this close to PyTorch's on the sample texts (cosine).
@@ -34,7 +35,7 @@ class ExportError(RuntimeError):
 
 def cached_export(model_path: str, quantization: str) -> Path:
     """The folder of the model's ONNX export, made now if the cache does not hold it yet."""
-    folder = _cache_root() / f"{Path(model_path).name}-{_source_fingerprint(model_path)}-{quantization}"
+    folder = cache_root() / "encoders" / f"{Path(model_path).name}-{_source_fingerprint(model_path)}-{quantization}"
     if (folder / ENCODER_FILE).is_file():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +134,3 @@ def _source_fingerprint(model_path: str) -> str:
     return hashlib.sha256("\n".join(stamp).encode()).hexdigest()[:12]
 
 
-def _cache_root() -> Path:
-    if os.environ.get("ARTICLE_QA_CACHE"):
-        return Path(os.environ["ARTICLE_QA_CACHE"]) / "encoders"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "article-qa" / "encoders"

@@ -50,6 +50,7 @@ def main() -> None:
     bot = BotProcess(api, Path(tempfile.mkdtemp()), flood=args.scenario == "flood")
     try:
         print(SCENARIOS[args.scenario](api, bot, questions, args))
+        print(f"{'bot process peak RSS':<38}{bot.peak_rss_mb():.0f} MB")
     finally:
         bot.stop()
 
@@ -78,6 +79,11 @@ class BotProcess:
                 sys.exit("the bot did not start (is the index built? run: article-qa index)")
             time.sleep(0.05)
         return self
+
+    def peak_rss_mb(self) -> float:
+        """The serving process's peak resident memory (Linux: VmHWM)."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
 
     def signal(self, sig: int) -> None:
         self.process.send_signal(sig)
