@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--articles", type=int, default=0, help="SQuAD files: use the first N passages (0 = all)")
     p = command("bench", cmd_bench, "per-question latency and index build time")
     p.add_argument("--questions", type=Path, help=".jsonl questions (default: questions made from the article)")
+    p.add_argument("--corpus", type=int, metavar="N", help="instead: build and query an index of N passages "
+                   "made from SQuAD-style files (CMRC 2018, DRCD)")
+    p.add_argument("--faiss", default="flat,hnsw", help="with --corpus: FAISS kinds to compare (flat,hnsw)")
+    p.add_argument("--source", type=Path, action="append", default=[],
+                   help="with --corpus: a SQuAD-style .json file (default: CMRC 2018 trial and DRCD test in ../shared/eval)")
     command("serve", cmd_serve, "run the Telegram bot (token from TELEGRAM_BOT_TOKEN)")
     command("run", cmd_run, "build the index if needed, then serve Telegram or chat in the terminal")
     return ap
@@ -140,6 +145,10 @@ def cmd_eval(args, settings: Settings) -> int:
 
 
 def cmd_bench(args, settings: Settings) -> int:
+    if args.corpus:
+        from bot import corpus_bench
+        print(corpus_bench.corpus(settings, args.corpus, args.faiss.split(","), args.source))
+        return 0
     from bot import benchmark
     print(benchmark.in_process(settings, args.index_dir, args.questions))
     return 0

@@ -61,7 +61,7 @@ class Embedder:
         from index.onnx_encoder import OnnxEncoder
         encoder = self.onnx_encoder = OnnxEncoder(folder)
         self.runtime, self.encoder_settings = "onnx", encoder.settings
-        return lambda texts, kind, batch_size: encoder.encode(texts, batch_size)
+        return lambda texts, kind, batch_size, max_tokens: encoder.encode(texts, batch_size, max_tokens)
 
     def encode_question(self, question: str) -> np.ndarray:
         """Embed one question as a (1, dimension) array; safe to call from many threads at once.
@@ -91,11 +91,17 @@ class Embedder:
             for _, done in batch:
                 done.set_exception(exc)
 
-    def encode(self, texts: list[str], kind: str = "passage", batch_size: int = 32) -> np.ndarray:
-        """Return an (n, dimension) float32 array of unit vectors. ``kind`` is "query" or "passage"."""
+    def encode(self, texts: list[str], kind: str = "passage", batch_size: int = 32,
+               max_tokens: int | None = None) -> np.ndarray:
+        """Return an (n, dimension) float32 array of unit vectors. ``kind`` is "query" or "passage";
+        `max_tokens` embeds only the start of long texts (ONNX Runtime only; PyTorch reads the model's
+        own maximum)."""
         if not texts:
             return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
-        vectors = np.asarray(self._encode(list(texts), kind, batch_size), dtype=np.float32)
+        if self.onnx_encoder:
+            vectors = self._encode(list(texts), kind, batch_size, max_tokens)
+        else:
+            vectors = np.asarray(self._encode(list(texts), kind, batch_size), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 

@@ -25,6 +25,7 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self.tokenizer.enable_truncation(self.settings["max_length"])
         self.tokenizer.enable_padding(pad_id=self.settings["pad_id"], pad_token=self.settings["pad_token"])
+        self._shorter: dict[int, object] = {}
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
         options.inter_op_num_threads = 1
@@ -32,19 +33,31 @@ class OnnxEncoder:
         self.session = onnxruntime.InferenceSession(str(folder / MODEL_FILE), options,
                                                     providers=["CPUExecutionProvider"])
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 32, max_tokens: int | None = None) -> np.ndarray:
         """(n, dimension) float32 vectors, unit length. Texts are batched by length, so that a batch
-        pads little."""
+        pads little. `max_tokens` embeds only the start of long texts: attention's cost grows with
+        the square of the length."""
+        tokenizer = self._tokenizer(max_tokens)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = [None] * len(texts)
         for start in range(0, len(order), batch_size):
             batch = order[start:start + batch_size]
-            for i, vector in zip(batch, self._encode_batch([texts[i] for i in batch])):
+            for i, vector in zip(batch, self._encode_batch([texts[i] for i in batch], tokenizer)):
                 vectors[i] = vector
         return np.stack(vectors).astype(np.float32, copy=False)
 
-    def _encode_batch(self, texts: list[str]) -> np.ndarray:
-        ids, mask = self.tokenise(texts)
+    def _tokenizer(self, max_tokens: int | None):
+        if not max_tokens or max_tokens >= self.settings["max_length"]:
+            return self.tokenizer
+        if max_tokens not in self._shorter:
+            from tokenizers import Tokenizer
+            shorter = Tokenizer.from_str(self.tokenizer.to_str())
+            shorter.enable_truncation(max_tokens)
+            self._shorter[max_tokens] = shorter
+        return self._shorter[max_tokens]
+
+    def _encode_batch(self, texts: list[str], tokenizer=None) -> np.ndarray:
+        ids, mask = self.tokenise(texts, tokenizer)
         hidden = self.run_model(ids, mask)
         if self.settings["pooling"] == "cls":
             pooled = hidden[:, 0]
@@ -52,9 +65,9 @@ class OnnxEncoder:
             pooled = (hidden * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
-    def tokenise(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def tokenise(self, texts: list[str], tokenizer=None) -> tuple[np.ndarray, np.ndarray]:
         """Token ids and attention mask, padded to the longest text."""
-        encodings = self.tokenizer.encode_batch(texts)
+        encodings = (tokenizer or self.tokenizer).encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         return ids, np.array([e.attention_mask for e in encodings], dtype=np.int64)
 

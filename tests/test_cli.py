@@ -2,6 +2,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 
 from conftest import DATA, LANSHAN, run_cli
@@ -170,3 +171,49 @@ def test_eval_and_bench_commands(index_dir):
     assert result.returncode == 0 and "hit@1" in result.stdout and "unanswerable 2" in result.stdout
     result = run_cli("bench", "--index-dir", index_dir)
     assert result.returncode == 0 and "p50" in result.stdout and "index build" in result.stdout
+
+
+def test_answering_never_imports_torch(index_dir):
+    import subprocess
+    import sys
+    code = ("import sys; from bot.cli import main; main(['ask', '--index-dir', sys.argv[1], '岚山区委书记是谁？']); "
+            "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'scipy') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code, str(index_dir)], capture_output=True, text=True, timeout=120,
+                            cwd=LANSHAN.parents[2])
+    assert result.returncode == 0, result.stderr
+    assert "焦春锋" in result.stdout and result.stdout.strip().endswith("[]")
+
+
+def test_the_index_keeps_its_onnx_encoder_with_hashes(index_dir, tmp_path):
+    manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["encoder"]["runtime"] == "onnx" and manifest["encoder"]["quantization"] == "int8"
+    assert manifest["encoder"]["cosine_to_pytorch"] >= 0.97 and "encoder/model.onnx" in manifest["files"]
+    broken = tmp_path / "encoder"
+    shutil.copytree(index_dir, broken)
+    with open(broken / "encoder" / "model.onnx", "r+b") as f:   # one flipped byte in the weights
+        f.seek(100_000)
+        byte = f.read(1)
+        f.seek(100_000)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    result = run_cli("ask", "--index-dir", broken, "问题？")
+    assert result.returncode == 1 and "encoder/model.onnx" in result.stderr and "corrupt" in result.stderr
+
+
+def test_changing_the_runtime_asks_for_a_rebuild(index_dir, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("embedding: {runtime: torch}\n", encoding="utf-8")
+    result = run_cli("--config", config, "ask", "--index-dir", index_dir, "问题？")
+    assert result.returncode == 1 and "embedding.runtime onnx-int8" in result.stderr and "article-qa index" in result.stderr
+
+
+def test_questions_encoded_from_many_threads_get_their_own_vectors(index_dir):
+    from concurrent.futures import ThreadPoolExecutor
+    from index.embed import Embedder
+    embedder = Embedder("sentence-transformers", "m3e-small", encoder_dir=index_dir / "encoder")
+    questions = [f"第{n}个问题：岚山的{n}号项目是什么？" for n in range(40)]
+    with ThreadPoolExecutor(8) as pool:
+        vectors = list(pool.map(embedder.encode_question, questions))
+    direct = embedder.encode(questions, kind="query")
+    similarity = np.vstack(vectors) @ direct.T
+    # Each question got its own vector back (batched with others, int8's dynamic scales differ a little).
+    assert (similarity.argmax(axis=1) == np.arange(len(questions))).all() and similarity.diagonal().min() > 0.99

@@ -1,0 +1,103 @@
+"""`article-qa bench --corpus N`: how the index scales, at N passages of real Chinese text.
+
+The passages come from SQuAD-style files (CMRC 2018, DRCD): each entry's context becomes an
+article; the contexts are repeated under new titles ("…（第2份）") until the index holds N passages.
+For each FAISS kind the report gives the build rate, the folder's size, and — through a fresh
+`article-qa ask --jsonl` process, as a user of the CLI would see it — per-question p50/p95 over
+the files' own questions and that process's peak memory (its serving footprint).
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bot.config import Settings
+from bot.runtime import embedder
+from index.article import Article, parse_article
+from index.store import build_index
+
+DEFAULT_SOURCES = [Path(__file__).resolve().parents[2] / "shared" / "eval" / name
+                   for name in ("cmrc2018_trial.json", "drcd_test.json")]
+
+
+def corpus(settings: Settings, passages: int, kinds: list[str], sources: list[Path], questions: int = 200) -> str:
+    entries = _entries(sources or [s for s in DEFAULT_SOURCES if s.is_file()])
+    if not entries:
+        return "no source files: give --source FILE.json (SQuAD-style, e.g. CMRC 2018)"
+    articles = _articles(entries, passages)
+    asked = [q for _, _, qs in entries for q in qs][:questions]
+    model = embedder(settings)
+    rows = [("passages", f"{sum(len(list(a.passages())) for a in articles)} in {len(articles)} articles")]
+    for kind in kinds:
+        with tempfile.TemporaryDirectory() as folder:
+            started = time.perf_counter()
+            index = build_index(articles, model, folder, kind)
+            seconds = time.perf_counter() - started
+            size = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
+            latencies, peak = _serve(settings, Path(folder), asked)
+            rows += [(f"{kind}: build", f"{seconds:.1f} s, {len(index.passages) / seconds:.0f} passages/s"),
+                     (f"{kind}: index size", f"{size / 2**20:.0f} MB"),
+                     (f"{kind}: per question p50 / p95", f"{_pct(latencies, 50):.1f} / {_pct(latencies, 95):.1f} ms "
+                                                         f"({len(latencies)} questions, ask --jsonl)"),
+                     (f"{kind}: serving process peak RSS", f"{peak:.0f} MB")]
+            del index
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _entries(sources: list[Path]) -> list[tuple[str, str, list[str]]]:
+    """(title, context, questions) of every paragraph of the SQuAD-style files."""
+    out = []
+    for source in sources:
+        for entry in json.loads(source.read_text(encoding="utf-8"))["data"]:
+            for paragraph in entry["paragraphs"]:
+                out.append((entry.get("title") or paragraph["context"][:10], paragraph["context"],
+                            [qa["question"] for qa in paragraph["qas"]]))
+    return out
+
+
+def _articles(entries, passages: int) -> list[Article]:
+    """Articles made of the entries' contexts, repeated under new titles until `passages` are reached."""
+    articles, total, copy = [], 0, 1
+    while total < passages:
+        for title, context, _ in entries:
+            name = title if copy == 1 else f"{title}（第{copy}份）"
+            article = parse_article(f"{name}\n\n{context}\n", article_id=f"a{len(articles)}")
+            articles.append(article)
+            total += sum(1 for _ in article.passages())
+            if total >= passages:
+                break
+        copy += 1
+    return articles
+
+
+def _serve(settings: Settings, folder: Path, questions: list[str]) -> tuple[list[float], float]:
+    """Per-question milliseconds through a fresh `ask --jsonl` on the index, and its peak RSS (MB)."""
+    cli = str(Path(sys.executable).parent / "article-qa")
+    process = subprocess.Popen([cli, "ask", "--jsonl", "--index-dir", str(folder)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1)
+    latencies = []
+    try:
+        for n, question in enumerate(questions):
+            started = time.perf_counter()
+            process.stdin.write(json.dumps({"question": question}, ensure_ascii=False) + "\n")
+            process.stdin.flush()
+            if not process.stdout.readline():
+                raise RuntimeError("article-qa ask --jsonl stopped")
+            if n >= 3:   # the first answers warm caches up
+                latencies.append((time.perf_counter() - started) * 1000)
+        status = Path(f"/proc/{process.pid}/status").read_text()
+        peak = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
+    finally:
+        process.stdin.close()
+        process.wait(60)
+    return latencies, peak
+
+
+def _pct(values: list[float], p: int) -> float:
+    return statistics.quantiles(values, n=100)[p - 1] if len(values) > 1 else values[0]

@@ -1,0 +1,64 @@
+"""Fast tier: the pieces of the answer path that were made faster must give the same results as the
+plain way of computing them."""
+import numpy as np
+import pytest
+
+from index import text
+from index.keyword import KeywordIndex
+from index.onnx_export import ExportError, _pipeline
+from index.search import _presence
+
+
+def test_presence_table_matches_plain_substring_tests():
+    texts = ["岚山拥有钢铁、化工、木材三大重点产业。", "", "钢铁钢铁", "木材\u3000加工", "产业"]
+    terms = ["钢铁", "产业", "木材加工", "岚", "铁钢", "三大重点产业。"]
+    expected = np.array([[t in s for s in texts] for t in terms])
+    assert (_presence(terms, texts) == expected).all()
+    assert _presence([], texts).shape == (0, 5) and _presence(terms, []).shape == (6, 0)
+
+
+def test_bm25_scores_without_scipy_match_a_sparse_matrix_product():
+    documents = [["岚山", "钢铁", "钢铁"], ["化工"], ["岚山", "化工", "木材"], []]
+    index = KeywordIndex.build(documents)
+    query = ["岚山", "钢铁", "不在", "岚山"]
+    from scipy import sparse
+    matrix = sparse.csc_matrix((index.data, index.indices, index.indptr), shape=index.shape)
+    columns = sorted({index.vocabulary[t] for t in query if t in index.vocabulary})
+    expected = np.asarray(matrix[:, columns].sum(axis=1)).ravel()
+    assert np.allclose(index.scores(query), expected) and index.scores(query)[0] > index.scores(query)[2] > 0
+
+
+def test_compact_idf_table_gives_jiebas_values_and_is_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARTICLE_QA_CACHE", str(tmp_path))
+    table = text.IdfTable.load()
+    import jieba
+    from pathlib import Path
+    plain = {}
+    for line in (Path(jieba.__file__).parent / "analyse" / "idf.txt").read_text(encoding="utf-8").splitlines()[:2000]:
+        word, _, value = line.partition(" ")
+        plain[word] = float(value)
+    assert all(table.get(w) == v for w, v in plain.items())
+    assert table.get("这不是一个词语吧") is None
+    assert list(tmp_path.glob("jieba-idf-*.npz"))
+    again = text.IdfTable.load()   # from the cache file
+    assert again.median == table.median and np.array_equal(again.digests, table.digests)
+
+
+class _Module:
+    def __init__(self, name, config=None):
+        self.__class__ = type(name, (), {"get_config_dict": lambda self: config or {}})
+
+
+@pytest.mark.parametrize("modules, message", [
+    ([_Module("Transformer"), _Module("Pooling", {"pooling_mode": "mean"}), _Module("Dense")], "Dense"),
+    ([_Module("Transformer"), _Module("Pooling", {"pooling_mode": "max"})], "pooling 'max'"),
+])
+def test_models_that_do_not_export_are_named_with_the_reason(modules, message):
+    with pytest.raises(ExportError, match=message):
+        _pipeline(modules)
+
+
+def test_exportable_pipeline():
+    assert _pipeline([_Module("Transformer"), _Module("Pooling", {"pooling_mode": "mean"})]) == ("mean", False)
+    assert _pipeline([_Module("Transformer"), _Module("Pooling", {"pooling_mode": "cls"}),
+                      _Module("Normalize")]) == ("cls", True)
