@@ -39,7 +39,7 @@ ENCODER_DIR = "encoder"
 # section (up to 512) costs most of the build, since attention grows with the square of the length,
 # for little: CMRC trial hit@1 0.797 → 0.795, DRCD 0.849 → 0.845, Lanshan 20/20 both (ONNX, one
 # run each). At 128 a Lanshan question was lost.
-SECTION_TOKENS = 512
+SECTION_TOKENS = 256
 # Exact search is fast below this many passages (a few ms at 50k × 512 floats) and has no recall
 # loss; above it HNSW keeps latency flat as the corpus grows.
 HNSW_ABOVE = 50_000
