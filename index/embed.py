@@ -91,7 +91,7 @@ class Embedder:
             for _, done in batch:
                 done.set_exception(exc)
 
-    def encode(self, texts: list[str], kind: str = "passage", batch_size: int = 32,
+    def encode(self, texts: list[str], kind: str = "passage", batch_size: int = 8,
                max_tokens: int | None = None) -> np.ndarray:
         """Return an (n, dimension) float32 array of unit vectors. ``kind`` is "query" or "passage";
         `max_tokens` embeds only the start of long texts (ONNX Runtime only; PyTorch reads the model's

@@ -33,7 +33,7 @@ class OnnxEncoder:
         self.session = onnxruntime.InferenceSession(str(folder / MODEL_FILE), options,
                                                     providers=["CPUExecutionProvider"])
 
-    def encode(self, texts: list[str], batch_size: int = 32, max_tokens: int | None = None) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 8, max_tokens: int | None = None) -> np.ndarray:
         """(n, dimension) float32 vectors, unit length. Texts are batched by length, so that a batch
         pads little. `max_tokens` embeds only the start of long texts: attention's cost grows with
         the square of the length."""

@@ -76,8 +76,9 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     section_vectors = embedder.encode(section_texts, max_tokens=SECTION_TOKENS)
     dense = _faiss_index(passage_vectors, faiss_kind)
     _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense)
-    KeywordIndex.build([text.keyword_tokens(text.normalise(p.text)) for p in passages]).save(folder, "passages_bm25")
-    KeywordIndex.build([text.keyword_tokens(text.normalise(s)) for s in section_texts]).save(folder, "sections_bm25")
+    passage_tokens = [text.keyword_tokens(text.normalise(p.text)) for p in passages]
+    KeywordIndex.build(passage_tokens).save(folder, "passages_bm25")
+    KeywordIndex.build(_section_tokens(articles, passage_tokens, passage_section)).save(folder, "sections_bm25")
     _copy_encoder(embedder, folder / ENCODER_DIR)
     manifest = _manifest(articles, embedder, dense, len(passages), time.time() - started)
     manifest["files"] = {name: _file_sha256(folder / name) for name in _files_written(folder)}
@@ -151,6 +152,17 @@ def section_text(article: Article, section: Section) -> str:
     return " ".join([article.title, section.heading, *section.paragraphs])
 
 
+def _section_tokens(articles: list[Article], passage_tokens: list[list[str]], passage_section: np.ndarray):
+    """The keyword tokens of each section_text(): those of its title and heading plus its passages'.
+    Passages are cut at punctuation, where jieba's words and the character bigrams stop anyway, so
+    this equals tokenising the whole section again, at no cost."""
+    sections = [text.keyword_tokens(text.normalise(a.title)) + text.keyword_tokens(text.normalise(s.heading))
+                for a in articles for s in a.sections]
+    for tokens, section in zip(passage_tokens, passage_section):
+        sections[section] += tokens
+    return sections
+
+
 def _flatten(articles: list[Article]):
     passages, passage_section, section_texts = [], [], []
     for article in articles:
@@ -162,7 +174,7 @@ def _flatten(articles: list[Article]):
     return passages, np.array(passage_section, dtype=np.int32), section_texts
 
 
-def _embed_in_batches(embedder, texts, progress, batch=256):
+def _embed_in_batches(embedder, texts, progress, batch=2048):
     chunks = []
     for start in range(0, len(texts), batch):
         chunks.append(embedder.encode(texts[start:start + batch]))

@@ -62,3 +62,15 @@ def test_exportable_pipeline():
     assert _pipeline([_Module("Transformer"), _Module("Pooling", {"pooling_mode": "mean"})]) == ("mean", False)
     assert _pipeline([_Module("Transformer"), _Module("Pooling", {"pooling_mode": "cls"}),
                       _Module("Normalize")]) == ("cls", True)
+
+
+def test_section_tokens_from_passages_equal_tokenising_the_whole_section():
+    from collections import Counter
+    from conftest import LANSHAN, QINGSHUI
+    from index.article import load_article
+    from index.store import _flatten, _section_tokens, section_text
+    articles = [load_article(LANSHAN), load_article(QINGSHUI)]
+    passages, passage_section, _ = _flatten(articles)
+    fast = _section_tokens(articles, [text.keyword_tokens(text.normalise(p.text)) for p in passages], passage_section)
+    whole = [text.keyword_tokens(text.normalise(section_text(a, s))) for a in articles for s in a.sections]
+    assert [Counter(t) for t in fast] == [Counter(t) for t in whole]
