@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, replace
 
 from bot import about, intent
@@ -38,6 +38,9 @@ class Conversations:
     def __init__(self, answerer: Answerer, ttl_seconds: float = 1800, capacity: int = 10_000):
         self.answerer = answerer
         self.articles = answerer.searcher.index.articles
+        self._titles = _Titles(self.articles)
+        self._by_id = {a.id: a for a in self.articles}
+        self._headings = {a.id: [text.normalise(s.heading) for s in a.sections] for a in self.articles}
         self.ttl, self.capacity = ttl_seconds, capacity
         self._memory: OrderedDict[str, _Memory] = OrderedDict()
         self._lock = threading.Lock()
@@ -108,11 +111,11 @@ class Conversations:
         if len(self.articles) == 1:
             return list(self.articles)
         m = text.normalise(message)
-        named = [a for a in self.articles if _names_title(m, text.normalise(a.title))]
+        named = [self.articles[n] for n in self._titles.named(m)]
         if len(named) == 1:
             return named
-        focus = [a for a in self.articles if memory and a.id == memory.article_id]
-        return focus or list(self.articles)
+        focus = self._by_id.get(memory.article_id) if memory else None
+        return [focus] if focus else list(self.articles)
 
     def _section_named(self, words: str, articles: list):
         """(article, section number) of the section whose heading holds the words, if one does."""
@@ -120,8 +123,8 @@ class Conversations:
         if len(words) < _MIN_HEADING_MATCH:
             return None
         for article in articles:
-            for number, section in enumerate(article.sections):
-                if section.heading and words in text.normalise(section.heading):
+            for number, heading in enumerate(self._headings[article.id]):
+                if heading and words in heading:
                     return article, number
         return None
 
@@ -143,8 +146,26 @@ class Conversations:
                 self._memory.popitem(last=False)
 
 
-def _names_title(message: str, title: str) -> bool:
-    """Whether the message names the title: the whole title, or a run of four of its characters."""
-    if title and title in message:
-        return True
-    return any(title[i:i + 4] in message for i in range(len(title) - 3)) if len(title) >= 4 else False
+class _Titles:
+    """Which articles a message names: the whole title, or a run of four of its characters. The
+    runs are indexed once, so a message is checked against thousands of titles by looking up its
+    own runs, not by scanning every title."""
+
+    RUN = 4
+
+    def __init__(self, articles):
+        self._by_run: dict[str, set[int]] = defaultdict(set)
+        self._short: list[tuple[str, int]] = []   # titles shorter than a run: named only whole
+        for number, article in enumerate(articles):
+            title = text.normalise(article.title)
+            if len(title) < self.RUN:
+                self._short += [(title, number)] if title else []
+            for i in range(len(title) - self.RUN + 1):
+                self._by_run[title[i:i + self.RUN]].add(number)
+
+    def named(self, message: str) -> list[int]:
+        """Numbers of the articles the (normalised) message names, in order."""
+        found = {n for t, n in self._short if t in message}
+        for i in range(len(message) - self.RUN + 1):
+            found |= self._by_run.get(message[i:i + self.RUN], set())
+        return sorted(found)

@@ -118,6 +118,7 @@ class Searcher:
         # A title made from the first sentence names no subject: its words keep their weight.
         self._title_text = {a.id: "" if a.title_from_text else text.normalise(a.title) for a in index.articles}
         self._known_text = "\n".join(self._article_text.values())
+        self._joined = _Joined(self._passage_text)
         self._article_passages: dict[str, list[int]] = {}
         for number, passage in enumerate(index.passages):
             self._article_passages.setdefault(passage.article, []).append(number)
@@ -132,7 +133,9 @@ class Searcher:
     def passages_containing(self, phrase: str) -> list[int]:
         """Numbers of the passages that contain the phrase (normalised), in reading order."""
         phrase = text.normalise(phrase)
-        return [n for n, passage_text in enumerate(self._passage_text) if phrase in passage_text]
+        if not phrase or not self._passage_text:
+            return []
+        return np.flatnonzero(_presence([phrase], self._passage_text, self._joined)[0]).tolist()
 
     def analyse(self, question: str) -> Query:
         """Normalise the question and extract what retrieval needs from it."""
@@ -227,7 +230,7 @@ class Searcher:
         ("面积", "捐献") do. Words of the title are the article's subject and count for nothing:
         its sentences often leave the subject out ("它的面积约为…")."""
         articles = [self.index.passages[i].article for i in candidates]
-        by_article = {a: self._local_weights(a, terms) for a in dict.fromkeys(articles)}
+        by_article = self._local_weights(list(dict.fromkeys(articles)), terms)
         weights = np.stack([by_article[a] for a in articles]) if articles else np.zeros((0, len(terms)))
         out = np.zeros((len(candidates), 2), dtype=np.float32)
         for col, part in enumerate((slice(0, n_words), slice(n_words, len(terms)))):
@@ -236,11 +239,18 @@ class Searcher:
             out[:, col] = np.where(total > 0, covered / np.where(total > 0, total, 1), 0.0)
         return out
 
-    def _local_weights(self, article: str, terms: list[str]) -> np.ndarray:
-        numbers = self._article_passages[article]
-        df = _presence(terms, [self._passage_text[n] for n in numbers]).sum(axis=1).astype(np.float32)
-        subject = np.array([t in self._title_text[article] for t in terms], dtype=bool)
-        return np.where(subject, 0.0, np.log((len(numbers) + 1) / (df + 0.5)))
+    def _local_weights(self, articles: list[str], terms: list[str]) -> dict[str, np.ndarray]:
+        """Each article's weight for each term: log((passages + 1) / (passages holding it + 0.5)),
+        0 for the words of its title. One presence table over all the articles' passages."""
+        numbers = [self._article_passages[a] for a in articles]
+        present = _presence(terms, [self._passage_text[n] for ns in numbers for n in ns])
+        firsts = np.cumsum([0] + [len(ns) for ns in numbers[:-1]])
+        df = np.add.reduceat(present, firsts, axis=1).astype(np.float32) if len(terms) else np.zeros((0, len(numbers)))
+        out = {}
+        for column, (article, ns) in enumerate(zip(articles, numbers)):
+            subject = np.array([t in self._title_text[article] for t in terms], dtype=bool)
+            out[article] = np.where(subject, 0.0, np.log((len(ns) + 1) / (df[:, column] + 0.5)))
+        return out
 
     def _neighbour_bm25(self, bm25: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """Mean BM25 of the sentences before and after, within the same section: answers often sit
@@ -309,15 +319,24 @@ def _grams(question: str, n: int) -> frozenset:
     return frozenset(chars[i:i + n] for i in range(len(chars) - n + 1))
 
 
-def _presence(terms: list[str], texts: list[str]) -> np.ndarray:
+class _Joined:
+    """Texts joined into one string (NUL between them: normalised texts hold none, so a match never
+    spans two texts), with where each one starts."""
+
+    def __init__(self, texts: list[str]):
+        self.string = "\x00".join(texts)
+        self.starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+
+
+def _presence(terms: list[str], texts: list[str], joined: _Joined | None = None) -> np.ndarray:
     """(terms, texts) table of whether each term occurs in each text. The texts are searched as one
-    string, one term at a time, so the work is in the regex engine rather than a Python loop over
-    every term and text."""
+    string (`joined`, when the caller keeps one), one term at a time, so the work is in str.find
+    rather than a Python loop over every term and text."""
     out = np.zeros((len(terms), len(texts)), dtype=bool)
     if not terms or not texts:
         return out
-    joined = "\x00".join(texts)   # normalised texts hold no NUL: a match never spans two texts
-    starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+    joined = joined or _Joined(texts)
+    joined, starts = joined.string, joined.starts
     for row, term in enumerate(terms):
         at = joined.find(term)
         while at >= 0:   # one find per text that holds the term: after a hit, go on from the next text

@@ -121,7 +121,7 @@ class IdfTable:
         self.median = float(np.sort(values)[len(values) // 2])
 
     def get(self, word: str) -> float | None:
-        digest = _digest(word)
+        digest = np.uint64(_digest(word))   # a Python int above 2**63 would make NumPy compare as objects
         at = int(np.searchsorted(self.digests, digest))
         return float(self.values[at]) if at < len(self.digests) and self.digests[at] == digest else None
 

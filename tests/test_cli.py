@@ -171,6 +171,20 @@ def test_eval_and_bench_commands(index_dir):
     assert result.returncode == 0 and "hit@1" in result.stdout and "unanswerable 2" in result.stdout
     result = run_cli("bench", "--index-dir", index_dir)
     assert result.returncode == 0 and "p50" in result.stdout and "index build" in result.stdout
+    assert "ratio PyTorch / ONNX" in result.stdout and "encode (ONNX Runtime)" in result.stdout
+
+
+def test_corpus_benchmark_compares_flat_and_hnsw(tmp_path):
+    lines = LANSHAN.read_text(encoding="utf-8").splitlines()
+    context = "".join(line for line in lines if line.endswith("。"))
+    squad = {"data": [{"title": "岚山", "paragraphs": [{"context": context, "qas": [
+        {"question": q, "answers": []} for q in ["岚山区委书记是谁？", "有多少个项目通过了评审？"] * 4]}]}]}
+    source = tmp_path / "squad.json"
+    source.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    result = run_cli("bench", "--corpus", 100, "--source", source)
+    assert result.returncode == 0, result.stderr
+    for line in ("flat: build", "hnsw: build", "flat: per question p50 / p95", "hnsw: serving process peak RSS"):
+        assert line in result.stdout
 
 
 def test_answering_never_imports_torch(index_dir):
