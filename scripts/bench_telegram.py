@@ -12,7 +12,7 @@ bot's sendMessage, and how many questions were lost (never answered) or answered
                 another user asks one question: that answer's delay, and what the flooder was sent
 
 The index must exist (make run or article-qa index).
-Usage: python scripts/bench_telegram.py [SCENARIO] [--users 40] [--per-user 10] [--rate 50]
+Usage: python scripts/bench_telegram.py [SCENARIO] [--users 50] [--per-user 20] [--rate 150]
 """
 from __future__ import annotations
 
@@ -39,9 +39,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("scenario", nargs="?", default="load",
                     choices=["load", "kill", "term-twice", "send-outage", "flood"])
-    ap.add_argument("--users", type=int, default=40)
-    ap.add_argument("--per-user", type=int, default=10)
-    ap.add_argument("--rate", type=float, default=50, help="questions offered per second")
+    ap.add_argument("--users", type=int, default=50)
+    ap.add_argument("--per-user", type=int, default=20)
+    ap.add_argument("--rate", type=float, default=150, help="questions offered per second")
     ap.add_argument("--outage", type=float, default=20, help="seconds of 500s (send-outage)")
     ap.add_argument("--questions", type=Path, default=ROOT / "tests" / "data" / "lanshan_questions.txt")
     args = ap.parse_args()
