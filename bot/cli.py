@@ -51,7 +51,11 @@ def _parser() -> argparse.ArgumentParser:
         return p
 
     p = command("index", cmd_index, "parse the articles and build the index")
-    p.add_argument("files", nargs="*", type=Path, help="article files (default: those in config.yaml)")
+    p.add_argument("files", nargs="*", help="article files (.txt .md .html .docx .pdf) or http(s) URLs "
+                   "(default: those in config.yaml)")
+    p.add_argument("--add", nargs="+", metavar="FILE|URL", help="add articles to the existing index "
+                   "(one with the same id is replaced); a running bot picks the new index up")
+    p.add_argument("--remove", nargs="+", metavar="ID", help="remove articles from the existing index by id")
     p = command("ask", cmd_ask, "answer one question, or questions on stdin with --jsonl")
     p.add_argument("question", nargs="?")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -76,10 +80,16 @@ def _parser() -> argparse.ArgumentParser:
 
 def cmd_index(args, settings: Settings) -> int:
     from bot import runtime
+    folder = args.index_dir or settings.index_dir
+    if args.add or args.remove:
+        if args.files:
+            raise UserError("give either files to index or --add/--remove, not both")
+        report = (runtime.add(settings, args.add, folder) if args.add else runtime.remove(settings, args.remove, folder))
+        print(report)
+        return 0
     files = args.files or settings.article_files()
     if not files:
         raise UserError("no article files given and none in config.yaml (articles:)")
-    folder = args.index_dir or settings.index_dir
     report = runtime.build(settings, files, folder, progress=sys.stderr.isatty() or len(files) > 20)
     print(report)
     return 0

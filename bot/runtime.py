@@ -10,10 +10,11 @@ from bot.answer import Answerer
 from bot.conversation import Conversations
 from bot.config import Settings
 from bot.errors import UserError
-from index.article import Article, ArticleError, load_article
+from index.article import Article, ArticleError
 from index.embed import Embedder, EmbeddingError
 from index.search import Searcher
-from index.store import ENCODER_DIR, IndexStoreError, build_index, load_index
+from index.sources import is_url, load_source
+from index.store import ENCODER_DIR, IndexStoreError, build_beside, build_index, load_index, stored_source_text
 
 log = logging.getLogger(__name__)
 
@@ -29,30 +30,68 @@ def embedder(settings: Settings, encoder_dir: Path | None = None) -> Embedder:
         raise UserError(str(exc), 1) from None
 
 
-def load_articles(files: list[Path]) -> list[Article]:
-    """Parse article files, giving each a unique id. Raises UserError (exit 2) on an unusable file."""
-    articles, ids = [], set()
-    for f in files:
+def load_articles(sources: list) -> tuple[list[Article], dict[str, str]]:
+    """Parse article sources (files of any supported kind, URLs), giving each a unique id; return
+    the articles and the text each was parsed from. Raises UserError (exit 2) on an unusable one."""
+    articles, texts = [], {}
+    for source in sources:
         try:
-            article = load_article(f)
+            article, text = load_source(source)
         except ArticleError as exc:
             raise UserError(str(exc), 2) from None
         unique, n = article.id, 2
-        while unique in ids:
+        while unique in texts:
             unique, n = f"{article.id}-{n}", n + 1
-        ids.add(unique)
+        texts[unique] = text
         articles.append(replace(article, id=unique))
-    return articles
+    return articles, texts
 
 
-def build(settings: Settings, files: list[Path], folder: Path, progress: bool = False) -> str:
-    """Build the index folder; return a short report (counts, dropped lines, timings)."""
-    articles = load_articles(files)
+def build(settings: Settings, sources: list, folder: Path, progress: bool = False) -> str:
+    """Build the index folder from article sources; return a short report."""
+    articles, texts = load_articles(sources)
+    return _build(settings, articles, texts, folder, progress)
+
+
+def add(settings: Settings, sources: list, folder: Path) -> str:
+    """Add articles to an existing index (an article with the same id is replaced)."""
+    index = _current(settings, folder)
+    new, new_texts = load_articles(sources)
+    replaced = {a.id for a in new}
+    kept = [a for a in index.articles if a.id not in replaced]
+    texts = {a.id: stored_source_text(folder, a.id) for a in kept} | new_texts
+    return _build(settings, kept + new, texts, folder, False)
+
+
+def remove(settings: Settings, ids: list[str], folder: Path) -> str:
+    """Remove articles from an existing index by id."""
+    index = _current(settings, folder)
+    unknown = set(ids) - {a.id for a in index.articles}
+    if unknown:
+        raise UserError(f"no article {', '.join(sorted(unknown))} in {folder} "
+                        f"(it has: {', '.join(a.id for a in index.articles)})", 2)
+    kept = [a for a in index.articles if a.id not in ids]
+    if not kept:
+        raise UserError("removing every article would leave an empty index", 2)
+    return _build(settings, kept, {a.id: stored_source_text(folder, a.id) for a in kept}, folder, False)
+
+
+def _current(settings: Settings, folder: Path):
+    try:
+        return load_index(folder, _model_name(settings), settings.embedding.runtime)
+    except IndexStoreError as exc:
+        raise UserError(str(exc), 1) from None
+
+
+def _build(settings: Settings, articles: list[Article], texts: dict[str, str], folder: Path, progress: bool) -> str:
+    """Build into a new folder beside `folder`, then put it in place: a running bot (or a failed
+    build) never sees a half-written index."""
     started = time.time()
     model = embedder(settings)
     loaded = time.time()
     bar = _progress_bar() if progress else None
-    index = build_index(articles, model, folder, settings.retrieval.faiss, progress=bar)
+    with build_beside(folder) as fresh:
+        index = build_index(articles, model, fresh, settings.retrieval.faiss, progress=bar, texts=texts)
     lines = [f"Indexed {len(articles)} article(s), {sum(len(a.sections) for a in articles)} section(s), "
              f"{len(index.passages)} passages into {folder} "
              f"(model load {loaded - started:.1f}s, build {time.time() - loaded:.1f}s)."]
@@ -107,12 +146,15 @@ def _model_name(settings: Settings) -> str:
 
 
 def _changed_files(index, settings: Settings, folder: Path) -> list[str]:
-    """Articles edited since the build; for the configured index also articles added to config.yaml."""
+    """Articles edited since the build; for the configured index also articles added to config.yaml.
+    A URL is not fetched again to check: `article-qa index --add URL` refreshes it."""
     changed = []
     for entry in index.manifest["articles"]:
+        if is_url(entry["path"]):
+            continue
         path = Path(entry["path"])
         try:
-            if path.is_file() and load_article(path).sha256 != entry["sha256"]:
+            if path.is_file() and load_source(path)[0].sha256 != entry["sha256"]:
                 changed.append(path.name)
         except ArticleError:
             changed.append(path.name)

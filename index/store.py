@@ -13,10 +13,13 @@ Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format)
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import platform
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
@@ -35,6 +38,7 @@ from index.keyword import KeywordIndex
 # 4: the ONNX encoder lives in the index
 FORMAT = 4
 ENCODER_DIR = "encoder"
+SOURCES_DIR = "sources"
 # A section's vector is made of its first 256 tokens (title, heading, opening sentences). The whole
 # section (up to 512) costs most of the build, since attention grows with the square of the length,
 # for little: CMRC trial hit@1 0.797 → 0.795, DRCD 0.849 → 0.845, Lanshan 20/20 both (ONNX, one
@@ -64,10 +68,14 @@ class Index:
 
 
 def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
-                faiss_kind: str = "auto", progress: Callable[[int, int], None] | None = None) -> Index:
-    """Embed and index the articles, write the folder, and return the loaded Index."""
+                faiss_kind: str = "auto", progress: Callable[[int, int], None] | None = None,
+                texts: dict[str, str] | None = None) -> Index:
+    """Embed and index the articles, write the folder, and return the loaded Index. `texts` are
+    the texts the articles were parsed from (extracted from a web page, .docx or .pdf), kept in
+    sources/ so that every quote can be shown in the text it comes from."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    _write_sources(folder / SOURCES_DIR, texts or {})
     started = time.time()
     passages, passage_section, section_texts = _flatten(articles)
     # A sentence often leaves out its article's subject ("它的面积约为…"); embedding it with the
@@ -117,7 +125,41 @@ _INDEX_FILES = ("articles.json", "passages.json", "passages.npy", "sections.npy"
 def _files_written(folder: Path) -> list[str]:
     from index.onnx_encoder import FILES
     encoder = [f"{ENCODER_DIR}/{name}" for name in FILES if (folder / ENCODER_DIR / name).is_file()]
-    return [*_INDEX_FILES, *encoder]
+    sources = sorted(f"{SOURCES_DIR}/{f.name}" for f in (folder / SOURCES_DIR).glob("*.txt"))
+    return [*_INDEX_FILES, *encoder, *sources]
+
+
+def _write_sources(target: Path, texts: dict[str, str]) -> None:
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir()
+    for article_id, text_of_article in texts.items():
+        (target / f"{article_id}.txt").write_text(text_of_article, encoding="utf-8")
+
+
+def stored_source_text(folder: Path, article_id: str) -> str:
+    """The text an indexed article was parsed from ("" for an index built before it was kept)."""
+    path = Path(folder) / SOURCES_DIR / f"{article_id}.txt"
+    return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+@contextlib.contextmanager
+def build_beside(folder: str | Path):
+    """Yield a new empty folder beside `folder`; when the block succeeds, put it in `folder`'s
+    place. A reader sees the old index or the new one, never a half-written one (between the two
+    renames the folder is briefly absent, which a reader treats as "try again"); a failed build
+    leaves the old index as it was."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{folder.name}.new-", dir=folder.parent))
+    try:
+        yield fresh
+        old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+        if folder.exists():
+            os.replace(folder, old)
+        os.replace(fresh, folder)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
 
 
 def _copy_encoder(embedder: Embedder, target: Path) -> None:
