@@ -166,11 +166,14 @@ def cmd_bench(args, settings: Settings) -> int:
 
 def cmd_serve(args, settings: Settings) -> int:
     from bot import runtime, telegram
+    from bot.index_watch import IndexWatch
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")
     try:
-        telegram.serve(runtime.conversations(settings, args.index_dir), settings.telegram, token)
+        folder = args.index_dir or settings.index_dir
+        watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir))
+        telegram.serve(runtime.conversations(settings, args.index_dir), settings.telegram, token, watch)
     except telegram.TokenRejected as exc:
         raise UserError(str(exc), 1) from None
     return 0

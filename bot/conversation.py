@@ -128,6 +128,13 @@ class Conversations:
                     return article, number
         return None
 
+    def adopt(self, previous: "Conversations") -> None:
+        """Take over the context of every conversation of `previous` (the same bot on an older index)."""
+        with previous._lock:
+            memory = OrderedDict(previous._memory)
+        with self._lock:
+            self._memory = memory
+
     # ---- memory ---------------------------------------------------------------------------------
 
     def _recall(self, conversation: str, now: float) -> _Memory | None:

@@ -33,6 +33,7 @@ from bot.answer import Answer, Answerer, Quote
 from bot.config import Telegram as TelegramSettings
 from bot.conversation import Conversations
 from bot.errors import UserError
+from bot.index_watch import IndexWatch
 from bot.intake import Intake, Outage, connect as intake_connect, poll, receive_webhook
 from bot.journal import Journal, JournalError
 from bot.render import body, headline
@@ -168,7 +169,8 @@ class TokenRejected(Exception):
     """Telegram answered 401/404: the token was revoked or the Bot API address is wrong."""
 
 
-def serve(conversations: Conversations, settings: TelegramSettings, token: str) -> None:
+def serve(conversations: Conversations, settings: TelegramSettings, token: str,
+          watch: IndexWatch | None = None) -> None:
     """Run the bot until SIGINT/SIGTERM. Every accepted update goes through the journal (see
     bot/intake.py): the first signal lets the answers in hand finish for a few seconds, a second one
     stops at once; what is left is answered at the next start. Raises TokenRejected when Telegram
@@ -180,7 +182,7 @@ def serve(conversations: Conversations, settings: TelegramSettings, token: str) 
     except JournalError as exc:
         raise UserError(str(exc), 1) from None
     try:
-        asyncio.run(_run(app, settings, journal))
+        asyncio.run(_run(app, settings, journal, watch))
     except InvalidToken:
         raise TokenRejected(TOKEN_REJECTED) from None
     finally:
@@ -191,12 +193,13 @@ def serve(conversations: Conversations, settings: TelegramSettings, token: str) 
             signal.signal(sig, lambda *_: os._exit(0))
 
 
-async def _run(app: Application, settings: TelegramSettings, journal: Journal) -> None:
+async def _run(app: Application, settings: TelegramSettings, journal: Journal, watch: IndexWatch | None) -> None:
     stopping, hurry = asyncio.Event(), asyncio.Event()
     _on_signals(stopping, hurry)
     print(f"article-qa: connecting to {settings.base_url}…", file=sys.stderr, flush=True)
     receiving = asyncio.ensure_future(_receive(app, settings, journal))
     stopped = asyncio.ensure_future(stopping.wait())
+    watching = asyncio.ensure_future(watch.run(lambda c: use_index(app, c), app.bot_data["answering"])) if watch else None
     try:
         await asyncio.wait({receiving, stopped}, return_when=asyncio.FIRST_COMPLETED)
         receiving.cancel()
@@ -204,6 +207,8 @@ async def _run(app: Application, settings: TelegramSettings, journal: Journal) -
             await receiving   # re-raises InvalidToken
     finally:
         stopped.cancel()
+        if watching:
+            watching.cancel()
         if "intake" in app.bot_data:
             left = await app.bot_data["intake"].drain(settings.shutdown_grace_seconds, hurry)
             print(f"article-qa: stopped; {left} update(s) left for the next start", file=sys.stderr, flush=True)
@@ -226,6 +231,13 @@ async def _receive(app: Application, settings: TelegramSettings, journal: Journa
         await receive_webhook(intake, settings.webhook.url, settings.webhook.listen, settings.webhook.port)
     else:
         await poll(intake, settings.poll_timeout)
+
+
+def use_index(app: Application, conversations: Conversations) -> None:
+    """Answer from now on from a newly loaded index; conversations keep their context."""
+    conversations.adopt(app.bot_data["conversations"])
+    app.bot_data.update(conversations=conversations, answerer=conversations.answerer,
+                        fingerprint=_fingerprint(conversations.answerer))
 
 
 def _on_signals(stopping: asyncio.Event, hurry: asyncio.Event) -> None:

@@ -435,3 +435,37 @@ def test_webhook_acknowledges_only_journaled_updates_from_telegram(index_dir, tm
         assert len([s for s in bot.api.sent_to(82) if s["method"] == "sendMessage"]) == 1
     finally:
         bot.stop()
+
+
+def test_an_article_added_while_the_bot_runs_is_answered_within_seconds(tmp_path):
+    from conftest import LANSHAN, QINGSHUI, run_cli
+    folder = tmp_path / "index"
+    assert run_cli("index", LANSHAN, "--index-dir", folder).returncode == 0
+    bot = Bot(folder, tmp_path).start()
+    try:
+        bot.api.message("岚山区委书记是谁？", user_id=90)
+        old_buttons = bot.replies(90)[0]["params"]["reply_markup"]["inline_keyboard"][0]
+        for n in range(5):   # readers keep asking while the article is added
+            bot.api.message("有多少个项目通过了评审？", user_id=91 + n)
+        added = time.time()
+        result = run_cli("index", "--add", QINGSHUI, "--index-dir", folder)
+        assert result.returncode == 0, result.stderr
+        asked = 0
+        while time.time() - added < 30:
+            asked += 1
+            bot.api.message("清水镇图书馆的馆长叫什么名字？", user_id=100 + asked)
+            reply = plain(bot.replies(100 + asked)[0]["params"]["text"])
+            if "陈建国" in reply:
+                break
+        answerable_after = time.time() - added
+        print(f"new article answerable {answerable_after:.1f} s after the add began")
+        assert "陈建国" in reply and answerable_after < 10, answerable_after
+        for n in range(5):
+            assert "12个" in plain(bot.replies(91 + n)[0]["params"]["text"])   # none lost meanwhile
+        bot.api.push("callback_query", id="old-button", data=old_buttons[-1]["callback_data"], chat_instance="x",
+                     **{"from": {"id": 90, "is_bot": False, "first_name": "u"}},
+                     message={"message_id": 5, "date": 0, "chat": {"id": 90, "type": "private"}})
+        assert "失效" in bot.replies(90, 2)[-1]["params"]["text"]
+        assert "Now answering from the rebuilt index" in bot.log.read_text()
+    finally:
+        bot.stop()

@@ -1,0 +1,49 @@
+"""The running bot follows its index folder: an index rebuilt by `article-qa index` (--add, --remove)
+or by an admin's upload is loaded in the background and swapped in, with no restart. Answers
+already being computed finish on the old index; buttons made on the old one say "请重新提问".
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Callable
+
+from bot.conversation import Conversations
+from bot.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+class IndexWatch:
+    def __init__(self, folder: Path, load: Callable[[], Conversations], every: float = 1.0):
+        self.folder, self.load, self.every = Path(folder), load, every
+        self.seen = self.stamp()
+
+    def stamp(self) -> tuple[int, int] | None:
+        """Identifies the index now in the folder (None while a swap is between its two renames)."""
+        try:
+            status = (self.folder / "manifest.json").stat()
+        except OSError:
+            return None
+        return status.st_ino, status.st_mtime_ns
+
+    async def run(self, use: Callable[[Conversations], None], executor) -> None:
+        """Until cancelled: when the folder holds a new index, load it (in `executor`, off the event
+        loop) and hand it to `use`. An index that cannot be loaded is logged and the old one kept."""
+        while True:
+            await asyncio.sleep(self.every)
+            stamp = self.stamp()
+            if stamp is None or stamp == self.seen:
+                continue
+            self.seen = stamp
+            started = time.monotonic()
+            try:
+                conversations = await asyncio.get_running_loop().run_in_executor(executor, self.load)
+            except UserError as exc:
+                log.warning("The rebuilt index cannot be used (%s); still answering from the previous one", exc)
+                continue
+            use(conversations)
+            log.warning("Now answering from the rebuilt index at %s (%d articles, loaded in %.1f s)", self.folder,
+                        len(conversations.articles), time.monotonic() - started)
