@@ -167,13 +167,16 @@ def cmd_bench(args, settings: Settings) -> int:
 def cmd_serve(args, settings: Settings) -> int:
     from bot import runtime, telegram
     from bot.index_watch import IndexWatch
+    from bot.telegram_admin import Library
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")
     try:
         folder = args.index_dir or settings.index_dir
         watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir))
-        telegram.serve(runtime.conversations(settings, args.index_dir), settings.telegram, token, watch)
+        library = Library(lambda sources: runtime.add(settings, sources, folder),
+                          lambda ids: runtime.remove(settings, ids, folder), Path(folder).parent / "uploads")
+        telegram.serve(runtime.conversations(settings, args.index_dir), settings.telegram, token, watch, library)
     except telegram.TokenRejected as exc:
         raise UserError(str(exc), 1) from None
     return 0

@@ -56,6 +56,7 @@ class Telegram(_Strict):
     webhook: Webhook = Webhook()
     rate_limit: RateLimit = RateLimit()
     allowed_ids: list[int] = []          # user or chat ids; empty = everyone
+    admin_ids: list[int] = []            # users who may add and remove articles from Telegram
     poll_timeout: float = Field(10, ge=0)
     # Telegram asks bots to stay under about 30 messages a second across all chats.
     max_messages_per_second: float = Field(30, gt=0)

@@ -60,7 +60,10 @@ def add(settings: Settings, sources: list, folder: Path) -> str:
     replaced = {a.id for a in new}
     kept = [a for a in index.articles if a.id not in replaced]
     texts = {a.id: stored_source_text(folder, a.id) for a in kept} | new_texts
-    return _build(settings, kept + new, texts, folder, False)
+    report = _build(settings, kept + new, texts, folder, False)
+    added = [f"  + {a.id}: 《{a.title}》, {len(a.sections)} section(s), {len(a.passages())} passages"
+             + "".join(f", {line}" for _, line in a.metadata[:3]) for a in new]
+    return "\n".join([report, *added])
 
 
 def remove(settings: Settings, ids: list[str], folder: Path) -> str:

@@ -28,6 +28,7 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, C
                           CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
 
 from bot import about
+from bot import telegram_admin as admin
 from bot import telegram_html as th
 from bot.answer import Answer, Answerer, Quote
 from bot.config import Telegram as TelegramSettings
@@ -46,7 +47,7 @@ NOT_ALLOWED = "抱歉，这个机器人目前只对受邀用户开放。"
 SLOW_DOWN = "提问有点太快了，请稍等片刻再问。"
 GONE = "这个按钮已经失效，请重新提问。"
 COMMANDS = [("start", "介绍与示例问题"), ("help", "怎么提问"), ("sections", "文章目录"),
-            ("source", "文章来源与作者"), ("ask", "在群里提问：/ask 问题")]
+            ("source", "文章来源与作者"), ("articles", "文章列表"), ("ask", "在群里提问：/ask 问题")]
 
 
 class TokenFilter(logging.Filter):
@@ -170,13 +171,13 @@ class TokenRejected(Exception):
 
 
 def serve(conversations: Conversations, settings: TelegramSettings, token: str,
-          watch: IndexWatch | None = None) -> None:
+          watch: IndexWatch | None = None, library: admin.Library | None = None) -> None:
     """Run the bot until SIGINT/SIGTERM. Every accepted update goes through the journal (see
     bot/intake.py): the first signal lets the answers in hand finish for a few seconds, a second one
     stops at once; what is left is answered at the next start. Raises TokenRejected when Telegram
     rejects the token, at start-up or while running, so that the process never lives on deaf."""
     _protect_logs(token)
-    app = build_application(conversations, settings, token)
+    app = build_application(conversations, settings, token, library)
     try:
         journal = Journal(settings.journal)
     except JournalError as exc:
@@ -261,7 +262,8 @@ def _protect_logs(token: str) -> None:
     logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
 
 
-def build_application(conversations: Conversations, settings: TelegramSettings, token: str) -> Application:
+def build_application(conversations: Conversations, settings: TelegramSettings, token: str,
+                      library: admin.Library | None = None) -> Application:
     """The PTB Application with every handler registered; heavy objects live in bot_data."""
     app = (Application.builder().token(token).base_url(settings.base_url)
            .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
@@ -274,13 +276,17 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
                         send_outage=Outage("Sending messages (sendMessage)"),
                         # Answering is CPU work under the GIL: threads beyond the cores add only memory
                         # (each thread gets its own malloc arena), not answers per second.
-                        answering=ThreadPoolExecutor(max_workers=2, thread_name_prefix="answer"))
+                        answering=ThreadPoolExecutor(max_workers=2, thread_name_prefix="answer"), library=library)
     app.add_handler(TypeHandler(Update, gatekeeper), group=-1)
     app.add_handler(CommandHandler("start", on_start))
     app.add_handler(CommandHandler("help", on_help))
     app.add_handler(CommandHandler("sections", on_sections))
     app.add_handler(CommandHandler("source", on_source))
     app.add_handler(CommandHandler("ask", on_ask))
+    app.add_handler(CommandHandler("articles", lambda u, c: admin.on_articles(u, c, _reply)))
+    app.add_handler(CommandHandler("remove", lambda u, c: admin.on_remove(u, c, _reply)))
+    app.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE,
+                                   lambda u, c: admin.on_document(u, c, _reply)))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
@@ -405,6 +411,9 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return   # group chatter not meant for the bot
     else:
         question = message.text
+        if admin.is_link(question) and admin.is_admin(context, update) and context.bot_data["library"]:
+            await admin.on_link(update, context, _reply)   # an admin's link is an article to add
+            return
     await _answer_question(update, context, question)
 
 

@@ -47,7 +47,8 @@ def check_html(text: str) -> tuple[str | None, int]:
     parser.close()
     if parser.stack and not parser.error:
         parser.error = f"can't find end tag corresponding to start tag \"{parser.stack[-1]}\""
-    if "&" in text.replace("&amp;", "").replace("&lt;", "").replace("&gt;", "").replace("&quot;", ""):
+    # Telegram accepts numeric entities and only these named ones: &lt; &gt; &amp; &quot;.
+    if "&" in re.sub(r"&(amp|lt|gt|quot|#\d+|#x[0-9a-fA-F]+);", "", text):
         parser.error = parser.error or "unsupported HTML entity"
     return parser.error, parser.text_len
 
@@ -63,6 +64,7 @@ class FakeBotAPI:
         self.faults: dict[str, list] = {}   # method -> list of ("429", s) / ("500",) / ("html",) / ("slow", s)
         self.commands: list = []
         self.webhook: dict = {}
+        self.files: dict[str, bytes] = {}        # file_id -> content, for getFile and downloads
         self.down_until: dict[str, float] = {}   # method -> time until which it answers 500
         self._next_update = 1
         self._next_message = 1000
@@ -148,6 +150,7 @@ class FakeBotAPI:
         asyncio.set_event_loop(self._loop)
         self._new_update = asyncio.Event()
         app = web.Application()
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
         runner = web.AppRunner(app, access_log=None)
@@ -191,6 +194,27 @@ class FakeBotAPI:
     async def _m_setMyCommands(self, params):
         self.commands = params.get("commands")
         return _ok(True)
+
+    def document(self, name: str, content: bytes, user_id: int) -> int:
+        """Push a private message carrying a file (as a user sending a document)."""
+        file_id = f"file{len(self.files) + 1}"
+        with self._lock:
+            self.files[file_id] = content
+        return self.message(None, user_id=user_id, document={"file_id": file_id, "file_unique_id": file_id,
+                                                              "file_name": name, "file_size": len(content)})
+
+    async def _m_getFile(self, params):
+        file_id = params.get("file_id")
+        if file_id not in self.files:
+            return _error(400, "Bad Request: invalid file_id")
+        return _ok({"file_id": file_id, "file_unique_id": file_id, "file_size": len(self.files[file_id]),
+                    "file_path": f"documents/{file_id}"})
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["path"].rsplit("/", 1)[-1]
+        if request.match_info["token"] != self.token or file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id])
 
     async def _m_setWebhook(self, params):
         self.webhook = params

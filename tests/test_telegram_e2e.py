@@ -469,3 +469,35 @@ def test_an_article_added_while_the_bot_runs_is_answered_within_seconds(tmp_path
         assert "Now answering from the rebuilt index" in bot.log.read_text()
     finally:
         bot.stop()
+
+
+def test_an_admin_uploads_an_article_while_readers_ask(tmp_path):
+    from conftest import LANSHAN, QINGSHUI, run_cli
+    folder = tmp_path / "index"
+    assert run_cli("index", LANSHAN, "--index-dir", folder).returncode == 0
+    bot = Bot(folder, tmp_path, "telegram: {poll_timeout: 1, typing_after: 0, admin_ids: [77]}\n").start()
+    try:
+        bot.api.document("qingshui_library.md", QINGSHUI.read_bytes(), user_id=78)   # not an admin
+        assert "只有管理员" in bot.replies(78)[0]["params"]["text"]
+        readers = range(200, 220)
+        for user in readers:   # 20 readers ask while the admin uploads
+            bot.api.message("有多少个项目通过了评审？", user_id=user)
+        uploaded = time.time()
+        bot.api.document("qingshui_library.md", QINGSHUI.read_bytes(), user_id=77)
+        report = plain(bot.replies(77, 2, timeout=60)[1]["params"]["text"])
+        assert "qingshui_library" in report and "清水镇图书馆" in report
+        for n in range(60):
+            bot.api.message("清水镇图书馆的馆长叫什么名字？", user_id=300 + n)
+            if "陈建国" in plain(bot.replies(300 + n)[0]["params"]["text"]):
+                break
+        print(f"uploaded article answerable {time.time() - uploaded:.1f} s after the upload")
+        assert time.time() - uploaded < 10
+        assert all("12个" in plain(bot.replies(user)[0]["params"]["text"]) for user in readers)
+        bot.api.message("/articles", user_id=79)
+        assert "qingshui_library" in plain(bot.replies(79)[0]["params"]["text"])
+        bot.api.message("/remove qingshui_library", user_id=77)
+        assert "1 article(s)" in plain(bot.replies(77, 4, timeout=60)[3]["params"]["text"])
+        bot.api.message("/remove nothing_here", user_id=77)
+        assert "没有完成" in plain(bot.replies(77, 6, timeout=60)[5]["params"]["text"])
+    finally:
+        bot.stop()
