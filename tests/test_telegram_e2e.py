@@ -417,6 +417,9 @@ def test_webhook_acknowledges_only_journaled_updates_from_telegram(index_dir, tm
             "message_id": update_id, "date": 0, "text": text, "chat": {"id": user_id, "type": "private"},
             "from": {"id": user_id, "is_bot": False, "first_name": "u"}}}
     try:
+        deadline = time.time() + 30
+        while "secret_token" not in bot.api.webhook and time.time() < deadline:   # set just after the commands
+            time.sleep(0.05)
         secret = bot.api.webhook["secret_token"]
         assert bot.api.webhook["url"] == url and len(secret) >= 32
         assert post(question(1, 81, "岚山区委书记是谁？"), "forged") == 403
