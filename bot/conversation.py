@@ -63,6 +63,11 @@ class Conversations:
                                                  answer.article_id or (memory.article_id if memory else ""), now))
         return answer
 
+    def choose_article(self, conversation: str, article_id: str, now: float | None = None) -> None:
+        """Make an article the one the conversation is about (Telegram's /articles buttons)."""
+        if article_id in self._by_id:
+            self._remember(conversation, _Memory("", None, article_id, time.monotonic() if now is None else now))
+
     def forget(self, conversation: str) -> None:
         """Clear a conversation's context (Telegram's /start)."""
         with self._lock:

@@ -283,7 +283,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app.add_handler(CommandHandler("sections", on_sections))
     app.add_handler(CommandHandler("source", on_source))
     app.add_handler(CommandHandler("ask", on_ask))
-    app.add_handler(CommandHandler("articles", lambda u, c: admin.on_articles(u, c, _reply)))
+    app.add_handler(CommandHandler("articles", on_articles))
     app.add_handler(CommandHandler("remove", lambda u, c: admin.on_remove(u, c, _reply)))
     app.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE,
                                    lambda u, c: admin.on_document(u, c, _reply)))
@@ -395,6 +395,16 @@ async def on_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _reply(update, context, blocks)
 
 
+async def on_articles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The indexed articles, each with a button that makes it the conversation's article."""
+    articles = _answerer(context).searcher.index.articles
+    lines = [f"{n}. 《{a.title}》（编号 {a.id}，{len(a.sections)} 部分）" for n, a in enumerate(articles, 1)]
+    rows = [[InlineKeyboardButton(f"就这篇：{a.title}"[:40], callback_data=_data(context, "art", n))]
+            for n, a in enumerate(articles[:90])]
+    await _reply(update, context, [html.escape("我读过的文章：\n" + "\n".join(lines))],
+                 InlineKeyboardMarkup(rows) if len(articles) > 1 else None)
+
+
 async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     question = " ".join(context.args or [])
     if not question.strip():
@@ -442,6 +452,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if kind == "ex":   # an example question: answer it like a typed one
             examples = about.example_questions(_answerer(context).searcher.index.articles)
             await _answer_question(update, context, examples[values[0]])
+            return
+        if kind == "art":   # a reader chose the article the conversation is about
+            article = _answerer(context).searcher.index.articles[values[0]]
+            context.bot_data["conversations"].choose_article(conversation_id(update, context.bot_data["threads"]),
+                                                             article.id)
+            await _reply(update, context, [html.escape(f"好的，接下来“这篇文章讲了什么”“作者是谁”这类问题都按《{article.title}》回答。")])
             return
         blocks, markup = _button_reply(context, kind, values)
     except (ValueError, IndexError):

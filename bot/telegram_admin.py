@@ -1,5 +1,5 @@
 """Managing articles from Telegram: admins (telegram.admin_ids) send a file or a link to add an
-article, /remove ID to take one out; everyone can list them with /articles.
+article, /remove ID to take one out (everyone can list them with /articles, in bot/telegram.py).
 
 The work itself is `Library` (the same add/remove as `article-qa index --add/--remove`), run in a
 worker thread; the running bot then picks up the rebuilt index (bot/index_watch.py).
@@ -92,12 +92,6 @@ async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -
         await reply(update, context, ["用法：/remove 文章编号（/articles 列出编号）"])
         return
     await _change(update, context, reply, context.bot_data["library"].remove, context.args[0])
-
-
-async def on_articles(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
-    articles = context.bot_data["answerer"].searcher.index.articles
-    lines = [f"{n}. 《{a.title}》 编号 {a.id}，{len(a.sections)} 部分" for n, a in enumerate(articles, 1)]
-    await reply(update, context, [html.escape("我读过的文章：\n" + "\n".join(lines))])
 
 
 async def _change(update, context, reply, change: Callable[[str], str], argument: str) -> None:

@@ -504,3 +504,17 @@ def test_an_admin_uploads_an_article_while_readers_ask(tmp_path):
         assert "没有完成" in plain(bot.replies(77, 6, timeout=60)[5]["params"]["text"])
     finally:
         bot.stop()
+
+
+def test_a_reader_chooses_the_article_with_a_button(bot):
+    bot.api.message("/articles", user_id=95)
+    listing = bot.replies(95)[0]["params"]
+    assert "lanshan" in plain(listing["text"]) and "qingshui_library" in plain(listing["text"])
+    choose = next(b for row in listing["reply_markup"]["inline_keyboard"] for b in row if "清水镇" in b["text"])
+    bot.api.push("callback_query", id="choose", data=choose["callback_data"], chat_instance="x",
+                 **{"from": {"id": 95, "is_bot": False, "first_name": "u"}},
+                 message={"message_id": 5, "date": 0, "chat": {"id": 95, "type": "private"}})
+    assert "清水镇图书馆" in plain(bot.replies(95, 2)[1]["params"]["text"])
+    bot.api.message("这篇文章讲了什么？", user_id=95)
+    overview = plain(bot.replies(95, 3)[2]["params"]["text"])
+    assert "清水镇图书馆" in overview and "日照岚山区" not in overview
