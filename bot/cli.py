@@ -173,7 +173,7 @@ def cmd_serve(args, settings: Settings) -> int:
         raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")
     try:
         folder = args.index_dir or settings.index_dir
-        watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir))
+        watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir, config_articles=False))
         library = Library(lambda sources: runtime.add(settings, sources, folder),
                           lambda ids: runtime.remove(settings, ids, folder), Path(folder).parent / "uploads")
         telegram.serve(runtime.conversations(settings, args.index_dir), settings.telegram, token, watch, library)
@@ -188,7 +188,7 @@ def cmd_run(args, settings: Settings) -> int:
     reason = runtime.needs_rebuild(settings, folder)
     if reason:
         print(f"Building the index ({reason}) …", file=sys.stderr)
-        print(runtime.build(settings, settings.article_files(), folder, progress=True), file=sys.stderr)
+        print(runtime.rebuild(settings, folder), file=sys.stderr)
     if os.environ.get("TELEGRAM_BOT_TOKEN", "").strip():
         return cmd_serve(args, settings)
     print("(No TELEGRAM_BOT_TOKEN set: chatting in the terminal. "

@@ -1,6 +1,7 @@
 """Start-up: turn settings into the heavy shared objects (model, index, answerer), once per process."""
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import replace
@@ -10,7 +11,7 @@ from bot.answer import Answerer
 from bot.conversation import Conversations
 from bot.config import Settings
 from bot.errors import UserError
-from index.article import Article, ArticleError
+from index.article import Article, ArticleError, parse_article
 from index.embed import Embedder, EmbeddingError
 from index.search import Searcher
 from index.sources import is_url, load_source
@@ -51,6 +52,27 @@ def build(settings: Settings, sources: list, folder: Path, progress: bool = Fals
     """Build the index folder from article sources; return a short report."""
     articles, texts = load_articles(sources)
     return _build(settings, articles, texts, folder, progress)
+
+
+def rebuild(settings: Settings, folder: Path) -> str:
+    """Rebuild the configured index (`make run` when an article changed): the articles of
+    config.yaml, plus those added since with --add or a Telegram upload, so a rebuild does not
+    lose them. An added web page is rebuilt from the text kept when it was fetched."""
+    configured = [str(p.resolve()) for p in settings.article_files()]
+    added = []
+    try:
+        added = [e for e in json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))["articles"]
+                 if e["path"] not in configured]
+    except (OSError, ValueError, KeyError):
+        pass   # no usable previous index: only the configured articles
+    articles, texts = load_articles(configured + [e["path"] for e in added if not is_url(e["path"])
+                                                  and Path(e["path"]).is_file()])
+    for entry in (e for e in added if is_url(e["path"])):
+        text = stored_source_text(folder, entry["id"])
+        if text:
+            articles.append(parse_article(text, article_id=entry["id"], path=entry["path"]))
+            texts[entry["id"]] = text
+    return _build(settings, articles, texts, folder, progress=True)
 
 
 def add(settings: Settings, sources: list, folder: Path) -> str:
@@ -127,13 +149,13 @@ def needs_rebuild(settings: Settings, folder: Path) -> str:
     return f"changed: {', '.join(changed)}" if changed else ""
 
 
-def answerer(settings: Settings, index_dir: Path | None = None) -> Answerer:
+def answerer(settings: Settings, index_dir: Path | None = None, config_articles: bool = True) -> Answerer:
     """Load the index and model and return a ready Answerer. Raises UserError (exit 1) when the
     index is missing, stale, corrupt or built with another model."""
     folder = index_dir or settings.index_dir
     try:
         index = load_index(folder, _model_name(settings), settings.embedding.runtime)
-        changed = _changed_files(index, settings, folder)
+        changed = _changed_files(index, settings, folder, config_articles)
     except IndexStoreError as exc:
         raise UserError(str(exc), 1) from None
     if changed:
@@ -148,7 +170,7 @@ def _model_name(settings: Settings) -> str:
     return f"{settings.embedding.backend}:{settings.embedding.model}"
 
 
-def _changed_files(index, settings: Settings, folder: Path) -> list[str]:
+def _changed_files(index, settings: Settings, folder: Path, config_articles: bool = True) -> list[str]:
     """Articles edited since the build; for the configured index also articles added to config.yaml.
     A URL is not fetched again to check: `article-qa index --add URL` refreshes it."""
     changed = []
@@ -161,12 +183,14 @@ def _changed_files(index, settings: Settings, folder: Path) -> list[str]:
                 changed.append(path.name)
         except ArticleError:
             changed.append(path.name)
-    if Path(folder).resolve() == Path(settings.index_dir).resolve():
+    if config_articles and Path(folder).resolve() == Path(settings.index_dir).resolve():
         built = {e["path"] for e in index.manifest["articles"]}
         changed += [p.name for p in settings.article_files() if str(p.resolve()) not in built]
     return changed
 
 
-def conversations(settings: Settings, index_dir: Path | None = None) -> Conversations:
-    """A ready Conversations over the loaded index and model (see answerer() for what it raises)."""
-    return Conversations(answerer(settings, index_dir), settings.conversation.expire_after_minutes * 60)
+def conversations(settings: Settings, index_dir: Path | None = None, config_articles: bool = True) -> Conversations:
+    """A ready Conversations over the loaded index and model (see answerer() for what it raises).
+    With config_articles=False an article of config.yaml missing from the index is not an error:
+    a running bot reloads an index an admin has just changed on purpose."""
+    return Conversations(answerer(settings, index_dir, config_articles), settings.conversation.expire_after_minutes * 60)

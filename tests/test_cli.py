@@ -231,3 +231,18 @@ def test_questions_encoded_from_many_threads_get_their_own_vectors(index_dir):
     similarity = np.vstack(vectors) @ direct.T
     # Each question got its own vector back (batched with others, int8's dynamic scales differ a little).
     assert (similarity.argmax(axis=1) == np.arange(len(questions))).all() and similarity.diagonal().min() > 0.99
+
+
+def test_added_articles_survive_a_rebuild_of_the_configured_index(tmp_path):
+    article = tmp_path / "lanshan.txt"
+    shutil.copy(LANSHAN, article)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"articles: [{article}]\nindex_dir: {tmp_path / 'idx'}\n", encoding="utf-8")
+    env = {"TELEGRAM_BOT_TOKEN": ""}
+    assert run_cli("--config", config, "index").returncode == 0
+    assert run_cli("--config", config, "index", "--add", DATA / "qingshui_library.md").returncode == 0
+    assert run_cli("--config", config, "index", "--remove", "nothing").returncode == 2
+    article.write_text(LANSHAN.read_text(encoding="utf-8") + "\n补充一句。\n", encoding="utf-8")
+    result = run_cli("--config", config, "run", stdin="馆长叫什么名字？\n", env=env)
+    assert "Building the index" in result.stderr and "2 article(s)" in result.stderr
+    assert "陈建国" in result.stdout
