@@ -179,7 +179,13 @@ def cmd_serve(args, settings: Settings) -> int:
         telegram.serve(runtime.conversations(settings, args.index_dir), settings.telegram, token, watch, library)
     except telegram.TokenRejected as exc:
         raise UserError(str(exc), 1) from None
-    return 0
+    # Everything is answered or journaled. Tearing the interpreter down would only free memory, and
+    # it resets signal handlers first: a second SIGTERM arriving then would end the process with
+    # status -15 instead of 0. End now.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def cmd_run(args, settings: Settings) -> int:

@@ -188,10 +188,6 @@ def serve(conversations: Conversations, settings: TelegramSettings, token: str,
         raise TokenRejected(TOKEN_REJECTED) from None
     finally:
         journal.close()
-        # Past the loop, a late repeated signal would kill the process with a misleading status;
-        # everything is journaled by now, so it simply ends the process.
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: os._exit(0))
 
 
 async def _run(app: Application, settings: TelegramSettings, journal: Journal, watch: IndexWatch | None) -> None:
@@ -216,6 +212,17 @@ async def _run(app: Application, settings: TelegramSettings, journal: Journal, w
         if app.running:
             await app.stop()
         await app.shutdown()
+        _exit_on_further_signals()
+
+
+def _exit_on_further_signals() -> None:
+    """Past this point a repeated signal would meet the default handler (asyncio restores it when
+    the loop closes) and end the process with a misleading status; everything is journaled by
+    now, so it simply ends the process."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)   # so that closing the loop leaves the handler below in place
+        signal.signal(sig, lambda *_: os._exit(0))
 
 
 async def _receive(app: Application, settings: TelegramSettings, journal: Journal) -> None:
