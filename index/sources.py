@@ -58,7 +58,7 @@ def _read(path: Path) -> bytes:
 
 
 def _fetch(url: str) -> bytes:
-    request = urllib.request.Request(url, headers={"User-Agent": "article-qa (+https://github.com)"})
+    request = urllib.request.Request(url, headers={"User-Agent": "article-qa/0.1"})
     try:
         with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
             body = response.read(MAX_BYTES + 1)

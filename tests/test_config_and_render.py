@@ -3,7 +3,8 @@ import pytest
 
 from bot.answer import Answer, Quote
 from bot.config import ConfigError, load_settings
-from bot.telegram import RateLimiter, TokenFilter
+from bot.telegram import RateLimiter
+from bot.telegram_serve import TokenFilter
 from bot import telegram_html as th
 from fake_bot_api import check_html
 

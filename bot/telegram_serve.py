@@ -1,0 +1,151 @@
+"""Running the bot: start-up, taking updates in (bot/intake.py), following the index folder
+(bot/index_watch.py), and stopping on SIGINT/SIGTERM without losing what was accepted.
+
+The handlers and the PTB Application they live in are in bot/telegram.py.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+from telegram.error import InvalidToken
+from telegram.ext import Application
+
+from bot.config import Telegram as TelegramSettings
+from bot.conversation import Conversations
+from bot.errors import UserError
+from bot.index_watch import IndexWatch
+from bot.intake import Intake, connect as intake_connect, poll, receive_webhook
+from bot.journal import Journal, JournalError
+from bot.telegram import build_application, fingerprint, set_commands
+from bot.telegram_admin import Library
+
+log = logging.getLogger(__name__)
+
+
+class TokenFilter(logging.Filter):
+    """Replace the bot token wherever it appears in a log record (the HTTP client logs request
+    URLs, and the Bot API puts the token in the URL)."""
+
+    def __init__(self, token: str):
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), ()
+        if record.exc_info:   # a traceback can quote the token too ("The token `…` was rejected")
+            record.exc_text = logging.Formatter().formatException(record.exc_info).replace(self.token, "<token>")
+            record.exc_info = None
+        return True
+
+
+TOKEN_REJECTED = ("Telegram rejected the token (401/404): check TELEGRAM_BOT_TOKEN and telegram.base_url")
+
+
+class TokenRejected(Exception):
+    """Telegram answered 401/404: the token was revoked or the Bot API address is wrong."""
+
+
+def serve(conversations: Conversations, settings: TelegramSettings, token: str,
+          watch: IndexWatch | None = None, library: Library | None = None) -> None:
+    """Run the bot until SIGINT/SIGTERM. Every accepted update goes through the journal (see
+    bot/intake.py): the first signal lets the answers in hand finish for a few seconds, a second one
+    stops at once; what is left is answered at the next start. Raises TokenRejected when Telegram
+    rejects the token, at start-up or while running, so that the process never lives on deaf."""
+    _protect_logs(token)
+    app = build_application(conversations, settings, token, library)
+    try:
+        journal = Journal(settings.journal)
+    except JournalError as exc:
+        raise UserError(str(exc), 1) from None
+    try:
+        asyncio.run(_run(app, settings, journal, watch))
+    except InvalidToken:
+        raise TokenRejected(TOKEN_REJECTED) from None
+    finally:
+        journal.close()
+
+
+async def _run(app: Application, settings: TelegramSettings, journal: Journal, watch: IndexWatch | None) -> None:
+    stopping, hurry = asyncio.Event(), asyncio.Event()
+    _on_signals(stopping, hurry)
+    print(f"article-qa: connecting to {settings.base_url}…", file=sys.stderr, flush=True)
+    receiving = asyncio.ensure_future(_receive(app, settings, journal))
+    stopped = asyncio.ensure_future(stopping.wait())
+    watching = asyncio.ensure_future(watch.run(lambda c: use_index(app, c), app.bot_data["answering"])) if watch else None
+    try:
+        await asyncio.wait({receiving, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        receiving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await receiving   # re-raises InvalidToken
+    finally:
+        stopped.cancel()
+        if watching:
+            watching.cancel()
+        if "intake" in app.bot_data:
+            left = await app.bot_data["intake"].drain(settings.shutdown_grace_seconds, hurry)
+            print(f"article-qa: stopped; {left} update(s) left for the next start", file=sys.stderr, flush=True)
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        _exit_on_further_signals()
+
+
+def _exit_on_further_signals() -> None:
+    """Past this point a repeated signal would meet the default handler (asyncio restores it when
+    the loop closes) and end the process with a misleading status; everything is journaled by
+    now, so it simply ends the process."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.remove_signal_handler(sig)   # so that closing the loop leaves the handler below in place
+        signal.signal(sig, lambda *_: os._exit(0))
+
+
+async def _receive(app: Application, settings: TelegramSettings, journal: Journal) -> None:
+    """Connect, answer what a previous run left pending, then take updates in until cancelled."""
+    await intake_connect(app)
+    await app.start()
+    await set_commands(app)
+    intake = app.bot_data["intake"] = Intake(app, journal)
+    resumed = intake.resume()
+    journal.prune()
+    if resumed:
+        log.info("Answering %d update(s) left pending by the previous run", resumed)
+    if settings.mode == "webhook":
+        await receive_webhook(intake, settings.webhook.url, settings.webhook.listen, settings.webhook.port)
+    else:
+        await poll(intake, settings.poll_timeout)
+
+
+def use_index(app: Application, conversations: Conversations) -> None:
+    """Answer from now on from a newly loaded index; conversations keep their context."""
+    conversations.adopt(app.bot_data["conversations"])
+    app.bot_data.update(conversations=conversations, answerer=conversations.answerer,
+                        fingerprint=fingerprint(conversations.answerer))
+
+
+def _on_signals(stopping: asyncio.Event, hurry: asyncio.Event) -> None:
+    """The first SIGINT/SIGTERM stops taking updates and lets those in hand finish; a second one
+    stops at once (the journal keeps what was not finished)."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        (hurry if stopping.is_set() else stopping).set()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+
+
+def _protect_logs(token: str) -> None:
+    token_filter = TokenFilter(token)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(token_filter)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Its only error log is a traceback for a response that is not JSON (a proxy's HTML error page),
+    # on every retry; the NetworkError raised next is reported once a minute by intake.Outage.
+    logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
