@@ -130,10 +130,20 @@ def rewrite(message: str, previous: Previous) -> str:
             return m[:thing.start()] + phrase + m[thing.end():]
         return m
     ellipsis = _ELLIPSIS.match(m)
-    if ellipsis and m.rstrip("？?！!。. ").endswith(("呢", "怎么样", "如何")) and not _QUESTION_WORD.search(
-            ellipsis.group("topic")):
+    if ellipsis and _is_ellipsis(m, ellipsis.group("topic")):
         return _substitute(ellipsis.group("topic"), previous.question) or m
     return m
+
+
+def _is_ellipsis(message: str, topic: str) -> bool:
+    """"那潘江呢", "河东镇怎么样": a new topic for the previous question. "X怎么样" is a question of
+    its own ("日照明天天气怎么样", "天气怎么样") unless it opens with 那/还有… or X is a name."""
+    ending = message.rstrip("？?！!。. ")
+    if _QUESTION_WORD.search(topic) or not ending.endswith(("呢", "怎么样", "如何")):
+        return False
+    return (ending.endswith("呢") or ending.startswith(("那", "还有", "另外"))
+            or re.fullmatch(r"[\u4e00-\u9fff]{1,6}" + _NAME_SUFFIX, topic) is not None   # a place or body
+            or _flag_of(topic).startswith(("nr", "ns", "nt", "nz")))   # a name: "杨维凯怎么样"
 
 
 def person_names(sentence: str) -> list[str]:

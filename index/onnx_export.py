@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -112,11 +113,18 @@ def _export_transformer(transformer, tokenizer, path: Path) -> None:
     inputs = (sample["input_ids"], sample["attention_mask"], torch.zeros_like(sample["input_ids"]))
     names = ["input_ids", "attention_mask", "token_type_ids"]
     try:
-        torch.onnx.export(LastHiddenState(transformer), inputs, str(path), input_names=names,
-                          output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-                          dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]})
+        with warnings.catch_warnings():   # tracer notes about shapes that the dynamic axes cover
+            warnings.simplefilter("ignore")
+            _export(LastHiddenState(transformer), inputs, path, names)
     except Exception as exc:   # the exporter raises many kinds; all mean "stay on PyTorch"
         raise ExportError(f"torch.onnx.export failed: {type(exc).__name__}: {exc}") from None
+
+
+def _export(module, inputs, path: Path, names: list[str]) -> None:
+    import torch
+    torch.onnx.export(module, inputs, str(path), input_names=names,
+                      output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                      dynamic_axes={n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]})
 
 
 def _agreement(folder: Path, settings: dict, reference: np.ndarray) -> float:

@@ -64,12 +64,15 @@ PERSON_ANSWER = Previous("镇里的副镇长是谁", "走下擂台，该镇副�
      "样板社区创建行动要做什么"),
     (Previous("陈建国是几零后", ""), "那张明呢", "张明是几零后"),
     (Previous("清水镇有多少人口", ""), "那河东镇呢", "河东镇有多少人口"),
+    (Previous("清水镇有多少人口", ""), "河东镇怎么样", "河东镇有多少人口"),
+    (Previous("陈建国是几零后", ""), "张明怎么样", "张明是几零后"),
 ])
 def test_follow_ups_are_rewritten_against_the_previous_turn(previous, message, expected):
     assert rewrite(message, previous) == expected
 
 
-@pytest.mark.parametrize("message", ["选派了多少名年轻干部呢", "其他人也参加了吗", "馆长是谁"])
+@pytest.mark.parametrize("message", ["选派了多少名年轻干部呢", "其他人也参加了吗", "馆长是谁",
+                                     "日照明天天气怎么样？", "天气怎么样"])
 def test_questions_that_name_their_own_topic_start_afresh(message):
     assert rewrite(message, PERSON_ANSWER) == message
 
