@@ -167,6 +167,8 @@ def cmd_bench(args, settings: Settings) -> int:
 def cmd_serve(args, settings: Settings) -> int:
     from bot import runtime, telegram_serve
     from bot.index_watch import IndexWatch
+    from bot.journal import JournalError
+    from bot.memory_store import ConversationStore
     from bot.telegram_admin import Library
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
@@ -176,8 +178,12 @@ def cmd_serve(args, settings: Settings) -> int:
         watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir, config_articles=False))
         library = Library(lambda sources: runtime.add(settings, sources, folder),
                           lambda ids: runtime.remove(settings, ids, folder), Path(folder).parent / "uploads")
-        telegram_serve.serve(runtime.conversations(settings, args.index_dir), settings.telegram, token, watch, library)
+        store = ConversationStore(settings.telegram.journal)   # beside the update journal
+        telegram_serve.serve(runtime.conversations(settings, args.index_dir, store=store), settings.telegram, token,
+                             watch, library)
     except telegram_serve.TokenRejected as exc:
+        raise UserError(str(exc), 1) from None
+    except JournalError as exc:
         raise UserError(str(exc), 1) from None
     # Everything is answered or journaled. Tearing the interpreter down would only free memory, and
     # it resets signal handlers first: a second SIGTERM arriving then would end the process with

@@ -9,13 +9,15 @@ questions about the article itself are answered from the article's structure and
 """
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 from bot import about, intent
-from bot.answer import Answer, Answerer, QuestionError, citation
+from bot.answer import Answer, Answerer, QuestionError, Quote, citation
+from bot.memory_store import ConversationStore
 from index import text
 
 ASK_IN_CHINESE = "请用中文提问，我会引用文章原文回答。"
@@ -35,7 +37,8 @@ class _Memory:
 class Conversations:
     """Replies to messages, each in the context of its conversation. Safe to call from many threads."""
 
-    def __init__(self, answerer: Answerer, ttl_seconds: float = 1800, capacity: int = 10_000):
+    def __init__(self, answerer: Answerer, ttl_seconds: float = 1800, capacity: int = 10_000,
+                 store: ConversationStore | None = None):
         self.answerer = answerer
         self.articles = answerer.searcher.index.articles
         self._titles = _Titles(self.articles)
@@ -44,6 +47,9 @@ class Conversations:
         self.ttl, self.capacity = ttl_seconds, capacity
         self._memory: OrderedDict[str, _Memory] = OrderedDict()
         self._lock = threading.Lock()
+        self._store = store
+        if store:
+            self._restore(store)
 
     def reply(self, conversation: str, message: str, now: float | None = None) -> Answer:
         """The reply to one message of a conversation. Never raises for a bad message: an empty or
@@ -72,6 +78,8 @@ class Conversations:
         """Clear a conversation's context (Telegram's /start)."""
         with self._lock:
             self._memory.pop(conversation, None)
+        if self._store:
+            self._store.delete(conversation)
 
     # ---- one message ----------------------------------------------------------------------------
 
@@ -134,11 +142,12 @@ class Conversations:
         return None
 
     def adopt(self, previous: "Conversations") -> None:
-        """Take over the context of every conversation of `previous` (the same bot on an older index)."""
+        """Take over the context of every conversation of `previous` (the same bot on an older
+        index), and where it is kept."""
         with previous._lock:
             memory = OrderedDict(previous._memory)
         with self._lock:
-            self._memory = memory
+            self._memory, self._store = memory, previous._store
 
     # ---- memory ---------------------------------------------------------------------------------
 
@@ -156,6 +165,17 @@ class Conversations:
             self._memory.move_to_end(conversation)
             while len(self._memory) > self.capacity:   # bounded: the least recently active go first
                 self._memory.popitem(last=False)
+        if self._store:
+            self._store.save(conversation, _memory_to_json(memory), time.time() - (time.monotonic() - memory.at))
+
+    def _restore(self, store: ConversationStore) -> None:
+        """Load the conversations of a previous run that are still within the time-to-live."""
+        wall, clock = time.time(), time.monotonic()
+        for conversation, turn, at in store.recent(wall - self.ttl, self.capacity):
+            try:
+                self._memory[conversation] = _memory_from_json(turn, clock - (wall - at))
+            except (ValueError, KeyError, TypeError):
+                continue   # a turn written by another version: that conversation starts afresh
 
 
 class _Titles:
@@ -181,3 +201,18 @@ class _Titles:
         for i in range(len(message) - self.RUN + 1):
             found |= self._by_run.get(message[i:i + self.RUN], set())
         return sorted(found)
+
+
+def _memory_to_json(memory: _Memory) -> str:
+    return json.dumps({"question": memory.question, "article_id": memory.article_id,
+                       "answer": asdict(memory.answer) if memory.answer else None}, ensure_ascii=False)
+
+
+def _memory_from_json(turn: str, at: float) -> _Memory:
+    data = json.loads(turn)
+    answer = data["answer"]
+    if answer is not None:
+        quotes = {key: tuple(Quote(**{**q, "matched": tuple(q["matched"])}) for q in answer[key])
+                  for key in ("quotes", "suggestions", "more")}
+        answer = Answer(**{**answer, **quotes})
+    return _Memory(data["question"], answer, data["article_id"], at)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.answer import Answerer
 from bot.conversation import Conversations
+from bot.memory_store import ConversationStore
 from bot.config import Settings
 from bot.errors import UserError
 from index.article import Article, ArticleError, parse_article
@@ -189,8 +190,11 @@ def _changed_files(index, settings: Settings, folder: Path, config_articles: boo
     return changed
 
 
-def conversations(settings: Settings, index_dir: Path | None = None, config_articles: bool = True) -> Conversations:
+def conversations(settings: Settings, index_dir: Path | None = None, config_articles: bool = True,
+                  store: ConversationStore | None = None) -> Conversations:
     """A ready Conversations over the loaded index and model (see answerer() for what it raises).
     With config_articles=False an article of config.yaml missing from the index is not an error:
-    a running bot reloads an index an admin has just changed on purpose."""
-    return Conversations(answerer(settings, index_dir, config_articles), settings.conversation.expire_after_minutes * 60)
+    a running bot reloads an index an admin has just changed on purpose. With a store, the
+    conversations' context outlives a restart."""
+    return Conversations(answerer(settings, index_dir, config_articles),
+                         settings.conversation.expire_after_minutes * 60, store=store)

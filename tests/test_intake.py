@@ -97,3 +97,18 @@ def test_an_outage_is_one_warning_a_minute_not_one_per_retry(monkeypatch, caplog
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 4 and "failed" in lines[0] and "still failing after 60 s" in lines[1]
     assert "works again after 130 s" in lines[-1] and all("\n" not in line for line in lines)
+
+
+def test_a_conversation_turn_survives_the_store(tmp_path):
+    from bot.answer import Answer, Quote
+    from bot.conversation import _Memory, _memory_from_json, _memory_to_json
+    from bot.memory_store import ConversationStore
+    quote = Quote("岚山区委书记焦春锋表示……", "标题", "向稳", 7, 0.9, "整段", ("焦春锋",), "lanshan", 1, 12)
+    memory = _Memory("岚山区委书记是谁", Answer("岚山区委书记是谁", True, (quote,), "……", more=(quote,),
+                                               article_id="lanshan"), "lanshan", 5.0)
+    store = ConversationStore(tmp_path / "journal.sqlite3")
+    store.save("chat-1", _memory_to_json(memory), time.time())
+    store.save("chat-old", _memory_to_json(memory), time.time() - 7200)
+    rows = ConversationStore(tmp_path / "journal.sqlite3").recent(time.time() - 1800, 100)
+    assert [r[0] for r in rows] == ["chat-1"]   # the turn older than the time-to-live is dropped
+    assert _memory_from_json(rows[0][1], 5.0) == memory

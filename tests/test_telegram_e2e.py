@@ -518,3 +518,17 @@ def test_a_reader_chooses_the_article_with_a_button(bot):
     bot.api.message("这篇文章讲了什么？", user_id=95)
     overview = plain(bot.replies(95, 3)[2]["params"]["text"])
     assert "清水镇图书馆" in overview and "日照岚山区" not in overview
+
+
+def test_a_follow_up_after_a_restart_keeps_its_context(index_dir, tmp_path):
+    bot = Bot(index_dir, tmp_path).start()
+    try:
+        bot.api.message("岚山区委书记是谁？", user_id=120)
+        bot.replies(120)
+        bot.stop()
+        bot.api.message("他表示了什么", user_id=120)   # waits in Telegram while the bot is down
+        bot.start()
+        follow_up = plain(bot.replies(120, 2)[1]["params"]["text"])
+        assert "按“焦春锋表示了什么”理解" in follow_up
+    finally:
+        bot.stop()
