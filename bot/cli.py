@@ -84,8 +84,8 @@ def cmd_index(args, settings: Settings) -> int:
     if args.add or args.remove:
         if args.files:
             raise UserError("give either files to index or --add/--remove, not both")
-        report = (runtime.add(settings, args.add, folder) if args.add else runtime.remove(settings, args.remove, folder))
-        print(report)
+        change = (runtime.add(settings, args.add, folder) if args.add else runtime.remove(settings, args.remove, folder))
+        print(change.report)
         return 0
     files = args.files or settings.article_files()
     if not files:

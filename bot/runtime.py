@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.answer import Answerer
@@ -76,7 +76,15 @@ def rebuild(settings: Settings, folder: Path) -> str:
     return _build(settings, articles, texts, folder, progress=True)
 
 
-def add(settings: Settings, sources: list, folder: Path) -> str:
+@dataclass(frozen=True)
+class Change:
+    """What an --add or --remove did."""
+    report: str                      # for the terminal
+    added: tuple[Article, ...] = ()  # the articles added or replaced
+    articles: int = 0                # articles in the index now
+
+
+def add(settings: Settings, sources: list, folder: Path) -> Change:
     """Add articles to an existing index (an article with the same id is replaced)."""
     index = _current(settings, folder)
     new, new_texts = load_articles(sources)
@@ -86,10 +94,10 @@ def add(settings: Settings, sources: list, folder: Path) -> str:
     report = _build(settings, kept + new, texts, folder, False)
     added = [f"  + {a.id}: 《{a.title}》, {len(a.sections)} section(s), {len(a.passages())} passages"
              + "".join(f", {line}" for _, line in a.metadata[:3]) for a in new]
-    return "\n".join([report, *added])
+    return Change("\n".join([report, *added]), tuple(new), len(kept) + len(new))
 
 
-def remove(settings: Settings, ids: list[str], folder: Path) -> str:
+def remove(settings: Settings, ids: list[str], folder: Path) -> Change:
     """Remove articles from an existing index by id."""
     index = _current(settings, folder)
     unknown = set(ids) - {a.id for a in index.articles}
@@ -99,7 +107,8 @@ def remove(settings: Settings, ids: list[str], folder: Path) -> str:
     kept = [a for a in index.articles if a.id not in ids]
     if not kept:
         raise UserError("removing every article would leave an empty index", 2)
-    return _build(settings, kept, {a.id: stored_source_text(folder, a.id) for a in kept}, folder, False)
+    report = _build(settings, kept, {a.id: stored_source_text(folder, a.id) for a in kept}, folder, False)
+    return Change(report, (), len(kept))
 
 
 def _current(settings: Settings, folder: Path):

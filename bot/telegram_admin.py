@@ -19,6 +19,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.errors import UserError
+from bot.runtime import Change
 from index.sources import SUFFIXES, is_url
 
 log = logging.getLogger(__name__)
@@ -31,17 +32,27 @@ _URL_ONLY = re.compile(r"^\s*https?://\S+\s*$")
 class Library:
     """Adds and removes articles of the bot's index, one change at a time."""
 
-    def __init__(self, add: Callable[[list[str]], str], remove: Callable[[list[str]], str], uploads: Path):
+    def __init__(self, add: Callable[[list[str]], Change], remove: Callable[[list[str]], Change], uploads: Path):
         self._add, self._remove, self.uploads = add, remove, Path(uploads)
         self._lock = threading.Lock()   # two uploads at once must not build from the same old index
 
     def add(self, source: str) -> str:
+        """Index a file or URL; return what was found, for the admin."""
         with self._lock:
-            return self._add([source])
+            change = self._add([source])
+        lines = []
+        for a in change.added:
+            lines.append(f"已添加《{a.title}》（编号 {a.id}）：{len(a.sections)} 个部分，{len(a.passages())} 句。")
+            lines += [f"· {line}" for _, line in a.metadata]
+            if a.dropped:
+                lines.append(f"· 去掉了文末 {len(a.dropped)} 行网页杂项：" + " | ".join(d[:20] for d in a.dropped[:5]))
+        return "\n".join(lines + [f"现在共有 {change.articles} 篇文章，一两秒后即可就新文章提问。"])
 
     def remove(self, article_id: str) -> str:
+        """Take an article out; return a line for the admin."""
         with self._lock:
-            return self._remove([article_id])
+            change = self._remove([article_id])
+        return f"已删除 {article_id}。现在共有 {change.articles} 篇文章。"
 
 
 def is_admin(context, update: Update) -> bool:
@@ -102,7 +113,7 @@ async def _change(update, context, reply, change: Callable[[str], str], argument
     except UserError as exc:
         await reply(update, context, [html.escape(f"没有完成：{exc}")])
         return
-    await reply(update, context, [html.escape(report + "\n几秒钟后即可就新文章提问。")])
+    await reply(update, context, [html.escape(report)])
 
 
 def _safe(name: str) -> str:

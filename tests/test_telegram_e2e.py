@@ -499,7 +499,7 @@ def test_an_admin_uploads_an_article_while_readers_ask(tmp_path):
         bot.api.message("/articles", user_id=79)
         assert "qingshui_library" in plain(bot.replies(79)[0]["params"]["text"])
         bot.api.message("/remove qingshui_library", user_id=77)
-        assert "1 article(s)" in plain(bot.replies(77, 4, timeout=60)[3]["params"]["text"])
+        assert "现在共有 1 篇文章" in plain(bot.replies(77, 4, timeout=60)[3]["params"]["text"])
         bot.api.message("/remove nothing_here", user_id=77)
         assert "没有完成" in plain(bot.replies(77, 6, timeout=60)[5]["params"]["text"])
     finally:
