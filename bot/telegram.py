@@ -375,10 +375,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
     conversation = conversation_id(update, context.bot_data["threads"])
     async with context.bot_data["in_order"].turn(conversation):
+        index_used = context.bot_data["fingerprint"]
         work = asyncio.get_running_loop().run_in_executor(context.bot_data["answering"],
                                                           context.bot_data["conversations"].reply, conversation, question)
         answer = await _with_typing(update, context, work, context.bot_data["settings"].typing_after)
         blocks, markup = _answer_reply(context, answer)
+        if context.bot_data["fingerprint"] != index_used:
+            markup = None   # the index was swapped meanwhile: buttons would point into the new one
         sent = await _reply(update, context, blocks, markup)
     for message in sent:
         context.bot_data["threads"].record(message.chat_id, message.message_id, conversation)
