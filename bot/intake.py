@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import tornado.httpserver
 import tornado.web
 from telegram import Update
-from telegram.error import Conflict, InvalidToken, RetryAfter, TelegramError
+from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.journal import Journal
@@ -154,20 +154,19 @@ async def poll(intake: Intake, timeout: float) -> None:
     """Long-poll getUpdates for ever. Each batch is journaled before the next call's offset
     acknowledges it; an update fetched but not yet journaled when the process dies is redelivered."""
     bot = intake.app.bot
-    await bot.delete_webhook()   # getUpdates is refused while a webhook is set
     last = intake.journal.last_id()
     offset = last + 1 if last is not None else None
     outage = Outage("Fetching updates (getUpdates)")
+    webhook_deleted = False
     while True:
         try:
+            if not webhook_deleted:   # getUpdates is refused while a webhook is set
+                webhook_deleted = await bot.delete_webhook()
             updates = await bot.get_updates(offset=offset, timeout=int(timeout), allowed_updates=Update.ALL_TYPES,
                                             read_timeout=10)
         except InvalidToken:
             raise
-        except Conflict as exc:   # another process polls with this token, or a webhook is set
-            await asyncio.sleep(outage.failed(exc))
-            continue
-        except TelegramError as exc:
+        except TelegramError as exc:   # network, 5xx, a proxy's page, Conflict (another poller): retry
             await asyncio.sleep(outage.failed(exc))
             continue
         outage.recovered()
@@ -185,7 +184,16 @@ async def receive_webhook(intake: Intake, url: str, listen: str, port: int) -> N
     app = tornado.web.Application([(path, _WebhookHandler, {"intake": intake, "secret": secret})])
     server = tornado.httpserver.HTTPServer(app, max_body_size=1 << 20)
     server.listen(port, listen)
-    await intake.app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+    outage = Outage("Setting the webhook (setWebhook)")
+    while True:
+        try:
+            await intake.app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+            outage.recovered()
+            break
+        except InvalidToken:
+            raise
+        except TelegramError as exc:
+            await asyncio.sleep(outage.failed(exc))
     try:
         await asyncio.Event().wait()
     finally:

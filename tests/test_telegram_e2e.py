@@ -532,3 +532,15 @@ def test_a_follow_up_after_a_restart_keeps_its_context(index_dir, tmp_path):
         assert "按“焦春锋表示了什么”理解" in follow_up
     finally:
         bot.stop()
+
+
+def test_a_failing_delete_webhook_at_start_is_retried(index_dir, tmp_path):
+    bot = Bot(index_dir, tmp_path)
+    bot.api.fault("deleteWebhook", ("500",), ("html",))
+    bot.start()
+    try:
+        bot.api.message("岚山区委书记是谁？", user_id=130)
+        assert "焦春锋" in plain(bot.replies(130, timeout=40)[0]["params"]["text"])
+        assert bot.api.calls.count("deleteWebhook") == 3 and "Traceback" not in bot.log.read_text()
+    finally:
+        bot.stop()
