@@ -69,10 +69,11 @@ class Answerer:
         self.threshold = searcher.threshold if threshold is None else threshold
         self.max_question_chars = max_question_chars
 
-    def ask(self, question: str) -> Answer:
-        """Answer one question. Raises QuestionError for an empty or over-long question."""
+    def ask(self, question: str, article_id: str | None = None) -> Answer:
+        """Answer one question (from one article only, with `article_id`). Raises QuestionError for
+        an empty or over-long question."""
         question = self.check(question)
-        result = self.searcher.search(question, k=self.max_quotes + 3)
+        result = self.searcher.search(question, k=self.max_quotes + 3, article_id=article_id)
         hits = result.hits
         subject = subject_asked(question)
         introduction = self._introduction(subject, hits) if subject else None

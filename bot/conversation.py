@@ -32,6 +32,7 @@ class _Memory:
     answer: Answer | None   # its answer (None after an article-level reply)
     article_id: str         # the article the conversation is about ("" when not known)
     at: float
+    chosen: bool = False    # the reader chose that article: questions are answered from it alone
 
 
 class Conversations:
@@ -65,14 +66,17 @@ class Conversations:
         if understood != message:
             answer = replace(answer, understood_as=understood, reply=f"（按“{understood}”理解）\n{answer.reply}")
         if answer.kind != "smalltalk":
+            chosen = bool(memory and memory.chosen)
+            article_id = memory.article_id if chosen else answer.article_id or (memory.article_id if memory else "")
             self._remember(conversation, _Memory(understood, answer if answer.kind in ("quote", "refusal") else None,
-                                                 answer.article_id or (memory.article_id if memory else ""), now))
+                                                 article_id, now, chosen))
         return answer
 
     def choose_article(self, conversation: str, article_id: str, now: float | None = None) -> None:
         """Make an article the one the conversation is about (Telegram's /articles buttons)."""
         if article_id in self._by_id:
-            self._remember(conversation, _Memory("", None, article_id, time.monotonic() if now is None else now))
+            self._remember(conversation, _Memory("", None, article_id, time.monotonic() if now is None else now,
+                                                 chosen=True))
 
     def forget(self, conversation: str) -> None:
         """Clear a conversation's context (Telegram's /start)."""
@@ -105,7 +109,7 @@ class Conversations:
         if memory and memory.question:
             first = memory.answer.quotes[0].text if memory.answer and memory.answer.quotes else ""
             question = intent.rewrite(message, intent.Previous(memory.question, first))
-        answer = self.answerer.ask(question)
+        answer = self.answerer.ask(question, self._scope(message, memory))
         if intent.is_foreign(message) and not answer.answered:
             answer = replace(answer, reply=ASK_IN_CHINESE, suggestions=())
         return answer, question
@@ -117,6 +121,14 @@ class Conversations:
             return Answer("", False, (), NO_MORE, kind="refusal", article_id=memory.article_id)
         reply = "\n".join(f"“{q.text}”——{citation(q)}" for q in more)
         return Answer("", True, more, reply, more=memory.answer.more[len(more):], article_id=more[0].article_id)
+
+    def _scope(self, message: str, memory: _Memory | None) -> str | None:
+        """The article a question is answered from: the one the reader chose, unless the question
+        names another; None (every article) otherwise."""
+        if not memory or not memory.chosen:
+            return None
+        named = {self.articles[n].id for n in self._titles.named(text.normalise(message))}
+        return None if named and memory.article_id not in named else memory.article_id
 
     def _articles_meant(self, message: str, memory: _Memory | None) -> list:
         """The article a question about "the article" means: one named in the message, else the one
@@ -204,7 +216,7 @@ class _Titles:
 
 
 def _memory_to_json(memory: _Memory) -> str:
-    return json.dumps({"question": memory.question, "article_id": memory.article_id,
+    return json.dumps({"question": memory.question, "article_id": memory.article_id, "chosen": memory.chosen,
                        "answer": asdict(memory.answer) if memory.answer else None}, ensure_ascii=False)
 
 
@@ -215,4 +227,4 @@ def _memory_from_json(turn: str, at: float) -> _Memory:
         quotes = {key: tuple(Quote(**{**q, "matched": tuple(q["matched"])}) for q in answer[key])
                   for key in ("quotes", "suggestions", "more")}
         answer = Answer(**{**answer, **quotes})
-    return _Memory(data["question"], answer, data["article_id"], at)
+    return _Memory(data["question"], answer, data["article_id"], at, data.get("chosen", False))

@@ -144,10 +144,11 @@ class Searcher:
         topic = [(w, text.word_weight(w)) for w in text.content_words(q, self._known_text)]
         return Query(q, text.keyword_tokens(q), topic, wants, (_grams(q, 2), _grams(q, 3)), _focus(q, topic))
 
-    def search(self, question: str, k: int = 3) -> Result:
-        """Return up to k hits, best first, and the confidence that the best one answers."""
+    def search(self, question: str, k: int = 3, article_id: str | None = None) -> Result:
+        """Return up to k hits, best first, and the confidence that the best one answers; with
+        `article_id`, only from that article (as if it were the only one indexed)."""
         query = self.analyse(question)
-        candidates, features = self.features(query)
+        candidates, features = self.features(query, article_id)
         if not len(candidates):
             return Result([], 0.0)
         logits = self.ranker.logits(features)
@@ -177,17 +178,22 @@ class Searcher:
                          column["answer_type"], column["cover_local"],
                          column["bigram_local"], column["trigram_cover"]], dtype=np.float64)
 
-    def features(self, query: Query) -> tuple[np.ndarray, np.ndarray]:
+    def features(self, query: Query, article_id: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Candidate passage numbers and their feature matrix (rows follow FEATURES)."""
         n = len(self.index.passages)
         if n == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)), dtype=np.float32)
         q_vec = self.embedder.encode_question(query.text)
         bm25 = self.index.passage_keywords.scores(query.tokens)
-        candidates = self._candidates(q_vec, bm25)
+        candidates = self._candidates(q_vec, bm25, article_id)
         return candidates, self._feature_matrix(query, q_vec[0], bm25, candidates)
 
-    def _candidates(self, q_vec: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+    def _candidates(self, q_vec: np.ndarray, bm25: np.ndarray, article_id: str | None = None) -> np.ndarray:
+        if article_id in self._article_passages:   # one article: score its passages directly
+            numbers = np.array(self._article_passages[article_id])
+            dense = self.index.passage_vectors[numbers] @ q_vec[0]
+            return np.unique(np.concatenate([numbers[np.argsort(-dense)[:CANDIDATES]],
+                                             numbers[np.argsort(-bm25[numbers])[:CANDIDATES]]]))
         k = min(CANDIDATES, len(bm25))
         _, dense_ids = self.index.dense.search(q_vec, k)
         keyword_ids = np.argpartition(-bm25, k - 1)[:k]

@@ -518,6 +518,8 @@ def test_a_reader_chooses_the_article_with_a_button(bot):
     bot.api.message("这篇文章讲了什么？", user_id=95)
     overview = plain(bot.replies(95, 3)[2]["params"]["text"])
     assert "清水镇图书馆" in overview and "日照岚山区" not in overview
+    bot.api.message("有多少个项目通过了评审？", user_id=95)   # answered by the other article alone
+    assert "12个" not in plain(bot.replies(95, 4)[3]["params"]["text"])
 
 
 def test_a_follow_up_after_a_restart_keeps_its_context(index_dir, tmp_path):
