@@ -178,7 +178,10 @@ def cmd_serve(args, settings: Settings) -> int:
         watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir, config_articles=False))
         library = Library(lambda sources: runtime.add(settings, sources, folder),
                           lambda ids: runtime.remove(settings, ids, folder), Path(folder).parent / "uploads")
-        store = ConversationStore(settings.telegram.journal)   # beside the update journal
+        # Its own file beside the update journal: one database would make the answering threads'
+        # writes and the event loop's journal writes wait for each other's locks.
+        journal = Path(settings.telegram.journal)
+        store = ConversationStore(journal.with_name(f"{journal.stem}-conversations{journal.suffix}"))
         telegram_serve.serve(runtime.conversations(settings, args.index_dir, store=store), settings.telegram, token,
                              watch, library)
     except telegram_serve.TokenRejected as exc:
@@ -188,6 +191,7 @@ def cmd_serve(args, settings: Settings) -> int:
     # Everything is answered or journaled. Tearing the interpreter down would only free memory, and
     # it resets signal handlers first: a second SIGTERM arriving then would end the process with
     # status -15 instead of 0. End now.
+    store.flush()
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

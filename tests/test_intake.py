@@ -109,6 +109,7 @@ def test_a_conversation_turn_survives_the_store(tmp_path):
     store = ConversationStore(tmp_path / "journal.sqlite3")
     store.save("chat-1", _memory_to_json(memory), time.time())
     store.save("chat-old", _memory_to_json(memory), time.time() - 7200)
+    store.flush()   # writes are made behind; flush is what the bot calls before it ends
     rows = ConversationStore(tmp_path / "journal.sqlite3").recent(time.time() - 1800, 100)
     assert [r[0] for r in rows] == ["chat-1"]   # the turn older than the time-to-live is dropped
     assert _memory_from_json(rows[0][1], 5.0) == memory
