@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from bot import runtime
 from bot.config import Settings
+from bot.measure import percentile as _pct
 from bot.render import terminal
 from index.embed import Embedder, EmbeddingError
 from index.store import build_index
@@ -136,6 +136,3 @@ def _timed(func, questions) -> list[float]:
         times.append((time.perf_counter() - started) * 1000)
     return times
 
-
-def _pct(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100)[p - 1] if len(values) > 1 else values[0]

@@ -9,7 +9,6 @@ the files' own questions and that process's peak memory (its serving footprint).
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,7 @@ import time
 from pathlib import Path
 
 from bot.config import Settings
+from bot.measure import peak_rss_mb, percentile as _pct
 from bot.runtime import embedder
 from index.article import Article, parse_article
 from index.store import build_index
@@ -109,13 +109,9 @@ def _serve(settings: Settings, folder: Path, questions: list[str]) -> tuple[list
                 raise RuntimeError("article-qa ask --jsonl stopped")
             if n >= 3:   # the first answers warm caches up
                 latencies.append((time.perf_counter() - started) * 1000)
-        status = Path(f"/proc/{process.pid}/status").read_text()
-        peak = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
+        peak = peak_rss_mb(process.pid)
     finally:
         process.stdin.close()
         process.wait(60)
     return latencies, peak
 
-
-def _pct(values: list[float], p: int) -> float:
-    return statistics.quantiles(values, n=100)[p - 1] if len(values) > 1 else values[0]

@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bot.measure import percentile  # noqa: E402
 
 
 def main() -> None:
@@ -50,7 +51,7 @@ def main() -> None:
         ours.wait(30)
     ours_p50, theirs_p50 = (statistics.median(t) for t in times.values())
     for name, values in times.items():
-        print(f"{name:<30} p50 {statistics.median(values):6.2f} ms   p95 {_p95(values):6.2f} ms")
+        print(f"{name:<30} p50 {statistics.median(values):6.2f} ms   p95 {percentile(values, 95):6.2f} ms")
     print(f"{'LangChain / article-qa (p50)':<30} {theirs_p50 / ours_p50:.2f}×   ({len(questions)} questions × {args.rounds})")
 
 
@@ -82,9 +83,6 @@ def _timed(func) -> float:
     func()
     return (time.perf_counter() - started) * 1000
 
-
-def _p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100)[94]
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,8 +27,10 @@ from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from fake_bot_api import FakeBotAPI  # noqa: E402
+
+from bot.measure import peak_rss_mb, percentile as _pct  # noqa: E402
 
 TOKEN = "999:BENCH"
 FIRST_MESSAGE_ID = 50_000
@@ -81,9 +82,8 @@ class BotProcess:
         return self
 
     def peak_rss_mb(self) -> float:
-        """The serving process's peak resident memory (Linux: VmHWM)."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
+        """The serving process's peak resident memory."""
+        return peak_rss_mb(self.process.pid)
 
     def signal(self, sig: int) -> None:
         self.process.send_signal(sig)
@@ -214,9 +214,6 @@ def _answered(api: FakeBotAPI) -> dict[int, list[float]]:
             answered[message_id] = times
     return answered
 
-
-def _pct(values, p):
-    return statistics.quantiles(values, n=100)[p - 1]
 
 
 if __name__ == "__main__":
