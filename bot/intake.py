@@ -136,32 +136,37 @@ def _one_line(exc: Exception) -> str:
 
 
 async def connect(app: Application) -> None:
-    """Initialise the application (getMe), retrying while the Bot API cannot be reached. A rejected
-    token (InvalidToken) is raised at once: retrying cannot fix it."""
-    outage = Outage("Connecting to the Telegram Bot API")
+    """Initialise the application (getMe), retrying while the Bot API cannot be reached."""
+    await _until_done("Connecting to the Telegram Bot API", app.initialize)
+
+
+async def _until_done(what: str, call) -> None:
+    """Await `call()` until it succeeds, retrying Bot API failures with Outage's backoff and log
+    lines. A rejected token (InvalidToken) is raised at once: retrying cannot fix it."""
+    outage = Outage(what)
     while True:
         try:
-            await app.initialize()
-            outage.recovered()
-            return
+            await call()
         except InvalidToken:
             raise
         except TelegramError as exc:
             await asyncio.sleep(outage.failed(exc))
+            continue
+        outage.recovered()
+        return
 
 
 async def poll(intake: Intake, timeout: float) -> None:
     """Long-poll getUpdates for ever. Each batch is journaled before the next call's offset
     acknowledges it; an update fetched but not yet journaled when the process dies is redelivered."""
     bot = intake.app.bot
+    # getUpdates is refused while a webhook is set.
+    await _until_done("Removing the webhook (deleteWebhook)", bot.delete_webhook)
     last = intake.journal.last_id()
     offset = last + 1 if last is not None else None
     outage = Outage("Fetching updates (getUpdates)")
-    webhook_deleted = False
     while True:
         try:
-            if not webhook_deleted:   # getUpdates is refused while a webhook is set
-                webhook_deleted = await bot.delete_webhook()
             updates = await bot.get_updates(offset=offset, timeout=int(timeout), allowed_updates=Update.ALL_TYPES,
                                             read_timeout=10)
         except InvalidToken:
@@ -184,16 +189,8 @@ async def receive_webhook(intake: Intake, url: str, listen: str, port: int) -> N
     app = tornado.web.Application([(path, _WebhookHandler, {"intake": intake, "secret": secret})])
     server = tornado.httpserver.HTTPServer(app, max_body_size=1 << 20)
     server.listen(port, listen)
-    outage = Outage("Setting the webhook (setWebhook)")
-    while True:
-        try:
-            await intake.app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
-            outage.recovered()
-            break
-        except InvalidToken:
-            raise
-        except TelegramError as exc:
-            await asyncio.sleep(outage.failed(exc))
+    await _until_done("Setting the webhook (setWebhook)",
+                      lambda: intake.app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES))
     try:
         await asyncio.Event().wait()
     finally:
