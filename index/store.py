@@ -91,7 +91,7 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     manifest = _manifest(articles, embedder, dense, len(passages), time.time() - started)
     manifest["files"] = {name: _file_sha256(folder / name) for name in _files_written(folder)}
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    return load_index(folder)
+    return _read(folder, manifest)   # its files were hashed a moment ago: no need to check them again
 
 
 def load_index(folder: str | Path, model_name: str | None = None, runtime: str | None = None) -> Index:
