@@ -111,7 +111,7 @@ def cmd_ask(args, settings: Settings) -> int:
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
-        from bot.render import terminal
+        from bot.chat.render import terminal
         print(terminal(answer))
     return 0
 
@@ -132,7 +132,7 @@ def _jsonl_question(line: str, number: int) -> tuple[str, str]:
 
 def cmd_chat(args, settings: Settings) -> int:
     from bot import runtime
-    from bot.render import terminal
+    from bot.chat.render import terminal
     conversations = runtime.conversations(settings, args.index_dir)
     titles = "、".join(f"《{a.title}》" for a in conversations.articles[:3])
     print(f"关于{titles}，请用中文提问（空行或 Ctrl-D 退出）。")
@@ -149,27 +149,28 @@ def cmd_chat(args, settings: Settings) -> int:
 
 
 def cmd_eval(args, settings: Settings) -> int:
-    from bot import evaluate
+    from bot.tools import evaluate
     print(evaluate.run(settings, args.file, args.index_dir, args.articles))
     return 0
 
 
 def cmd_bench(args, settings: Settings) -> int:
     if args.corpus:
-        from bot import corpus_bench
+        from bot.tools import corpus_bench
         print(corpus_bench.corpus(settings, args.corpus, args.faiss.split(","), args.source))
         return 0
-    from bot import benchmark
+    from bot.tools import benchmark
     print(benchmark.in_process(settings, args.index_dir, args.questions))
     return 0
 
 
 def cmd_serve(args, settings: Settings) -> int:
-    from bot import runtime, telegram_serve
-    from bot.index_watch import IndexWatch
-    from bot.journal import JournalError
-    from bot.memory_store import ConversationStore
-    from bot.telegram_admin import Library
+    from bot import runtime
+    from bot.telegram import serve as telegram_serve
+    from bot.telegram.index_watch import IndexWatch
+    from bot.telegram.journal import JournalError
+    from bot.telegram.conversation_store import ConversationStore
+    from bot.telegram.admin import Library
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")

@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.answer import Answerer
-from bot.conversation import Conversations
-from bot.memory_store import ConversationStore
+from bot.chat.answer import Answerer
+from bot.chat.conversation import Conversations
+from bot.telegram.conversation_store import ConversationStore
 from bot.config import Settings
 from bot.errors import UserError
 from index.article import Article, ArticleError, parse_article

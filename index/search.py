@@ -131,31 +131,40 @@ class Searcher:
         return self._passage_text[number]
 
     def passages_containing(self, phrase: str) -> list[int]:
-        """Numbers of the passages that contain the phrase (normalised), in reading order."""
-        phrase = text.normalise(phrase)
+        """Numbers of the passages that contain the phrase (already in normal form), in reading order."""
         if not phrase or not self._passage_text:
             return []
         return np.flatnonzero(_presence([phrase], self._passage_text, self._joined)[0]).tolist()
 
-    def analyse(self, question: str) -> Query:
-        """Normalise the question and extract what retrieval needs from it."""
-        q = text.normalise_question(question)
+    def analyse(self, question: text.Message | str) -> Query:
+        """What retrieval needs from a question: its words, topic, focus and the kind of answer wanted."""
+        q = text.as_message(question).question
         wants = "date" if _WANTS_DATE.search(q) else "number" if _WANTS_NUMBER.search(q) else ""
         topic = [(w, text.word_weight(w)) for w in text.content_words(q, self._known_text)]
         return Query(q, text.keyword_tokens(q), topic, wants, (_grams(q, 2), _grams(q, 3)), _focus(q, topic))
 
-    def search(self, question: str, k: int = 3, article_id: str | None = None) -> Result:
+    def search(self, question: text.Message | str, k: int = 3, article_id: str | None = None) -> Result:
         """Return up to k hits, best first, and the confidence that the best one answers; with
         `article_id`, only from that article (as if it were the only one indexed)."""
         query = self.analyse(question)
-        candidates, features = self.features(query, article_id)
-        if not len(candidates):
+        ranked = self.rank(query, article_id)
+        if ranked is None:
             return Result([], 0.0)
-        logits = self.ranker.logits(features)
+        candidates, logits, signals = ranked
         order = np.argsort(-logits, kind="stable")[:k]
         hits = [self._hit(query, candidates[i], _sigmoid(logits[i])) for i in order]
-        signals = self.abstain_signals(query, hits[0].passage.article, logits[order[0]], features[order[0]])
         return Result(hits, float(_sigmoid(self.refusal.logits(signals[None, :])[0])))
+
+    def rank(self, query: Query, article_id: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """Candidate passage numbers, their ranking logits and the refusal signals of the best one
+        (None when nothing is indexed). scripts/fit_fusion.py fits the refusal model on these signals."""
+        candidates, features = self.features(query, article_id)
+        if not len(candidates):
+            return None
+        logits = self.ranker.logits(features)
+        best = int(np.argmax(logits))
+        article = self.index.passages[candidates[best]].article
+        return candidates, logits, self.abstain_signals(query, article, logits[best], features[best])
 
     def abstain_signals(self, query: Query, article_id: str, logit: float, features: np.ndarray) -> np.ndarray:
         """What decides whether to answer at all (rows follow ABSTAIN_FEATURES): how strong the best

@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import unicodedata
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
@@ -39,16 +40,32 @@ def _t2s():
     return opencc.OpenCC("t2s")
 
 
+@dataclass(frozen=True)
+class Message:
+    """A message as it came in, made once at the door and handed down to every stage, so none
+    normalises it again: the text as typed (whitespace folded, invisible format characters such as
+    zero-width spaces and BOMs that ride along in pasted text removed), its normal form, and that
+    form without politeness filler (what retrieval compares with the articles)."""
+    typed: str
+    normal: str
+    question: str
+
+    @classmethod
+    def of(cls, raw: str) -> "Message":
+        typed = " ".join("".join(ch for ch in raw or "" if unicodedata.category(ch) != "Cf").split())
+        normal = normalise(typed).strip()
+        return cls(typed, normal, _FILLER.sub("", normal).strip() or normal)
+
+
+def as_message(message: "Message | str") -> Message:
+    """The message itself, or a plain string (a library call, a test) made into one."""
+    return message if isinstance(message, Message) else Message.of(message)
+
+
 def normalise(text: str) -> str:
     """Fold full-width forms, Traditional characters and case, so questions and articles compare."""
     text = unicodedata.normalize("NFKC", text)
     return _t2s().convert(text).lower()
-
-
-def normalise_question(question: str) -> str:
-    """normalise() plus removal of politeness filler such as 请问 … 吗."""
-    text = normalise(question).strip()
-    return _FILLER.sub("", text).strip() or text
 
 
 def words(text: str) -> list[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bot.measure import percentile  # noqa: E402
+from bot.tools.measure import percentile  # noqa: E402
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 from fake_bot_api import FakeBotAPI  # noqa: E402
 
-from bot.measure import peak_rss_mb, percentile as _pct  # noqa: E402
+from bot.tools.measure import peak_rss_mb, percentile as _pct  # noqa: E402
 
 TOKEN = "999:BENCH"
 FIRST_MESSAGE_ID = 50_000

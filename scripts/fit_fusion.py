@@ -185,16 +185,10 @@ def _refusal_sets(c: dict, ranker: Network) -> dict[str, tuple[np.ndarray, list[
 
 
 def _top_signals(searcher: Searcher, items, ranker: Network) -> np.ndarray:
-    """The refusal signals of each question's best passage under the ranker."""
-    out = []
-    for it in items:
-        query = searcher.analyse(it["question"])
-        candidates, features = searcher.features(query)
-        logits = ranker.logits(features)
-        top = int(np.argmax(logits))
-        article = searcher.index.passages[candidates[top]].article
-        out.append(searcher.abstain_signals(query, article, logits[top], features[top]))
-    return np.array(out)
+    """The refusal signals of each question's best passage under the ranker, computed by the
+    same code that answers (Searcher.rank)."""
+    searcher.ranker = ranker
+    return np.array([searcher.rank(searcher.analyse(it["question"]))[2] for it in items])
 
 
 def _swapped_topic(searcher: Searcher, items, rng: random.Random) -> list[dict]:

@@ -1,11 +1,11 @@
 """Fast tier: settings, rate limiting, Telegram HTML."""
 import pytest
 
-from bot.answer import Answer, Quote
+from bot.chat.answer import Answer, Quote
 from bot.config import ConfigError, load_settings
-from bot.telegram import RateLimiter
-from bot.telegram_serve import TokenFilter
-from bot import telegram_html as th
+from bot.telegram.handlers import RateLimiter
+from bot.telegram.serve import TokenFilter
+from bot.telegram import html as th
 from fake_bot_api import check_html
 
 

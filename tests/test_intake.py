@@ -6,9 +6,9 @@ import time
 import pytest
 from telegram import Update
 
-from bot import intake as intake_module
-from bot.intake import Intake, Outage
-from bot.journal import KEEP_DONE_SECONDS, Journal, JournalError
+from bot.telegram import intake as intake_module
+from bot.telegram.intake import Intake, Outage
+from bot.telegram.journal import KEEP_DONE_SECONDS, Journal, JournalError
 
 
 def test_journal_takes_each_update_once_and_keeps_pending_across_reopening(tmp_path):
@@ -89,7 +89,7 @@ def test_an_outage_is_one_warning_a_minute_not_one_per_retry(monkeypatch, caplog
     clock = [1000.0]
     monkeypatch.setattr(intake_module.time, "monotonic", lambda: clock[0])
     outage = Outage("Fetching updates")
-    with caplog.at_level(logging.WARNING, logger="bot.intake"):
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.intake"):
         for _ in range(130):   # two minutes of failures, one a second
             outage.failed(ConnectionError("refused"))
             clock[0] += 1
@@ -100,9 +100,9 @@ def test_an_outage_is_one_warning_a_minute_not_one_per_retry(monkeypatch, caplog
 
 
 def test_a_conversation_turn_survives_the_store(tmp_path):
-    from bot.answer import Answer, Quote
-    from bot.conversation import _Memory, _memory_from_json, _memory_to_json
-    from bot.memory_store import ConversationStore
+    from bot.chat.answer import Answer, Quote
+    from bot.chat.conversation import _Memory, _memory_from_json, _memory_to_json
+    from bot.telegram.conversation_store import ConversationStore
     quote = Quote("岚山区委书记焦春锋表示……", "标题", "向稳", 7, 0.9, "整段", ("焦春锋",), "lanshan", 1, 12)
     memory = _Memory("岚山区委书记是谁", Answer("岚山区委书记是谁", True, (quote,), "……", more=(quote,),
                                                article_id="lanshan"), "lanshan", 5.0)

@@ -1,7 +1,8 @@
 """Fast tier: what a chat message asks for, and how follow-ups are rewritten (no model)."""
 import pytest
 
-from bot.intent import Previous, classify, is_foreign, rewrite, wants_more
+from bot.chat.followup import Previous, rewrite, wants_more
+from bot.chat.intent import classify, is_foreign
 
 
 @pytest.mark.parametrize("message, kind, detail", [

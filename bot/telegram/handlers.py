@@ -1,5 +1,5 @@
 """The Telegram bot's handlers (python-telegram-bot v22): the same answers as the CLI, as HTML
-replies. Running it — start-up, the update journal, index reloads, shutdown — is bot/telegram_serve.py.
+replies. Running it — start-up, the update journal, index reloads, shutdown — is bot/telegram/serve.py.
 
 Buttons carry passage numbers plus a fingerprint of the index in their callback_data, never a
 key into memory, so they keep working after a restart and say "请重新提问" once the index changes.
@@ -26,14 +26,14 @@ from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler,
                           CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
 
-from bot import about
-from bot import telegram_admin as admin
-from bot import telegram_html as th
-from bot.answer import Answer, Answerer, Quote
+from bot.chat import about
+from bot.telegram import admin
+from bot.telegram import html as th
+from bot.chat.answer import Answer, Answerer, Quote
 from bot.config import Telegram as TelegramSettings
-from bot.conversation import Conversations
-from bot.intake import Outage
-from bot.render import body, headline
+from bot.chat.conversation import Conversations
+from bot.telegram.intake import Outage
+from bot.chat.render import body, headline
 
 log = logging.getLogger(__name__)
 

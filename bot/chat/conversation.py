@@ -2,10 +2,11 @@
 the Telegram bot (which only maps its chats and threads to conversation ids).
 
 A conversation remembers its last question (as understood), that question's answer and the article
-it was about, for a limited time. A message is first classified (bot/intent.py): small talk and
-questions about the article itself are answered from the article's structure and metadata
-(bot/about.py); anything else is a question, rewritten when it leans on the previous turn
-(他/她/这个…/那…呢), then answered by retrieval (bot/answer.py).
+it was about, for a limited time. A message is read once at the door (index.text.Message: the text
+as typed, its normal form) and that object travels down. It is first classified (intent.py): small
+talk and questions about the article itself are answered from the article's structure and metadata
+(about.py); anything else is a question, rewritten when it leans on the previous turn
+(followup.py: 他/她/这个…/那…呢), then answered by retrieval (answer.py).
 """
 from __future__ import annotations
 
@@ -14,16 +15,25 @@ import threading
 import time
 from collections import OrderedDict, defaultdict
 from dataclasses import asdict, dataclass, replace
+from typing import Iterable, Protocol
 
-from bot import about, intent
-from bot.answer import Answer, Answerer, QuestionError, Quote, citation
-from bot.memory_store import ConversationStore
+from bot.chat import about, followup, intent
+from bot.chat.answer import Answer, Answerer, QuestionError, Quote, citation, read_question
 from index import text
 
 ASK_IN_CHINESE = "请用中文提问，我会引用文章原文回答。"
 NO_MORE = "关于上一个问题，没有更多相关的句子了。"
 # Headings are matched with this many characters of a section's name at least ("向稳讲了什么").
 _MIN_HEADING_MATCH = 2
+
+
+class TurnStore(Protocol):
+    """Where conversations' last turns outlive the process (the bot keeps them in SQLite:
+    bot/telegram/conversation_store.py)."""
+
+    def save(self, conversation: str, turn: str, at: float) -> None: ...
+    def delete(self, conversation: str) -> None: ...
+    def recent(self, since: float, limit: int) -> Iterable[tuple[str, str, float]]: ...
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,7 @@ class Conversations:
     """Replies to messages, each in the context of its conversation. Safe to call from many threads."""
 
     def __init__(self, answerer: Answerer, ttl_seconds: float = 1800, capacity: int = 10_000,
-                 store: ConversationStore | None = None):
+                 store: TurnStore | None = None):
         self.answerer = answerer
         self.articles = answerer.searcher.index.articles
         self._titles = _Titles(self.articles)
@@ -52,23 +62,24 @@ class Conversations:
         if store:
             self._restore(store)
 
-    def reply(self, conversation: str, message: str, now: float | None = None) -> Answer:
+    def reply(self, conversation: str, raw: str, now: float | None = None) -> Answer:
         """The reply to one message of a conversation. Never raises for a bad message: an empty or
         over-long one gets an `invalid` answer that says what is wrong."""
         now = time.monotonic() if now is None else now
         try:
-            message = self.answerer.check(message)
+            message = read_question(raw, self.answerer.max_question_chars)
         except QuestionError as exc:
-            return Answer(" ".join((message or "").split())[:100], False, (), str(exc), kind="invalid")
+            return Answer(" ".join((raw or "").split())[:100], False, (), str(exc), kind="invalid")
         memory = self._recall(conversation, now)
         answer, understood = self._respond(message, memory)
-        answer = replace(answer, question=message)
-        if understood != message:
-            answer = replace(answer, understood_as=understood, reply=f"（按“{understood}”理解）\n{answer.reply}")
+        answer = replace(answer, question=message.typed)
+        if understood.typed != message.typed:
+            answer = replace(answer, understood_as=understood.typed,
+                             reply=f"（按“{understood.typed}”理解）\n{answer.reply}")
         if answer.kind != "smalltalk":
             chosen = bool(memory and memory.chosen)
             article_id = memory.article_id if chosen else answer.article_id or (memory.article_id if memory else "")
-            self._remember(conversation, _Memory(understood, answer if answer.kind in ("quote", "refusal") else None,
+            self._remember(conversation, _Memory(understood.typed, answer if answer.kind in ("quote", "refusal") else None,
                                                  article_id, now, chosen))
         return answer
 
@@ -87,7 +98,7 @@ class Conversations:
 
     # ---- one message ----------------------------------------------------------------------------
 
-    def _respond(self, message: str, memory: _Memory | None) -> tuple[Answer, str]:
+    def _respond(self, message: text.Message, memory: _Memory | None) -> tuple[Answer, text.Message]:
         """The answer and the question as understood."""
         asked = intent.classify(message)
         if asked.kind == "smalltalk":
@@ -103,12 +114,13 @@ class Conversations:
                 return about.section_overview(*section), message
             if not asked.detail:
                 return about.overview(articles), message
-        if memory and memory.answer and intent.wants_more(message):
-            return self._more(memory), memory.question
+        if memory and memory.answer and followup.wants_more(message):
+            return self._more(memory), text.Message.of(memory.question)
         question = message
         if memory and memory.question:
             first = memory.answer.quotes[0].text if memory.answer and memory.answer.quotes else ""
-            question = intent.rewrite(message, intent.Previous(memory.question, first))
+            rewritten = followup.rewrite(message, followup.Previous(memory.question, first))
+            question = message if rewritten == message.typed else text.Message.of(rewritten)
         answer = self.answerer.ask(question, self._scope(message, memory))
         if intent.is_foreign(message) and not answer.answered:
             answer = replace(answer, reply=ASK_IN_CHINESE, suggestions=())
@@ -122,29 +134,28 @@ class Conversations:
         reply = "\n".join(f"“{q.text}”——{citation(q)}" for q in more)
         return Answer("", True, more, reply, more=memory.answer.more[len(more):], article_id=more[0].article_id)
 
-    def _scope(self, message: str, memory: _Memory | None) -> str | None:
+    def _scope(self, message: text.Message, memory: _Memory | None) -> str | None:
         """The article a question is answered from: the one the reader chose, unless the question
         names another; None (every article) otherwise."""
         if not memory or not memory.chosen:
             return None
-        named = {self.articles[n].id for n in self._titles.named(text.normalise(message))}
+        named = {self.articles[n].id for n in self._titles.named(message.normal)}
         return None if named and memory.article_id not in named else memory.article_id
 
-    def _articles_meant(self, message: str, memory: _Memory | None) -> list:
+    def _articles_meant(self, message: text.Message, memory: _Memory | None) -> list:
         """The article a question about "the article" means: one named in the message, else the one
         the conversation is about, else every article (the replies then cover or list them all)."""
         if len(self.articles) == 1:
             return list(self.articles)
-        m = text.normalise(message)
-        named = [self.articles[n] for n in self._titles.named(m)]
+        named = [self.articles[n] for n in self._titles.named(message.normal)]
         if len(named) == 1:
             return named
         focus = self._by_id.get(memory.article_id) if memory else None
         return [focus] if focus else list(self.articles)
 
     def _section_named(self, words: str, articles: list):
-        """(article, section number) of the section whose heading holds the words, if one does."""
-        words = text.normalise(words)
+        """(article, section number) of the section whose heading holds the words (in normal form,
+        as the intent found them in the message), if one does."""
         if len(words) < _MIN_HEADING_MATCH:
             return None
         for article in articles:
@@ -180,7 +191,7 @@ class Conversations:
         if self._store:
             self._store.save(conversation, _memory_to_json(memory), time.time() - (time.monotonic() - memory.at))
 
-    def _restore(self, store: ConversationStore) -> None:
+    def _restore(self, store: TurnStore) -> None:
         """Load the conversations of a previous run that are still within the time-to-live."""
         wall, clock = time.time(), time.monotonic()
         for conversation, turn, at in store.recent(wall - self.ttl, self.capacity):

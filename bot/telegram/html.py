@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from bot.answer import Answer, Quote, citation
+from bot.chat.answer import Answer, Quote, citation
 
 LIMIT = 4096
 

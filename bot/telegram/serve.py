@@ -1,7 +1,7 @@
-"""Running the bot: start-up, taking updates in (bot/intake.py), following the index folder
-(bot/index_watch.py), and stopping on SIGINT/SIGTERM without losing what was accepted.
+"""Running the bot: start-up, taking updates in (bot/telegram/intake.py), following the index folder
+(bot/telegram/index_watch.py), and stopping on SIGINT/SIGTERM without losing what was accepted.
 
-The handlers and the PTB Application they live in are in bot/telegram.py.
+The handlers and the PTB Application they live in are in bot/telegram/handlers.py.
 """
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from telegram.error import InvalidToken
 from telegram.ext import Application
 
 from bot.config import Telegram as TelegramSettings
-from bot.conversation import Conversations
+from bot.chat.conversation import Conversations
 from bot.errors import UserError
-from bot.index_watch import IndexWatch
-from bot.intake import Intake, connect as intake_connect, poll, receive_webhook
-from bot.journal import Journal, JournalError
-from bot.telegram import build_application, fingerprint, set_commands
-from bot.telegram_admin import Library
+from bot.telegram.index_watch import IndexWatch
+from bot.telegram.intake import Intake, connect as intake_connect, poll, receive_webhook
+from bot.telegram.journal import Journal, JournalError
+from bot.telegram.handlers import build_application, fingerprint, set_commands
+from bot.telegram.admin import Library
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class TokenRejected(Exception):
 def serve(conversations: Conversations, settings: TelegramSettings, token: str,
           watch: IndexWatch | None = None, library: Library | None = None) -> None:
     """Run the bot until SIGINT/SIGTERM. Every accepted update goes through the journal (see
-    bot/intake.py): the first signal lets the answers in hand finish for a few seconds, a second one
+    bot/telegram/intake.py): the first signal lets the answers in hand finish for a few seconds, a second one
     stops at once; what is left is answered at the next start. Raises TokenRejected when Telegram
     rejects the token, at start-up or while running, so that the process never lives on deaf."""
     _protect_logs(token)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import functools
 import re
 
-from bot.answer import Answer, Quote, citation
-from bot.intent import person_names
+from bot.chat.answer import Answer, Quote, citation
+from bot.chat.followup import person_names
 from index.article import Article
 
 # Lead sentences quoted in an overview: enough to say what the article reports, short enough to read.

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from bot.conversation import Conversations
+from bot.chat.conversation import Conversations
 from bot.errors import UserError
 
 log = logging.getLogger(__name__)

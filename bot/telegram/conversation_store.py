@@ -9,14 +9,14 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from bot.journal import JournalError
+from bot.telegram.journal import JournalError
 
 log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,    -- the conversation (a chat, or a user's thread in a group)
-    turn TEXT NOT NULL,     -- its last turn (JSON, written by bot/conversation.py)
+    turn TEXT NOT NULL,     -- its last turn (JSON, written by bot/chat/conversation.py)
     at REAL NOT NULL        -- unix time of that turn
 );
 CREATE INDEX IF NOT EXISTS conversations_at ON conversations (at);

@@ -1,7 +1,7 @@
-"""Rendering an Answer for people: terminal text here, Telegram HTML in bot/telegram_html.py."""
+"""Rendering an Answer for people: terminal text here, Telegram HTML in bot/telegram/html.py."""
 from __future__ import annotations
 
-from bot.answer import Answer, citation
+from bot.chat.answer import Answer, citation
 
 
 def terminal(answer: Answer) -> str:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from bot.config import Settings
-from bot.measure import peak_rss_mb, percentile as _pct
+from bot.tools.measure import peak_rss_mb, percentile as _pct
 from bot.runtime import embedder
 from index.article import Article, parse_article
 from index.store import build_index

@@ -22,7 +22,7 @@ from telegram import Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.ext import Application
 
-from bot.journal import Journal
+from bot.telegram.journal import Journal
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 10_000   # updates taken in between two prunings of the journal

@@ -1,8 +1,8 @@
 """Managing articles from Telegram: admins (telegram.admin_ids) send a file or a link to add an
-article, /remove ID to take one out (everyone can list them with /articles, in bot/telegram.py).
+article, /remove ID to take one out (everyone can list them with /articles, in bot/telegram/handlers.py).
 
 The work itself is `Library` (the same add/remove as `article-qa index --add/--remove`), run in a
-worker thread; the running bot then picks up the rebuilt index (bot/index_watch.py).
+worker thread; the running bot then picks up the rebuilt index (bot/telegram/index_watch.py).
 """
 from __future__ import annotations
 

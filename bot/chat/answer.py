@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 
 from index import text
@@ -45,7 +44,7 @@ class Answer:
     question: str
     answered: bool
     quotes: tuple[Quote, ...]
-    reply: str          # plain text (bot/render.py splits off a rewritten follow-up's first line)
+    reply: str          # plain text (bot/chat/render.py splits off a rewritten follow-up's first line)
     suggestions: tuple[Quote, ...] = field(default=())   # closest sections when abstaining
     more: tuple[Quote, ...] = field(default=())          # next-best passages, shown on request
     kind: str = "quote"   # quote, overview, sections, metadata, smalltalk, refusal or invalid
@@ -69,26 +68,24 @@ class Answerer:
         self.threshold = searcher.threshold if threshold is None else threshold
         self.max_question_chars = max_question_chars
 
-    def ask(self, question: str, article_id: str | None = None) -> Answer:
-        """Answer one question (from one article only, with `article_id`). Raises QuestionError for
-        an empty or over-long question."""
-        question = self.check(question)
+    def ask(self, question: text.Message, article_id: str | None = None) -> Answer:
+        """Answer one question (from one article only, with `article_id`)."""
         result = self.searcher.search(question, k=self.max_quotes + 3, article_id=article_id)
         hits = result.hits
-        subject = subject_asked(question)
+        subject = subject_asked(question.question)
         introduction = self._introduction(subject, hits) if subject else None
         if introduction is not None:
             # The article names what is asked about: quote where it introduces it, never refuse.
             hits = [introduction] + [h for h in hits if h.number != introduction.number and subject in
                                      self.searcher.passage_text(h.number)]
         elif not hits or result.confidence < self.threshold:
-            return self._refusal(question, hits)
+            return self._refusal(question.typed, hits)
         # Supporting quotes must be plausible answers themselves, not just the next-best sentences:
         # at least a third as likely as the best one (on CMRC this keeps hit@3 where showing every
         # next-best sentence puts it, 0.84, with fewer unrelated quotes).
         quotes = [_quote(h) for h in hits[: self.max_quotes] if h is hits[0] or h.score >= hits[0].score / 3]
         more = tuple(_quote(h) for h in result.hits if all(h.number != q.number for q in quotes))
-        return Answer(question, True, tuple(quotes), _reply_text(quotes), more=more,
+        return Answer(question.typed, True, tuple(quotes), _reply_text(quotes), more=more,
                       article_id=quotes[0].article_id)
 
     def _introduction(self, subject: str, hits: list[Hit]) -> Hit | None:
@@ -108,17 +105,6 @@ class Answerer:
         score = next((h.score for h in hits if h.number == number), hits[0].score if hits else 1.0)
         return Hit(passages[number], score, (subject,), number)
 
-    def check(self, question: str) -> str:
-        """The question with its whitespace folded. Raises QuestionError when empty or over-long."""
-        # Zero-width and other format characters (ZWSP, ZWJ, BOM…) ride along in pasted text.
-        question = "".join(ch for ch in question or "" if unicodedata.category(ch) != "Cf")
-        question = " ".join(question.split())
-        if not question:
-            raise QuestionError(EMPTY_QUESTION)
-        if len(question) > self.max_question_chars:
-            raise QuestionError(f"问题太长了（{len(question)} 字），请控制在 {self.max_question_chars} 字以内。")
-        return question
-
     def _refusal(self, question: str, hits: list[Hit]) -> Answer:
         seen, suggestions = set(), []
         for h in hits:
@@ -133,10 +119,22 @@ class Answerer:
         return Answer(question, False, (), reply, tuple(suggestions), kind="refusal")
 
 
+def read_question(raw: str, max_chars: int) -> text.Message:
+    """The message made at the door, for answering. Raises QuestionError when it is empty or
+    over-long (the message says so, for the user)."""
+    message = text.Message.of(raw)
+    if not message.typed:
+        raise QuestionError(EMPTY_QUESTION)
+    if len(message.typed) > max_chars:
+        raise QuestionError(f"问题太长了（{len(message.typed)} 字），请控制在 {max_chars} 字以内。")
+    return message
+
+
 def subject_asked(question: str) -> str:
-    """X in "X是谁 / X是什么 / 介绍一下X", or "" when the question is not of that kind. A subject
-    with 的 in it ("泡泡战士的作者是谁") asks for something else, and is left to retrieval."""
-    match = _SUBJECT_ASKED.match(re.sub(r"[？?！!。.\s]+$", "", text.normalise_question(question)))
+    """X in "X是谁 / X是什么 / 介绍一下X" (the question in normal form, filler removed), or "" when
+    the question is not of that kind. A subject with 的 in it ("泡泡战士的作者是谁") asks for
+    something else, and is left to retrieval."""
+    match = _SUBJECT_ASKED.match(re.sub(r"[？?！!。.\s]+$", "", question))
     if not match:
         return ""
     subject = re.sub(r"[“”‘’\"'「」『』《》\s]", "", next(g for g in match.groups() if g))

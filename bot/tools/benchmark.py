@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bot import runtime
 from bot.config import Settings
-from bot.measure import percentile as _pct
-from bot.render import terminal
+from bot.tools.measure import percentile as _pct
+from bot.chat.render import terminal
 from index.embed import Embedder, EmbeddingError
 from index.store import build_index
 

@@ -1,0 +1,42 @@
+"""The packages' imports flow one way: telegram → chat → index, tools → anything; nothing imports
+what stands above it."""
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# What each package may import from the project (besides itself).
+ALLOWED = {
+    "index": set(),
+    "bot.chat": {"index"},
+    "bot.telegram": {"bot.chat", "bot.config", "bot.errors", "bot.runtime", "index"},
+}
+
+
+def _package(module: str) -> str:
+    return next((p for p in sorted(ALLOWED, key=len, reverse=True) if module == p or module.startswith(p + ".")),
+                "bot" if module.startswith("bot") else module.split(".")[0])
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return {m for m in found if m.split(".")[0] in ("bot", "index")}
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_a_package_imports_only_what_stands_below_it(package):
+    folder = ROOT.joinpath(*package.split("."))
+    wrong = []
+    for path in folder.rglob("*.py"):
+        for module in _imports(path):
+            target = _package(module)
+            if target != package and not any(target == a or module.startswith(a + ".") or module == a
+                                              for a in ALLOWED[package]):
+                wrong.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert not wrong, "\n".join(wrong)
