@@ -38,7 +38,7 @@ class Article:
     path: str
     sha256: str
     title: str
-    metadata: tuple[tuple[str, str], ...]   # (kind, verbatim line), kind in source/author/date/editor
+    metadata: tuple[tuple[str, str], ...]   # (kind, verbatim text), kind in source/author/date/place/editor
     sections: tuple[Section, ...]
     dropped: tuple[str, ...]                # lines judged not part of the article (site debris)
     # The title was made from the first sentence (the file had no title line): it names no subject.
@@ -60,20 +60,37 @@ _SENTENCE = re.compile(r"[^。！？!?…]*(?:[。！？!?]+|…+|$)[”’」�
 _CLAUSE = re.compile(r"[^；;]*(?:[；;]|$)")
 _COMMA = re.compile(r"[^，,]*(?:[，,]|$)")
 
-_META = re.compile(r"^\s*(来源|出处|作者|记者|文|撰稿|通讯员|编辑|责任编辑|责编|发布时间|发布日期|时间|日期)\s*[:：]")
+_META = re.compile(r"^\s*(来源|出处|作者|记者|文|撰稿|通讯员|编辑|责任编辑|责编|发布时间|发布日期|发稿时间|时间|日期)\s*[:：]")
 _META_KIND = {"来源": "source", "出处": "source", "作者": "author", "记者": "author", "文": "author",
               "撰稿": "author", "通讯员": "author", "编辑": "editor", "责任编辑": "editor",
-              "责编": "editor", "发布时间": "date", "发布日期": "date", "时间": "date", "日期": "date"}
-_DATE_LINE = re.compile(r"^\s*\d{4}[-/年.]\d{1,2}[-/月.]\d{1,2}日?(\s+\d{1,2}:\d{2}(:\d{2})?)?\s*$")
+              "责编": "editor", "发布时间": "date", "发布日期": "date", "发稿时间": "date", "时间": "date",
+              "日期": "date"}
+# A date as news pages print it: 2023年08月10日 05:53:50, 2023-08-10 05:53, 2023/8/10, 2023.08.10.
+_DATE = r"\d{4}\s*[-/年.]\s*\d{1,2}\s*[-/月.]\s*\d{1,2}\s*日?(?:\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?"
+_DATE_LINE = re.compile(r"^\s*(?:" + _DATE + r")\s*(?:星期[一二三四五六日天]|周[一二三四五六日])?\s*$")
+# The parts of a metadata line: "来源：北京青年报 | 2023年08月10日 05:53:50" is a source and a date.
+_META_PARTS = re.compile(r"\s*[|｜]\s*|\s{2,}")
 # A byline closes a news article: "(王祝君)", "（记者 张三 李四）", "（通讯员 王五）".
 _BYLINE = re.compile(r"[（(]\s*((?:记者|通讯员|作者|文|图)?\s*[\u4e00-\u9fff]{2,4}(?:[\s、，,][\u4e00-\u9fff]{2,4}){0,3})\s*[)）]\s*$")
 # A news report's dateline and reporter open its first paragraph: "中新社巴黎10月16日电 (记者 李洋)",
-# "新华社北京3月18日电（记者丁小溪、王爱华）", "本报讯（通讯员 王五）". They stay in the body text and
-# are recorded as metadata too.
-_DATELINE = re.compile(r"^(?P<agency>[\u4e00-\u9fff]{1,10}?(?:社|网|报|台|客户端|频道|新闻))"
-                       r"(?P<place>[\u4e00-\u9fff]{0,8}?)(?P<date>(?:\d{4}年)?\d{1,2}月\d{1,2}日)?(?:电|讯|消息)")
-_REPORTER = re.compile(r"^\s*[（(]\s*(?P<line>(?:记者|通讯员|作者|文/?)\s*(?P<names>[^）)]{2,40}?))\s*[)）]")
+# "新华社北京3月18日电（记者丁小溪、王爱华）", "中新网北京8月9日电", "人民网北京8月9日电",
+# "央视网消息", "本报讯（通讯员 王五）", "本报北京8月9日电". They stay in the body text and are
+# recorded as metadata too: the agency or paper, where the report was filed, and when.
+_DATELINE = re.compile(r"^[【\[]?(?P<agency>[\u4e00-\u9fff]{1,10}?(?:社|网|报|台|客户端|频道|新闻|时报|日报|晚报))"
+                       r"(?:记者)?(?P<place>[\u4e00-\u9fff]{0,8}?)(?P<date>(?:\d{4}年)?\d{1,2}月\d{1,2}日)?"
+                       r"(?:专电|电|讯|消息)[】\]]?")
+_REPORTER = re.compile(r"^\s*[（(]\s*(?P<line>(?:(?:本报|本台|本网)?(?:记者|通讯员|作者|文/?|特约撰稿人|实习生)\s*)+"
+                       r"(?P<names>[^）)]{2,40}?))\s*[)）]")
+# "本报记者 张三 报道" / "记者 张三 李四 报道" on a line (or at the start of a paragraph) of its own.
+_REPORTED_BY = re.compile(r"^\s*(?P<line>(?:本报|本台|本网)?(?:记者|通讯员)\s*[\u4e00-\u9fff、 ]{2,30}?\s*报道)")
 _SOURCE_INLINE = re.compile(r"[（(]?\s*(?P<line>来源[:：]\s*[^\s（）()。，,]{2,30})")
+# A wire report's closing mark: "（完）", "(完)", "【完】". Not part of any sentence.
+_END_MARK = re.compile(r"\s*[（(【\[]完[）)】\]]\s*$")
+# The formula that opens many reports before the news itself: "记者9日从中国科学院紫金山天文台获悉，".
+_FORMULA = re.compile(r"^(?:记者|本报记者)?[^，,。]{0,30}?(?:获悉|了解到|得知|获知|悉)[，,：:]")
+# A column tag before a title: "（经济）2015年春节黄金周…", "【聚焦】…".
+_COLUMN_TAG = re.compile(r"^[（(【\[][\u4e00-\u9fff]{1,4}[）)】\]]\s*(?=\S)")
+
 # Boilerplate of the web pages articles are scraped from. Matched only after the article's last
 # paragraph, never inside it.
 _DEBRIS = re.compile(r"发表回复|发表评论|立即查看|了解详情|版权所有|版权声明|免责声明|责任编辑|分享到|扫一扫|"
@@ -101,26 +118,50 @@ def load_article(path: str | Path) -> Article:
 
 
 def parse_article(text: str, article_id: str = "article", path: str = "") -> Article:
-    """Parse article text into an Article. The first line is the title when it reads as one;
-    otherwise (a pasted report of one paragraph) the title is the file's name when it is Chinese,
-    else the report's first sentence."""
+    """Parse article text into an Article. Metadata lines (来源/作者/日期…) are taken out first,
+    wherever they stand, so they are never the title. The first remaining line is the title when it
+    reads as one; otherwise (a pasted report of one paragraph) the title is the file's name when it
+    is Chinese, else the report's first news clause (after its dateline and "记者…获悉")."""
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    lines = [line for line in lines if line]
+    metadata, lines = _take_metadata([line for line in lines if line])
     if not lines:
-        return Article(article_id, path, _sha256(text), "", (), (), ())
+        return Article(article_id, path, _sha256(text), "", tuple(metadata), (), ())
     title_from_text = not _is_title(lines)
     if title_from_text:
         title = _fallback_title(article_id, lines[0])
     else:
-        title, lines = re.sub(r"^#+\s*", "", lines[0]), lines[1:]
+        title, lines = _clean_title(lines[0]), lines[1:]
     body, dropped = _cut_debris(lines)
-    metadata, body = _take_metadata(body)
+    captions = [line for line in body if _is_caption(line)]
+    body = _without_end_mark([line for line in body if not _is_caption(line)])
+    dropped = captions + dropped
     body, author = _take_byline(body)
     if author:
         metadata.append(("author", author))
     metadata += [m for m in _report_metadata(body) if m not in metadata]
     return Article(article_id, path, _sha256(text), title, tuple(metadata), _sections(body), tuple(dropped),
                    title_from_text)
+
+
+def _clean_title(line: str) -> str:
+    """The title without Markdown's #, a column tag ("（经济）") or a dash left open ("…送进监狱——")."""
+    title = _COLUMN_TAG.sub("", re.sub(r"^#+\s*", "", line))
+    return title.rstrip("—-－ ：:") or title
+
+
+def _is_caption(line: str) -> bool:
+    """A picture's caption as scraped pages give it: the same words twice, alt text then caption
+    ("陈水扁在美国购买的房产陈水扁在美国购买的房产"), with no sentence end."""
+    half = len(line) // 2
+    return len(line) % 2 == 0 and half >= 4 and line[:half] == line[half:] and not re.search(r"[。！？!?]$", line)
+
+
+def _without_end_mark(body: list[str]) -> list[str]:
+    """The last paragraph without a wire report's "（完）"."""
+    if body and _END_MARK.search(body[-1]):
+        last = _END_MARK.sub("", body[-1])
+        return body[:-1] + [last] if last else body[:-1]
+    return body
 
 
 def _is_title(lines: list[str]) -> bool:
@@ -138,11 +179,12 @@ def _is_title(lines: list[str]) -> bool:
 def _fallback_title(article_id: str, first_line: str) -> str:
     if re.search(r"[\u4e00-\u9fff]", article_id):
         return article_id
-    sentence = _pieces(_SENTENCE, first_line)[0]
-    dateline = _DATELINE.match(sentence)
-    if dateline:
-        sentence = sentence[dateline.end():]
-        sentence = sentence[_REPORTER.match(sentence).end():] if _REPORTER.match(sentence) else sentence
+    sentences = _pieces(_SENTENCE, first_line)
+    sentences[0] = _after_dateline(sentences[0])
+    # A lead that asks a question ("当国画艺术与陶瓷艺术进行碰撞，将会展现出怎样…？") is a hook, not news.
+    news = [t for t in sentences[:3] if not re.search(r"[？?]$", t)] or sentences
+    sentence = _FORMULA.sub("", news[0], count=1)
+    sentence = re.sub(r"^[^，,]{0,12}?\d{1,2}(?:月\d{1,2}日|日)(?:[上下晚]午|晚间?|凌晨)?[，,]", "", sentence)
     sentence = sentence.strip(" ：:。")
     clause = re.split(r"[，,；;]", sentence)[0]
     if len(sentence) > 30 and len(clause) >= 8:
@@ -150,18 +192,35 @@ def _fallback_title(article_id: str, first_line: str) -> str:
     return sentence if len(sentence) <= 30 else sentence[:30] + "…"
 
 
+def _after_dateline(sentence: str) -> str:
+    """The sentence without its dateline and reporter ("中新社南京8月9日电(记者 杨颜慈)")."""
+    dateline = _DATELINE.match(sentence)
+    if dateline:
+        sentence = sentence[dateline.end():]
+        reporter = _REPORTER.match(sentence)
+        sentence = sentence[reporter.end():] if reporter else sentence
+    return sentence.lstrip(" ：:")
+
+
 def _report_metadata(body: list[str]) -> list[tuple[str, str]]:
-    """Source, date and reporter from a news report's dateline, and a "来源：" inside the first or
-    last sentence. Each value is a verbatim slice of the text, which itself stays in the body."""
+    """Source, place, date and reporter from a news report's dateline, a "记者 X 报道" line and a
+    "来源：" inside the first or last sentence. Each value is a verbatim slice of the text, which
+    itself stays in the body."""
     if not body:
         return []
     found = []
     dateline = _DATELINE.match(body[0])
     if dateline:
-        found.append(("source", dateline.group()))
+        found.append(("source", dateline.group().strip("【】[]")))
+        if dateline.group("place"):
+            found.append(("place", dateline.group("place")))
         if dateline.group("date"):
             found.append(("date", dateline.group("date")))
         reporter = _REPORTER.match(body[0][dateline.end():])
+        if reporter:
+            found.append(("author", reporter.group("line")))
+    else:
+        reporter = _REPORTER.match(body[0]) or _REPORTED_BY.match(body[0])
         if reporter:
             found.append(("author", reporter.group("line")))
     for sentence in (_pieces(_SENTENCE, body[0])[:1] + _pieces(_SENTENCE, body[-1])[-1:]):
@@ -227,16 +286,38 @@ def _is_stub(line: str) -> bool:
 
 
 def _take_metadata(lines: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Metadata lines (来源/作者/编辑/日期…, a date alone) out of the text, each split into its parts."""
     metadata, body = [], []
     for line in lines:
         match = _META.match(line)
         if match and len(line) <= 80:
-            metadata.append((_META_KIND[match.group(1)], line))
+            metadata += _metadata_parts(line, _META_KIND[match.group(1)])
         elif _DATE_LINE.match(line):
             metadata.append(("date", line))
         else:
             body.append(line)
     return metadata, body
+
+
+def _metadata_parts(line: str, kind: str) -> list[tuple[str, str]]:
+    """(kind, verbatim part) of each part of a metadata line: "来源：北京青年报 | 2023年08月10日 05:53:50"
+    → a source and a date; "作者：张三  编辑：李四" → an author and an editor."""
+    parts = [p for p in _META_PARTS.split(line) if p]
+    if len(parts) == 1:
+        return [(kind, line)]
+    out = []
+    for part in parts:
+        label = _META.match(part)
+        if label:
+            kind = _META_KIND[label.group(1)]
+            out.append((kind, part))
+        elif re.fullmatch(_DATE + r"\s*", part):
+            out.append(("date", part))
+        elif out:   # a part without a label continues the one before: "来源：新华社  新华网"
+            out[-1] = (out[-1][0], f"{out[-1][1]} {part}")
+        else:
+            out.append((kind, part))
+    return out
 
 
 def _take_byline(lines: list[str]) -> tuple[list[str], str]:
@@ -252,7 +333,11 @@ def _take_byline(lines: list[str]) -> tuple[list[str], str]:
 def _is_heading(line: str, next_line: str | None) -> bool:
     if line.startswith("#"):
         return True
-    if next_line is None or len(line) > 30 or line[-1] in _FINAL or line.count("。") > 0:
+    if next_line is None or line[-1] in _FINAL or line.count("。") > 0:
+        return False
+    # A feature's subheading may run to 50 characters ("法律用美国的：被用来修理黑帮的美国联邦法律
+    # 也能“顺便”对付中国贪官"); a body paragraph that long ends with punctuation.
+    if len(line) > 50:
         return False
     # A heading introduces a paragraph: the next line must read as body text.
     return len(next_line) > len(line) or next_line[-1] in _FINAL
@@ -264,9 +349,19 @@ def _sections(lines: list[str]) -> tuple[Section, ...]:
         if _is_heading(line, lines[i + 1] if i + 1 < len(lines) else None):
             if paragraphs:
                 sections.append(Section(heading, tuple(paragraphs)))
-            heading, paragraphs = re.sub(r"^#+\s*", "", line), []
+                heading = ""
+            # A heading straight after another is its subtitle: a long feature's part heading
+            # ("如何在美国打官司，向贪官要回钱——") over its first subheading.
+            heading = _join_headings(heading, re.sub(r"^#+\s*", "", line))
+            paragraphs = []
         else:
             paragraphs.append(line)
     if paragraphs:
         sections.append(Section(heading, tuple(paragraphs)))
     return tuple(sections)
+
+
+def _join_headings(first: str, second: str) -> str:
+    if not first:
+        return second
+    return first + second if first.endswith(("——", "—", "：", ":")) else f"{first}——{second}"
