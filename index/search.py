@@ -21,7 +21,7 @@ import faiss
 import jieba.posseg
 import numpy as np
 
-from index import text
+from index import answer_types, text
 from index.article import Passage
 from index.embed import Embedder
 from index.store import Index, section_text
@@ -34,10 +34,6 @@ FEATURES = ("dense", "dense_gap", "dense_section", "bm25", "bm25_section", "bm25
 # score in a few milliseconds.
 CANDIDATES = 64
 
-_WANTS_NUMBER = re.compile(r"多少|几|多大|多高|多长|多久|多重|多远|多快|多深|多宽|第几|百分之|比例|数量|人数")
-_WANTS_DATE = re.compile(r"什么时候|何时|哪一?年|哪一?天|几月|几号|何年|哪个月|日期|年份|时间|哪个朝代|年代")
-_HAS_NUMBER = re.compile(r"\d|[十百千万亿]|[一二三四五六七八九两][个名家项次条位种所座人件万千百]")
-_HAS_DATE = re.compile(r"\d{2,4}年|\d{1,2}月|\d{1,2}日|[一二三四五六七八九十]+月|世纪|年代|朝|时期|初|末")
 
 
 @dataclass(frozen=True)
@@ -45,7 +41,7 @@ class Query:
     text: str                       # normalised question
     tokens: list[str]               # keyword-index tokens
     topic: list[tuple[str, float]]  # content words with their weights
-    wants: str                      # "number", "date" or ""
+    wants: str                      # the kind of answer asked for (index/answer_types.py), or ""
     grams: tuple[frozenset, frozenset]  # the question's character bigrams and trigrams
     focus: str = ""                 # the topic word next to the question word: what is asked about
 
@@ -63,6 +59,7 @@ class Hit:
     score: float                   # probability that the passage answers the question
     matched: tuple[str, ...]       # question words found in the passage (to highlight)
     number: int                    # position of the passage in the index
+    answer: tuple[str, ...] = ()   # its words of the kind the question asks for ("6780亿元")
 
 
 @dataclass(frozen=True)
@@ -139,7 +136,7 @@ class Searcher:
     def analyse(self, question: text.Message | str) -> Query:
         """What retrieval needs from a question: its words, topic, focus and the kind of answer wanted."""
         q = text.as_message(question).question
-        wants = "date" if _WANTS_DATE.search(q) else "number" if _WANTS_NUMBER.search(q) else ""
+        wants = answer_types.wanted(q)
         topic = [(w, text.word_weight(w)) for w in text.content_words(q, self._known_text)]
         return Query(q, text.keyword_tokens(q), topic, wants, (_grams(q, 2), _grams(q, 3)), _focus(q, topic))
 
@@ -230,7 +227,7 @@ class Searcher:
             rel(bm25[candidates], bm25), rel(bm25_section[sections], bm25_section),
             rel(self._neighbour_bm25(bm25, candidates), bm25),
             _weighted_share(weights, has_word), section_cover[section_row],
-            [self._answer_type(query, t) for t in texts],
+            [answer_types.matches(query.wants, int(flags)) for flags in idx.passage_types[candidates]],
             [min(len(t), 40) / 40 for t in texts],
             has_bigram.mean(axis=0) if bigrams else np.zeros(len(texts)),
             has_trigram.mean(axis=0) if trigrams else np.zeros(len(texts)),
@@ -279,18 +276,10 @@ class Searcher:
             count += same
         return np.where(count > 0, total / np.maximum(count, 1), 0.0).astype(np.float32)
 
-    @staticmethod
-    def _answer_type(query: Query, passage_text: str) -> float:
-        if query.wants == "number":
-            return 1.0 if _HAS_NUMBER.search(passage_text) else -1.0
-        if query.wants == "date":
-            return 1.0 if _HAS_DATE.search(passage_text) else -1.0
-        return 0.0
-
     def _hit(self, query: Query, passage_no: int, score: float) -> Hit:
         passage = self.index.passages[passage_no]
         matched = tuple(w for w, _ in query.topic if w in self._passage_text[passage_no])
-        return Hit(passage, float(score), matched, int(passage_no))
+        return Hit(passage, float(score), matched, int(passage_no), answer_types.spans(query.wants, passage.text, query.text))
 
 
 _HAN_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")

@@ -8,6 +8,7 @@ Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format)
   passages.faiss/.npy    passage vectors (FAISS index for search, .npy for scoring candidates)
   sections.npy           one vector per section (title + heading + text)
   passages_bm25.*, sections_bm25.*   keyword indexes
+  passage_types.npy      the kinds of answer each passage holds (index/answer_types.py), as bit flags
   encoder/               the model's ONNX export (model.onnx, tokenizer.json, encoder.json) that
                          embedded the passages; questions are embedded by the same files
 """
@@ -29,14 +30,15 @@ from typing import Callable
 import faiss
 import numpy as np
 
-from index import text
+from index import answer_types, text
 from index.article import Article, Passage, Section
 from index.embed import Embedder
 from index.keyword import KeywordIndex
 
 # 2: passages are embedded together with their article title; 3: files' sha256 in the manifest;
-# 4: the ONNX encoder lives in the index
-FORMAT = 4
+# 4: the ONNX encoder lives in the index; 5: news reports' metadata (dateline place, source lines in
+# parts), the kinds of answer each passage holds
+FORMAT = 5
 ENCODER_DIR = "encoder"
 SOURCES_DIR = "sources"
 # A section's vector is made of its first 256 tokens (title, heading, opening sentences). The whole
@@ -65,6 +67,7 @@ class Index:
     dense: faiss.Index
     passage_keywords: KeywordIndex
     section_keywords: KeywordIndex
+    passage_types: np.ndarray       # answer_types bit flags of each passage
 
 
 def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
@@ -87,6 +90,7 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     passage_tokens = [text.keyword_tokens(text.normalise(p.text)) for p in passages]
     KeywordIndex.build(passage_tokens).save(folder, "passages_bm25")
     KeywordIndex.build(_section_tokens(articles, passage_tokens, passage_section)).save(folder, "sections_bm25")
+    np.save(folder / "passage_types.npy", answer_types.holds_all([p.text for p in passages]), allow_pickle=False)
     _copy_encoder(embedder, folder / ENCODER_DIR)
     manifest = _manifest(articles, embedder, dense, len(passages), time.time() - started)
     manifest["files"] = {name: _file_sha256(folder / name) for name in _files_written(folder)}
@@ -119,7 +123,7 @@ def load_index(folder: str | Path, model_name: str | None = None, runtime: str |
 
 
 _INDEX_FILES = ("articles.json", "passages.json", "passages.npy", "sections.npy", "passages.faiss",
-                "passages_bm25.npz", "passages_bm25.vocab.json", "sections_bm25.npz", "sections_bm25.vocab.json")
+                "passages_bm25.npz", "passages_bm25.vocab.json", "sections_bm25.npz", "sections_bm25.vocab.json", "passage_types.npy")
 
 
 def _files_written(folder: Path) -> list[str]:
@@ -269,10 +273,12 @@ def _read(folder: Path, manifest: dict) -> Index:
     passage_vectors = np.load(folder / "passages.npy", allow_pickle=False)
     section_vectors = np.load(folder / "sections.npy", allow_pickle=False)
     dense = faiss.read_index(str(folder / "passages.faiss"))
-    if dense.ntotal != len(passages) or len(section_vectors) != n_sections:
+    passage_types = np.load(folder / "passage_types.npy", allow_pickle=False)
+    if dense.ntotal != len(passages) or len(section_vectors) != n_sections or len(passage_types) != len(passages):
         raise ValueError("vector counts do not match the passages")
     return Index(folder, manifest, articles, passages, np.array([r[1] for r in rows], dtype=np.int32),
-                 passage_vectors, section_vectors, dense, KeywordIndex.load(folder, "passages_bm25"), KeywordIndex.load(folder, "sections_bm25"))
+                 passage_vectors, section_vectors, dense, KeywordIndex.load(folder, "passages_bm25"),
+                 KeywordIndex.load(folder, "sections_bm25"), passage_types)
 
 
 def _passage(article: Article, section_no: int, paragraph: int, passage_text: str) -> Passage:

@@ -13,7 +13,7 @@ from index.article import Article
 # Lead sentences quoted in an overview: enough to say what the article reports, short enough to read.
 LEAD_CHARS = 160
 MAX_ARTICLES_LISTED = 5
-_METADATA_LABEL = {"author": "作者", "source": "来源", "date": "发布时间"}
+_METADATA_LABEL = {"author": "作者", "source": "来源", "date": "发布时间", "place": "发稿地"}
 _SMALLTALK = {
     "greeting": "你好！",
     "thanks": "不客气！还想了解什么，随时问我。",
@@ -85,8 +85,7 @@ def sections(articles: list[Article]) -> Answer:
     """The parts (section headings) of each article."""
     lines = []
     for article in articles[:MAX_ARTICLES_LISTED]:
-        if len(articles) > 1:
-            lines.append(f"《{article.title}》")
+        lines.append(f"《{article.title}》")
         lines += _section_lines(article)
     return Answer("", True, (), "\n".join(lines), kind="sections",
                   article_id=articles[0].id if len(articles) == 1 else "")
@@ -97,9 +96,9 @@ def metadata(articles: list[Article], kind: str) -> Answer:
     a news report's dateline); an honest "not given" when the article does not say."""
     quotes, missing = [], []
     for article in articles[:MAX_ARTICLES_LISTED]:
-        lines = [line for k, line in article.metadata if k == kind]
-        quotes += [Quote(line, article.title, "文章信息", 0, 1.0, line, article_id=article.id) for line in lines]
-        if not lines:
+        found = _metadata_quotes(article, kind)
+        quotes += found
+        if not found:
             missing.append(article)
     if not quotes:
         given = [line if re.match(r"\S{1,6}[:：]", line) else f"{_METADATA_LABEL.get(k, k)}：{line}"
@@ -109,6 +108,17 @@ def metadata(articles: list[Article], kind: str) -> Answer:
                       kind="refusal", article_id=missing[0].id)
     reply = "\n".join(f"{_METADATA_LABEL[kind]}：“{q.text}”——{citation(q)}" for q in quotes)
     return Answer("", True, tuple(quotes), reply, kind="metadata", article_id=quotes[0].article_id)
+
+
+def _metadata_quotes(article: Article, kind: str) -> list[Quote]:
+    """The article's metadata of one kind. A place or date read from a dateline is quoted in its
+    dateline, the value in bold ("中新社**南京**8月9日电"): the reader sees where it comes from."""
+    quotes = []
+    for value in dict.fromkeys(line for k, line in article.metadata if k == kind):
+        whole = next((line for k, line in article.metadata if k == "source" and value in line and value != line), value)
+        quotes.append(Quote(whole, article.title, "文章信息", 0, 1.0, whole, article_id=article.id,
+                            answer=(value,) if whole != value else ()))
+    return quotes
 
 
 def _section_lines(article: Article) -> list[str]:

@@ -13,12 +13,25 @@ EMPTY_QUESTION = "请输入一个问题。"
 # "X是谁 / X是什么人 / X是做什么的 / X是什么 / 介绍一下X": the sentence that introduces X answers.
 _SUBJECT_ASKED = re.compile(
     r"^(?:介绍一下|介绍|说说|讲讲)(?P<a>.{2,12})$|"
-    r"^(?P<b>.{2,12}?)(?:到底|究竟)?是(?:个|一个|一位|哪位)?(?:谁|什么人|何人|哪位|做什么的|干什么的|干嘛的|"
-    r"什么职务|什么身份|什么)$|"
+    r"^(?P<b>.{2,12}?)(?:到底|究竟|又)?是(?:个|一个|一位|哪位)?(?:谁|什么人|何人|哪位|做什么的|干什么的|干嘛的|"
+    r"什么职务|什么身份|什么来头|什么来历|什么背景|什么)$|"
+    r"^(?P<d>.{2,12}?)(?:又|到底|究竟)?(?:什么来头|啥来头|什么来历|什么背景)$|"
     r"^(?P<c>.{2,12}?)(?:做什么的|干什么的|干嘛的)$")
 _ASKS = re.compile(r"谁|什么|哪|几|多少|怎|他|她|它|这|那|其|该")
-# A definition: "X是…", "X，是…", "X为…".
-_DEFINES = r"[”」』\"》]?\s*[，,]?\s*(?:是|为|系|指)"
+# A definition: "X是…", "X，是…", "X为…"; or the way news introduces a person: "X，1958年出生，…",
+# "X，男，…", "X，现任…".
+_DEFINES = (r"[”」』\"》]?\s*[，,]?\s*(?:是|为|系|指)|"
+            r"[，,]\s*(?:\d{4}\s*年(?:\d{1,2}\s*月)?(?:出生|生)|生于|男|女|现任|曾任|祖籍|原名|字|号)")
+
+
+# Words that give a cause, at the start of a sentence or within it: the answer to "为什么".
+_CAUSE = re.compile(r"^(?:原来|因为|由于|之所以|究其原因|原因是|这是因为|主要是因为)|因为|由于|是因为|原因是|之所以|"
+                    r"导致|造成|所以|因此|为了|用于|旨在|以便|目的是|得益于|带动")
+# Someone saying something: "馆长李虹霖谈及观展感受表示：", "王科超称，", "他说：".
+_SAYS = re.compile(r"(?P<who>[^，,。；;：:！？!?“”]{2,40}?)(?:表示|说|称|指出|介绍|认为|强调|透露|坦言|告诉|解释|"
+                   r"提到|回忆|感慨|直言|呼吁|宣布|谈到|写道)(?:道|说)?[：:，,]")
+# How far around the previous quote a cause or a speaker is looked for, in passages of one paragraph.
+_NEARBY = 4
 
 
 class QuestionError(ValueError):
@@ -37,6 +50,7 @@ class Quote:
     article_id: str = ""
     section_no: int = -1
     number: int = -1    # passage number in the index, -1 for a metadata line
+    answer: tuple[str, ...] = ()   # its words of the kind asked for (a date, an amount, a name)
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,41 @@ class Answerer:
         score = next((h.score for h in hits if h.number == number), hits[0].score if hits else 1.0)
         return Hit(passages[number], score, (subject,), number)
 
+    def reason(self, previous: Quote) -> Answer:
+        """"为什么" after an answer: the sentence of its paragraph nearest to it that gives a cause:
+        the quote itself ("…投入1.5亿欧元，用于支持…"), then those after it (news explains after it
+        tells: "这又是怎么回事呢？原来，…"), then those before."""
+        nearby = self._paragraph_around(previous)
+        after = [n for n in nearby if n > previous.number]
+        before = [n for n in reversed(nearby) if n < previous.number]
+        for number in [n for n in nearby if n == previous.number] + after + before:
+            if _CAUSE.search(self.searcher.index.passages[number].text):
+                return self._quoted(number, previous.score)
+        return Answer("", False, (), "文章没有说明原因。", kind="refusal", article_id=previous.article_id)
+
+    def speaker(self, previous: Quote) -> Answer:
+        """"这话是谁说的" after an answer: the passage, the quote's own or one before it in its
+        paragraph, that names who says it ("…馆长李虹霖谈及观展感受表示：")."""
+        nearby = [n for n in reversed(self._paragraph_around(previous)) if n <= previous.number]
+        for number in nearby:
+            if _SAYS.search(self.searcher.index.passages[number].text):
+                return self._quoted(number, previous.score)
+        return Answer("", False, (), "文章没有说这话是谁说的。", kind="refusal", article_id=previous.article_id)
+
+    def _paragraph_around(self, quote: Quote) -> list[int]:
+        """Numbers of the passages of the quote's paragraph within _NEARBY of it, in order."""
+        passages = self.searcher.index.passages
+        if not 0 <= quote.number < len(passages):
+            return []
+        own = passages[quote.number]
+        return [n for n in range(max(0, quote.number - _NEARBY), min(len(passages), quote.number + _NEARBY + 1))
+                if (passages[n].article, passages[n].section_no, passages[n].paragraph)
+                == (own.article, own.section_no, own.paragraph)]
+
+    def _quoted(self, number: int, score: float) -> Answer:
+        quote = _quote(Hit(self.searcher.index.passages[number], score, (), number))
+        return Answer("", True, (quote,), _reply_text([quote]), article_id=quote.article_id)
+
     def _refusal(self, question: str, hits: list[Hit]) -> Answer:
         seen, suggestions = set(), []
         for h in hits:
@@ -144,7 +193,7 @@ def subject_asked(question: str) -> str:
 def _quote(hit: Hit) -> Quote:
     p = hit.passage
     return Quote(p.text, p.title, p.section, p.paragraph, hit.score, p.context, hit.matched,
-                 p.article, p.section_no, hit.number)
+                 p.article, p.section_no, hit.number, hit.answer)
 
 
 def citation(quote: Quote) -> str:

@@ -100,31 +100,54 @@ class Conversations:
 
     def _respond(self, message: text.Message, memory: _Memory | None) -> tuple[Answer, text.Message]:
         """The answer and the question as understood."""
-        asked = intent.classify(message)
-        if asked.kind == "smalltalk":
+        if memory and memory.answer:
+            leaning = self._on_previous_answer(message, memory)
+            if leaning:
+                return leaning
+        question = self._resolved(message, memory)
+        # A message that leans on the previous turn ("这个行动要做实什么") asks about what the turn
+        # was about, never about the article itself.
+        asked = intent.classify(message, self.answerer.searcher.embedder) if question is message else None
+        if asked and asked.kind == "smalltalk":
             return about.smalltalk(asked.detail, self.articles), message
         articles = self._articles_meant(message, memory)
-        if asked.kind == "metadata":
+        if asked and asked.kind == "metadata":
             return about.metadata(articles, asked.detail), message
-        if asked.kind == "sections":
+        if asked and asked.kind == "sections":
             return about.sections(articles), message
-        if asked.kind == "overview":
+        if asked and asked.kind == "overview":
             section = self._section_named(asked.detail, articles)
             if section:
                 return about.section_overview(*section), message
             if not asked.detail:
                 return about.overview(articles), message
-        if memory and memory.answer and followup.wants_more(message):
-            return self._more(memory), text.Message.of(memory.question)
-        question = message
-        if memory and memory.question:
-            first = memory.answer.quotes[0].text if memory.answer and memory.answer.quotes else ""
-            rewritten = followup.rewrite(message, followup.Previous(memory.question, first))
-            question = message if rewritten == message.typed else text.Message.of(rewritten)
         answer = self.answerer.ask(question, self._scope(message, memory))
         if intent.is_foreign(message) and not answer.answered:
             answer = replace(answer, reply=ASK_IN_CHINESE, suggestions=())
         return answer, question
+
+    def _resolved(self, message: text.Message, memory: _Memory | None) -> text.Message:
+        """The message with what it leans on put back ("他表示了什么" → "焦春锋表示了什么"), or the
+        message itself."""
+        if not memory or not memory.question:
+            return message
+        first = memory.answer.quotes[0].text if memory.answer and memory.answer.quotes else ""
+        rewritten = followup.rewrite(message, followup.Previous(memory.question, first))
+        return message if rewritten == message.typed else text.Message.of(rewritten)
+
+    def _on_previous_answer(self, message: text.Message, memory: _Memory) -> tuple[Answer, text.Message] | None:
+        """"还有呢", "为什么", "这话是谁说的": replies about the previous answer itself, or None."""
+        previous = text.Message.of(memory.question)
+        if followup.wants_more(message):
+            return self._more(memory), previous
+        quotes = memory.answer.quotes
+        if not quotes or not memory.answer.answered:
+            return None
+        if followup.asks_reason(message):
+            return self.answerer.reason(quotes[0]), text.Message.of(f"{memory.question}——为什么")
+        if followup.asks_speaker(message):
+            return self.answerer.speaker(quotes[0]), text.Message.of(f"“{_short(quotes[0].text)}”是谁说的")
+        return None
 
     def _more(self, memory: _Memory) -> Answer:
         """"还有呢": the next passages of the previous answer."""
@@ -201,6 +224,10 @@ class Conversations:
                 continue   # a turn written by another version: that conversation starts afresh
 
 
+def _short(quote: str, length: int = 16) -> str:
+    return quote if len(quote) <= length else quote[:length] + "…"
+
+
 class _Titles:
     """Which articles a message names: the whole title, or a run of four of its characters. The
     runs are indexed once, so a message is checked against thousands of titles by looking up its
@@ -235,7 +262,8 @@ def _memory_from_json(turn: str, at: float) -> _Memory:
     data = json.loads(turn)
     answer = data["answer"]
     if answer is not None:
-        quotes = {key: tuple(Quote(**{**q, "matched": tuple(q["matched"])}) for q in answer[key])
+        quotes = {key: tuple(Quote(**{**q, "matched": tuple(q["matched"]), "answer": tuple(q.get("answer", ()))})
+                             for q in answer[key])
                   for key in ("quotes", "suggestions", "more")}
         answer = Answer(**{**answer, **quotes})
     return _Memory(data["question"], answer, data["article_id"], at, data.get("chosen", False))

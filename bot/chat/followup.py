@@ -17,14 +17,21 @@ _END = r"[\s!！。.,，~～?？…]*"
 
 # 其他/其它/他人… are not pronouns; they are masked before looking for 他/她/它.
 _NOT_PRONOUN = re.compile(r"其他|其它|他人|他国|他乡|吉他|他们自己|其余|其中|其实|尤其|极其|与其|其次")
-_PERSON = re.compile(r"他们|她们|他|她")
+_PERSON = re.compile(r"这个人|那个人|这人|那人|此人|这位|那位|该人|他们|她们|他|她")
 _THING = re.compile(r"(这个|那个|这项|这次|这场|这种|这些|那些|这一|该|此|其)(?P<head>[\u4e00-\u9fff]{1,4}?)"
                     r"(?=是|要|有|在|的|为|从|将|会|能|可|由|被|把|对|和|与|共|一共|总共|包括|主要|[？?，,。]|$)")
 _ELLIPSIS = re.compile(r"^(那|那么|还有|另外|那你说)?(?P<topic>.+?)(呢|怎么样|如何|又如何)?" + _END + "$")
+# Asking why the previous answer holds, or who said the previous quote: nothing else in the message.
+_REASON = re.compile(r"^(那|那么|可是|但是?)?(这是)?(为什么|为啥|为何|怎么回事|咋回事|什么原因|啥原因|原因呢|原因是什么|"
+                     r"why)(呢|啊|呀)?" + _END + "$")
+_SPEAKER = re.compile(r"^(那)?(这|这些|这句|这句话|这段话|这番话|那句话|这话|以上|上面)?(话)?(是)?(谁|哪位|什么人)"
+                      r"(说|讲|表示|提)(的|出来的)?(呢|啊|呀)?" + _END + "$")
 _MORE = re.compile(r"^(还有|还有别的|还有其他的?|其他的?|别的|更多|继续|然后)(呢|吗|吧)?" + _END + "$")
 # The most common Chinese surnames, for names jieba cuts after the surname.
 _SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
                       "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔")
+_HONOURED = re.compile(r"([" + "".join(sorted(_SURNAMES)) + r"][\u4e00-\u9fff]{1,2}?)"
+                       r"(?=先生|女士|教授|老师|同志|博士|院士)")
 _NAME_SUFFIX = r"(?:街道|社区|公司|集团|大学|学院|学校|医院|村|镇|乡|区|县|市|省|州|馆|局|厅|部|委|园|站|港|队|组)"
 _QUESTION_WORD = re.compile(r"谁|什么|哪|几|多少|怎|何|吗|是否|为啥|啥|多大|多长|多久")
 
@@ -40,6 +47,16 @@ def wants_more(message: text.Message | str) -> bool:
     return bool(_MORE.match(text.as_message(message).normal))
 
 
+def asks_reason(message: text.Message) -> bool:
+    """"为什么", "怎么回事": why the previous answer holds."""
+    return bool(_REASON.match(message.normal))
+
+
+def asks_speaker(message: text.Message) -> bool:
+    """"这话是谁说的": who said the previous quote."""
+    return bool(_SPEAKER.match(message.normal))
+
+
 def rewrite(message: text.Message | str, previous: Previous) -> str:
     """The message with its pronoun or ellipsis resolved against the previous turn; the message
     itself when it names its own topic or nothing can be resolved."""
@@ -49,7 +66,13 @@ def rewrite(message: text.Message | str, previous: Previous) -> str:
     person = _PERSON.search(masked)
     if person:
         name = _person_of(previous)
-        return m[:person.start()] + name + m[person.end():] if name else m
+        if not name:
+            return m
+        m = m[:person.start()] + name + m[person.end():]
+        ellipsis = _ELLIPSIS.match(m)   # "他们的老婆呢": then the previous question about them
+        if ellipsis and m.rstrip("？?！!。. ").endswith("呢") and "的" in ellipsis.group("topic"):
+            return _substitute(ellipsis.group("topic"), previous.question.typed) or m
+        return m
     thing = _THING.search(masked)
     if thing:
         phrase = _phrase_ending_with(thing.group("head"), previous)
@@ -86,7 +109,10 @@ def person_names(sentence: str) -> list[str]:
             current = ""
         position += len(w.word)
     names.append(_with_surname(current, sentence, start))
-    return [n for n in names if 2 <= len(n) <= 4]
+    # A surname and a given name before an honorific ("韩不言先生"), which jieba does not know.
+    names += [m.group(1) for m in _HONOURED.finditer(sentence) if m.group(1) not in names]
+    names = [n for n in dict.fromkeys(names) if 2 <= len(n) <= 4]
+    return [n for n in names if not any(n != other and n in other for other in names)]
 
 
 def _with_surname(name: str, sentence: str, start: int) -> str:
@@ -97,22 +123,44 @@ def _with_surname(name: str, sentence: str, start: int) -> str:
 
 def _person_of(previous: Previous) -> str:
     """The person the previous turn was about. After "X是谁": X when the answer names X, else (X was
-    a role, "虎山镇副镇长是谁") the first new name in the answer. Otherwise the name in the question."""
+    a role, "虎山镇副镇长是谁") the first new name in the answer. After another question for a
+    person ("孙海宁的老师是谁"), the last new name in the answer. Otherwise the name in the question,
+    or the question's own subject ("“二许”各被判了多少年")."""
     subject = subject_asked(previous.question.question)
+    asked = previous.question.typed
     if subject:
         quote = text.normalise(previous.first_quote)   # the subject comes back normalised
         at = quote.find(subject)
         named_after = person_names(quote[at + len(subject):at + len(subject) + 5]) if at >= 0 else []
         if at >= 0 and not named_after:
             return subject   # the answer introduces the subject itself: "法国总统马克龙…"
-        new_names = named_after or [n for n in person_names(quote) if n not in previous.question.typed]
+        new_names = named_after or [n for n in person_names(quote) if n not in asked]
         if new_names:
             return new_names[0]   # the subject was a role: "区委书记焦春锋…"
-    in_question = person_names(previous.question.typed)
+    if re.search(r"谁|哪位|什么人", asked):
+        new_names = [n for n in person_names(previous.first_quote) if n not in asked]
+        if new_names:
+            return new_names[-1]   # the answer to "…是谁" comes last: "师承…的弟子韩不言先生"
+    in_question = person_names(asked)
     if in_question:
         return in_question[0]
-    answer_names = [n for n in person_names(previous.first_quote) if n not in previous.question.typed]
+    leading = _leading_noun(asked)
+    if leading:
+        return leading
+    answer_names = [n for n in person_names(previous.first_quote) if n not in asked]
     return answer_names[0] if answer_names else ""
+
+
+def _leading_noun(question: str) -> str:
+    """The noun a question opens with, its subject ("“二许”各被判了多少年" → 二许)."""
+    quoted = re.match(r"^[“\"'‘「](?P<term>[^”\"'’」]{2,8})[”\"'’」]", question)
+    if quoted:
+        return quoted.group("term")
+    for w in jieba.posseg.cut(re.sub(r"^[“”\"'‘’「」]+", "", question)):
+        if re.fullmatch(r"[“”\"'‘’「」]+", w.word):
+            continue
+        return w.word if w.flag.startswith(("n", "j", "r")) and len(w.word) >= 2 and w.flag != "r" else ""
+    return ""
 
 
 def _phrase_ending_with(head: str, previous: Previous) -> str:
@@ -137,6 +185,10 @@ def _substitute(topic: str, previous_question: str) -> str:
     the same kind (person, place, other noun) in the previous question."""
     if not previous_question:
         return ""
+    # "二许的老婆" after "“二许”各被判了多少年": the same question about what belongs to its subject.
+    owner = re.match(r"(?P<owner>.{2,8}?)的", topic)
+    if owner and owner.group("owner") in previous_question:
+        return previous_question.replace(owner.group("owner"), topic, 1)
     # A place or body named by its kind ("河东镇", "税务局"): the previous question's name of that kind.
     suffix = re.search(_NAME_SUFFIX + "$", topic)
     if suffix:

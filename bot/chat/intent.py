@@ -1,48 +1,52 @@
-"""What a chat message asks for, and how a follow-up reads once its context is put back.
+"""What a chat message asks for.
 
-Everything here is general Chinese (Simplified or Traditional: messages are folded to Simplified
-first), never the words of one article. A message is one of:
+Everything here is general Chinese (Simplified or Traditional: messages are compared in their normal
+form), never the words of one article. A message is one of:
   smalltalk  greeting, thanks, goodbye, "who are you / what can you do";
   overview   "what is the article about / summarise it";
   sections   "what parts does it have / table of contents";
-  metadata   author, reporter, source or publication date;
+  metadata   who wrote it, which agency, paper or site published it, when, and where it was filed;
   question   anything else, answered by retrieval.
-The article-level intents fire only when nothing else is asked: "焦春锋说了什么" names a topic of
-its own and goes to retrieval, "这篇文章说了什么" does not.
+A classifier learned from examples (intent_examples.txt, fitted by scripts/fit_intents.py) decides,
+over the message's character n-grams: a new phrasing of a known kind ("哪家通讯社发的稿") needs an
+example of that kind, not another regular expression. Plain greetings, a closed set, are matched
+first. The article-level kinds fire only when nothing else is asked: "焦春锋说了什么" names a topic
+of its own and is a question, "这篇文章说了什么" is not.
 """
 from __future__ import annotations
 
+import functools
 import re
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
 
 from index import text
+
+MODEL_FILE = Path(__file__).with_name("intent_model.npz")
+# Hashed n-gram space: large enough that the examples' n-grams rarely share a slot.
+NGRAM_SLOTS = 1 << 15
+# The n-grams count for less than the vector: they tell "谁写的" from "写了什么", the vector carries
+# the meaning of phrasings no example has (cross-validated in scripts/fit_intents.py).
+NGRAM_WEIGHT = 0.3
+# An article-level reply must be the classifier's clear choice; when it hesitates, retrieval answers.
+MIN_PROBABILITY = 0.5
+_SMALLTALK = {"greeting", "thanks", "goodbye", "about"}
+_METADATA_KINDS = {"author", "source", "date", "place"}
 
 _END = r"[\s!！。.,，~～?？…]*"
 _GREETING = re.compile(r"^(你好|您好|嗨|哈喽|哈啰|hello|hi|hey|早上好|上午好|中午好|下午好|晚上好|早安|早|"
                        r"在吗|在不在|有人吗|喂)[啊呀哦哈吖]*(机器人|小助手|助手)?" + _END + "$")
-_THANKS = re.compile(r"^(好的?|嗯+|ok|okay)?[，,]?(谢谢|多谢|感谢|谢了|谢啦|thanks|thank you|thx|辛苦了|"
-                     r"好的|明白了|懂了|知道了|收到|了解了|ok|okay)(你|您|啦|了|哈|哦)*"
-                     r"(的(回答|帮助|解答))?" + _END + "$")
-_GOODBYE = re.compile(r"^(好的?[，,]?)?(再见|拜拜|bye|回头见|下次见|先这样|晚安)(啦|了|哈)*" + _END + "$")
-_ABOUT_BOT = re.compile(r"你是谁|你是什么|你叫什么|你(能|会|可以)(做|干|回答|问|帮)|你(有|的)什么(用|功能)|"
-                        r"怎么用|如何使用|怎么提问|怎样提问|(能|可以)问(些)?什么|^帮助$|^help$")
 
 # Words that point at the article itself, not at anything in it.
 _ARTICLE_WORDS = re.compile(r"叫什么名字|叫什么|名字|姓名|消息|这条|此文|这篇|本篇|该篇|此篇|那篇|这一篇|这份|"
-                            r"文章|报道|报导|新闻|稿件|全文|本文|原文|内容|"
+                            r"文章|报道|报导|新闻|稿件|稿子|全文|本文|原文|内容|"
                             r"发布|发表|刊登|刊发|主要|一下|几句话|简单|简要|大概|大致|给我|帮我|讲讲|说说|"
                             r"请|你|用|篇|文")
 _OVERVIEW = re.compile(r"(讲|说|写|谈|介绍|报道|描述|提到)(了|的|些)?(是)?(什么|啥|哪些)|主要内容|大意|概括|总结|"
                        r"概要|摘要|简介|梗概|关于什么|讲啥|说啥|介绍|主题|要点|核心|summar|about")
-_SECTIONS = re.compile(r"(哪些|几个|哪几个|多少个?|什么)(部分|章节|小节|板块|方面|小标题|标题|段)|目录|章节|"
-                       r"小标题|结构|提纲|大纲|(分|分成|分为)(了)?(几|哪)|部分|板块")
-_METADATA = {
-    "author": re.compile(r"作者|记者|谁写|谁的文章|写的人|撰稿|执笔|撰写|通讯员|署名|谁报道"),
-    "source": re.compile(r"来源|出处|出自|哪个?(网站|媒体|报纸|网|报|平台)|哪家|发表在|刊登在|刊发|发布在|转载|"
-                         r"哪里(来|发)的"),
-    "date": re.compile(r"((什么时候|哪天|何时|日期|时间|哪一天|几号|哪年|几月)的?.{0,3}(发布|发表|刊登|写|发|出版|报道|刊出)|"
-                       r"(发布|发表|刊登|写|发|出版|报道)(于|在)?(的)?(什么时候|哪天|何时|日期|时间|哪一天|几号|哪年))"),
-}
 _LEFTOVER = re.compile(r"什么时候|时候|时间|日期|[是的了在吗呢吧啊呀么哪谁什么里个些吗有从何由于被给哪儿]")
 
 
@@ -53,23 +57,66 @@ class Intent:
                         # overview: the words left over (a section's name), if any
 
 
-def classify(message: text.Message | str) -> Intent:
-    """What the message asks for (see the module docstring)."""
-    m = text.as_message(message).normal
-    for detail, pattern in (("greeting", _GREETING), ("thanks", _THANKS), ("goodbye", _GOODBYE)):
-        if pattern.match(m):
-            return Intent("smalltalk", detail)
-    if _ABOUT_BOT.search(m) and len(m) <= 20:
-        return Intent("smalltalk", "about")
-    for kind, pattern in _METADATA.items():
-        if pattern.search(m) and not _leftover(m, pattern):
-            return Intent("metadata", kind)
-    if _SECTIONS.search(m) and not _leftover(m, _SECTIONS):
+def classify(message: text.Message | str, embedder=None) -> Intent:
+    """What the message asks for (see the module docstring). With the embedder that answers (an
+    index.embed.Embedder), the classifier reads the message's vector too, if it was fitted on that
+    model's vectors; without, the n-grams alone."""
+    message = text.as_message(message)
+    m = message.normal
+    if _GREETING.match(m):
+        return Intent("smalltalk", "greeting")
+    kind = _classifier().kind(message, embedder)
+    if kind in _SMALLTALK:
+        return Intent("smalltalk", kind)
+    if kind in _METADATA_KINDS:
+        return Intent("metadata", kind)
+    if kind == "sections":
         return Intent("sections")
-    if _OVERVIEW.search(m):
-        rest = _leftover(m, _OVERVIEW)
-        return Intent("overview", rest) if len(rest) <= 12 else Intent("question")
+    # "X讲了什么": X may be a section's name ("向稳讲了什么"); the conversation checks the headings
+    # and asks retrieval when no section is named so.
+    rest = _leftover(m, _OVERVIEW) if _OVERVIEW.search(m) else ""
+    if kind == "overview" or (rest and len(rest) <= 12):
+        return Intent("overview", rest)
     return Intent("question")
+
+
+class _Classifier:
+    """Multinomial logistic regression over the message's vector and hashed character n-grams, and
+    a second head over the n-grams alone for other models (scripts/fit_intents.py)."""
+
+    def __init__(self, path: Path):
+        with np.load(path, allow_pickle=False) as f:
+            self.kinds = [str(k) for k in f["kinds"]]
+            self.model = str(f["model"])
+            self.ngram_weights, self.vector_weights, self.bias = f["ngram_weights"], f["vector_weights"], f["bias"]
+            self.alone_weights, self.alone_bias = f["alone_weights"], f["alone_bias"]
+
+    def kind(self, message: text.Message, embedder=None) -> str:
+        slots, values = ngram_slots(message.normal)
+        if embedder is not None and embedder.name == self.model:
+            vector = embedder.encode_question(message.question)[0]
+            logits = self.ngram_weights[:, slots] @ values + self.vector_weights @ vector + self.bias
+        else:
+            logits = self.alone_weights[:, slots] @ values + self.alone_bias
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        best = int(np.argmax(p))
+        return self.kinds[best] if p[best] >= MIN_PROBABILITY else "question"
+
+
+@functools.lru_cache(maxsize=1)
+def _classifier() -> _Classifier:
+    return _Classifier(MODEL_FILE)
+
+
+def ngram_slots(normal: str) -> tuple[np.ndarray, np.ndarray]:
+    """Slots and weights of the message's character 1–3-grams (each n-gram once; unit length)."""
+    chars = re.sub(r"\s+", "", normal)
+    grams = {chars[i:i + n] for n in (1, 2, 3) for i in range(len(chars) - n + 1)}
+    grams |= {"^" + chars[:2], chars[-2:] + "$"} if chars else set()   # how it opens and ends
+    slots = np.array(sorted({zlib.crc32(g.encode("utf-8")) % NGRAM_SLOTS for g in grams}), dtype=np.int64)
+    values = np.full(len(slots), 1 / np.sqrt(max(len(slots), 1)), dtype=np.float32)
+    return slots, values
 
 
 def _leftover(message: str, pattern: re.Pattern) -> str:

@@ -394,6 +394,8 @@ def _answer_reply(context, answer: Answer):
         return understood + th.answer_blocks(answer), _answer_buttons(context, answer)
     if answer.suggestions:
         return understood + [html.escape(headline(answer))], _suggestion_buttons(context, answer)
+    if answer.kind == "metadata":
+        return understood + [th.metadata_block(answer, body(answer))], None
     text = html.escape(body(answer))
     if answer.kind in ("sections", "overview"):
         return understood + [text], _sections_reply(context)[1]

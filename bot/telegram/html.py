@@ -1,4 +1,5 @@
-"""Rendering for Telegram: HTML-escaped quotes as blockquotes, matched words in bold, citations,
+"""Rendering for Telegram: HTML-escaped quotes as blockquotes, the words that answer in bold and the
+question's words underlined, citations,
 and splitting into messages that each stay within Telegram's 4,096 characters with tags balanced."""
 from __future__ import annotations
 
@@ -19,8 +20,22 @@ def answer_blocks(answer: Answer) -> list[str]:
     return blocks
 
 
+def metadata_block(answer: Answer, reply: str) -> str:
+    """A metadata reply (one line per quote, as bot/chat/about.py writes it) with each quote's
+    value in bold: "发稿地：“中新社<b>南京</b>8月9日电”"."""
+    lines = reply.splitlines()
+    out = []
+    for n, line in enumerate(lines):
+        escaped = html.escape(line)
+        if n < len(answer.quotes) and answer.quotes[n].answer:
+            quote = answer.quotes[n]
+            escaped = escaped.replace(html.escape(quote.text), highlight(quote.text, (), quote.answer), 1)
+        out.append(escaped)
+    return "\n".join(out)
+
+
 def quote_block(quote: Quote) -> str:
-    return f"<blockquote>{highlight(quote.text, quote.matched)}</blockquote>\n— {html.escape(citation(quote))}"
+    return f"<blockquote>{highlight(quote.text, quote.matched, quote.answer)}</blockquote>\n— {html.escape(citation(quote))}"
 
 
 def context_blocks(quote: Quote, paragraph: str) -> list[str]:
@@ -29,21 +44,23 @@ def context_blocks(quote: Quote, paragraph: str) -> list[str]:
     return [head] + [f"<blockquote expandable>{html.escape(part)}</blockquote>" for part in plain_parts(paragraph)]
 
 
-def highlight(text: str, words: tuple[str, ...]) -> str:
-    """Escape text for HTML and put the question's words in bold."""
-    bold = [False] * len(text)
-    for word in words:
-        start = text.find(word)
-        while word and start >= 0:
-            bold[start:start + len(word)] = [True] * len(word)
-            start = text.find(word, start + len(word))
+def highlight(text: str, words: tuple[str, ...], answer: tuple[str, ...] = ()) -> str:
+    """Escape text for HTML, put the words that answer in bold and, when there are any, the
+    question's words underlined (without answer words, the question's words are bold)."""
+    style = [""] * len(text)
+    for found, tag in ((words, "u" if answer else "b"), (answer, "b")):
+        for word in found:
+            start = text.find(word)
+            while word and start >= 0:
+                style[start:start + len(word)] = [tag] * len(word)
+                start = text.find(word, start + len(word))
     out, i = [], 0
     while i < len(text):
         j = i
-        while j < len(text) and bold[j] == bold[i]:
+        while j < len(text) and style[j] == style[i]:
             j += 1
         piece = html.escape(text[i:j])
-        out.append(f"<b>{piece}</b>" if bold[i] else piece)
+        out.append(f"<{style[i]}>{piece}</{style[i]}>" if style[i] else piece)
         i = j
     return "".join(out)
 

@@ -1,0 +1,128 @@
+"""Answer types: what kind of thing a question asks for, and which kinds a sentence holds.
+
+"多少钱" wants an amount, "哪天" a date, "多少年了" a duration, "谁" a person, "哪里" a place,
+"哪家" an organisation, "为什么" a cause, "哪部法律" a titled work. A sentence that holds the kind
+asked for is more likely the answer, and a question whose kind its best sentence lacks is more
+likely one the article cannot answer: both the ranker and the refusal model read it (index/search.py).
+Every rule is general Chinese, never the words of one article. A passage's kinds are found once,
+when the index is built, and stored with it as bit flags.
+"""
+from __future__ import annotations
+
+import re
+
+import jieba
+import numpy as np
+
+KINDS = ("number", "amount", "percent", "date", "duration", "person", "place", "organisation", "cause", "work")
+BIT = {kind: 1 << n for n, kind in enumerate(KINDS)}
+
+# ---- what a question wants (checked in this order: the first that matches decides) --------------
+_WANTS = [
+    ("cause", r"为什么|为何|为啥|什么原因|啥原因|原因是|怎么会|何故|咋(?:这么|那么)|凭什么"),
+    ("date", r"什么时候|何时|哪一?年|哪一?天|几月|几号|何年|哪个月|日期|年份|哪个朝代|年代|几点|到哪天|哪一日|什么日子|多会儿"),
+    ("duration", r"多久|多长时间|多少年|几年|多少天|几天|多少个?月|几个月|多少个?小时|几个?小时|多少分钟|几分钟|多少岁|几岁|多大岁数|多大年纪"),
+    ("amount", r"多少钱|多少元|多少块|价格|价钱|售价|票价|花了多少|卖了多少|收入多少|金额|多少资金|多少经费|多贵|贵了多少|便宜了多少"),
+    ("percent", r"百分之|百分比|比例|增长了多少|下降了多少|多了多少|少了多少|增幅|涨幅|降幅|占比|几成|比.{0,8}多了多少"),
+    ("number", r"多少|几|多大|多高|多长|多重|多远|多快|多深|多宽|第几|数量|人数|几何"),
+    ("work", r"哪部|哪本|哪首|哪篇|什么书|什么法律|哪项法律|哪条法律|什么作品|什么电影|哪个节目"),
+    ("person", r"谁|哪位|什么人|何人|哪个人|哪些人|叫什么名字|姓什么"),
+    ("organisation", r"哪家|哪个(?:公司|单位|部门|机构|组织|学校|大学|医院|报社|媒体|银行|企业|团队|协会)|"
+                     r"什么(?:公司|单位|部门|机构|组织|学校|企业)"),
+    ("place", r"哪里|哪儿|什么地方|哪个(?:省|市|县|区|国家|城市|地方|镇|村)|在哪|何地|何处|哪座|去哪|到哪"),
+]
+_WANTS = [(kind, re.compile(pattern)) for kind, pattern in _WANTS]
+
+
+def wanted(question: str) -> str:
+    """The kind of answer a question (in normal form) asks for, or "" when it asks for none of them."""
+    for kind, pattern in _WANTS:
+        if pattern.search(question):
+            return kind
+    return ""
+
+
+# ---- what a sentence holds ----------------------------------------------------------------------
+_NUMERAL = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万亿几数]+)"
+_HOLDS = {
+    "number": re.compile(r"\d|[一二三四五六七八九十两][个名家项次条位种所座人件只颗辆台场次批]|[十百千万亿]"),
+    "amount": re.compile(_NUMERAL + r"\s*(?:多|余)?\s*(?:亿|万|千)?\s*(?:元|美元|欧元|英镑|日元|港元|块|角|人民币)|"
+                         r"[¥$￥€£]\s*\d"),
+    "percent": re.compile(r"\d\s*%|％|百分之|\d+(?:\.\d+)?个百分点|[一二三四五六七八九]成"),
+    "date": re.compile(r"\d{2,4}\s*年|\d{1,2}\s*月|\d{1,2}\s*日|[一二三四五六七八九十]+月|世纪|年代|朝|时期|"
+                       r"初[一二三四五六七八九十]|除夕|春节|今年|去年|明年|昨天|今天|明天|当天|上午|下午|晚上|凌晨|中旬|上旬|下旬|月中|月底|月初"),
+    "duration": re.compile(_NUMERAL + r"\s*(?:多|余)?\s*(?:个)?\s*(?:年|载|个月|月|周|星期|天|日|小时|分钟|秒|世纪|岁)|"
+                           r"(?:半|整整)(?:年|天|个月)|多年|数年|几十年|终身|无期"),
+    "cause": re.compile(r"因为|由于|原因|所以|因此|为了|导致|造成|之所以|原来|带动|得益于|受.{1,12}影响"),
+    "work": re.compile(r"《[^》]{1,40}》"),
+    "organisation": re.compile(r"[\u4e00-\u9fff]{1,12}(?:公司|集团|大学|学院|学校|医院|银行|委员会|协会|学会|研究院|研究所|"
+                               r"法院|检察院|政府|部|局|厅|署|办|社|台|报|馆|院|中心|基金会|联盟|组织)"),
+    "place": re.compile(r"[\u4e00-\u9fff]{1,8}(?:省|市|县|区|镇|乡|村|州|国|岛|山|河|湖|江|海|路|街|港|湾|城|洲|岸)|"
+                        r"北京|上海|天津|重庆|香港|澳门|台湾|美国|中国|英国|法国|德国|日本|俄罗斯|加拿大|欧洲|亚洲|非洲"),
+}
+# The words to show in bold, where they differ from what is enough to say a sentence holds the kind.
+_SPANS = {
+    "percent": re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之[\d一二三四五六七八九十点]+|\d+(?:\.\d+)?个百分点|[一二三四五六七八九]成"),
+    "date": re.compile(r"(?:\d{2,4}\s*年)?\d{1,2}\s*月(?:\d{1,2}\s*[日号])?(?:[至到—-]\d{1,2}\s*[日号])?|\d{2,4}\s*年|"
+                       r"\d{1,2}\s*[日号]|[一二三四五六七八九十]+月[一二三四五六七八九十]*日?|"
+                       r"初[一二三四五六七八九十]|除夕|春节|今年|去年|明年|当天|中旬|上旬|下旬|月中|月底|月初"),
+}
+# The most common Chinese surnames: a word of two or three characters jieba does not know that
+# starts with one of them is most likely a name ("孙海宁", "李虹霖").
+SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
+                     "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔")
+_HONOURED = re.compile(r"[" + "".join(sorted(SURNAMES)) + r"][\u4e00-\u9fff]{1,2}?(?=先生|女士|教授|老师|同志|博士|院士|"
+                       r"表示|说|称|指出|介绍|认为)")
+
+
+def holds(text: str) -> int:
+    """Bit flags (BIT) of the kinds of answer a sentence holds."""
+    flags = sum(BIT[kind] for kind, pattern in _HOLDS.items() if pattern.search(text))
+    if _names_someone(text):
+        flags |= BIT["person"]
+    return flags
+
+
+def holds_all(texts: list[str]) -> np.ndarray:
+    """holds() of many sentences, as an array (stored with the index)."""
+    return np.array([holds(t) for t in texts], dtype=np.uint16)
+
+
+def matches(kind: str, flags: int) -> float:
+    """1 when a sentence with these flags holds the kind asked for, -1 when it does not, 0 when
+    nothing in particular is asked for. A number answers an amount or a percentage question only
+    in part: the amount or percentage itself is what is asked."""
+    if not kind:
+        return 0.0
+    if flags & BIT[kind]:
+        return 1.0
+    if kind in ("amount", "percent", "duration") and flags & BIT["number"]:
+        return 0.0
+    return -1.0
+
+
+def spans(kind: str, text: str, asked: str = "") -> tuple[str, ...]:
+    """The parts of a sentence that are of the kind asked for ("6780亿元", "8月13日", "韩不言"),
+    leaving out what the question itself says: the words a reader's eye should find first."""
+    if not kind:
+        return ()
+    pattern = _SPANS.get(kind, _HOLDS.get(kind))
+    found = _names(text) if kind == "person" else [m.group() for m in pattern.finditer(text)]
+    if kind in ("amount", "percent", "duration") and not found:
+        found = [m.group() for m in re.finditer(_NUMERAL + r"\S{0,2}", text)]
+    return tuple(dict.fromkeys(f for f in found if f.strip() and f not in asked))
+
+
+def _names_someone(text: str) -> bool:
+    return bool(_names(text))
+
+
+def _names(text: str) -> list[str]:
+    """Person names: before an honorific or a verb of saying ("韩不言先生", "李虹霖…表示"), or a
+    word of two or three characters jieba does not know that starts with a common surname."""
+    names = [m.group() for m in _HONOURED.finditer(text)]
+    for word in jieba.cut(text):
+        if 2 <= len(word) <= 3 and word[0] in SURNAMES and not jieba.dt.FREQ.get(word) \
+                and re.fullmatch(r"[\u4e00-\u9fff]+", word):
+            names.append(word)
+    return names

@@ -1,0 +1,102 @@
+"""Fast tier: news reports in the shapes agencies and papers write them, and answer types."""
+import pytest
+
+from index import answer_types
+from index.article import parse_article
+
+BODY = "第二段写的是后续进展，内容很长很长。\n\n第三段是评论和展望。"
+
+
+@pytest.mark.parametrize("first, source, place, date, author", [
+    ("中新社南京8月9日电(记者 杨颜慈)记者9日从紫金山天文台获悉，八月银河迎来最佳观赏期。",
+     "中新社南京8月9日电", "南京", "8月9日", "记者 杨颜慈"),
+    ("新华社北京2月24日电（记者于佳欣）记者24日从商务部获悉，春节黄金周消费增长。",
+     "新华社北京2月24日电", "北京", "2月24日", "记者于佳欣"),
+    ("中新网上海3月1日电 (记者 陈静)上海今天发布新政策。", "中新网上海3月1日电", "上海", "3月1日", "记者 陈静"),
+    ("人民网北京5月6日电（记者王伟、李娜）会议今天召开。", "人民网北京5月6日电", "北京", "5月6日", "记者王伟、李娜"),
+    ("本报北京6月3日电（记者 张强 通讯员 刘洋）新馆今天开放。", "本报北京6月3日电", "北京", "6月3日", "记者 张强 通讯员 刘洋"),
+    ("本报讯（记者 王磊）展览8日开幕。", "本报讯", None, None, "记者 王磊"),
+    ("新华社华盛顿2023年1月5日电 美国政府宣布新措施。", "新华社华盛顿2023年1月5日电", "华盛顿", "2023年1月5日", None),
+])
+def test_datelines_of_agencies_and_papers(first, source, place, date, author):
+    meta = parse_article(f"{first}\n\n{BODY}").metadata
+    assert ("source", source) in meta
+    assert (("place", place) in meta) if place else not any(k == "place" for k, _ in meta)
+    assert (("date", date) in meta) if date else True
+    assert (("author", author) in meta) if author else not any(k == "author" for k, _ in meta)
+
+
+def test_a_source_line_on_top_is_metadata_never_the_title():
+    article = parse_article("来源：北京青年报  |  2023年08月10日 05:53:50\n\n本报讯（记者 王磊）当国画遇上陶瓷，会怎样？"
+                            "8月8日，“美在耕耘——孙海宁国画与陶瓷艺术展”在国家画院美术馆开幕。\n")
+    assert ("source", "来源：北京青年报") in article.metadata
+    assert ("date", "2023年08月10日 05:53:50") in article.metadata
+    assert "来源" not in article.title and "？" not in article.title   # the lead's question is a hook
+    assert article.title.startswith("“美在耕耘")
+
+
+@pytest.mark.parametrize("lines, kind, value", [
+    ("作者：张三  编辑：李四", "editor", "编辑：李四"),
+    ("发布时间：2024-05-18 09:30", "date", "发布时间：2024-05-18 09:30"),
+    ("2024/5/18", "date", "2024/5/18"),
+    ("责任编辑：王五", "editor", "责任编辑：王五"),
+])
+def test_metadata_lines_anywhere_in_their_parts(lines, kind, value):
+    article = parse_article(f"标题在这里\n\n{lines}\n\n正文第一段，写的是新闻。\n\n正文第二段。")
+    assert (kind, value) in article.metadata
+
+
+def test_an_untitled_wire_report_is_titled_by_its_news_not_its_formula():
+    article = parse_article("中新社南京8月9日电(记者 杨颜慈)记者9日从中国科学院紫金山天文台获悉，八月银河迎来最佳观赏期。"
+                            "月中起，英仙座流星雨将迎来极大。(完)")
+    assert article.title == "八月银河迎来最佳观赏期" and article.title_from_text
+    assert not article.passages()[-1].text.endswith("(完)")
+
+
+def test_column_tag_and_open_dash_leave_the_title():
+    assert parse_article("（经济）春节黄金周消费增长11%\n\n正文。").title == "春节黄金周消费增长11%"
+    assert parse_article("如何在美国把贪官送进监狱——\n\n正文第一段。\n\n正文第二段。").title == "如何在美国把贪官送进监狱"
+
+
+def test_a_part_heading_joins_its_subheading_and_doubled_captions_are_dropped():
+    article = parse_article("专题标题\n\n第一部分的小标题：很长的说明文字\n\n正文一，内容足够长的一段话。\n\n"
+                            "如何追回赃款——\n拿着判决打民事官司\n\n图片说明文字图片说明文字\n\n正文二，内容足够长的一段话。")
+    headings = [s.heading for s in article.sections]
+    assert headings == ["第一部分的小标题：很长的说明文字", "如何追回赃款——拿着判决打民事官司"]
+    assert "图片说明文字图片说明文字" in article.dropped
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("春节那七天全国商家一共卖了多少钱", "amount"),
+    ("比上一年多了多少", "percent"),
+    ("这个展要办到哪天", "date"),
+    ("孙海宁画画多少年了", "duration"),
+    ("他今年多大岁数", "duration"),
+    ("孙海宁的老师是谁", "person"),
+    ("二许主要是按美国哪部法律被起诉的", "work"),
+    ("金银首饰为啥卖得这么好", "cause"),
+    ("到时候一小时能看到多少颗", "number"),
+    ("这家公司在哪里", "place"),
+    ("是哪家医院做的手术", "organisation"),
+    ("这次展览的主题是什么", ""),
+])
+def test_what_kind_of_answer_a_question_wants(question, kind):
+    assert answer_types.wanted(question) == kind
+
+
+@pytest.mark.parametrize("sentence, kind, answer", [
+    ("全国零售和餐饮企业实现销售额约6780亿元，比去年增长11%。", "amount", "6780亿元"),
+    ("全国零售和餐饮企业实现销售额约6780亿元，比去年增长11%。", "percent", "11%"),
+    ("展览将在美术馆持续到8月13日。", "date", "8月13日"),
+    ("从艺50余载，他不断锤炼笔墨。", "duration", "50余载"),
+    ("师承国画大师齐白石先生的弟子韩不言先生。", "person", "韩不言"),
+    ("首当其冲的是《反勒索及受贿组织法》。", "work", "《反勒索及受贿组织法》"),
+])
+def test_a_sentence_holds_the_kind_and_says_which_words(sentence, kind, answer):
+    assert answer_types.matches(kind, answer_types.holds(sentence)) == 1.0
+    assert answer in answer_types.spans(kind, sentence)
+
+
+def test_a_sentence_without_the_kind_counts_against_it():
+    assert answer_types.matches("date", answer_types.holds("展览展出了他的代表作。")) == -1.0
+    assert answer_types.matches("", answer_types.holds("展览展出了他的代表作。")) == 0.0

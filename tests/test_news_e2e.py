@@ -1,0 +1,65 @@
+"""End-to-end tier: a one-paragraph wire report indexed and asked about as readers ask, through the
+CLI and through Telegram (the words that answer in bold, metadata from the dateline)."""
+import json
+import re
+
+import pytest
+
+from conftest import DATA, run_cli
+from test_telegram_e2e import Bot
+
+pytestmark = pytest.mark.e2e
+
+PARIS = DATA / "paris_ai_summit.txt"   # 中新社巴黎10月16日电 (记者 李洋)…, one paragraph, no title
+
+
+@pytest.fixture(scope="module")
+def wire_index(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wire")
+    result = run_cli("index", PARIS, "--index-dir", folder)
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def _converse(index_dir, turns):
+    lines = "\n".join(json.dumps({"question": q, "conversation": c}, ensure_ascii=False) for c, q in turns)
+    result = run_cli("ask", "--jsonl", "--index-dir", index_dir, stdin=lines + "\n")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_metadata_from_the_dateline_in_a_readers_words(wire_index):
+    writer, agency, place, day = _converse(wire_index, [
+        ("a", "这篇稿子是谁写的"), ("b", "哪家通讯社发的"), ("c", "记者在哪个城市发的稿"), ("d", "这是哪天的新闻")])
+    assert writer["kind"] == "metadata" and "李洋" in writer["reply"]
+    assert agency["kind"] == "metadata" and "中新社" in agency["reply"]
+    assert place["kind"] == "metadata" and "巴黎" in place["reply"]
+    assert day["kind"] == "metadata" and "10月16日" in day["reply"]
+
+
+def test_facts_follow_ups_and_an_untitled_report_cited_by_its_news(wire_index):
+    money, why, who_said, more = _converse(wire_index, [
+        ("a", "法国政府打算花多少钱"), ("a", "为什么"), ("a", "这话是谁说的"), ("b", "马克龙说了什么")])
+    assert money["kind"] == "quote" and "1.5亿欧元" in money["quotes"][0]["text"]
+    assert money["quotes"][0]["article"].startswith("法国总统马克龙")   # not "中新社巴黎…电"
+    assert why["kind"] == "quote" and "用于支持" in why["quotes"][0]["text"]
+    assert who_said["kind"] in ("quote", "refusal")
+    assert more["kind"] == "quote" and "马克龙表示" in more["quotes"][0]["text"]
+
+
+def test_the_thing_it_does_not_say_is_refused(wire_index):
+    (answer,) = _converse(wire_index, [("a", "峰会的门票多少钱")])
+    assert answer["kind"] == "refusal"
+
+
+def test_telegram_bolds_the_words_that_answer(wire_index, tmp_path):
+    bot = Bot(wire_index, tmp_path).start()
+    try:
+        bot.api.message("预计有多少名代表出席峰会？", user_id=71)
+        text = bot.replies(71)[0]["params"]["text"]
+        assert re.search(r"<b>[^<]*1000[^<]*</b>", text), text
+        bot.api.message("记者在哪个城市发的稿", user_id=72)
+        text = bot.replies(72)[0]["params"]["text"]
+        assert "<b>巴黎</b>" in text, text
+    finally:
+        bot.stop()
