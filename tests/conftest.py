@@ -28,3 +28,11 @@ def index_dir(tmp_path_factory) -> Path:
     result = run_cli("index", LANSHAN, QINGSHUI, "--index-dir", folder)
     assert result.returncode == 0, result.stderr
     return folder
+
+
+@pytest.fixture(scope="session")
+def embedder(index_dir):
+    """The model as the bot loads it: the index's ONNX export."""
+    from index.embed import Embedder
+    from index.store import ENCODER_DIR
+    return Embedder("sentence-transformers", "m3e-small", encoder_dir=index_dir / ENCODER_DIR)

@@ -13,7 +13,7 @@ from index.article import Article
 # Lead sentences quoted in an overview: enough to say what the article reports, short enough to read.
 LEAD_CHARS = 160
 MAX_ARTICLES_LISTED = 5
-_METADATA_LABEL = {"author": "作者", "source": "来源", "date": "发布时间", "place": "发稿地"}
+_METADATA_LABEL = {"author": "作者", "source": "来源", "date": "发布时间", "place": "发稿地", "editor": "编辑"}
 _SMALLTALK = {
     "greeting": "你好！",
     "thanks": "不客气！还想了解什么，随时问我。",
@@ -101,13 +101,18 @@ def metadata(articles: list[Article], kind: str) -> Answer:
         if not found:
             missing.append(article)
     if not quotes:
-        given = [line if re.match(r"\S{1,6}[:：]", line) else f"{_METADATA_LABEL.get(k, k)}：{line}"
-                 for a in missing for k, line in a.metadata]
+        given = [line for a in missing for line in metadata_lines(a)]
         reply = "、".join(f"《{a.title}》" for a in missing) + f"没有注明{_METADATA_LABEL[kind]}。"
         return Answer("", False, (), reply + ("\n文章注明的信息：" + "；".join(given) if given else ""),
                       kind="refusal", article_id=missing[0].id)
     reply = "\n".join(f"{_METADATA_LABEL[kind]}：“{q.text}”——{citation(q)}" for q in quotes)
     return Answer("", True, tuple(quotes), reply, kind="metadata", article_id=quotes[0].article_id)
+
+
+def metadata_lines(article: Article) -> list[str]:
+    """Everything the article says about itself, one labelled line each ("发稿地：南京")."""
+    return [line if re.match(r"\S{1,6}[:：]", line) else f"{_METADATA_LABEL.get(k, k)}：{line}"
+            for k, line in article.metadata]
 
 
 def _metadata_quotes(article: Article, kind: str) -> list[Quote]:

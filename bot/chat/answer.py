@@ -132,13 +132,19 @@ class Answerer:
         return Answer("", False, (), "文章没有说明原因。", kind="refusal", article_id=previous.article_id)
 
     def speaker(self, previous: Quote) -> Answer:
-        """"这话是谁说的" after an answer: the passage, the quote's own or one before it in its
-        paragraph, that names who says it ("…馆长李虹霖谈及观展感受表示：")."""
-        nearby = [n for n in reversed(self._paragraph_around(previous)) if n <= previous.number]
-        for number in nearby:
-            if _SAYS.search(self.searcher.index.passages[number].text):
-                return self._quoted(number, previous.score)
-        return Answer("", False, (), "文章没有说这话是谁说的。", kind="refusal", article_id=previous.article_id)
+        """"这话是谁说的" after an answer: the passage that names who says it ("…馆长李虹霖谈及观展
+        感受表示："): the quote's own, or the clauses before it of the same sentence (a long
+        sentence is quoted clause by clause). A sentence that names no one is the report's own."""
+        passages = self.searcher.index.passages
+        number = previous.number
+        for n in reversed([n for n in self._paragraph_around(previous) if n <= previous.number]):
+            if n < number and re.search(r"[。！？!?…]\s*[”’」』\"']?\s*$", passages[n].text):
+                break   # the sentence before: someone else's words, or the report's
+            number = n
+            if _SAYS.search(passages[n].text):
+                return self._quoted(n, previous.score)
+        return Answer("", False, (), "文章没有说这话出自谁，是报道本身的叙述。", kind="refusal",
+                      article_id=previous.article_id)
 
     def _paragraph_around(self, quote: Quote) -> list[int]:
         """Numbers of the passages of the quote's paragraph within _NEARBY of it, in order."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import jieba.posseg
 
 from bot.chat.answer import subject_asked
-from index import text
+from index import answer_types, text
 
 _END = r"[\s!！。.,，~～?？…]*"
 
@@ -22,16 +22,12 @@ _THING = re.compile(r"(这个|那个|这项|这次|这场|这种|这些|那些|�
                     r"(?=是|要|有|在|的|为|从|将|会|能|可|由|被|把|对|和|与|共|一共|总共|包括|主要|[？?，,。]|$)")
 _ELLIPSIS = re.compile(r"^(那|那么|还有|另外|那你说)?(?P<topic>.+?)(呢|怎么样|如何|又如何)?" + _END + "$")
 # Asking why the previous answer holds, or who said the previous quote: nothing else in the message.
-_REASON = re.compile(r"^(那|那么|可是|但是?)?(这是)?(为什么|为啥|为何|怎么回事|咋回事|什么原因|啥原因|原因呢|原因是什么|"
+_REASON = re.compile(r"^(那|那么|可是|但是?)?(这|那)?(是)?(为什么|为啥|为何|怎么回事|咋回事|什么原因|啥原因|原因呢|原因是什么|"
                      r"why)(呢|啊|呀)?" + _END + "$")
 _SPEAKER = re.compile(r"^(那)?(这|这些|这句|这句话|这段话|这番话|那句话|这话|以上|上面)?(话)?(是)?(谁|哪位|什么人)"
                       r"(说|讲|表示|提)(的|出来的)?(呢|啊|呀)?" + _END + "$")
 _MORE = re.compile(r"^(还有|还有别的|还有其他的?|其他的?|别的|更多|继续|然后)(呢|吗|吧)?" + _END + "$")
 # The most common Chinese surnames, for names jieba cuts after the surname.
-_SURNAMES = frozenset("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁"
-                      "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔")
-_HONOURED = re.compile(r"([" + "".join(sorted(_SURNAMES)) + r"][\u4e00-\u9fff]{1,2}?)"
-                       r"(?=先生|女士|教授|老师|同志|博士|院士)")
 _NAME_SUFFIX = r"(?:街道|社区|公司|集团|大学|学院|学校|医院|村|镇|乡|区|县|市|省|州|馆|局|厅|部|委|园|站|港|队|组)"
 _QUESTION_WORD = re.compile(r"谁|什么|哪|几|多少|怎|何|吗|是否|为啥|啥|多大|多长|多久")
 
@@ -110,13 +106,13 @@ def person_names(sentence: str) -> list[str]:
         position += len(w.word)
     names.append(_with_surname(current, sentence, start))
     # A surname and a given name before an honorific ("韩不言先生"), which jieba does not know.
-    names += [m.group(1) for m in _HONOURED.finditer(sentence) if m.group(1) not in names]
+    names += answer_types.honoured_names(sentence)
     names = [n for n in dict.fromkeys(names) if 2 <= len(n) <= 4]
     return [n for n in names if not any(n != other and n in other for other in names)]
 
 
 def _with_surname(name: str, sentence: str, start: int) -> str:
-    if len(name) == 2 and start > 0 and sentence[start - 1] in _SURNAMES:
+    if len(name) == 2 and start > 0 and sentence[start - 1] in answer_types.SURNAMES:
         return sentence[start - 1] + name
     return name
 

@@ -269,7 +269,7 @@ def _sections_reply(context):
 async def on_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     blocks = []
     for article in _answerer(context).searcher.index.articles[:20]:
-        meta = "\n".join(line for _, line in article.metadata) or "（文章没有注明来源或作者）"
+        meta = "\n".join(about.metadata_lines(article)) or "（文章没有注明来源或作者）"
         blocks.append(f"<b>《{html.escape(article.title)}》</b>\n{html.escape(meta)}")
     await _reply(update, context, blocks)
 
