@@ -27,7 +27,9 @@ _WANTS = [
     ("cause", r"为什么|为何|为啥|什么原因|啥原因|原因是|怎么会|何故|咋(?:这么|那么)|凭什么"),
     ("date", r"什么时候|何时|哪一?年|哪一?天|几月|几号|何年|哪个月|日期|年份|哪个朝代|年代|几点|到哪天|哪一日|什么日子|多会儿"),
     ("duration", r"多久|多长时间|多少年|几年|多少天|几天|多少个?月|几个月|多少个?小时|几个?小时|多少分钟|几分钟|多少岁|几岁|多大岁数|多大年纪"),
-    ("amount", r"多少钱|多少元|多少块|价格|价钱|售价|票价|花了多少|卖了多少|收入多少|金额|多少资金|多少经费|多贵|贵了多少|便宜了多少"),
+    ("amount", r"多少钱|多少元|多少块|价格|价钱|售价|票价|花了多少|卖了多少|收入多少|金额|多少资金|多少经费|多贵|贵了多少|便宜了多少|"
+               r"(?:工资|薪水|月薪|年薪|收入|营收|利润|销售额|成交额|投资额?|预算|经费|罚款|罚金|奖金|赔偿|费用|成本|市值)"
+               r"(?:是|有|为|达到?|共|一共)?多少"),
     ("percent", r"百分之|百分比|比例|增长了多少|下降了多少|多了多少|少了多少|增幅|涨幅|降幅|占比|几成|比.{0,8}多了多少"),
     ("number", r"多少|几|多大|多高|多长|多重|多远|多快|多深|多宽|第几|数量|人数|几何"),
     ("work", r"哪部|哪本|哪首|哪篇|什么书|什么法律|哪项法律|哪条法律|什么作品|什么电影|哪个节目"),
@@ -97,14 +99,15 @@ def holds_all(texts: list[str]) -> np.ndarray:
 
 def matches(kind: str, flags: int) -> float:
     """1 when a sentence with these flags holds the kind asked for, -1 when it does not, 0 when
-    nothing in particular is asked for, or a kind not clear enough to rank by (see RANKED). A number answers an amount or a percentage question only
-    in part: the amount or percentage itself is what is asked."""
+    nothing in particular is asked for, or a kind not clear enough to rank by (see RANKED). An
+    amount is money: a sentence without one does not say what "工资是多少" asks, whatever numbers
+    it holds ("80后")."""
     if kind not in RANKED:
         return 0.0
     if flags & BIT[kind]:
         return 1.0
-    if kind in ("amount", "percent", "duration") and flags & BIT["number"]:
-        return 0.0
+    if kind in ("percent", "duration") and flags & BIT["number"]:
+        return 0.0   # "增长了多少" may be answered in people or tonnes, "多久" in a count of years
     return -1.0
 
 

@@ -64,7 +64,10 @@ class Embedder:
 
     def _load_onnx(self, folder: Path):
         from index.onnx_encoder import OnnxEncoder
-        encoder = self.onnx_encoder = OnnxEncoder(folder)
+        try:
+            encoder = self.onnx_encoder = OnnxEncoder(folder)
+        except (ValueError, OSError) as exc:
+            raise EmbeddingError(f"cannot use the encoder in {folder}: {exc} — run: article-qa index") from None
         self.runtime, self.encoder_settings = "onnx", encoder.settings
         return lambda texts, kind, batch_size, max_tokens: encoder.encode(texts, batch_size, max_tokens)
 

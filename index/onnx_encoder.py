@@ -2,18 +2,28 @@
 
 The folder (made by index/onnx_export.py) holds model.onnx (the transformer, int8 or fp32),
 tokenizer.json and encoder.json (source model, pooling, normalisation, maximum length,
-quantisation, agreement with PyTorch).
+quantisation, agreement with PyTorch, sample texts). With an int8 model it also holds the fp32
+model and PyTorch's vectors of the sample texts: int8 matrix products differ between CPUs (with
+and without AVX-512 VNNI), so an index built on one machine and served on another is checked where
+it runs, and falls back to fp32 there if its vectors drifted.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 
 import numpy as np
 
 MODEL_FILE, TOKENIZER_FILE, ENCODER_FILE = "model.onnx", "tokenizer.json", "encoder.json"
-FILES = (MODEL_FILE, TOKENIZER_FILE, ENCODER_FILE)
+FP32_FILE, REFERENCE_FILE = "model.fp32.onnx", "reference.npy"
+FILES = (MODEL_FILE, TOKENIZER_FILE, ENCODER_FILE, FP32_FILE, REFERENCE_FILE)   # the last two with int8 only
+# int8 is used only while its vectors stay this close to PyTorch's on the sample texts (cosine).
+MIN_INT8_COSINE = 0.99
+
+log = logging.getLogger(__name__)
 
 
 class OnnxEncoder:
@@ -26,12 +36,34 @@ class OnnxEncoder:
         self.tokenizer.enable_truncation(self.settings["max_length"])
         self.tokenizer.enable_padding(pad_id=self.settings["pad_id"], pad_token=self.settings["pad_token"])
         self._shorter: dict[int, object] = {}
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3   # warnings about unused initialisers are noise here
-        self.session = onnxruntime.InferenceSession(str(folder / MODEL_FILE), options,
-                                                    providers=["CPUExecutionProvider"])
+        self._options = onnxruntime.SessionOptions()
+        self._options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        self._options.inter_op_num_threads = 1
+        self._options.log_severity_level = 3   # warnings about unused initialisers are noise here
+        self.session = self._session(folder / MODEL_FILE)
+        self.agreement = self._check_int8(folder)
+
+    def _session(self, path: Path):
+        import onnxruntime
+        return onnxruntime.InferenceSession(str(path), self._options, providers=["CPUExecutionProvider"])
+
+    def _check_int8(self, folder: Path) -> float | None:
+        """The int8 model's agreement with PyTorch on this CPU (a few milliseconds); below
+        MIN_INT8_COSINE, say so in one line and use the fp32 copy. None when there is nothing to check."""
+        if self.settings.get("quantization") != "int8" or not (folder / REFERENCE_FILE).is_file():
+            return None
+        reference = np.load(folder / REFERENCE_FILE, allow_pickle=False)
+        agreement = float((self.encode(self.settings["samples"]) * reference).sum(axis=1).min())
+        if agreement < MIN_INT8_COSINE:
+            fp32 = folder / FP32_FILE
+            if not fp32.is_file() or _sha256(fp32) != self.settings.get("fp32_sha256"):
+                raise ValueError(f"the int8 encoder drifts on this CPU (cosine {agreement:.3f}) and its fp32 "
+                                 f"copy {fp32} is missing or changed")
+            log.warning("The int8 encoder drifts on this CPU (cosine %.3f to PyTorch, below %.2f): "
+                        "using its fp32 copy", agreement, MIN_INT8_COSINE)
+            self.session = self._session(fp32)
+            self.settings = {**self.settings, "quantization": "none", "int8_drift": round(agreement, 4)}
+        return agreement
 
     def encode(self, texts: list[str], batch_size: int = 8, max_tokens: int | None = None) -> np.ndarray:
         """(n, dimension) float32 vectors, unit length. Texts are batched by length, so that a batch
@@ -75,3 +107,11 @@ class OnnxEncoder:
         """The transformer's last hidden state, (texts, tokens, dimension)."""
         inputs = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         return self.session.run(None, inputs)[0]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
