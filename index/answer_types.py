@@ -71,6 +71,8 @@ _HOLDS = {
 }
 # The words to show in bold, where they differ from what is enough to say a sentence holds the kind.
 _SPANS = {
+    "number": re.compile(r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万亿两几]+)\s*[多余]?\s*"
+                         r"(?:[万亿千百]+)?\s*(?:个|名|家|项|次|条|位|种|所|座|人|件|只|颗|辆|台|场|批|倍)?"),
     "percent": re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之[\d一二三四五六七八九十点]+|\d+(?:\.\d+)?个百分点|[一二三四五六七八九]成"),
     "date": re.compile(r"(?:\d{2,4}\s*年)?\d{1,2}\s*月(?:\d{1,2}\s*[日号])?(?:[至到—-]\d{1,2}\s*[日号])?|\d{2,4}\s*年|"
                        r"\d{1,2}\s*[日号]|[一二三四五六七八九十]+月[一二三四五六七八九十]*日?|"

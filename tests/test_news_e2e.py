@@ -63,3 +63,14 @@ def test_telegram_bolds_the_words_that_answer(wire_index, tmp_path):
         assert "<b>巴黎</b>" in text, text
     finally:
         bot.stop()
+
+
+def test_a_follow_up_without_a_subject_is_answered_where_the_previous_answer_stands(tmp_path):
+    report = tmp_path / "sales.txt"
+    report.write_text("本报讯（记者 张强）记者3日从市商务局获悉，春节假期全市消费市场平稳增长。2月10日至17日，全市零售和餐饮"
+                      "企业实现销售额约120亿元，比去年同期增长8%。其中，餐饮企业营业额同比增长15%。电影票房收入突破2亿元。"
+                      "市场供应充足，价格总体稳定。（完）\n", encoding="utf-8")
+    assert run_cli("index", report, "--index-dir", tmp_path / "idx").returncode == 0
+    first, more = _converse(tmp_path / "idx", [("a", "春节期间全市零售和餐饮企业销售额有多少"), ("a", "比上一年多了多少")])
+    assert first["kind"] == "quote" and "120亿元" in first["quotes"][0]["text"]
+    assert more["kind"] == "quote" and "8%" in more["quotes"][0]["text"]

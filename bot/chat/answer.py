@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from index import text
+from index import answer_types, text
 from index.search import Hit, Searcher
 
 NOT_FOUND = "文章中没有找到与这个问题相关的内容。"
@@ -146,6 +146,28 @@ class Answerer:
         return Answer("", False, (), "文章没有说这话出自谁，是报道本身的叙述。", kind="refusal",
                       article_id=previous.article_id)
 
+    def in_context(self, question: text.Message, previous: Quote) -> Answer | None:
+        """A follow-up that retrieval could not answer alone, answered where the previous answer
+        stands: the previous quote itself when it holds a number or date of the kind now asked for
+        that it was not quoted for ("6780亿元，比去年…增长11%" for "比上一年多了多少"), else the
+        first sentence after it in its paragraph that holds one and shares a word with the question
+        ("到时候一小时能看到多少颗" → "预计每小时…将达到100"). None when there is no such sentence."""
+        wanted = answer_types.wanted(question.question)
+        if wanted not in answer_types.RANKED:
+            return None
+        passages = self.searcher.index.passages
+        if 0 <= previous.number < len(passages):
+            own = answer_types.spans(wanted, passages[previous.number].text, question.question)
+            if own and not any(o in a or a in o for o in own for a in previous.answer):
+                return self._quoted(previous.number, previous.score, wanted, question)
+        grams = {question.question[i:i + 2] for i in range(len(question.question) - 1)}
+        for number in (n for n in self._paragraph_around(previous) if n > previous.number):
+            passage = self.searcher.passage_text(number)
+            holds = answer_types.matches(wanted, int(self.searcher.index.passage_types[number])) > 0
+            if holds and any(g in passage for g in grams if re.fullmatch(r"[\u4e00-\u9fff]{2}", g)):
+                return self._quoted(number, previous.score, wanted, question)
+        return None
+
     def _paragraph_around(self, quote: Quote) -> list[int]:
         """Numbers of the passages of the quote's paragraph within _NEARBY of it, in order."""
         passages = self.searcher.index.passages
@@ -156,8 +178,10 @@ class Answerer:
                 if (passages[n].article, passages[n].section_no, passages[n].paragraph)
                 == (own.article, own.section_no, own.paragraph)]
 
-    def _quoted(self, number: int, score: float) -> Answer:
-        quote = _quote(Hit(self.searcher.index.passages[number], score, (), number))
+    def _quoted(self, number: int, score: float, wanted: str = "", question: text.Message | None = None) -> Answer:
+        passage = self.searcher.index.passages[number]
+        answer = answer_types.spans(wanted, passage.text, question.question) if question else ()
+        quote = _quote(Hit(passage, score, (), number, answer))
         return Answer("", True, (quote,), _reply_text([quote]), article_id=quote.article_id)
 
     def _refusal(self, question: str, hits: list[Hit]) -> Answer:

@@ -122,6 +122,10 @@ class Conversations:
             if not asked.detail:
                 return about.overview(articles), message
         answer = self.answerer.ask(question, self._scope(message, memory))
+        if not answer.answered and memory and memory.answer and memory.answer.answered and memory.answer.quotes:
+            # "比上一年多了多少" after "…一共卖了多少钱": a follow-up without a subject of its own is
+            # about what the previous answer told, where the report goes on telling it.
+            answer = self.answerer.in_context(question, memory.answer.quotes[0]) or answer
         if intent.is_foreign(message) and not answer.answered:
             answer = replace(answer, reply=ASK_IN_CHINESE, suggestions=())
         return answer, question
