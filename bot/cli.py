@@ -99,6 +99,7 @@ def cmd_ask(args, settings: Settings) -> int:
     from bot import runtime
     if args.jsonl:
         conversations = runtime.conversations(settings, args.index_dir)
+        conversations.warm_up()
         for number, line in enumerate(sys.stdin):
             conversation, question = _jsonl_question(line, number)
             print(json.dumps(conversations.reply(conversation, question).to_json(), ensure_ascii=False), flush=True)
@@ -134,6 +135,7 @@ def cmd_chat(args, settings: Settings) -> int:
     from bot import runtime
     from bot.chat.render import terminal
     conversations = runtime.conversations(settings, args.index_dir)
+    conversations.warm_up()
     titles = "、".join(f"《{a.title}》" for a in conversations.articles[:3])
     print(f"关于{titles}，请用中文提问（空行或 Ctrl-D 退出）。")
     while True:
@@ -183,8 +185,9 @@ def cmd_serve(args, settings: Settings) -> int:
         # writes and the event loop's journal writes wait for each other's locks.
         journal = Path(settings.telegram.journal)
         store = ConversationStore(journal.with_name(f"{journal.stem}-conversations{journal.suffix}"))
-        telegram_serve.serve(runtime.conversations(settings, args.index_dir, store=store), settings.telegram, token,
-                             watch, library)
+        conversations = runtime.conversations(settings, args.index_dir, store=store)
+        conversations.warm_up()
+        telegram_serve.serve(conversations, settings.telegram, token, watch, library)
     except telegram_serve.TokenRejected as exc:
         raise UserError(str(exc), 1) from None
     except JournalError as exc:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
-import jieba.posseg
+import jieba
 import numpy as np
 
 from index import answer_types, text
@@ -294,7 +294,7 @@ def _focus(question: str, topic: list[tuple[str, float]]) -> str:
     asking = _ASKING.search(question)
     if not asking or not topic:
         return ""
-    nouns = {w.word for w in jieba.posseg.cut(question[:asking.start()]) if w.flag.startswith(("n", "vn", "eng"))}
+    nouns = {w for w in jieba.cut(question[:asking.start()]) if text.is_noun(w)}
     before = [(question.rfind(w, 0, asking.start()), w) for w, _ in topic
               if any(n in w for n in nouns) and 0 <= question.rfind(w, 0, asking.start())]
     return max(before)[1] if before else ""

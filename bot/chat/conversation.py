@@ -83,6 +83,11 @@ class Conversations:
                                                  article_id, now, chosen))
         return answer
 
+    def warm_up(self) -> None:
+        """Load what only follow-ups need (jieba's tagger) before the first one: for the bot and
+        the chats, not for a single `ask`."""
+        followup.warm_up()
+
     def choose_article(self, conversation: str, article_id: str, now: float | None = None) -> None:
         """Make an article the one the conversation is about (Telegram's /articles buttons)."""
         if article_id in self._by_id:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import jieba.posseg
+import jieba
 
 from bot.chat.answer import subject_asked
 from index import answer_types, text
@@ -96,7 +96,7 @@ def person_names(sentence: str) -> list[str]:
     """Person names in a sentence: jieba's nr tags, with a name cut in two joined back and a
     common surname that jieba left outside the name ("张|志远") put back in front."""
     names, current, position, start = [], "", 0, 0
-    for w in jieba.posseg.cut(sentence):
+    for w in _tagged(sentence):
         if w.flag.startswith("nr") and re.fullmatch(r"[\u4e00-\u9fff]+", w.word):
             start = start if current else position
             current += w.word
@@ -109,6 +109,19 @@ def person_names(sentence: str) -> list[str]:
     names += answer_types.honoured_names(sentence)
     names = [n for n in dict.fromkeys(names) if 2 <= len(n) <= 4]
     return [n for n in names if not any(n != other and n in other for other in names)]
+
+
+def warm_up() -> None:
+    """Load jieba's part-of-speech tagger now rather than on the first follow-up (a bot, a chat)."""
+    import jieba.posseg
+    jieba.posseg.dt.word_tag_tab   # built when the module is imported
+
+
+def _tagged(sentence: str):
+    """jieba's words with their part-of-speech tags. Imported on the first follow-up that needs
+    it: jieba.posseg reads its tag table (a third of a second) when imported."""
+    import jieba.posseg
+    return jieba.posseg.cut(sentence)
 
 
 def _with_surname(name: str, sentence: str, start: int) -> str:
@@ -152,7 +165,7 @@ def _leading_noun(question: str) -> str:
     quoted = re.match(r"^[“\"'‘「](?P<term>[^”\"'’」]{2,8})[”\"'’」]", question)
     if quoted:
         return quoted.group("term")
-    for w in jieba.posseg.cut(re.sub(r"^[“”\"'‘’「」]+", "", question)):
+    for w in _tagged(re.sub(r"^[“”\"'‘’「」]+", "", question)):
         if re.fullmatch(r"[“”\"'‘’「」]+", w.word):
             continue
         return w.word if w.flag.startswith(("n", "j", "r")) and len(w.word) >= 2 and w.flag != "r" else ""
@@ -192,7 +205,7 @@ def _substitute(topic: str, previous_question: str) -> str:
         if same and same.group() != topic:
             return previous_question[:same.start()] + topic + previous_question[same.end():]
     flag = _flag_of(topic)
-    for w in jieba.posseg.cut(previous_question):
+    for w in _tagged(previous_question):
         if w.word != topic and _same_kind(w.flag, flag) and len(w.word) >= 2:
             start = previous_question.find(w.word)
             end = start + len(w.word)
@@ -208,7 +221,7 @@ def _substitute(topic: str, previous_question: str) -> str:
 def _flag_of(topic: str) -> str:
     if person_names(topic) == [topic]:
         return "nr"
-    flags = [w.flag for w in jieba.posseg.cut(topic)]
+    flags = [w.flag for w in _tagged(topic)]
     return flags[0] if flags else "n"
 
 
