@@ -74,3 +74,12 @@ def test_section_tokens_from_passages_equal_tokenising_the_whole_section():
     fast = _section_tokens(articles, [text.keyword_tokens(text.normalise(p.text)) for p in passages], passage_section)
     whole = [text.keyword_tokens(text.normalise(section_text(a, s))) for a in articles for s in a.sections]
     assert [Counter(t) for t in fast] == [Counter(t) for t in whole]
+
+
+def test_the_cached_tag_table_gives_jieba_posseg_dictionary_tags():
+    import jieba.posseg
+    table = text.word_tags()
+    sample = list(jieba.posseg.dt.word_tag_tab.items())[::997]
+    assert len(sample) > 300
+    assert all(table.get(word) == tag for word, tag in sample)
+    assert text.is_noun("工资") and not text.is_noun("是") and text.is_noun("杨维凯")   # unknown: a name
