@@ -25,6 +25,7 @@ from index.store import build_index
 def in_process(settings: Settings, index_dir: Path | None, questions_file: Path | None) -> str:
     """Return the benchmark table as text."""
     conversations = runtime.conversations(settings, index_dir)
+    conversations.warm_up()   # as the bot does at start
     searcher = conversations.answerer.searcher
     questions = _questions(questions_file, searcher.index)
 
