@@ -91,7 +91,7 @@ def add(settings: Settings, sources: list, folder: Path) -> Change:
     replaced = {a.id for a in new}
     kept = [a for a in index.articles if a.id not in replaced]
     texts = {a.id: stored_source_text(folder, a.id) for a in kept} | new_texts
-    report = _build(settings, kept + new, texts, folder, False)
+    report = _build(settings, kept + new, texts, folder, False, previous=index)
     added = [f"  + {a.id}: 《{a.title}》, {len(a.sections)} section(s), {len(a.passages())} passages"
              + "".join(f", {line}" for _, line in a.metadata[:3]) for a in new]
     return Change("\n".join([report, *added]), tuple(new), len(kept) + len(new))
@@ -107,7 +107,8 @@ def remove(settings: Settings, ids: list[str], folder: Path) -> Change:
     kept = [a for a in index.articles if a.id not in ids]
     if not kept:
         raise UserError("removing every article would leave an empty index", 2)
-    report = _build(settings, kept, {a.id: stored_source_text(folder, a.id) for a in kept}, folder, False)
+    report = _build(settings, kept, {a.id: stored_source_text(folder, a.id) for a in kept}, folder, False,
+                    previous=index)
     return Change(report, (), len(kept))
 
 
@@ -118,18 +119,23 @@ def _current(settings: Settings, folder: Path):
         raise UserError(str(exc), 1) from None
 
 
-def _build(settings: Settings, articles: list[Article], texts: dict[str, str], folder: Path, progress: bool) -> str:
+def _build(settings: Settings, articles: list[Article], texts: dict[str, str], folder: Path, progress: bool,
+           previous=None) -> str:
     """Build into a new folder beside `folder`, then put it in place: a running bot (or a failed
-    build) never sees a half-written index."""
+    build) never sees a half-written index. With `previous` (the index an --add or --remove
+    changes), its unchanged articles are not embedded or tokenised again."""
     started = time.time()
     model = embedder(settings)
     loaded = time.time()
     bar = _progress_bar() if progress else None
     with build_beside(folder) as fresh:
-        index = build_index(articles, model, fresh, settings.retrieval.faiss, progress=bar, texts=texts)
+        index = build_index(articles, model, fresh, settings.retrieval.faiss, progress=bar, texts=texts,
+                            previous=previous)
+    reused = index.manifest.get("reused_passages", 0)
     lines = [f"Indexed {len(articles)} article(s), {sum(len(a.sections) for a in articles)} section(s), "
              f"{len(index.passages)} passages into {folder} "
-             f"(model load {loaded - started:.1f}s, build {time.time() - loaded:.1f}s)."]
+             f"(model load {loaded - started:.1f}s, build {time.time() - loaded:.1f}s"
+             + (f", {reused} passages of unchanged articles reused" if reused else "") + ")."]
     for a in articles:
         if a.dropped:
             lines.append(f"  {a.id}: dropped {len(a.dropped)} line(s) after the article's end: "

@@ -29,16 +29,14 @@ class KeywordIndex:
     def build(cls, documents: list[list[str]]) -> "KeywordIndex":
         """Build from tokenised documents."""
         vocabulary: dict[str, int] = {}
-        rows, cols, counts = [], [], []
-        for row, tokens in enumerate(documents):
-            for token, count in _counts(tokens).items():
-                rows.append(row)
-                cols.append(vocabulary.setdefault(token, len(vocabulary)))
-                counts.append(count)
-        from scipy import sparse   # building only: answering reads the stored arrays with NumPy
-        tf = sparse.csr_matrix((np.array(counts, dtype=np.float32), (rows, cols)),
-                               shape=(len(documents), max(len(vocabulary), 1)))
-        return cls(_bm25_weights(tf, np.array([len(d) for d in documents], dtype=np.float32)), vocabulary)
+        return cls.from_counts(term_counts(documents, vocabulary), vocabulary)
+
+    @classmethod
+    def from_counts(cls, tf, vocabulary: dict[str, int]) -> "KeywordIndex":
+        """Build from a scipy CSR matrix of term counts (documents × vocabulary columns)."""
+        index = cls(_bm25_weights(tf, np.asarray(tf.sum(axis=1), dtype=np.float32).ravel()), vocabulary)
+        index.counts = tf
+        return index
 
     def scores(self, tokens: list[str]) -> np.ndarray:
         """BM25 score of every document for the query tokens (repeated tokens count once)."""
@@ -51,6 +49,9 @@ class KeywordIndex:
     def save(self, folder: Path, name: str) -> None:
         np.savez(folder / f"{name}.npz", data=self.data, indices=self.indices, indptr=self.indptr,
                  shape=np.array(self.shape))
+        tf = self.counts   # kept so that adding or removing an article never tokenises the others again
+        np.savez(folder / f"{name}.tf.npz", data=tf.data, indices=tf.indices, indptr=tf.indptr,
+                 shape=np.array(tf.shape))
         (folder / f"{name}.vocab.json").write_text(json.dumps(self.vocabulary, ensure_ascii=False),
                                                    encoding="utf-8")
 
@@ -63,6 +64,28 @@ class KeywordIndex:
             raise ValueError(f"{name}.npz is not a consistent sparse matrix")
         vocabulary = json.loads((folder / f"{name}.vocab.json").read_text(encoding="utf-8"))
         return cls(matrix, vocabulary)
+
+
+def term_counts(documents: list[list[str]], vocabulary: dict[str, int]):
+    """Term counts of tokenised documents as a scipy CSR matrix; new tokens are added to the
+    vocabulary (token → column), which may already hold columns of other documents."""
+    from scipy import sparse   # building only: answering reads the stored arrays with NumPy
+    rows, cols, counts = [], [], []
+    for row, tokens in enumerate(documents):
+        for token, count in _counts(tokens).items():
+            rows.append(row)
+            cols.append(vocabulary.setdefault(token, len(vocabulary)))
+            counts.append(count)
+    return sparse.csr_matrix((np.array(counts, dtype=np.float32), (rows, cols)),
+                             shape=(len(documents), max(len(vocabulary), 1)))
+
+
+def load_counts(folder: Path, name: str):
+    """The term counts a build kept beside a keyword index (scipy CSR), and its vocabulary."""
+    from scipy import sparse
+    with np.load(folder / f"{name}.tf.npz", allow_pickle=False) as f:
+        tf = sparse.csr_matrix((f["data"], f["indices"], f["indptr"]), shape=tuple(f["shape"]))
+    return tf, json.loads((folder / f"{name}.vocab.json").read_text(encoding="utf-8"))
 
 
 class _Columns:

@@ -33,7 +33,7 @@ import numpy as np
 from index import answer_types, text
 from index.article import Article, Passage, Section
 from index.embed import Embedder
-from index.keyword import KeywordIndex
+from index.keyword import KeywordIndex, load_counts, term_counts
 
 # 2: passages are embedded together with their article title; 3: files' sha256 in the manifest;
 # 4: the ONNX encoder lives in the index; 5: news reports' metadata (dateline place, source lines in
@@ -72,30 +72,153 @@ class Index:
 
 def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
                 faiss_kind: str = "auto", progress: Callable[[int, int], None] | None = None,
-                texts: dict[str, str] | None = None) -> Index:
+                texts: dict[str, str] | None = None, previous: Index | None = None) -> Index:
     """Embed and index the articles, write the folder, and return the loaded Index. `texts` are
     the texts the articles were parsed from (extracted from a web page, .docx or .pdf), kept in
-    sources/ so that every quote can be shown in the text it comes from."""
+    sources/ so that every quote can be shown in the text it comes from. With `previous` (the
+    index being changed), the articles it holds unchanged keep their vectors, keyword counts and
+    answer kinds: adding or removing one article embeds and tokenises that article alone."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     _write_sources(folder / SOURCES_DIR, texts or {})
     started = time.time()
     passages, passage_section, section_texts = _flatten(articles)
+    kept = _Kept(previous, articles, passages, embedder)
+    fresh = [i for i in range(len(passages)) if i not in kept.passage_rows]
     # A sentence often leaves out its article's subject ("它的面积约为…"); embedding it with the
     # title puts that subject back.
-    passage_vectors = _embed_in_batches(embedder, [f"{p.title}：{p.text}" for p in passages], progress)
-    section_vectors = embedder.encode(section_texts, max_tokens=SECTION_TOKENS)
+    passage_vectors = kept.passage_vectors(_embed_in_batches(
+        embedder, [f"{passages[i].title}：{passages[i].text}" for i in fresh], progress), fresh, embedder.dimension)
+    fresh_sections = [i for i in range(len(section_texts)) if i not in kept.section_rows]
+    section_vectors = kept.section_vectors(embedder.encode([section_texts[i] for i in fresh_sections],
+                                                           max_tokens=SECTION_TOKENS), fresh_sections, embedder.dimension)
     dense = _faiss_index(passage_vectors, faiss_kind)
     _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense)
-    passage_tokens = [text.keyword_tokens(text.normalise(p.text)) for p in passages]
-    KeywordIndex.build(passage_tokens).save(folder, "passages_bm25")
-    KeywordIndex.build(_section_tokens(articles, passage_tokens, passage_section)).save(folder, "sections_bm25")
-    np.save(folder / "passage_types.npy", answer_types.holds_all([p.text for p in passages]), allow_pickle=False)
+    passage_counts, vocabulary = kept.counts([text.keyword_tokens(text.normalise(passages[i].text)) for i in fresh],
+                                             fresh, len(passages))
+    KeywordIndex.from_counts(passage_counts, vocabulary).save(folder, "passages_bm25")
+    KeywordIndex.from_counts(_section_counts(articles, passage_counts, passage_section, vocabulary),
+                             vocabulary).save(folder, "sections_bm25")
+    types = kept.types(answer_types.holds_all([passages[i].text for i in fresh]), fresh, len(passages))
+    np.save(folder / "passage_types.npy", types, allow_pickle=False)
     _copy_encoder(embedder, folder / ENCODER_DIR)
     manifest = _manifest(articles, embedder, dense, len(passages), time.time() - started)
+    manifest["reused_passages"] = len(kept.passage_rows)
     manifest["files"] = {name: _file_sha256(folder / name) for name in _files_written(folder)}
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return _read(folder, manifest)   # its files were hashed a moment ago: no need to check them again
+
+
+class _Kept:
+    """What a build takes over from the index it changes: for each article held there unchanged
+    (same id, text, title and passages) and embedded by the same encoder, its rows of passage and
+    section vectors, keyword counts and answer kinds. Empty without a previous index."""
+
+    def __init__(self, previous: Index | None, articles: list[Article], passages: list[Passage], embedder: Embedder):
+        self.previous, self.passage_rows, self.section_rows = previous, {}, {}
+        if previous is None or not _same_encoder(previous, embedder):
+            return
+        old = _article_rows(previous)
+        per_article: dict[str, int] = {}
+        for p in passages:
+            per_article[p.article] = per_article.get(p.article, 0) + 1
+        new_passage, new_section = 0, 0
+        for article in articles:
+            count = per_article.get(article.id, 0)
+            match = old.get(article.id)
+            if match and match[0].sha256 == article.sha256 and match[0].title == article.title and \
+                    [p.text for p in previous.passages[match[1]]] == [p.text for p in passages[new_passage:new_passage + count]]:
+                self.passage_rows.update(zip(range(new_passage, new_passage + count), range(*match[1].indices(10**12))))
+                self.section_rows.update(zip(range(new_section, new_section + len(article.sections)),
+                                             range(*match[2].indices(10**12))))
+            new_passage += count
+            new_section += len(article.sections)
+
+    def _assemble(self, fresh_values, fresh: list[int], total: int, rows: dict, old_values) -> np.ndarray:
+        out = np.empty((total, *fresh_values.shape[1:]), dtype=fresh_values.dtype)
+        if fresh:
+            out[fresh] = fresh_values
+        if rows:
+            out[list(rows)] = old_values[list(rows.values())]
+        return out
+
+    def passage_vectors(self, fresh_vectors, fresh, dimension):
+        old = self.previous.passage_vectors if self.passage_rows else None
+        return self._assemble(fresh_vectors.reshape(len(fresh), dimension), fresh,
+                              len(fresh) + len(self.passage_rows), self.passage_rows, old)
+
+    def section_vectors(self, fresh_vectors, fresh, dimension):
+        old = self.previous.section_vectors if self.section_rows else None
+        return self._assemble(fresh_vectors.reshape(len(fresh), dimension), fresh,
+                              len(fresh) + len(self.section_rows), self.section_rows, old)
+
+    def types(self, fresh_types, fresh, total):
+        old = self.previous.passage_types if self.passage_rows else None
+        return self._assemble(fresh_types.astype(np.uint16), fresh, total, self.passage_rows, old)
+
+    def counts(self, fresh_tokens: list[list[str]], fresh: list[int], total: int):
+        """Passage term counts in passage order, and their vocabulary (the previous index's columns
+        first, so kept rows keep their column numbers)."""
+        from scipy import sparse
+        if not self.passage_rows:
+            vocabulary: dict[str, int] = {}
+            counts = term_counts(fresh_tokens, vocabulary)
+            return counts, vocabulary
+        old_counts, vocabulary = load_counts(self.previous.folder, "passages_bm25")
+        new_counts = term_counts(fresh_tokens, vocabulary)
+        width = len(vocabulary)
+        old_counts = sparse.csr_matrix((old_counts.data, old_counts.indices, old_counts.indptr),
+                                       shape=(old_counts.shape[0], width))
+        new_counts = sparse.csr_matrix((new_counts.data, new_counts.indices, new_counts.indptr),
+                                       shape=(new_counts.shape[0], width))
+        stacked = sparse.vstack([new_counts, old_counts[list(self.passage_rows.values())]]).tocsr()
+        order = np.empty(total, dtype=np.int64)   # row of the stack that holds passage i
+        order[fresh] = np.arange(len(fresh))
+        order[list(self.passage_rows)] = len(fresh) + np.arange(len(self.passage_rows))
+        return stacked[order], vocabulary
+
+
+def _article_rows(index: Index) -> dict[str, tuple[Article, slice, slice]]:
+    """Each article of an index, with the rows of its passages and of its sections."""
+    rows, passage, section = {}, 0, 0
+    counts: dict[str, int] = {}
+    for p in index.passages:
+        counts[p.article] = counts.get(p.article, 0) + 1
+    for article in index.articles:
+        n = counts.get(article.id, 0)
+        rows[article.id] = (article, slice(passage, passage + n), slice(section, section + len(article.sections)))
+        passage += n
+        section += len(article.sections)
+    return rows
+
+
+def _same_encoder(index: Index, embedder: Embedder) -> bool:
+    """The previous index's vectors were made by the model the build now uses."""
+    if index.manifest.get("model") != embedder.name:
+        return False
+    if not embedder.encoder_folder:
+        return index.manifest.get("encoder", {}).get("runtime") == embedder.runtime
+    recorded = index.manifest.get("files", {}).get(f"{ENCODER_DIR}/model.onnx")
+    return recorded == _file_sha256(Path(embedder.encoder_folder) / "model.onnx")
+
+
+def _section_counts(articles: list[Article], passage_counts, passage_section: np.ndarray, vocabulary: dict[str, int]):
+    """The term counts of each section_text(): those of its title and heading plus its passages'.
+    Passages are cut at punctuation, where jieba's words and the character bigrams stop anyway, so
+    this equals tokenising the whole section again, at no cost."""
+    from scipy import sparse
+    heads = [text.keyword_tokens(text.normalise(a.title)) + text.keyword_tokens(text.normalise(s.heading))
+             for a in articles for s in a.sections]
+    head_counts = term_counts(heads, vocabulary)
+    width = len(vocabulary)
+    passage_counts = sparse.csr_matrix((passage_counts.data, passage_counts.indices, passage_counts.indptr),
+                                       shape=(passage_counts.shape[0], width))
+    head_counts = sparse.csr_matrix((head_counts.data, head_counts.indices, head_counts.indptr),
+                                    shape=(head_counts.shape[0], width))
+    membership = sparse.csr_matrix((np.ones(len(passage_section), dtype=np.float32),
+                                    (passage_section, np.arange(len(passage_section)))),
+                                   shape=(len(heads), len(passage_section)))
+    return (head_counts + membership @ passage_counts).tocsr()
 
 
 def load_index(folder: str | Path, model_name: str | None = None, runtime: str | None = None) -> Index:
@@ -123,7 +246,8 @@ def load_index(folder: str | Path, model_name: str | None = None, runtime: str |
 
 
 _INDEX_FILES = ("articles.json", "passages.json", "passages.npy", "sections.npy", "passages.faiss",
-                "passages_bm25.npz", "passages_bm25.vocab.json", "sections_bm25.npz", "sections_bm25.vocab.json", "passage_types.npy")
+                "passages_bm25.npz", "passages_bm25.vocab.json", "sections_bm25.npz", "sections_bm25.vocab.json", "passage_types.npy",
+                "passages_bm25.tf.npz", "sections_bm25.tf.npz")
 
 
 def _files_written(folder: Path) -> list[str]:
@@ -202,17 +326,6 @@ def _check_files(folder: Path, manifest: dict) -> None:
 def section_text(article: Article, section: Section) -> str:
     """What a section's vector and keyword entry are made of: title, heading and all its text."""
     return " ".join([article.title, section.heading, *section.paragraphs])
-
-
-def _section_tokens(articles: list[Article], passage_tokens: list[list[str]], passage_section: np.ndarray):
-    """The keyword tokens of each section_text(): those of its title and heading plus its passages'.
-    Passages are cut at punctuation, where jieba's words and the character bigrams stop anyway, so
-    this equals tokenising the whole section again, at no cost."""
-    sections = [text.keyword_tokens(text.normalise(a.title)) + text.keyword_tokens(text.normalise(s.heading))
-                for a in articles for s in a.sections]
-    for tokens, section in zip(passage_tokens, passage_section):
-        sections[section] += tokens
-    return sections
 
 
 def _flatten(articles: list[Article]):

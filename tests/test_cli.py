@@ -272,3 +272,28 @@ def test_added_articles_survive_a_rebuild_of_the_configured_index(tmp_path):
     result = run_cli("--config", config, "run", stdin="馆长叫什么名字？\n", env=env)
     assert "Building the index" in result.stderr and "2 article(s)" in result.stderr
     assert "陈建国" in result.stdout
+
+
+def _answers(index_dir, questions):
+    return [(a["kind"], [q["text"] for q in a["quotes"]]) for a in _ask_jsonl(index_dir, questions)]
+
+
+def test_adding_and_removing_an_article_reuses_the_others_and_answers_as_a_full_rebuild(tmp_path):
+    from index.keyword import load_counts
+    paris = DATA / "paris_ai_summit.txt"
+    qingshui = DATA / "qingshui_library.md"
+    assert run_cli("index", LANSHAN, qingshui, paris, "--index-dir", tmp_path / "full").returncode == 0
+    assert run_cli("index", LANSHAN, qingshui, "--index-dir", tmp_path / "grown").returncode == 0
+    added = run_cli("index", "--add", paris, "--index-dir", tmp_path / "grown")
+    assert added.returncode == 0 and "passages of unchanged articles reused" in added.stdout
+    assert run_cli("index", LANSHAN, paris, "--index-dir", tmp_path / "lanshan_paris").returncode == 0
+    assert run_cli("index", "--remove", "qingshui_library", "--index-dir", tmp_path / "grown").returncode == 0
+    questions = ["岚山区委书记是谁", "法国政府打算花多少钱", "峰会在哪里举办", "岚山的主导产业是什么", "文章有哪些部分"]
+    assert _answers(tmp_path / "grown", questions) == _answers(tmp_path / "lanshan_paris", questions)
+    counts, _ = load_counts(tmp_path / "grown", "passages_bm25")
+    fresh, _ = load_counts(tmp_path / "lanshan_paris", "passages_bm25")
+    assert counts.shape[0] == fresh.shape[0] and np.array_equal(counts.sum(axis=1), fresh.sum(axis=1))
+    assert np.array_equal(np.load(tmp_path / "grown" / "passage_types.npy"),
+                          np.load(tmp_path / "lanshan_paris" / "passage_types.npy"))
+    full = _answers(tmp_path / "full", questions)
+    assert all(kind in ("quote", "sections", "overview", "refusal") for kind, _ in full)

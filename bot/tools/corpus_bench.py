@@ -21,7 +21,7 @@ from bot.runtime import embedder
 from index.article import Article, parse_article
 from index.store import build_index
 
-DEFAULT_SOURCES = [Path(__file__).resolve().parents[2] / "shared" / "eval" / name
+DEFAULT_SOURCES = [Path(__file__).resolve().parents[3] / "shared" / "eval" / name
                    for name in ("cmrc2018_trial.json", "drcd_test.json")]
 
 
@@ -47,6 +47,7 @@ def corpus(settings: Settings, passages: int, kinds: list[str], sources: list[Pa
                                                          f"({len(latencies)} questions, ask --jsonl)"),
                      (f"{kind}: serving process peak RSS", f"{peak:.0f} MB")]
             del index
+            rows += _change(Path(folder), kind, entries[0][1])
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -92,6 +93,26 @@ def _articles(entries, passages: int) -> list[Article]:
                 break
         copy += 1
     return articles
+
+
+def _change(folder: Path, kind: str, context: str) -> list[tuple[str, str]]:
+    """Wall time of `article-qa index --add` of one more article and of `--remove` of it, as an
+    admin would run them on the index (a fresh process each: loading and checking the index,
+    parsing, embedding the new article alone, writing the folder)."""
+    cli = str(Path(sys.executable).parent / "article-qa")
+    config = folder.parent / f"{folder.name}-config.yaml"
+    config.write_text(f"retrieval: {{faiss: {kind}}}\n", encoding="utf-8")
+    article = folder.parent / f"{folder.name}-added.txt"
+    article.write_text(f"新增的一篇文章\n\n{context}\n", encoding="utf-8")
+    rows = []
+    for label, args in (("add one article", ["--add", str(article)]), ("remove it", ["--remove", article.stem])):
+        started = time.perf_counter()
+        done = subprocess.run([cli, "--config", str(config), "index", *args, "--index-dir", str(folder)],
+                              capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+        rows.append((f"{kind}: {label} (article-qa index {args[0]})",
+                     f"{seconds:.1f} s" if done.returncode == 0 else f"failed: {done.stderr.strip()[-200:]}"))
+    return rows
 
 
 def _serve(settings: Settings, folder: Path, questions: list[str]) -> tuple[list[float], float]:
