@@ -96,9 +96,12 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense)
     passage_counts, vocabulary = kept.counts([text.keyword_tokens(text.normalise(passages[i].text)) for i in fresh],
                                              fresh, len(passages))
-    KeywordIndex.from_counts(passage_counts, vocabulary).save(folder, "passages_bm25")
-    KeywordIndex.from_counts(_section_counts(articles, passage_counts, passage_section, vocabulary),
-                             vocabulary).save(folder, "sections_bm25")
+    passage_keywords = KeywordIndex.from_counts(passage_counts, vocabulary)
+    section_vocabulary = dict(vocabulary)   # headings may add words the passages do not have
+    section_keywords = KeywordIndex.from_counts(
+        _section_counts(articles, passage_counts, passage_section, section_vocabulary), section_vocabulary)
+    passage_keywords.save(folder, "passages_bm25")
+    section_keywords.save(folder, "sections_bm25")
     types = kept.types(answer_types.holds_all([passages[i].text for i in fresh]), fresh, len(passages))
     np.save(folder / "passage_types.npy", types, allow_pickle=False)
     _copy_encoder(embedder, folder / ENCODER_DIR)
@@ -106,7 +109,9 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     manifest["reused_passages"] = len(kept.passage_rows)
     manifest["files"] = {name: _file_sha256(folder / name) for name in _files_written(folder)}
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    return _read(folder, manifest)   # its files were hashed a moment ago: no need to check them again
+    # What was just written, as load_index would read it back (without reading it back).
+    return Index(folder, manifest, articles, passages, passage_section, passage_vectors, section_vectors, dense,
+                 passage_keywords, section_keywords, types)
 
 
 class _Kept:
