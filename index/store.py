@@ -92,7 +92,7 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     fresh_sections = [i for i in range(len(section_texts)) if i not in kept.section_rows]
     section_vectors = kept.section_vectors(embedder.encode([section_texts[i] for i in fresh_sections],
                                                            max_tokens=SECTION_TOKENS), fresh_sections, embedder.dimension)
-    dense = _faiss_index(passage_vectors, faiss_kind)
+    dense = kept.dense(passage_vectors, fresh, faiss_kind) or _faiss_index(passage_vectors, faiss_kind)
     _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense)
     passage_counts, vocabulary = kept.counts([text.keyword_tokens(text.normalise(passages[i].text)) for i in fresh],
                                              fresh, len(passages))
@@ -156,6 +156,20 @@ class _Kept:
         old = self.previous.section_vectors if self.section_rows else None
         return self._assemble(fresh_vectors.reshape(len(fresh), dimension), fresh,
                               len(fresh) + len(self.section_rows), self.section_rows, old)
+
+    def dense(self, vectors: np.ndarray, fresh: list[int], kind: str) -> faiss.Index | None:
+        """The previous HNSW graph with the new passages added, when they only follow the ones it
+        holds, unchanged and in order (an --add): building the graph again is most of an --add at
+        100,000 passages. None otherwise: the caller builds the index afresh."""
+        previous = self.previous
+        if not _uses_hnsw(kind, len(vectors)) or previous is None or not isinstance(previous.dense, faiss.IndexHNSWFlat) \
+                or len(self.passage_rows) != previous.dense.ntotal \
+                or any(new != old for new, old in self.passage_rows.items()):
+            return None
+        dense = faiss.clone_index(previous.dense)
+        if fresh:
+            dense.add(vectors[fresh])
+        return dense
 
     def types(self, fresh_types, fresh, total):
         old = self.previous.passage_types if self.passage_rows else None
@@ -353,8 +367,12 @@ def _embed_in_batches(embedder, texts, progress, batch=2048):
     return np.vstack(chunks) if chunks else np.zeros((0, embedder.dimension), dtype=np.float32)
 
 
+def _uses_hnsw(kind: str, passages: int) -> bool:
+    return kind == "hnsw" or (kind == "auto" and passages > HNSW_ABOVE)
+
+
 def _faiss_index(vectors: np.ndarray, kind: str) -> faiss.Index:
-    if kind == "hnsw" or (kind == "auto" and len(vectors) > HNSW_ABOVE):
+    if _uses_hnsw(kind, len(vectors)):
         dense = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
         dense.hnsw.efSearch = 128   # recall close to exact at a few hundred microseconds
     else:
