@@ -297,3 +297,17 @@ def test_adding_and_removing_an_article_reuses_the_others_and_answers_as_a_full_
                           np.load(tmp_path / "lanshan_paris" / "passage_types.npy"))
     full = _answers(tmp_path / "full", questions)
     assert all(kind in ("quote", "sections", "overview", "refusal") for kind, _ in full)
+
+
+def test_an_add_to_an_hnsw_index_extends_its_graph_and_answers_as_a_fresh_build(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("retrieval: {faiss: hnsw}\n", encoding="utf-8")
+    paris = DATA / "paris_ai_summit.txt"
+    built = [run_cli("--config", config, "index", LANSHAN, paris, "--index-dir", tmp_path / "fresh"),
+             run_cli("--config", config, "index", LANSHAN, "--index-dir", tmp_path / "grown"),
+             run_cli("--config", config, "index", "--add", paris, "--index-dir", tmp_path / "grown")]
+    assert all(b.returncode == 0 for b in built), [b.stderr for b in built]
+    manifest = json.loads((tmp_path / "grown" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["faiss"] == "IndexHNSWFlat" and manifest["reused_passages"] > 0
+    questions = ["岚山区委书记是谁", "法国政府打算花多少钱", "峰会在哪里举办"]
+    assert _answers(tmp_path / "grown", questions) == _answers(tmp_path / "fresh", questions)
