@@ -80,6 +80,12 @@ def term_counts(documents: list[list[str]], vocabulary: dict[str, int]):
                              shape=(len(documents), max(len(vocabulary), 1)))
 
 
+def widened(counts, width: int):
+    """The same counts with `width` columns: a vocabulary that has grown since they were counted."""
+    from scipy import sparse
+    return sparse.csr_matrix((counts.data, counts.indices, counts.indptr), shape=(counts.shape[0], width))
+
+
 def load_counts(folder: Path, name: str):
     """The term counts a build kept beside a keyword index (scipy CSR), and its vocabulary."""
     from scipy import sparse

@@ -56,7 +56,7 @@ class OnnxEncoder:
         agreement = float((self.encode(self.settings["samples"]) * reference).sum(axis=1).min())
         if agreement < MIN_INT8_COSINE:
             fp32 = folder / FP32_FILE
-            if not fp32.is_file() or _sha256(fp32) != self.settings.get("fp32_sha256"):
+            if not fp32.is_file() or file_sha256(fp32) != self.settings.get("fp32_sha256"):
                 raise ValueError(f"the int8 encoder drifts on this CPU (cosine {agreement:.3f}) and its fp32 "
                                  f"copy {fp32} is missing or changed")
             log.warning("The int8 encoder drifts on this CPU (cosine %.3f to PyTorch, below %.2f): "
@@ -109,7 +109,7 @@ class OnnxEncoder:
         return self.session.run(None, inputs)[0]
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

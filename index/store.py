@@ -33,7 +33,8 @@ import numpy as np
 from index import answer_types, text
 from index.article import Article, Passage, Section
 from index.embed import Embedder
-from index.keyword import KeywordIndex, load_counts, term_counts
+from index.keyword import KeywordIndex, load_counts, term_counts, widened
+from index.onnx_encoder import file_sha256 as _file_sha256
 
 # 2: passages are embedded together with their article title; 3: files' sha256 in the manifest;
 # 4: the ONNX encoder lives in the index; 5: news reports' metadata (dateline place, source lines in
@@ -185,11 +186,7 @@ class _Kept:
             return counts, vocabulary
         old_counts, vocabulary = load_counts(self.previous.folder, "passages_bm25")
         new_counts = term_counts(fresh_tokens, vocabulary)
-        width = len(vocabulary)
-        old_counts = sparse.csr_matrix((old_counts.data, old_counts.indices, old_counts.indptr),
-                                       shape=(old_counts.shape[0], width))
-        new_counts = sparse.csr_matrix((new_counts.data, new_counts.indices, new_counts.indptr),
-                                       shape=(new_counts.shape[0], width))
+        old_counts, new_counts = widened(old_counts, len(vocabulary)), widened(new_counts, len(vocabulary))
         stacked = sparse.vstack([new_counts, old_counts[list(self.passage_rows.values())]]).tocsr()
         order = np.empty(total, dtype=np.int64)   # row of the stack that holds passage i
         order[fresh] = np.arange(len(fresh))
@@ -228,12 +225,8 @@ def _section_counts(articles: list[Article], passage_counts, passage_section: np
     from scipy import sparse
     heads = [text.keyword_tokens(text.normalise(a.title)) + text.keyword_tokens(text.normalise(s.heading))
              for a in articles for s in a.sections]
-    head_counts = term_counts(heads, vocabulary)
-    width = len(vocabulary)
-    passage_counts = sparse.csr_matrix((passage_counts.data, passage_counts.indices, passage_counts.indptr),
-                                       shape=(passage_counts.shape[0], width))
-    head_counts = sparse.csr_matrix((head_counts.data, head_counts.indices, head_counts.indptr),
-                                    shape=(head_counts.shape[0], width))
+    head_counts = widened(term_counts(heads, vocabulary), len(vocabulary))
+    passage_counts = widened(passage_counts, len(vocabulary))
     membership = sparse.csr_matrix((np.ones(len(passage_section), dtype=np.float32),
                                     (passage_section, np.arange(len(passage_section)))),
                                    shape=(len(heads), len(passage_section)))
@@ -318,14 +311,6 @@ def _copy_encoder(embedder: Embedder, target: Path) -> None:
         for name in FILES:
             if (Path(embedder.encoder_folder) / name).is_file():
                 shutil.copyfile(Path(embedder.encoder_folder) / name, target / name)
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _check_files(folder: Path, manifest: dict) -> None:
