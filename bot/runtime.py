@@ -13,7 +13,7 @@ from bot.telegram.conversation_store import ConversationStore
 from bot.config import Settings
 from bot.errors import UserError
 from index.article import Article, ArticleError, parse_article
-from index.embed import Embedder, EmbeddingError
+from index.embed import LICENCE_NOTES, Embedder, EmbeddingError
 from index.search import Searcher
 from index.sources import is_url, load_source
 from index.store import ENCODER_DIR, IndexStoreError, build_beside, build_index, load_index, stored_source_text
@@ -136,6 +136,8 @@ def _build(settings: Settings, articles: list[Article], texts: dict[str, str], f
              f"{len(index.passages)} passages into {folder} "
              f"(model load {loaded - started:.1f}s, build {time.time() - loaded:.1f}s"
              + (f", {reused} passages of unchanged articles reused" if reused else "") + ")."]
+    if settings.embedding.model in LICENCE_NOTES:
+        lines.append(f"  Note: {LICENCE_NOTES[settings.embedding.model]}.")
     for a in articles:
         if a.dropped:
             lines.append(f"  {a.id}: dropped {len(a.dropped)} line(s) after the article's end: "

