@@ -26,6 +26,8 @@ from bot.telegram.journal import Journal
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 10_000   # updates taken in between two prunings of the journal
+# A second signal still lets the update each worker holds finish for this long (see drain).
+HURRIED_FINISH_SECONDS = 0.5
 
 
 class Intake:
@@ -67,6 +69,11 @@ class Intake:
             await asyncio.wait({finished, hurried}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
             finished.cancel()
             hurried.cancel()
+        if self._workers:
+            # Even in a hurry, the update each worker holds gets a moment to finish: its reply is
+            # usually on the wire already, and cut off before it is marked done it would be sent
+            # a second time at the next start. No worker starts another one (closing).
+            await asyncio.wait(set(self._workers), timeout=HURRIED_FINISH_SECONDS)
         for worker in set(self._workers):
             worker.cancel()
         return len(self.journal.pending())
