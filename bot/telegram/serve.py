@@ -56,7 +56,7 @@ def serve(conversations: Conversations, settings: TelegramSettings, token: str,
           watch: IndexWatch | None = None, library: Library | None = None) -> None:
     """Run the bot until SIGINT/SIGTERM. Every accepted update goes through the journal (see
     bot/telegram/intake.py): the first signal lets the answers in hand finish for a few seconds, a second one
-    stops at once; what is left is answered at the next start. Raises TokenRejected when Telegram
+    stops within half a second; what is left is answered at the next start. Raises TokenRejected when Telegram
     rejects the token, at start-up or while running, so that the process never lives on deaf."""
     _protect_logs(token)
     app = build_application(conversations, settings, token, library)
@@ -132,7 +132,7 @@ def use_index(app: Application, conversations: Conversations) -> None:
 
 def _on_signals(stopping: asyncio.Event, hurry: asyncio.Event) -> None:
     """The first SIGINT/SIGTERM stops taking updates and lets those in hand finish; a second one
-    stops at once (the journal keeps what was not finished)."""
+    stops within half a second (the journal keeps what was not finished)."""
     loop = asyncio.get_running_loop()
 
     def on_signal() -> None:
