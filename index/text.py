@@ -138,32 +138,22 @@ class IdfTable:
         self.median = float(np.sort(values)[len(values) // 2])
 
     def get(self, word: str) -> float | None:
-        digest = np.uint64(_digest(word))   # a Python int above 2**63 would make NumPy compare as objects
-        at = int(np.searchsorted(self.digests, digest))
-        return float(self.values[at]) if at < len(self.digests) and self.digests[at] == digest else None
+        at = _position(self.digests, word)
+        return None if at is None else float(self.values[at])
 
     @classmethod
     def load(cls) -> "IdfTable":
-        source = Path(jieba.__file__).parent / "analyse" / "idf.txt"
-        cached = cache_root() / f"jieba-idf-{metadata.version('jieba')}.npz"
-        try:
-            with np.load(cached, allow_pickle=False) as f:
-                return cls(f["digests"], f["values"])
-        except (OSError, ValueError, KeyError):
-            pass
-        table = {}
-        for line in source.read_text(encoding="utf-8").splitlines():
-            word, _, value = line.partition(" ")
-            if value:
-                table[_digest(word)] = float(value)
-        digests = np.array(sorted(table), dtype=np.uint64)
-        values = np.array([table[d] for d in digests.tolist()], dtype=np.float64)
-        with contextlib.suppress(OSError):   # no cache (read-only home): parse again next time
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_suffix(f".{os.getpid()}.npz")
-            np.savez(partial, digests=digests, values=values)
-            os.replace(partial, cached)
-        return cls(digests, values)
+        def build() -> dict[str, np.ndarray]:
+            table = {}
+            source = Path(jieba.__file__).parent / "analyse" / "idf.txt"
+            for line in source.read_text(encoding="utf-8").splitlines():
+                word, _, value = line.partition(" ")
+                if value:
+                    table[_digest(word)] = float(value)
+            digests = np.array(sorted(table), dtype=np.uint64)
+            return {"digests": digests, "values": np.array([table[d] for d in digests.tolist()], dtype=np.float64)}
+        arrays = _cached_arrays("jieba-idf", ("digests", "values"), build)
+        return cls(arrays["digests"], arrays["values"])
 
 
 class TagTable:
@@ -176,34 +166,50 @@ class TagTable:
         self.digests, self.codes, self.tags = digests, codes, tags
 
     def get(self, word: str) -> str | None:
-        digest = np.uint64(_digest(word))
-        at = int(np.searchsorted(self.digests, digest))
-        return self.tags[int(self.codes[at])] if at < len(self.digests) and self.digests[at] == digest else None
+        at = _position(self.digests, word)
+        return None if at is None else self.tags[int(self.codes[at])]
 
     @classmethod
     def load(cls) -> "TagTable":
-        cached = cache_root() / f"jieba-tags-{metadata.version('jieba')}.npz"
-        try:
-            with np.load(cached, allow_pickle=False) as f:
-                return cls(f["digests"], f["codes"], [str(t) for t in f["tags"]])
-        except (OSError, ValueError, KeyError):
-            pass
-        table = {}
-        with open(jieba.get_dict_file().name, encoding="utf-8") as dictionary:
-            for line in dictionary:
-                parts = line.split()
-                if len(parts) == 3:
-                    table[_digest(parts[0])] = parts[2]
-        tags = sorted(set(table.values()))
-        code = {tag: n for n, tag in enumerate(tags)}
-        digests = np.array(sorted(table), dtype=np.uint64)
-        codes = np.array([code[table[d]] for d in digests.tolist()], dtype=np.uint8)
-        with contextlib.suppress(OSError):   # no cache (read-only home): read dict.txt again next time
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            partial = cached.with_suffix(f".{os.getpid()}.npz")
-            np.savez(partial, digests=digests, codes=codes, tags=np.array(tags))
-            os.replace(partial, cached)
-        return cls(digests, codes, tags)
+        def build() -> dict[str, np.ndarray]:
+            table = {}
+            with open(jieba.get_dict_file().name, encoding="utf-8") as dictionary:
+                for line in dictionary:
+                    parts = line.split()
+                    if len(parts) == 3:
+                        table[_digest(parts[0])] = parts[2]
+            tags = sorted(set(table.values()))
+            code = {tag: n for n, tag in enumerate(tags)}
+            digests = np.array(sorted(table), dtype=np.uint64)
+            return {"digests": digests, "codes": np.array([code[table[d]] for d in digests.tolist()], dtype=np.uint8),
+                    "tags": np.array(tags)}
+        arrays = _cached_arrays("jieba-tags", ("digests", "codes", "tags"), build)
+        return cls(arrays["digests"], arrays["codes"], [str(t) for t in arrays["tags"]])
+
+
+def _cached_arrays(name: str, keys: tuple[str, ...], build) -> dict[str, np.ndarray]:
+    """The arrays `keys` derived from one of jieba's files, built once and cached as .npz under
+    cache_root() (per jieba version); with no writable cache, built again at every start."""
+    cached = cache_root() / f"{name}-{metadata.version('jieba')}.npz"
+    try:
+        with np.load(cached, allow_pickle=False) as f:
+            return {key: f[key] for key in keys}
+    except (OSError, ValueError, KeyError):   # none yet, or damaged: build it again
+        pass
+    arrays = build()
+    with contextlib.suppress(OSError):
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.npz")
+        np.savez(partial, **arrays)
+        os.replace(partial, cached)
+    return arrays
+
+
+def _position(digests: np.ndarray, word: str) -> int | None:
+    """Where the word's digest stands in the sorted digests, or None when it is not there."""
+    digest = np.uint64(_digest(word))   # a Python int above 2**63 would make NumPy compare as objects
+    at = int(np.searchsorted(digests, digest))
+    return at if at < len(digests) and digests[at] == digest else None
 
 
 @functools.lru_cache(maxsize=1)
