@@ -89,7 +89,7 @@ _HONOURED = re.compile(r"[" + "".join(sorted(SURNAMES)) + r"][\u4e00-\u9fff]{1,2
 def holds(text: str) -> int:
     """Bit flags (BIT) of the kinds of answer a sentence holds."""
     flags = sum(BIT[kind] for kind, pattern in _HOLDS.items() if pattern.search(text))
-    if _names_someone(text):
+    if _names(text):
         flags |= BIT["person"]
     return flags
 
@@ -123,10 +123,6 @@ def spans(kind: str, text: str, asked: str = "") -> tuple[str, ...]:
     if kind in ("amount", "percent") and not found:   # the number, when its unit is elsewhere
         found = [m.group() for m in re.finditer(r"\d+(?:\.\d+)?\s*[亿万千百]*", text)]
     return tuple(dict.fromkeys(f for f in found if f.strip() and f not in asked))
-
-
-def _names_someone(text: str) -> bool:
-    return bool(_names(text))
 
 
 def honoured_names(text: str) -> list[str]:

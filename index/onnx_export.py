@@ -23,7 +23,7 @@ import numpy as np
 
 from index.text import cache_root
 from index.onnx_encoder import (ENCODER_FILE, FP32_FILE, MIN_INT8_COSINE, MODEL_FILE, REFERENCE_FILE,
-                                TOKENIZER_FILE, OnnxEncoder)
+                                TOKENIZER_FILE, OnnxEncoder, file_sha256)
 
 # Bumped when an export is made differently: a cached export of the old kind is not reused.
 # 2: int8 with 7-bit weights (reduce_range), the fp32 copy and PyTorch's reference vectors kept.
@@ -81,7 +81,7 @@ def export(model_path: str, folder: Path, quantization: str) -> dict:
         settings["cosine_to_pytorch"] = _agreement(folder, settings, reference)
     else:   # kept beside the int8 model: where int8 drifts (another CPU), the encoder falls back to it
         os.replace(fp32, folder / FP32_FILE)
-        settings["fp32_sha256"] = hashlib.sha256((folder / FP32_FILE).read_bytes()).hexdigest()
+        settings["fp32_sha256"] = file_sha256(folder / FP32_FILE)
         np.save(folder / REFERENCE_FILE, reference.astype(np.float32), allow_pickle=False)
     (folder / ENCODER_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
     return settings

@@ -88,11 +88,11 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     fresh = [i for i in range(len(passages)) if i not in kept.passage_rows]
     # A sentence often leaves out its article's subject ("它的面积约为…"); embedding it with the
     # title puts that subject back.
-    passage_vectors = kept.passage_vectors(_embed_in_batches(
-        embedder, [f"{passages[i].title}：{passages[i].text}" for i in fresh], progress), fresh, embedder.dimension)
+    passage_vectors = kept.merged(_embed_in_batches(
+        embedder, [f"{passages[i].title}：{passages[i].text}" for i in fresh], progress), fresh, "passage_vectors")
     fresh_sections = [i for i in range(len(section_texts)) if i not in kept.section_rows]
-    section_vectors = kept.section_vectors(embedder.encode([section_texts[i] for i in fresh_sections],
-                                                           max_tokens=SECTION_TOKENS), fresh_sections, embedder.dimension)
+    section_vectors = kept.merged(embedder.encode([section_texts[i] for i in fresh_sections], max_tokens=SECTION_TOKENS),
+                                  fresh_sections, "section_vectors")
     dense = kept.dense(passage_vectors, fresh, faiss_kind) or _faiss_index(passage_vectors, faiss_kind)
     _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense)
     passage_counts, vocabulary = kept.counts([text.keyword_tokens(text.normalise(passages[i].text)) for i in fresh],
@@ -103,7 +103,7 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
         _section_counts(articles, passage_counts, passage_section, section_vocabulary), section_vocabulary)
     passage_keywords.save(folder, "passages_bm25")
     section_keywords.save(folder, "sections_bm25")
-    types = kept.types(answer_types.holds_all([passages[i].text for i in fresh]), fresh, len(passages))
+    types = kept.merged(answer_types.holds_all([passages[i].text for i in fresh]), fresh, "passage_types")
     np.save(folder / "passage_types.npy", types, allow_pickle=False)
     _copy_encoder(embedder, folder / ENCODER_DIR)
     manifest = _manifest(articles, embedder, dense, len(passages), time.time() - started)
@@ -133,30 +133,21 @@ class _Kept:
             count = per_article.get(article.id, 0)
             match = old.get(article.id)
             if match and match[0].sha256 == article.sha256 and match[0].title == article.title and \
-                    [p.text for p in previous.passages[match[1]]] == [p.text for p in passages[new_passage:new_passage + count]]:
-                self.passage_rows.update(zip(range(new_passage, new_passage + count), range(*match[1].indices(10**12))))
-                self.section_rows.update(zip(range(new_section, new_section + len(article.sections)),
-                                             range(*match[2].indices(10**12))))
+                    [previous.passages[n].text for n in match[1]] == [p.text for p in passages[new_passage:new_passage + count]]:
+                self.passage_rows.update(zip(range(new_passage, new_passage + count), match[1]))
+                self.section_rows.update(zip(range(new_section, new_section + len(article.sections)), match[2]))
             new_passage += count
             new_section += len(article.sections)
 
-    def _assemble(self, fresh_values, fresh: list[int], total: int, rows: dict, old_values) -> np.ndarray:
-        out = np.empty((total, *fresh_values.shape[1:]), dtype=fresh_values.dtype)
-        if fresh:
-            out[fresh] = fresh_values
+    def merged(self, fresh_values: np.ndarray, fresh: list[int], field: str) -> np.ndarray:
+        """Rows of one of the index's arrays (passage_vectors, section_vectors, passage_types):
+        the fresh values where `fresh` says, the previous index's rows of kept articles elsewhere."""
+        rows = self.section_rows if field == "section_vectors" else self.passage_rows
+        out = np.empty((len(fresh) + len(rows), *fresh_values.shape[1:]), dtype=fresh_values.dtype)
+        out[fresh] = fresh_values
         if rows:
-            out[list(rows)] = old_values[list(rows.values())]
+            out[list(rows)] = getattr(self.previous, field)[list(rows.values())]
         return out
-
-    def passage_vectors(self, fresh_vectors, fresh, dimension):
-        old = self.previous.passage_vectors if self.passage_rows else None
-        return self._assemble(fresh_vectors.reshape(len(fresh), dimension), fresh,
-                              len(fresh) + len(self.passage_rows), self.passage_rows, old)
-
-    def section_vectors(self, fresh_vectors, fresh, dimension):
-        old = self.previous.section_vectors if self.section_rows else None
-        return self._assemble(fresh_vectors.reshape(len(fresh), dimension), fresh,
-                              len(fresh) + len(self.section_rows), self.section_rows, old)
 
     def dense(self, vectors: np.ndarray, fresh: list[int], kind: str) -> faiss.Index | None:
         """The previous HNSW graph with the new passages added, when they only follow the ones it
@@ -171,10 +162,6 @@ class _Kept:
         if fresh:
             dense.add(vectors[fresh])
         return dense
-
-    def types(self, fresh_types, fresh, total):
-        old = self.previous.passage_types if self.passage_rows else None
-        return self._assemble(fresh_types.astype(np.uint16), fresh, total, self.passage_rows, old)
 
     def counts(self, fresh_tokens: list[list[str]], fresh: list[int], total: int):
         """Passage term counts in passage order, and their vocabulary (the previous index's columns
@@ -194,7 +181,7 @@ class _Kept:
         return stacked[order], vocabulary
 
 
-def _article_rows(index: Index) -> dict[str, tuple[Article, slice, slice]]:
+def _article_rows(index: Index) -> dict[str, tuple[Article, range, range]]:
     """Each article of an index, with the rows of its passages and of its sections."""
     rows, passage, section = {}, 0, 0
     counts: dict[str, int] = {}
@@ -202,7 +189,7 @@ def _article_rows(index: Index) -> dict[str, tuple[Article, slice, slice]]:
         counts[p.article] = counts.get(p.article, 0) + 1
     for article in index.articles:
         n = counts.get(article.id, 0)
-        rows[article.id] = (article, slice(passage, passage + n), slice(section, section + len(article.sections)))
+        rows[article.id] = (article, range(passage, passage + n), range(section, section + len(article.sections)))
         passage += n
         section += len(article.sections)
     return rows

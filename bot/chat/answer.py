@@ -160,11 +160,11 @@ class Answerer:
             own = answer_types.spans(wanted, passages[previous.number].text, question.question)
             if own and not any(o in a or a in o for o in own for a in previous.answer):
                 return self._quoted(previous.number, previous.score, wanted, question)
-        grams = {question.question[i:i + 2] for i in range(len(question.question) - 1)}
+        pairs = set(text.bigrams(question.question))   # its Han character pairs, to share one
         for number in (n for n in self._paragraph_around(previous) if n > previous.number):
             passage = self.searcher.passage_text(number)
             holds = answer_types.matches(wanted, int(self.searcher.index.passage_types[number])) > 0
-            if holds and any(g in passage for g in grams if re.fullmatch(r"[\u4e00-\u9fff]{2}", g)):
+            if holds and any(pair in passage for pair in pairs):
                 return self._quoted(number, previous.score, wanted, question)
         return None
 

@@ -112,20 +112,10 @@ class Conversations:
         question = self._resolved(message, memory)
         # A message that leans on the previous turn ("这个行动要做实什么") asks about what the turn
         # was about, never about the article itself.
-        asked = intent.classify(message, self.answerer.searcher.embedder) if question is message else None
-        if asked and asked.kind == "smalltalk":
-            return about.smalltalk(asked.detail, self.articles), message
-        articles = self._articles_meant(message, memory)
-        if asked and asked.kind == "metadata":
-            return about.metadata(articles, asked.detail), message
-        if asked and asked.kind == "sections":
-            return about.sections(articles), message
-        if asked and asked.kind == "overview":
-            section = self._section_named(asked.detail, articles)
-            if section:
-                return about.section_overview(*section), message
-            if not asked.detail:
-                return about.overview(articles), message
+        if question is message:
+            about_article = self._about_article(message, memory)
+            if about_article:
+                return about_article, message
         answer = self.answerer.ask(question, self._scope(message, memory))
         if not answer.answered and memory and memory.answer and memory.answer.answered and memory.answer.quotes:
             # "比上一年多了多少" after "…一共卖了多少钱": a follow-up without a subject of its own is
@@ -134,6 +124,25 @@ class Conversations:
         if intent.is_foreign(message) and not answer.answered:
             answer = replace(answer, reply=ASK_IN_CHINESE, suggestions=())
         return answer, question
+
+    def _about_article(self, message: text.Message, memory: _Memory | None) -> Answer | None:
+        """Small talk, or a reply about the article itself (overview, parts, metadata); None for a
+        question about what the article says."""
+        asked = intent.classify(message, self.answerer.searcher.embedder)
+        if asked.kind == "smalltalk":
+            return about.smalltalk(asked.detail, self.articles)
+        articles = self._articles_meant(message, memory)
+        if asked.kind == "metadata":
+            return about.metadata(articles, asked.detail)
+        if asked.kind == "sections":
+            return about.sections(articles)
+        if asked.kind == "overview":
+            section = self._section_named(asked.detail, articles)
+            if section:
+                return about.section_overview(*section)
+            if not asked.detail:
+                return about.overview(articles)
+        return None
 
     def _resolved(self, message: text.Message, memory: _Memory | None) -> text.Message:
         """The message with what it leans on put back ("他表示了什么" → "焦春锋表示了什么"), or the
@@ -146,9 +155,8 @@ class Conversations:
 
     def _on_previous_answer(self, message: text.Message, memory: _Memory) -> tuple[Answer, text.Message] | None:
         """"还有呢", "为什么", "这话是谁说的": replies about the previous answer itself, or None."""
-        previous = text.Message.of(memory.question)
         if followup.wants_more(message):
-            return self._more(memory), previous
+            return self._more(memory), text.Message.of(memory.question)
         quotes = memory.answer.quotes
         if not quotes or not memory.answer.answered:
             return None

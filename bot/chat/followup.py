@@ -113,8 +113,7 @@ def person_names(sentence: str) -> list[str]:
 
 def warm_up() -> None:
     """Load jieba's part-of-speech tagger now rather than on the first follow-up (a bot, a chat)."""
-    import jieba.posseg
-    jieba.posseg.dt.word_tag_tab   # built when the module is imported
+    import jieba.posseg  # noqa: F401   its tag table is read when the module is imported
 
 
 def _tagged(sentence: str):
