@@ -8,6 +8,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from index.fetch import FetchLimits
+from index.sources import MAX_BYTES, SourceLimits
+
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 
 
@@ -31,6 +34,27 @@ class Retrieval(_Strict):
     max_quotes: int = Field(3, ge=1, le=5)
     abstain_below: float | None = Field(None, ge=0, le=1)   # None: the calibrated threshold
     max_question_chars: int = Field(500, ge=10)
+
+
+class SourceLimitSettings(_Strict):
+    # What one added file or link may cost (index/sources.py, index/isolated.py).
+    seconds: float = Field(60, gt=0)          # to parse it, in a child process killed at the limit
+    memory_mb: int = Field(512, ge=128)       # the child's address space
+    pdf_pages: int = Field(2000, ge=1)
+    docx_inflated_mb: int = Field(50, ge=1)
+    sentences: int = Field(5000, ge=1)
+    fetch_seconds: float = Field(30, gt=0)    # to download a page, redirects included
+
+
+class Sources(_Strict):
+    # Links may reach only public addresses unless this is on (an intranet, tests on this machine).
+    allow_private_urls: bool = False
+    limits: SourceLimitSettings = SourceLimitSettings()
+
+    def source_limits(self) -> SourceLimits:
+        l = self.limits  # noqa: E741
+        return SourceLimits(FetchLimits(l.fetch_seconds, MAX_BYTES, self.allow_private_urls), l.seconds,
+                            l.memory_mb, l.pdf_pages, l.docx_inflated_mb, l.sentences)
 
 
 class Conversation(_Strict):
@@ -76,6 +100,7 @@ class Settings(_Strict):
     articles: list[Path] = []
     articles_dir: Path | None = None
     index_dir: Path = Path("data/index")
+    sources: Sources = Sources()
     embedding: Embedding = Embedding()
     retrieval: Retrieval = Retrieval()
     conversation: Conversation = Conversation()

@@ -15,7 +15,8 @@ from bot.errors import UserError
 from index.article import Article, ArticleError, parse_article
 from index.embed import LICENCE_NOTES, Embedder, EmbeddingError
 from index.search import Searcher
-from index.sources import is_url, load_source
+from index.isolated import load_source_isolated
+from index.sources import SourceLimits, is_url, load_source
 from index.store import ENCODER_DIR, IndexStoreError, build_beside, build_index, load_index, stored_source_text
 
 log = logging.getLogger(__name__)
@@ -32,13 +33,15 @@ def embedder(settings: Settings, encoder_dir: Path | None = None) -> Embedder:
         raise UserError(str(exc), 1) from None
 
 
-def load_articles(sources: list) -> tuple[list[Article], dict[str, str]]:
+def load_articles(sources: list, limits: SourceLimits = SourceLimits(), isolated: bool = False
+                  ) -> tuple[list[Article], dict[str, str]]:
     """Parse article sources (files of any supported kind, URLs), giving each a unique id; return
-    the articles and the text each was parsed from. Raises UserError (exit 2) on an unusable one."""
+    the articles and the text each was parsed from. `isolated`: each in a bounded child process
+    (index/isolated.py), for sources nobody vetted. Raises UserError (exit 2) on an unusable one."""
     articles, texts = [], {}
     for source in sources:
         try:
-            article, text = load_source(source)
+            article, text = (load_source_isolated if isolated else load_source)(source, limits)
         except ArticleError as exc:
             raise UserError(str(exc), 2) from None
         unique, n = article.id, 2
@@ -51,7 +54,7 @@ def load_articles(sources: list) -> tuple[list[Article], dict[str, str]]:
 
 def build(settings: Settings, sources: list, folder: Path, progress: bool = False) -> str:
     """Build the index folder from article sources; return a short report."""
-    articles, texts = load_articles(sources)
+    articles, texts = load_articles(sources, settings.sources.source_limits())
     return _build(settings, articles, texts, folder, progress)
 
 
@@ -67,7 +70,7 @@ def rebuild(settings: Settings, folder: Path) -> str:
     except (OSError, ValueError, KeyError):
         pass   # no usable previous index: only the configured articles
     articles, texts = load_articles(configured + [e["path"] for e in added if not is_url(e["path"])
-                                                  and Path(e["path"]).is_file()])
+                                                  and Path(e["path"]).is_file()], settings.sources.source_limits())
     for entry in (e for e in added if is_url(e["path"])):
         text = stored_source_text(folder, entry["id"])
         if text:
@@ -85,9 +88,10 @@ class Change:
 
 
 def add(settings: Settings, sources: list, folder: Path) -> Change:
-    """Add articles to an existing index (an article with the same id is replaced)."""
+    """Add articles to an existing index (an article with the same id is replaced). Each source is
+    parsed in a bounded child process: it may come from anyone with a link or a file."""
     index = _current(settings, folder)
-    new, new_texts = load_articles(sources)
+    new, new_texts = load_articles(sources, settings.sources.source_limits(), isolated=True)
     replaced = {a.id for a in new}
     kept = [a for a in index.articles if a.id not in replaced]
     texts = {a.id: stored_source_text(folder, a.id) for a in kept} | new_texts

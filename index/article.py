@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.decode import DecodeError, decode
+
 
 class ArticleError(ValueError):
     """The file cannot be read as an article (missing, empty, binary, not UTF-8)."""
@@ -105,12 +107,10 @@ def load_article(path: str | Path) -> Article:
         raw = path.read_bytes()
     except OSError as exc:
         raise ArticleError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if b"\x00" in raw[:8192]:
-        raise ArticleError(f"{path} looks binary, not a text article")
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ArticleError(f"{path} is not UTF-8 text") from None
+        text = decode(raw)
+    except DecodeError as exc:
+        raise ArticleError(f"{path} is not a text article ({exc})") from None
     article = parse_article(text, article_id=path.stem, path=str(path.resolve()))
     if not article.sections:
         raise ArticleError(f"{path} holds no article text")

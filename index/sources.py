@@ -9,43 +9,68 @@ index folder, so every quote is a slice of a text that can always be shown.
 from __future__ import annotations
 
 import re
-import urllib.error
-import urllib.request
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from index.article import Article, ArticleError, load_article, parse_article
+from index.decode import DecodeError, decode
+from index.fetch import FetchError, FetchLimits, fetch
 
 MAX_BYTES = 20 * 2**20        # a larger file or page is refused, not read into memory
-FETCH_TIMEOUT = 20            # seconds to wait for a page
 MIN_ARTICLE_CHARS = 30
 TEXT_SUFFIXES = (".txt", ".md")
 _EMPHASIS = re.compile(r"\*\*(.+?)\*\*")   # bold in the extracted Markdown: the words stay, the marks go
 SUFFIXES = TEXT_SUFFIXES + (".html", ".htm", ".docx", ".pdf")
 
 
+@dataclass(frozen=True)
+class SourceLimits:
+    """Bounds on the work one source may cost. A hostile file (a PDF declaring 90,000 pages, a
+    small .docx that inflates to gigabytes of XML) is refused by these before it costs minutes or
+    memory; index/isolated.py adds the wall time and memory limits of the process that parses."""
+    fetch: FetchLimits = FetchLimits(max_bytes=MAX_BYTES)
+    seconds: float = 60              # wall time to parse one source (index/isolated.py)
+    memory_mb: int = 512             # address space of the parsing process (index/isolated.py)
+    pdf_pages: int = 2000
+    docx_inflated_mb: int = 50       # the .docx's parts, as its zip directory declares them
+    sentences: int = 5000            # an article with more is refused: it would take minutes to embed
+
+
 def is_url(source: str) -> bool:
     return urlsplit(str(source)).scheme in ("http", "https")
 
 
-def load_source(source: str | Path) -> tuple[Article, str]:
+def load_source(source: str | Path, limits: SourceLimits = SourceLimits()) -> tuple[Article, str]:
     """The article and the text it was parsed from. Raises ArticleError with one clear line."""
+    article, text = _load(source, limits)
+    sentences = len(article.passages())
+    if sentences > limits.sentences:
+        raise ArticleError(f"{source}: {sentences} sentences, more than the limit of {limits.sentences} "
+                           f"(sources.limits.sentences)")
+    return article, text
+
+
+def _load(source: str | Path, limits: SourceLimits) -> tuple[Article, str]:
     if is_url(str(source)):
-        return _from_html(_fetch(str(source)), str(source), _url_id(str(source)))
+        try:
+            raw, charset = fetch(str(source), limits.fetch)
+        except FetchError as exc:
+            raise ArticleError(str(exc)) from None
+        return _from_html(raw, str(source), _url_id(str(source)), charset)
     path = Path(source)
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES or not suffix:
         article = load_article(path)
-        return article, path.read_text(encoding="utf-8-sig")
+        return article, decode(path.read_bytes())   # load_article decoded it the same way
     if suffix not in SUFFIXES:
         raise ArticleError(f"{path}: unsupported kind of file — give .txt, .md, .html, .docx, .pdf or an http(s) URL")
     raw = _read(path)
     if suffix in (".html", ".htm"):
         return _from_html(raw, str(path.resolve()), path.stem)
     if suffix == ".docx":
-        return _parsed(_docx_text(raw, path), path.stem, str(path.resolve()))
-    return _parsed(_pdf_text(raw, path), path.stem, str(path.resolve()))
+        return _parsed(_docx_text(raw, path, limits.docx_inflated_mb), path.stem, str(path.resolve()))
+    return _parsed(_pdf_text(raw, path, limits.pdf_pages), path.stem, str(path.resolve()))
 
 
 def _read(path: Path) -> bytes:
@@ -57,30 +82,19 @@ def _read(path: Path) -> bytes:
         raise ArticleError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _fetch(url: str) -> bytes:
-    request = urllib.request.Request(url, headers={"User-Agent": "article-qa/0.1"})
-    try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
-            body = response.read(MAX_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        raise ArticleError(f"{url}: the server answered {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ArticleError(f"{url} cannot be fetched: {reason}") from None
-    if len(body) > MAX_BYTES:
-        raise ArticleError(f"{url} is larger than {MAX_BYTES // 2**20} MB")
-    return body
-
-
 def _url_id(url: str) -> str:
     parts = urlsplit(url)
     stem = Path(parts.path).stem or parts.hostname or "page"
     return re.sub(r"[^\w\u4e00-\u9fff-]+", "-", stem).strip("-")[:40] or "page"
 
 
-def _from_html(raw: bytes, where: str, article_id: str) -> tuple[Article, str]:
+def _from_html(raw: bytes, where: str, article_id: str, charset: str | None = None) -> tuple[Article, str]:
     import trafilatura
-    html = trafilatura.utils.load_html(raw)
+    try:
+        page = decode(raw, charset, html=True)
+    except DecodeError as exc:
+        raise ArticleError(f"{where} is not a readable web page ({exc})") from None
+    html = trafilatura.utils.load_html(page)
     if html is None:
         raise ArticleError(f"{where} is not a readable web page")
     # Markdown keeps the page's headings ("### …"), which become sections. (trafilatura drops some
@@ -106,14 +120,22 @@ def _from_html(raw: bytes, where: str, article_id: str) -> tuple[Article, str]:
     return _parsed("\n".join(header) + "\n\n" + "\n\n".join(lines) + "\n", article_id, where)
 
 
-def _docx_text(raw: bytes, path: Path) -> str:
+def _docx_text(raw: bytes, path: Path, inflated_mb: int) -> str:
     import io
     import zipfile
 
     import docx
+    from lxml.etree import LxmlError
     try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:   # sizes from the zip directory, nothing inflated yet
+            inflated = sum(info.file_size for info in archive.infolist())
+        if inflated > inflated_mb * 2**20:
+            raise ArticleError(f"{path} inflates to {inflated // 2**20} MB, more than the limit of {inflated_mb} MB "
+                               f"(sources.limits.docx_inflated_mb)")
         document = docx.Document(io.BytesIO(raw))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except ArticleError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, LxmlError) as exc:
         raise ArticleError(f"{path} is not a readable .docx file ({type(exc).__name__})") from None
     properties = document.core_properties
     paragraphs = [(p.style.name if p.style is not None else "", p.text.strip()) for p in document.paragraphs]
@@ -129,19 +151,22 @@ def _docx_text(raw: bytes, path: Path) -> str:
     return "\n".join(lines) + "\n\n" + "\n\n".join(body) + "\n"
 
 
-def _pdf_text(raw: bytes, path: Path) -> str:
+def _pdf_text(raw: bytes, path: Path, max_pages: int) -> str:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PdfReadError, PyPdfError
     try:
         reader = PdfReader(io.BytesIO(raw))
         if reader.is_encrypted:
             raise ArticleError(f"{path} is password-protected: give an unprotected copy")
+        if len(reader.pages) > max_pages:
+            raise ArticleError(f"{path} has {len(reader.pages)} pages, more than the limit of {max_pages} "
+                               f"(sources.limits.pdf_pages)")
         pages = [page.extract_text() or "" for page in reader.pages]
     except ArticleError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError) as exc:
+    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ArticleError(f"{path} is not a readable PDF ({type(exc).__name__})") from None
     text = "\n".join(pages)
     if not re.search(r"[\w\u4e00-\u9fff]{4}", text):

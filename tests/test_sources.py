@@ -8,7 +8,10 @@ import pytest
 from conftest import DATA, LANSHAN
 from index import sources
 from index.article import ArticleError, load_article
-from index.sources import load_source
+from index.fetch import FetchLimits
+from index.sources import SourceLimits, load_source
+
+LOCAL = SourceLimits(fetch=FetchLimits(allow_private=True))   # the test servers run on this machine
 
 DEBRIS = ("发表回复", "相关阅读", "版权所有", "人民网首页", "责编", "立即查看", "网友评论")
 
@@ -141,7 +144,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def test_a_url_is_fetched_and_extracted(site):
-    article, _ = load_source(f"{site}/xinhua.html")
+    article, _ = load_source(f"{site}/xinhua.html", LOCAL)
     assert article.title == "清水镇图书馆夜间开放受欢迎" and article.id == "xinhua"
     assert article.path == f"{site}/xinhua.html"
 
@@ -149,7 +152,7 @@ def test_a_url_is_fetched_and_extracted(site):
 @pytest.mark.parametrize("path, message", [("/missing.html", "answered 404"), ("/empty.html", "no article text")])
 def test_bad_urls_are_one_clear_line(site, path, message):
     with pytest.raises(ArticleError, match=message):
-        load_source(site + path)
+        load_source(site + path, LOCAL)
 
 
 def test_an_unreachable_url_is_one_clear_line():
@@ -158,4 +161,4 @@ def test_an_unreachable_url_is_one_clear_line():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]   # nothing listens here once the socket closes
     with pytest.raises(ArticleError, match="cannot be fetched"):
-        load_source(f"http://127.0.0.1:{port}/page.html")
+        load_source(f"http://127.0.0.1:{port}/page.html", LOCAL)

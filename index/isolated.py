@@ -1,0 +1,101 @@
+"""Parsing an untrusted source in a child process that the operating system bounds.
+
+A file or link sent by an admin may be built to cost minutes or gigabytes (a PDF declaring
+90,000 pages, a .docx whose XML inflates without end, a page of 19 MB). index/sources.py refuses
+what it can see coming; this module bounds what it cannot: the child gets an address-space
+limit (RLIMIT_AS) and a CPU-time limit, and is killed at the wall-time limit. The caller's process
+— the bot answering readers — keeps its memory and its interpreter lock, and a stop signal stops
+it at once (stop_all).
+
+Run as `python -m index.isolated`: the source and limits arrive pickled on stdin, the parsed
+article (or the one-line reason it was refused) leaves pickled on stdout.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import resource
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from index.article import Article, ArticleError
+from index.sources import SourceLimits, load_source
+
+_PROJECT = str(Path(__file__).resolve().parents[1])
+_children: set[subprocess.Popen] = set()
+_children_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def load_source_isolated(source: str, limits: SourceLimits) -> tuple[Article, str]:
+    """load_source(source, limits) in a bounded child process. Raises ArticleError with one line
+    naming the limit that was hit."""
+    if _stopping.is_set():
+        raise ArticleError(f"{source}: not parsed, the program is stopping")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PROJECT, os.environ.get("PYTHONPATH")]))}
+    child = subprocess.Popen([sys.executable, "-m", "index.isolated"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    with _children_lock:
+        _children.add(child)
+    try:
+        out, err = child.communicate(pickle.dumps((str(source), limits)), timeout=limits.seconds)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+        raise ArticleError(f"{source}: parsing took longer than {limits.seconds:g} s (sources.limits.seconds)") from None
+    finally:
+        with _children_lock:
+            _children.discard(child)
+    return _result(source, child.returncode, out, err, limits)
+
+
+def _result(source: str, returncode: int, out: bytes, err: bytes, limits: SourceLimits) -> tuple[Article, str]:
+    if _stopping.is_set():
+        raise ArticleError(f"{source}: not parsed, the program is stopping")
+    if returncode == -signal.SIGXCPU:
+        raise ArticleError(f"{source}: parsing took longer than {limits.seconds:g} s (sources.limits.seconds)")
+    try:
+        outcome, *value = pickle.loads(out)
+    except Exception:   # noqa: BLE001 — a child that died leaves nothing readable
+        last = (err.decode("utf-8", "replace").strip().splitlines() or [f"exit status {returncode}"])[-1]
+        if "MemoryError" in last or returncode in (-signal.SIGKILL, -signal.SIGSEGV):
+            raise ArticleError(f"{source}: parsing needed more than {limits.memory_mb} MB "
+                               f"(sources.limits.memory_mb)") from None
+        raise ArticleError(f"{source}: could not be parsed ({last[:200]})") from None
+    if outcome == "refused":
+        raise ArticleError(value[0])
+    return value[0], value[1]
+
+
+def stop_all() -> None:
+    """Kill every parsing child and start no new one: the program is stopping."""
+    _stopping.set()
+    with _children_lock:
+        for child in _children:
+            child.kill()
+
+
+def _main() -> None:
+    source, limits = pickle.load(sys.stdin.buffer)
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * 2**20,) * 2)
+    cpu = int(limits.seconds) + 1   # the parent kills at the wall-time limit; this outlives a dead parent
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    try:
+        article, text = load_source(source, limits)
+        result = ("ok", article, text)
+    except ArticleError as exc:
+        result = ("refused", str(exc))
+    except MemoryError:
+        result = ("refused", f"{source}: parsing needed more than {limits.memory_mb} MB (sources.limits.memory_mb)")
+    except RecursionError:
+        result = ("refused", f"{source}: nested too deeply to be read")
+    except Exception as exc:   # noqa: BLE001 — a parser's own limit or bug: one line, not a traceback
+        result = ("refused", f"{source}: could not be parsed ({type(exc).__name__}: {str(exc)[:200]})")
+    sys.stdout.buffer.write(pickle.dumps(result))
+
+
+if __name__ == "__main__":
+    _main()
