@@ -179,8 +179,9 @@ def cmd_serve(args, settings: Settings) -> int:
     try:
         folder = args.index_dir or settings.index_dir
         watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir, config_articles=False))
-        library = Library(lambda sources: runtime.add(settings, sources, folder),
-                          lambda ids: runtime.remove(settings, ids, folder), Path(folder).parent / "uploads")
+        library = Library(lambda sources, progress=None: runtime.add(settings, sources, folder, progress),
+                          lambda ids: runtime.remove(settings, ids, folder), Path(folder).parent / "uploads",
+                          frozenset(p.stem for p in settings.article_files()))
         # Its own file beside the update journal: one database would make the answering threads'
         # writes and the event loop's journal writes wait for each other's locks.
         journal = Path(settings.telegram.journal)

@@ -69,6 +69,8 @@ def rebuild(settings: Settings, folder: Path) -> str:
                  if e["path"] not in configured]
     except (OSError, ValueError, KeyError):
         pass   # no usable previous index: only the configured articles
+    # A configured article that an upload replaced (an admin confirmed it) stays replaced.
+    configured = [p for p in configured if Path(p).stem not in {e["id"] for e in added}]
     articles, texts = load_articles(configured + [e["path"] for e in added if not is_url(e["path"])
                                                   and Path(e["path"]).is_file()], settings.sources.source_limits())
     for entry in (e for e in added if is_url(e["path"])):
@@ -85,20 +87,24 @@ class Change:
     report: str                      # for the terminal
     added: tuple[Article, ...] = ()  # the articles added or replaced
     articles: int = 0                # articles in the index now
+    replaced: tuple[Article, ...] = ()   # articles of the old index that the added ones replaced
 
 
-def add(settings: Settings, sources: list, folder: Path) -> Change:
-    """Add articles to an existing index (an article with the same id is replaced). Each source is
-    parsed in a bounded child process: it may come from anyone with a link or a file."""
+def add(settings: Settings, sources: list, folder: Path, progress=None) -> Change:
+    """Add articles to an existing index; an article with the same id is replaced, and the report
+    says so. Each source is parsed in a bounded child process: it may come from anyone with a
+    link or a file. `progress(done, total)` is called while embedding (it may raise to abandon)."""
     index = _current(settings, folder)
     new, new_texts = load_articles(sources, settings.sources.source_limits(), isolated=True)
-    replaced = {a.id for a in new}
-    kept = [a for a in index.articles if a.id not in replaced]
+    ids = {a.id for a in new}
+    kept = [a for a in index.articles if a.id not in ids]
+    replaced = tuple(a for a in index.articles if a.id in ids)
     texts = {a.id: stored_source_text(folder, a.id) for a in kept} | new_texts
-    report = _build(settings, kept + new, texts, folder, False, previous=index)
+    report = _build(settings, kept + new, texts, folder, progress, previous=index)
     added = [f"  + {a.id}: 《{a.title}》, {len(a.sections)} section(s), {len(a.passages())} passages"
              + "".join(f", {line}" for _, line in a.metadata[:3]) for a in new]
-    return Change("\n".join([report, *added]), tuple(new), len(kept) + len(new))
+    added += [f"  replaced {a.id}: 《{a.title}》 from {a.path}" for a in replaced]
+    return Change("\n".join([report, *added]), tuple(new), len(kept) + len(new), replaced)
 
 
 def remove(settings: Settings, ids: list[str], folder: Path) -> Change:
@@ -123,7 +129,7 @@ def _current(settings: Settings, folder: Path):
         raise UserError(str(exc), 1) from None
 
 
-def _build(settings: Settings, articles: list[Article], texts: dict[str, str], folder: Path, progress: bool,
+def _build(settings: Settings, articles: list[Article], texts: dict[str, str], folder: Path, progress,
            previous=None) -> str:
     """Build into a new folder beside `folder`, then put it in place: a running bot (or a failed
     build) never sees a half-written index. With `previous` (the index an --add or --remove
@@ -131,7 +137,7 @@ def _build(settings: Settings, articles: list[Article], texts: dict[str, str], f
     started = time.time()
     model = embedder(settings)
     loaded = time.time()
-    bar = _progress_bar() if progress else None
+    bar = progress if callable(progress) else _progress_bar() if progress else None
     with build_beside(folder) as fresh:
         index = build_index(articles, model, fresh, settings.retrieval.faiss, progress=bar, texts=texts,
                             previous=previous)
@@ -207,7 +213,10 @@ def _changed_files(index, settings: Settings, folder: Path, config_articles: boo
             changed.append(path.name)
     if config_articles and Path(folder).resolve() == Path(settings.index_dir).resolve():
         built = {e["path"] for e in index.manifest["articles"]}
-        changed += [p.name for p in settings.article_files() if str(p.resolve()) not in built]
+        ids = {e["id"] for e in index.manifest["articles"]}
+        # An article of config.yaml that an added one replaced (same id, confirmed by an admin) is
+        # not missing: the index holds what the admin chose.
+        changed += [p.name for p in settings.article_files() if str(p.resolve()) not in built and p.stem not in ids]
     return changed
 
 

@@ -330,7 +330,7 @@ def _flatten(articles: list[Article]):
     return passages, np.array(passage_section, dtype=np.int32), section_texts
 
 
-def _embed_in_batches(embedder, texts, progress, batch=2048):
+def _embed_in_batches(embedder, texts, progress, batch=512):
     chunks = []
     for start in range(0, len(texts), batch):
         chunks.append(embedder.encode(texts[start:start + batch]))

@@ -10,49 +10,90 @@ import asyncio
 import html
 import logging
 import re
+import secrets
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.errors import UserError
 from bot.runtime import Change
+from index.isolated import stop_all as stop_all_parsing
 from index.sources import SUFFIXES, is_url
 
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 2**20   # the Bot API's own limit for files a bot downloads
 ADMINS_ONLY = "只有管理员可以添加或删除文章。请用文字提问。"
+TOO_BIG = f"文件太大（超过 {MAX_UPLOAD_BYTES // 2**20} MB），没有处理。"
 _URL_ONLY = re.compile(r"^\s*https?://\S+\s*$")
 
 
-class Library:
-    """Adds and removes articles of the bot's index, one change at a time."""
+class ChangeAbandoned(Exception):
+    """The bot is stopping: the index change in progress was given up (the old index stays)."""
 
-    def __init__(self, add: Callable[[list[str]], Change], remove: Callable[[list[str]], Change], uploads: Path):
+
+class Library:
+    """Adds and removes articles of the bot's index, one change at a time, in its own lane: a
+    thread of its own (readers' answers and the event loop's own needs never wait for it) and a
+    child process for each parse (index/isolated.py)."""
+
+    def __init__(self, add: Callable[..., Change], remove: Callable[[list[str]], Change], uploads: Path,
+                 configured_ids: frozenset[str] = frozenset()):
         self._add, self._remove, self.uploads = add, remove, Path(uploads)
-        self._lock = threading.Lock()   # two uploads at once must not build from the same old index
+        self.configured_ids = configured_ids   # articles of config.yaml: replaced only when an admin confirms
+        self._lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="admin")
+        self._queued: list[str] = []   # what the lane holds, the one in progress first
+        self._stopping = threading.Event()
+
+    def waiting_behind(self) -> list[str]:
+        """What a new change would wait for, the one in progress first."""
+        return list(self._queued)
+
+    async def run(self, what: str, change: Callable[[str], str], argument: str) -> str:
+        """Run an add or remove in the lane; return its report for the admin."""
+        self._queued.append(what)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._lane, change, argument)
+        finally:
+            self._queued.remove(what)
 
     def add(self, source: str) -> str:
         """Index a file or URL; return what was found, for the admin."""
-        with self._lock:
-            change = self._add([source])
+        change = self._add([source], progress=self._unless_stopping)
         lines = []
         for a in change.added:
             lines.append(f"已添加《{a.title}》（编号 {a.id}）：{len(a.sections)} 个部分，{len(a.passages())} 句。")
             lines += [f"· {line}" for _, line in a.metadata]
             if a.dropped:
                 lines.append(f"· 去掉了文末 {len(a.dropped)} 行网页杂项：" + " | ".join(d[:20] for d in a.dropped[:5]))
+        for old in change.replaced:
+            lines.append(f"· 它替换了原有的《{old.title}》（编号 {old.id}，来自 {Path(old.path).name}）。")
         return "\n".join(lines + [f"现在共有 {change.articles} 篇文章，一两秒后即可就新文章提问。"])
 
     def remove(self, article_id: str) -> str:
         """Take an article out; return a line for the admin."""
-        with self._lock:
-            change = self._remove([article_id])
+        change = self._remove([article_id])
         return f"已删除 {article_id}。现在共有 {change.articles} 篇文章。"
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    def stop(self) -> None:
+        """Give up the change in progress (its parse is killed, its embedding stops at the next
+        batch; the old index stays) and start no other."""
+        self._stopping.set()
+        stop_all_parsing()
+        self._lane.shutdown(wait=False, cancel_futures=True)
+
+    def _unless_stopping(self, done: int, total: int) -> None:
+        if self._stopping.is_set():
+            raise ChangeAbandoned("the bot is stopping")
 
 
 def is_admin(context, update: Update) -> bool:
@@ -65,7 +106,8 @@ def is_link(text: str | None) -> bool:
 
 
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
-    """A file sent in a private chat: an admin's new article."""
+    """A file sent in a private chat: an admin's new article. One that would replace an article
+    of config.yaml waits for the admin to confirm it with a button."""
     document = update.effective_message.document
     if not is_admin(context, update):
         await reply(update, context, [ADMINS_ONLY])
@@ -75,24 +117,63 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE, reply)
         await reply(update, context, [html.escape(f"不支持这种文件：{name}。请发送 .txt、.md、.html、.docx 或 .pdf 文件，或文章链接。")])
         return
     if (document.file_size or 0) > MAX_UPLOAD_BYTES:
-        await reply(update, context, [f"文件太大（超过 {MAX_UPLOAD_BYTES // 2**20} MB）。"])
+        await reply(update, context, [TOO_BIG])
         return
     library: Library = context.bot_data["library"]
-    library.uploads.mkdir(parents=True, exist_ok=True)
-    target = library.uploads / _safe(name)   # the same file name again replaces that article
+    target = await _download(update, context, reply, library.uploads / _safe(name))
+    if target is None:
+        return
+    if target.stem in library.configured_ids:
+        token = secrets.token_hex(4)
+        context.bot_data.setdefault("replacements", {})[token] = str(target)
+        buttons = InlineKeyboardMarkup([[InlineKeyboardButton("替换", callback_data=f"replace:{token}"),
+                                         InlineKeyboardButton("取消", callback_data=f"keep:{token}")]])
+        await reply(update, context, [html.escape(f"文件 {name} 会替换配置文件里的文章 {target.stem}。确定替换吗？")],
+                    buttons)
+        return
+    await _change(update, context, reply, library.add, str(target), name)
+
+
+async def _download(update, context, reply, target: Path) -> Path | None:
+    """Download the upload to `target`, within MAX_UPLOAD_BYTES; None (the admin told why) if not."""
+    target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        telegram_file = await document.get_file()
+        telegram_file = await update.effective_message.document.get_file()
+        if (telegram_file.file_size or 0) > MAX_UPLOAD_BYTES:
+            await reply(update, context, [TOO_BIG])
+            return None
         await telegram_file.download_to_drive(target)
     except TelegramError as exc:
         log.warning("Could not download the upload of update %s: %s", update.update_id, exc)
-        await reply(update, context, ["文件下载失败，请稍后再发一次。"])
+        await reply(update, context, [html.escape(f"文件下载失败（{exc}），请稍后再发一次。")])
+        return None
+    if target.stat().st_size > MAX_UPLOAD_BYTES:   # larger than it said it was
+        target.unlink()
+        await reply(update, context, [TOO_BIG])
+        return None
+    return target
+
+
+async def on_replace_button(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
+    """The admin's answer to "replace the configured article?"."""
+    query = update.callback_query
+    await query.answer()
+    kind, _, token = (query.data or "").partition(":")
+    target = context.bot_data.get("replacements", {}).pop(token, None)
+    if not is_admin(context, update) or target is None:
+        await reply(update, context, ["这个按钮已经失效，请重新发送文件。"])
         return
-    await _change(update, context, reply, library.add, str(target))
+    if kind != "replace":
+        Path(target).unlink(missing_ok=True)
+        await reply(update, context, ["好的，没有替换。"])
+        return
+    await _change(update, context, reply, context.bot_data["library"].add, target, Path(target).name)
 
 
 async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
     """An admin's message that is only a link: index the page."""
-    await _change(update, context, reply, context.bot_data["library"].add, update.effective_message.text.strip())
+    link = update.effective_message.text.strip()
+    await _change(update, context, reply, context.bot_data["library"].add, link, link)
 
 
 async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
@@ -102,17 +183,27 @@ async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -
     if len(context.args or []) != 1:
         await reply(update, context, ["用法：/remove 文章编号（/articles 列出编号）"])
         return
-    await _change(update, context, reply, context.bot_data["library"].remove, context.args[0])
+    await _change(update, context, reply, context.bot_data["library"].remove, context.args[0], f"删除 {context.args[0]}")
 
 
-async def _change(update, context, reply, change: Callable[[str], str], argument: str) -> None:
-    """Run an add or remove in a worker thread and reply with its report, or with what was wrong."""
-    await reply(update, context, ["正在处理，请稍候……"])
+async def _change(update, context, reply, change: Callable[[str], str], argument: str, what: str) -> None:
+    """Run an add or remove in the library's lane and reply with its report, or with what was
+    wrong. The admin hears at once what the change waits for, if anything."""
+    library: Library = context.bot_data["library"]
+    ahead = library.waiting_behind()
+    if ahead:
+        await reply(update, context, [html.escape(f"已收到，排在 {len(ahead)} 项之后（正在处理：{ahead[0]}），完成后告诉你。")])
+    else:
+        await reply(update, context, ["正在处理，请稍候……"])
     try:
-        report = await asyncio.get_running_loop().run_in_executor(None, change, argument)
-    except UserError as exc:
-        await reply(update, context, [html.escape(f"没有完成：{exc}")])
-        return
+        report = await library.run(what, change, argument)
+    except Exception as exc:   # noqa: BLE001 — the admin must hear that it failed, whatever the cause
+        if library.stopping:
+            # Cancelled, the update is not marked done: the next start takes it up again.
+            raise asyncio.CancelledError("the bot is stopping") from None
+        if not isinstance(exc, UserError):
+            log.exception("Index change %r failed", what)
+        report = f"没有完成：{exc}" if isinstance(exc, UserError) else "没有完成：出了意外错误，详情见日志。"
     await reply(update, context, [html.escape(report)])
 
 

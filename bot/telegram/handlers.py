@@ -18,6 +18,7 @@ import sys
 import time
 from collections import OrderedDict, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity,
                       ReplyParameters, Update)
@@ -42,6 +43,7 @@ TEXT_ONLY = "请用文字提问。"
 NOT_ALLOWED = "抱歉，这个机器人目前只对受邀用户开放。"
 SLOW_DOWN = "提问有点太快了，请稍等片刻再问。"
 GONE = "这个按钮已经失效，请重新提问。"
+STRANGER_NOTICES = 10   # refusals a minute across all strangers: a flood of new accounts costs no more
 COMMANDS = [("start", "介绍与示例问题"), ("help", "怎么提问"), ("sections", "文章目录"),
             ("source", "文章来源与作者"), ("articles", "文章列表"), ("ask", "在群里提问：/ask 问题")]
 
@@ -152,6 +154,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
                         fingerprint=fingerprint(conversations.answerer), threads=ThreadMap(), in_order=InOrder(),
                         rate=RateLimiter(settings.rate_limit.questions, settings.rate_limit.per_seconds),
                         strangers=RateLimiter(1, settings.rate_limit.per_seconds),
+                        stranger_notices=RateLimiter(STRANGER_NOTICES, 60),
                         send_outage=Outage("Sending messages (sendMessage)"),
                         # Answering is CPU work under the GIL: threads beyond the cores add only memory
                         # (each thread gets its own malloc arena), not answers per second.
@@ -166,6 +169,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app.add_handler(CommandHandler("remove", lambda u, c: admin.on_remove(u, c, _reply)))
     app.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE,
                                    lambda u, c: admin.on_document(u, c, _reply)))
+    app.add_handler(CallbackQueryHandler(lambda u, c: admin.on_replace_button(u, c, _reply), pattern=r"^(replace|keep):"))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
@@ -185,6 +189,28 @@ async def set_commands(app: Application) -> None:
     print(f"article-qa: @{app.bot.username} is answering (Ctrl-C to stop)", file=sys.stderr, flush=True)
 
 
+async def tell_admins_set_aside(app: Application, updates: list[Update]) -> None:
+    """Log, and tell each admin, the updates set aside because their handling was cut short twice."""
+    for update in updates:
+        what = _describe(update)
+        log.warning("Update %s set aside: its handling was cut short twice (%s)", update.update_id, what)
+        for admin_id in app.bot_data["settings"].admin_ids:
+            try:
+                await app.bot.send_message(admin_id, f"有一条消息两次处理中断，已搁置，不再重试：{what}")
+            except TelegramError as exc:
+                log.warning("Could not tell admin %s about update %s: %s", admin_id, update.update_id, exc)
+
+
+def _describe(update: Update) -> str:
+    message = update.effective_message
+    who = update.effective_user.id if update.effective_user else "?"
+    if message and message.document:
+        return f"用户 {who} 上传的文件 {message.document.file_name}"
+    if message and message.text:
+        return f"用户 {who} 的消息“{message.text[:40]}”"
+    return f"用户 {who} 的更新 {update.update_id}"
+
+
 def fingerprint(answerer: Answerer) -> str:
     """Four hex digits that change whenever the index is rebuilt (passage numbers may change)."""
     manifest = answerer.searcher.index.manifest
@@ -193,22 +219,41 @@ def fingerprint(answerer: Answerer) -> str:
 
 # ---- handlers ------------------------------------------------------------------------------------
 
+def screen(app: Application) -> Callable[[Update], bool]:
+    """Whether an update is worth queueing (bot/telegram/intake.py): everything from an allowed
+    sender; from a stranger only a message or press that addresses the bot, when that stranger
+    has not been told in this rate window and strangers as a whole are within STRANGER_NOTICES a
+    minute. The rest is dropped before it costs a queue, a handler or a send."""
+    bot_data = app.bot_data
+
+    def worth_queueing(update: Update) -> bool:
+        if _allowed(bot_data, update):
+            return True
+        user = update.effective_user
+        return bool(user and _addressed(update, app.bot.username) and bot_data["strangers"].allow(user.id)
+                    and bot_data["stranger_notices"].allow(0))
+    return worth_queueing
+
+
 async def gatekeeper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Runs before every other handler. With an allow-list, others get one polite refusal per rate
-    window when they address the bot (silence for group chatter), and nothing else happens. Every
-    input that addresses the bot — question, command, button — counts against its user's budget;
-    over it, one notice per window, then silence: one user cannot spend everyone's sending budget."""
-    addressed = bool(update.callback_query) or bool(update.message and _addresses_bot(update.message,
-                                                                                        context.bot.username))
+    """Runs before every other handler. With an allow-list, a stranger that screen() let through
+    gets one polite refusal, and nothing else happens. Every input that addresses the bot —
+    question, command, button — counts against its user's budget; over it, one notice per window,
+    then silence: one user cannot spend everyone's sending budget."""
+    addressed = _addressed(update, context.bot.username)
     user = update.effective_user
-    if not _allowed(context, update):
-        if addressed and user and context.bot_data["strangers"].allow(user.id):
+    if not _allowed(context.bot_data, update):
+        if addressed and (update.effective_chat or update.callback_query):
             await _tell(update, context, NOT_ALLOWED)
         raise ApplicationHandlerStop
     if addressed and user and not context.bot_data["rate"].allow(user.id):
         if context.bot_data["rate"].notice_due(user.id):
             await _tell(update, context, SLOW_DOWN)
         raise ApplicationHandlerStop
+
+
+def _addressed(update: Update, username: str | None) -> bool:
+    return bool(update.callback_query) or bool(update.message and _addresses_bot(update.message, username))
 
 
 async def _tell(update: Update, context, text: str) -> None:
@@ -220,8 +265,12 @@ async def _tell(update: Update, context, text: str) -> None:
 
 
 def _addresses_bot(message: Message, username: str | None) -> bool:
-    return (message.chat.type == ChatType.PRIVATE or (message.text or "").startswith("/")
-            or _addressed_question(message, username) is not None)
+    """A private message, a command for this bot (not "/start@otherbot"), or a mention of it."""
+    text = message.text or ""
+    if text.startswith("/"):
+        target = text.split()[0].partition("@")[2]
+        return not target or target.lower() == (username or "").lower()
+    return message.chat.type == ChatType.PRIVATE or _addressed_question(message, username) is not None
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -461,8 +510,8 @@ def _addressed_question(message: Message, username: str | None) -> str | None:
     return None
 
 
-def _allowed(context, update: Update) -> bool:
-    allowed = context.bot_data["settings"].allowed_ids
+def _allowed(bot_data, update: Update) -> bool:
+    allowed = bot_data["settings"].allowed_ids
     if not allowed:
         return True
     # Fails closed: an update without a user or chat (an inline callback) matches no allowed id.

@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 from collections import deque
+from typing import Callable
 from urllib.parse import urlsplit
 
 import tornado.httpserver
@@ -31,8 +32,12 @@ HURRIED_FINISH_SECONDS = 0.5
 
 
 class Intake:
-    def __init__(self, app: Application, journal: Journal, seats: int = 16):
-        self.app, self.journal = app, journal
+    def __init__(self, app: Application, journal: Journal, screen: Callable[[Update], bool] = lambda u: True,
+                 seats: int = 16):
+        """`screen` says whether an update is worth queueing at all: an update from outside the
+        allow-list is journaled as done at once unless its sender is due a refusal notice, so a
+        stranger's flood costs a journal row per update and no queue, handler or model time."""
+        self.app, self.journal, self.screen = app, journal, screen
         self._queues: dict[int, deque[Update]] = {}
         self._workers: set[asyncio.Task] = set()
         self._seats = asyncio.Semaphore(seats)
@@ -43,20 +48,27 @@ class Intake:
         """Journal the updates, then queue those not seen before. Returns how many were new."""
         by_id = {u.update_id: u for u in updates}
         new = self.journal.add([(i, json.dumps(u.to_dict(), ensure_ascii=False)) for i, u in by_id.items()])
+        screened_out = [i for i in new if not self.screen(by_id[i])]
+        if screened_out:
+            self.journal.done(*screened_out)
         for update_id in new:
-            self._queue(by_id[update_id])
+            if update_id not in screened_out:
+                self._queue(by_id[update_id])
         self._taken += len(new)
         if self._taken >= PRUNE_EVERY:   # keeps a long-running bot's journal to about a day and a half
             self._taken = 0
             self.journal.prune()
         return len(new)
 
-    def resume(self) -> int:
-        """Queue what a previous run journaled but did not finish. Returns how many."""
+    def resume(self) -> tuple[int, list[Update]]:
+        """Queue what a previous run journaled but did not finish, except updates whose handling
+        was already begun twice without finishing: those are set aside (state failed) so that
+        they can never block a start again. Returns how many were queued, and those set aside."""
+        poison = [Update.de_json(json.loads(body), self.app.bot) for _, body in self.journal.set_aside_interrupted()]
         pending = self.journal.pending()
         for _, body in pending:
             self._queue(Update.de_json(json.loads(body), self.app.bot))
-        return len(pending)
+        return len(pending), poison
 
     async def drain(self, grace: float, hurry: asyncio.Event) -> int:
         """Start no new update; let those in hand finish for at most `grace` seconds, or until
@@ -96,6 +108,7 @@ class Intake:
                     if self._closing:
                         break
                     update = queue.popleft()
+                    self.journal.started(update.update_id)
                     await self.app.process_update(update)   # handler errors go to the error handler
                     self.journal.done(update.update_id)
         finally:

@@ -23,6 +23,9 @@ CREATE TABLE IF NOT EXISTS updates (
 );
 CREATE INDEX IF NOT EXISTS pending ON updates (id) WHERE done IS NULL;
 """
+# Added later: a journal from an older version gains the columns on open.
+_COLUMNS = {"attempts": "INTEGER NOT NULL DEFAULT 0",   # handlings started; a crash mid-way leaves it counted
+            "failed": "INTEGER NOT NULL DEFAULT 0"}     # set aside: its handling was cut short twice
 # Telegram keeps an unacknowledged update for 24 hours; a done update is kept a little longer so that
 # a late redelivery of it is still recognised.
 KEEP_DONE_SECONDS = 36 * 3600
@@ -41,6 +44,10 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
+            present = {row[1] for row in self._db.execute("PRAGMA table_info(updates)")}
+            for name, kind in _COLUMNS.items():
+                if name not in present:
+                    self._db.execute(f"ALTER TABLE updates ADD COLUMN {name} {kind}")
         except (OSError, sqlite3.Error) as exc:
             raise JournalError(f"cannot open the update journal {path}: {exc}") from None
 
@@ -55,8 +62,24 @@ class Journal:
                     new.append(update_id)
         return new
 
-    def done(self, update_id: int) -> None:
-        self._db.execute("UPDATE updates SET done = ? WHERE id = ?", (time.time(), update_id))
+    def done(self, *update_ids: int) -> None:
+        with self._transaction():
+            self._db.executemany("UPDATE updates SET done = ? WHERE id = ?", [(time.time(), i) for i in update_ids])
+
+    def started(self, update_id: int) -> None:
+        """Count a handling of the update as begun (see set_aside_interrupted)."""
+        self._db.execute("UPDATE updates SET attempts = attempts + 1 WHERE id = ?", (update_id,))
+
+    def set_aside_interrupted(self, times: int = 2) -> list[tuple[int, str]]:
+        """Mark failed (and done) the pending updates whose handling was begun `times` times and
+        never finished — an upload that kills the process, say — so that they never again block a
+        start. Returns them, (id, JSON), for the log and the admins."""
+        with self._transaction():
+            poison = self._db.execute("SELECT id, body FROM updates WHERE done IS NULL AND attempts >= ?",
+                                      (times,)).fetchall()
+            self._db.executemany("UPDATE updates SET done = ?, failed = 1 WHERE id = ?",
+                                 [(time.time(), i) for i, _ in poison])
+        return poison
 
     def pending(self) -> list[tuple[int, str]]:
         """Updates journaled but not done, oldest first."""

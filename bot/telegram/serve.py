@@ -21,7 +21,7 @@ from bot.errors import UserError
 from bot.telegram.index_watch import IndexWatch
 from bot.telegram.intake import Intake, connect as intake_connect, poll, receive_webhook
 from bot.telegram.journal import Journal, JournalError
-from bot.telegram.handlers import build_application, fingerprint, set_commands
+from bot.telegram.handlers import build_application, fingerprint, screen, set_commands, tell_admins_set_aside
 from bot.telegram.admin import Library
 
 log = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ async def _run(app: Application, settings: TelegramSettings, journal: Journal, w
         stopped.cancel()
         if watching:
             watching.cancel()
+        if app.bot_data.get("library"):
+            app.bot_data["library"].stop()   # an index change in progress is given up; its update stays pending
         if "intake" in app.bot_data:
             left = await app.bot_data["intake"].drain(settings.shutdown_grace_seconds, hurry)
             print(f"article-qa: stopped; {left} update(s) left for the next start", file=sys.stderr, flush=True)
@@ -112,11 +114,13 @@ async def _receive(app: Application, settings: TelegramSettings, journal: Journa
     await intake_connect(app)
     await app.start()
     await set_commands(app)
-    intake = app.bot_data["intake"] = Intake(app, journal)
-    resumed = intake.resume()
+    intake = app.bot_data["intake"] = Intake(app, journal, screen(app))
+    resumed, set_aside = intake.resume()
     journal.prune()
     if resumed:
         log.info("Answering %d update(s) left pending by the previous run", resumed)
+    if set_aside:
+        await tell_admins_set_aside(app, set_aside)
     if settings.mode == "webhook":
         await receive_webhook(intake, settings.webhook.url, settings.webhook.listen, settings.webhook.port)
     else:
