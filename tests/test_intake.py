@@ -113,3 +113,55 @@ def test_a_conversation_turn_survives_the_store(tmp_path):
     rows = ConversationStore(tmp_path / "journal.sqlite3").recent(time.time() - 1800, 100)
     assert [r[0] for r in rows] == ["chat-1"]   # the turn older than the time-to-live is dropped
     assert _memory_from_json(rows[0][1], 5.0) == memory
+
+
+def test_an_update_cut_short_twice_is_set_aside_and_others_are_resumed(tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    journal = Journal(path)
+    journal.add([(1, "{}"), (2, "{}"), (3, "{}")])
+    for _ in range(2):   # two starts that each died while handling update 1
+        journal.started(1)
+    journal.started(2)   # died once while handling 2: it gets another chance
+    journal.close()
+    reopened = Journal(path)
+    assert [i for i, _ in reopened.set_aside_interrupted()] == [1]
+    assert [i for i, _ in reopened.pending()] == [2, 3]
+    assert reopened.set_aside_interrupted() == []
+    assert reopened.add([(1, "{}")]) == []   # and a redelivery of it is not taken in again
+
+
+def test_screened_out_updates_are_journaled_done_and_never_queued(tmp_path):
+    async def scenario():
+        app = _SlowApp(0)
+        journal = Journal(tmp_path / "journal.sqlite3")
+        intake = Intake(app, journal, screen=lambda u: u.effective_user.id != 666)
+        intake.take([_update(i, 666) for i in range(1, 201)] + [_update(201, 7)])
+        await asyncio.sleep(0.05)
+        return app.handled, journal.pending()
+    handled, pending = asyncio.run(scenario())
+    assert handled == [201] and pending == []
+
+
+def test_the_webhook_server_closes_connections_beyond_its_bound():
+    import socket
+
+    import tornado.netutil
+    import tornado.web
+
+    async def scenario():
+        server = intake_module._BoundedServer(tornado.web.Application([]), max_connections=16,
+                                              idle_connection_timeout=30)
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        server.add_sockets(sockets)
+        port = sockets[0].getsockname()[1]
+        held = [socket.create_connection(("127.0.0.1", port)) for _ in range(16)]
+        await asyncio.sleep(0.2)
+        extra = socket.create_connection(("127.0.0.1", port))
+        extra.settimeout(2)
+        await asyncio.sleep(0.2)
+        closed = await asyncio.get_running_loop().run_in_executor(None, extra.recv, 1) == b""
+        for s in held + [extra]:
+            s.close()
+        server.stop()
+        return closed
+    assert asyncio.run(scenario())

@@ -412,6 +412,14 @@ def test_webhook_acknowledges_only_journaled_updates_from_telegram(index_dir, tm
         except urllib.error.HTTPError as exc:
             return exc.code
 
+    def post_raw(body: bytes, secret: str) -> int:
+        request = urllib.request.Request(url, body, method="POST", headers={
+            "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})
+        try:
+            return urllib.request.urlopen(request, timeout=10).status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
     def question(update_id: int, user_id: int, text: str) -> dict:
         return {"update_id": update_id, "message": {
             "message_id": update_id, "date": 0, "text": text, "chat": {"id": user_id, "type": "private"},
@@ -427,6 +435,17 @@ def test_webhook_acknowledges_only_journaled_updates_from_telegram(index_dir, tm
         assert "焦春锋" in plain(bot.replies(82)[0]["params"]["text"])
         assert not bot.api.sent_to(81)
         assert post(question(2, 82, "岚山区委书记是谁？"), secret) == 200   # a redelivery is not answered again
+        for body in (b"[1, 2]", b'{"update_id": "7"}', b'{"update_id": 8, "message": {"text": "\\ud800"}}',
+                     b"[" * 100_000 + b"]" * 100_000, b"not json"):   # never an update: 400, not 500
+            assert post_raw(body, secret) == 400
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(300)]   # send nothing
+        asked = time.time()
+        assert post(question(4, 84, "岚山区委书记是谁？"), secret) == 200
+        while not bot.api.sent_to(84) and time.time() < asked + 10:
+            time.sleep(0.05)
+        assert bot.api.sent_to(84) and time.time() - asked < 2
+        for connection in idle:
+            connection.close()
         assert post(question(3, 83, "有多少个项目通过了评审？"), secret) == 200
         bot.process.kill()   # right after the 200: the journal has the update
         bot.process.wait(10)
@@ -436,6 +455,7 @@ def test_webhook_acknowledges_only_journaled_updates_from_telegram(index_dir, tm
             time.sleep(0.1)
         assert "12个" in plain(bot.replies(83)[0]["params"]["text"])
         assert len([s for s in bot.api.sent_to(82) if s["method"] == "sendMessage"]) == 1
+        assert "Traceback" not in bot.log.read_text()
     finally:
         bot.stop()
 

@@ -8,9 +8,11 @@ a user gives the seat back after every update, so one user's backlog cannot dela
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
+import resource
 import secrets
 import time
 from collections import deque
@@ -200,6 +202,14 @@ async def poll(intake: Intake, timeout: float) -> None:
             offset = updates[-1].update_id + 1
 
 
+# The webhook's own guards (put it behind a reverse proxy all the same, see the README): a client
+# that sends nothing, or trickles its headers or body, is cut off; connections beyond the bound are
+# closed at once, below the file-descriptor limit, so they can never make the process deaf.
+WEBHOOK_IDLE_SECONDS = 10
+WEBHOOK_MAX_BODY = 1 << 20
+WEBHOOK_FD_RESERVE = 200   # descriptors kept for the journal, the index, the Bot API client
+
+
 async def receive_webhook(intake: Intake, url: str, listen: str, port: int) -> None:
     """Serve the webhook until cancelled. Telegram gets its HTTP 200 only after the update is in
     the journal; until then (or on a 5xx) it redelivers. A secret token made at each start, checked
@@ -207,7 +217,9 @@ async def receive_webhook(intake: Intake, url: str, listen: str, port: int) -> N
     secret = secrets.token_urlsafe(32)
     path = urlsplit(url).path or "/"
     app = tornado.web.Application([(path, _WebhookHandler, {"intake": intake, "secret": secret})])
-    server = tornado.httpserver.HTTPServer(app, max_body_size=1 << 20)
+    server = _BoundedServer(app, max_connections=_raise_fd_limit() - WEBHOOK_FD_RESERVE,
+                            idle_connection_timeout=WEBHOOK_IDLE_SECONDS, body_timeout=WEBHOOK_IDLE_SECONDS,
+                            max_body_size=WEBHOOK_MAX_BODY, max_header_size=16 << 10)
     server.listen(port, listen)
     await _until_done("Setting the webhook (setWebhook)",
                       lambda: intake.app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES))
@@ -216,6 +228,35 @@ async def receive_webhook(intake: Intake, url: str, listen: str, port: int) -> N
     finally:
         server.stop()
         await server.close_all_connections()
+
+
+def _raise_fd_limit() -> int:
+    """Raise the soft limit on open files to the hard one (at most 65,536); return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = min(hard if hard != resource.RLIM_INFINITY else 65536, 65536)
+    if wanted > soft:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+    return soft
+
+
+class _BoundedServer(tornado.httpserver.HTTPServer):
+    """An HTTPServer that closes connections beyond `max_connections` as they arrive."""
+
+    def initialize(self, *args, max_connections: int = 1000, **kwargs) -> None:
+        super().initialize(*args, **kwargs)
+        self.max_connections, self._refused_since_log = max(max_connections, 16), 0
+
+    def handle_stream(self, stream, address) -> None:
+        if len(self._connections) >= self.max_connections:
+            stream.close()
+            self._refused_since_log += 1
+            if self._refused_since_log in (1, 1000):
+                log.warning("Webhook: %d open connections, the bound; closing new ones", self.max_connections)
+            return
+        self._refused_since_log = 0
+        super().handle_stream(stream, address)
 
 
 class _WebhookHandler(tornado.web.RequestHandler):
@@ -227,11 +268,24 @@ class _WebhookHandler(tornado.web.RequestHandler):
         if not hmac.compare_digest(given.encode(), self.secret.encode()):
             self.set_status(403)
             return
-        try:
-            update = Update.de_json(json.loads(self.request.body), self.intake.app.bot)
-        except (ValueError, TypeError, KeyError) as exc:
-            log.warning("Webhook request that is not an update: %s", _one_line(exc))
-            self.set_status(400)
+        update = self._update()
+        if update is None:
+            self.set_status(400)   # can never be an update: redelivering it would not help
             return
         self.intake.take([update])   # raises (HTTP 500, redelivered) if it cannot be journaled
         self.set_status(200)
+
+    def _update(self) -> Update | None:
+        """The request's update, or None (logged in one line) when the body cannot be one."""
+        try:
+            data = json.loads(self.request.body)
+            if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+                raise ValueError("not an object with an integer update_id")
+            json.dumps(data, ensure_ascii=False).encode("utf-8")   # a lone surrogate cannot be journaled
+            return Update.de_json(data, self.intake.app.bot)
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+            log.warning("Webhook request that is not an update: %s", _one_line(exc))
+            return None
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        self.finish()   # no traceback page for the caller; the log has it
