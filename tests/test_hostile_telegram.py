@@ -48,6 +48,9 @@ def test_bombs_are_refused_within_their_limits_while_readers_are_answered(tmp_pa
               f"max {max(readers) * 1000:.0f} ms")
         assert any("inflates to 200 MB" in r for r in replies) and any("90000 pages" in r for r in replies)
         assert time.time() - started < 60 and max(readers) < 2
+        bot.api.message(None, user_id=ADMIN, document={"file_id": "big", "file_unique_id": "big",   # announced too big
+                                                       "file_name": "big.pdf", "file_size": 30 * 2**20})
+        assert "文件太大" in plain(bot.replies(ADMIN, 5)[4]["params"]["text"])
         assert "Traceback" not in bot.log.read_text()
     finally:
         bot.stop()
