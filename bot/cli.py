@@ -170,13 +170,14 @@ def cmd_serve(args, settings: Settings) -> int:
     from bot import runtime
     from bot.telegram import serve as telegram_serve
     from bot.telegram.index_watch import IndexWatch
-    from bot.telegram.journal import JournalError
+    from bot.telegram.journal import Journal, JournalError
     from bot.telegram.conversation_store import ConversationStore
     from bot.telegram.admin import Library
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")
     try:
+        journal = Journal(settings.telegram.journal)   # first: a second bot on this journal stops here
         folder = args.index_dir or settings.index_dir
         watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir, config_articles=False))
         library = Library(lambda sources, progress=None: runtime.add(settings, sources, folder, progress),
@@ -184,11 +185,11 @@ def cmd_serve(args, settings: Settings) -> int:
                           frozenset(p.stem for p in settings.article_files()))
         # Its own file beside the update journal: one database would make the answering threads'
         # writes and the event loop's journal writes wait for each other's locks.
-        journal = Path(settings.telegram.journal)
-        store = ConversationStore(journal.with_name(f"{journal.stem}-conversations{journal.suffix}"))
+        path = Path(settings.telegram.journal)
+        store = ConversationStore(path.with_name(f"{path.stem}-conversations{path.suffix}"))
         conversations = runtime.conversations(settings, args.index_dir, store=store)
         conversations.warm_up()
-        telegram_serve.serve(conversations, settings.telegram, token, watch, library)
+        telegram_serve.serve(conversations, settings.telegram, token, journal, watch, library)
     except telegram_serve.TokenRejected as exc:
         raise UserError(str(exc), 1) from None
     except JournalError as exc:

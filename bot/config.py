@@ -88,6 +88,9 @@ class Telegram(_Strict):
     # A send that fails (network, 5xx) is retried with backoff for this long before it is given up
     # and logged with its update id.
     send_retry_seconds: float = Field(60, gt=0)
+    # A reply that still could not be sent stays pending and is tried again (after a restart too);
+    # a message older than this gets an apology instead of its answer.
+    apologise_after_minutes: float = Field(60, gt=0)
     # Long enough that a slow but successful sendMessage is not taken for a failure and sent twice.
     read_timeout: float = Field(30, gt=0)
     # Accepted updates are kept here until answered (SQLite); a restart answers what is pending.

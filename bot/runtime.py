@@ -1,8 +1,11 @@
 """Start-up: turn settings into the heavy shared objects (model, index, answerer), once per process."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -52,16 +55,39 @@ def load_articles(sources: list, limits: SourceLimits = SourceLimits(), isolated
     return articles, texts
 
 
+@contextlib.contextmanager
+def changing(folder: Path):
+    """Hold the index folder's change lock (a file beside it) for one read-modify-write of the
+    index: two changes at once, from any processes, would each build from the same old index and
+    one would be lost. A second change waits, and says so."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f".{folder.name}.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"article-qa: another change of {folder} is running; waiting for it to finish…",
+                  file=sys.stderr, flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield   # the lock goes with the file when it closes, or when the process dies
+
+
 def build(settings: Settings, sources: list, folder: Path, progress: bool = False) -> str:
     """Build the index folder from article sources; return a short report."""
     articles, texts = load_articles(sources, settings.sources.source_limits())
-    return _build(settings, articles, texts, folder, progress)
+    with changing(folder):
+        return _build(settings, articles, texts, folder, progress)
 
 
 def rebuild(settings: Settings, folder: Path) -> str:
     """Rebuild the configured index (`make run` when an article changed): the articles of
     config.yaml, plus those added since with --add or a Telegram upload, so a rebuild does not
     lose them. An added web page is rebuilt from the text kept when it was fetched."""
+    with changing(folder):
+        return _rebuild(settings, folder)
+
+
+def _rebuild(settings: Settings, folder: Path) -> str:
     configured = [str(p.resolve()) for p in settings.article_files()]
     added = []
     try:
@@ -94,8 +120,13 @@ def add(settings: Settings, sources: list, folder: Path, progress=None) -> Chang
     """Add articles to an existing index; an article with the same id is replaced, and the report
     says so. Each source is parsed in a bounded child process: it may come from anyone with a
     link or a file. `progress(done, total)` is called while embedding (it may raise to abandon)."""
-    index = _current(settings, folder)
     new, new_texts = load_articles(sources, settings.sources.source_limits(), isolated=True)
+    with changing(folder):
+        return _add(settings, new, new_texts, folder, progress)
+
+
+def _add(settings: Settings, new: list[Article], new_texts: dict[str, str], folder: Path, progress) -> Change:
+    index = _current(settings, folder)
     ids = {a.id for a in new}
     kept = [a for a in index.articles if a.id not in ids]
     replaced = tuple(a for a in index.articles if a.id in ids)
@@ -109,6 +140,11 @@ def add(settings: Settings, sources: list, folder: Path, progress=None) -> Chang
 
 def remove(settings: Settings, ids: list[str], folder: Path) -> Change:
     """Remove articles from an existing index by id."""
+    with changing(folder):
+        return _remove(settings, ids, folder)
+
+
+def _remove(settings: Settings, ids: list[str], folder: Path) -> Change:
     index = _current(settings, folder)
     unknown = set(ids) - {a.id for a in index.articles}
     if unknown:

@@ -23,7 +23,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -249,7 +248,7 @@ def idle(folder: Path) -> str:
         for _ in range(2000):
             held.append(socket.create_connection(("127.0.0.1", port)))
         time.sleep(1)
-        update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "text": QUESTION,
+        update = {"update_id": 1, "message": {"message_id": 1, "date": int(time.time()), "text": QUESTION,
                                               "chat": {"id": READER, "type": "private"},
                                               "from": {"id": READER, "is_bot": False, "first_name": "r"}}}
         asked = time.time()

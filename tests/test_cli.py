@@ -312,3 +312,22 @@ def test_an_add_to_an_hnsw_index_extends_its_graph_and_answers_as_a_fresh_build(
     assert manifest["faiss"] == "IndexHNSWFlat" and manifest["reused_passages"] > 0
     questions = ["岚山区委书记是谁", "法国政府打算花多少钱", "峰会在哪里举办"]
     assert _answers(tmp_path / "grown", questions) == _answers(tmp_path / "fresh", questions)
+
+
+def test_two_index_changes_at_once_from_two_processes_both_land(tmp_path):
+    import subprocess
+    import time
+
+    from conftest import CLI, ROOT
+    assert run_cli("index", LANSHAN, "--index-dir", tmp_path / "idx").returncode == 0
+    from bot.runtime import changing
+    with changing(tmp_path / "idx"):   # held here first, so that both changes surely meet the lock
+        changes = [subprocess.Popen([CLI, "index", "--add", str(DATA / name), "--index-dir", str(tmp_path / "idx")],
+                                    cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for name in ("qingshui_library.md", "paris_ai_summit.txt")]
+        time.sleep(3)
+    outputs = [change.communicate(timeout=300) for change in changes]
+    assert all(change.returncode == 0 for change in changes), outputs
+    assert any("waiting for it to finish" in err for _, err in outputs)
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text(encoding="utf-8"))
+    assert {a["id"] for a in manifest["articles"]} == {"lanshan", "qingshui_library", "paris_ai_summit"}

@@ -115,11 +115,11 @@ def test_an_update_cut_short_twice_is_set_aside_and_the_admin_told(tmp_path):
     config.write_text(config.read_text(encoding="utf-8").replace(
         "telegram: {", f"telegram: {{journal: '{journal}', "), encoding="utf-8")
     journal.parent.mkdir()
-    poison = {"update_id": 5, "message": {"message_id": 5, "date": 0, "chat": {"id": ADMIN, "type": "private"},
+    poison = {"update_id": 5, "message": {"message_id": 5, "date": int(time.time()), "chat": {"id": ADMIN, "type": "private"},
                                           "from": {"id": ADMIN, "is_bot": False, "first_name": "a"},
                                           "document": {"file_id": "gone", "file_unique_id": "gone",
                                                        "file_name": "bomb.pdf", "file_size": 4000}}}
-    reader = {"update_id": 6, "message": {"message_id": 6, "date": 0, "chat": {"id": 601, "type": "private"},
+    reader = {"update_id": 6, "message": {"message_id": 6, "date": int(time.time()), "chat": {"id": 601, "type": "private"},
                                           "from": {"id": 601, "is_bot": False, "first_name": "r"},
                                           "text": "岚山区委书记是谁？"}}
     with sqlite3.connect(journal) as db:   # as two starts that died handling update 5 leave it
@@ -137,5 +137,50 @@ def test_an_update_cut_short_twice_is_set_aside_and_the_admin_told(tmp_path):
         with sqlite3.connect(journal) as db:
             assert db.execute("SELECT failed, done IS NOT NULL FROM updates WHERE id = 5").fetchone() == (1, 1)
         assert "set aside" in bot.log.read_text()
+    finally:
+        bot.stop()
+
+
+def test_an_outage_longer_than_the_send_retries_loses_nothing(tmp_path):
+    folder = tmp_path / "index"
+    assert run_cli("index", LANSHAN, "--index-dir", folder).returncode == 0
+    bot = Bot(folder, tmp_path, "telegram: {poll_timeout: 1, typing_after: 0, send_retry_seconds: 1}\n").start()
+    try:
+        bot.api.outage("sendMessage", 8)   # eight times the retry time
+        for n in range(5):
+            bot.api.message("岚山区委书记是谁？", user_id=700 + n)
+        time.sleep(4)
+        bot.stop()   # and a restart in the middle of the outage
+        bot.api.outage("sendMessage", 3)
+        bot.start()
+        for n in range(5):
+            replies = bot.replies(700 + n, timeout=60)
+            assert len(replies) == 1 and "焦春锋" in plain(replies[0]["params"]["text"])
+        bot.api.message("岚山区委书记是谁？", user_id=710, date=int(time.time()) - 2 * 3600)   # held up for hours
+        assert "服务中断" in plain(bot.replies(710)[0]["params"]["text"])
+        assert "stays pending" in bot.log.read_text() and "Traceback" not in bot.log.read_text()
+    finally:
+        bot.stop()
+
+
+def test_a_second_bot_on_the_same_journal_is_refused_at_once(tmp_path):
+    import os
+    import subprocess
+
+    from conftest import CLI, ROOT
+    from test_telegram_e2e import TOKEN
+    folder = tmp_path / "index"
+    assert run_cli("index", LANSHAN, "--index-dir", folder).returncode == 0
+    bot = Bot(folder, tmp_path).start()
+    try:
+        started = time.time()
+        second = subprocess.run([CLI, "--config", bot.config, "serve", "--index-dir", folder], cwd=ROOT,
+                                env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": bot.api.base_url},
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 1 and time.time() - started < 10
+        assert f"another article-qa serve (pid {bot.process.pid})" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1 and TOKEN not in second.stderr
+        bot.api.message("岚山区委书记是谁？", user_id=801)
+        assert len(bot.replies(801)) == 1
     finally:
         bot.stop()

@@ -422,7 +422,7 @@ def test_webhook_acknowledges_only_journaled_updates_from_telegram(index_dir, tm
 
     def question(update_id: int, user_id: int, text: str) -> dict:
         return {"update_id": update_id, "message": {
-            "message_id": update_id, "date": 0, "text": text, "chat": {"id": user_id, "type": "private"},
+            "message_id": update_id, "date": int(time.time()), "text": text, "chat": {"id": user_id, "type": "private"},
             "from": {"id": user_id, "is_bot": False, "first_name": "u"}}}
     try:
         deadline = time.time() + 30

@@ -33,12 +33,13 @@ from bot.telegram import html as th
 from bot.chat.answer import Answer, Answerer, Quote
 from bot.config import Telegram as TelegramSettings
 from bot.chat.conversation import Conversations
-from bot.telegram.intake import Outage
+from bot.telegram.intake import Outage, one_line
 from bot.chat.render import body, headline
 
 log = logging.getLogger(__name__)
 
 SORRY = "抱歉，出了点问题，请稍后再试。"
+LATE = "抱歉，服务中断了一段时间，没能及时回答这条消息。请再问一次。"
 TEXT_ONLY = "请用文字提问。"
 NOT_ALLOWED = "抱歉，这个机器人目前只对受邀用户开放。"
 SLOW_DOWN = "提问有点太快了，请稍等片刻再问。"
@@ -250,6 +251,12 @@ async def gatekeeper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         if context.bot_data["rate"].notice_due(user.id):
             await _tell(update, context, SLOW_DOWN)
         raise ApplicationHandlerStop
+    message = update.message   # a button press carries its old message's date: not a late question
+    late = context.bot_data["settings"].apologise_after_minutes * 60
+    if addressed and message and message.date and time.time() - message.date.timestamp() > late:
+        # Held up by a long Bot API outage (or a long stop): an apology, not an answer out of the blue.
+        await _reply(update, context, [LATE])
+        raise ApplicationHandlerStop
 
 
 def _addressed(update: Update, username: str | None) -> bool:
@@ -410,6 +417,14 @@ def _button_reply(context, kind: str, values: list[int]):
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    error = context.error
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest) and "intake" in context.bot_data:
+        # The Bot API stayed unreachable past telegram.send_retry_seconds: the update stays pending
+        # and is handled again, here or after a restart (gatekeeper() apologises once it is old).
+        log.warning("Update %s: the reply could not be sent (%s); it stays pending and will be tried again",
+                    getattr(update, "update_id", "?"), one_line(error))
+        context.bot_data["intake"].postpone(update.update_id)
+        return
     log.error("Error while handling update %s: %s", getattr(update, "update_id", "?"), context.error,
               exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat and not isinstance(context.error, NetworkError):

@@ -29,6 +29,9 @@ from bot.telegram.journal import Journal
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY = 10_000   # updates taken in between two prunings of the journal
+# A reply that could not be sent (the Bot API unreachable past telegram.send_retry_seconds) is tried
+# again after this pause, its update still pending in the journal.
+RETRY_PAUSE_SECONDS = 5
 # A second signal still lets the update each worker holds finish for this long (see drain).
 HURRIED_FINISH_SECONDS = 0.5
 
@@ -45,6 +48,7 @@ class Intake:
         self._seats = asyncio.Semaphore(seats)
         self._closing = False
         self._taken = 0
+        self._postponed: set[int] = set()
 
     def take(self, updates: list[Update]) -> int:
         """Journal the updates, then queue those not seen before. Returns how many were new."""
@@ -92,6 +96,11 @@ class Intake:
             worker.cancel()
         return len(self.journal.pending())
 
+    def postpone(self, update_id: int) -> None:
+        """The reply to this update could not be sent: keep it pending and handle it again later
+        (after a restart too), instead of marking it done."""
+        self._postponed.add(update_id)
+
     def _queue(self, update: Update) -> None:
         key = _sender(update)
         queue = self._queues.get(key)
@@ -112,7 +121,13 @@ class Intake:
                     update = queue.popleft()
                     self.journal.started(update.update_id)
                     await self.app.process_update(update)   # handler errors go to the error handler
-                    self.journal.done(update.update_id)
+                    if update.update_id not in self._postponed:
+                        self.journal.done(update.update_id)
+                        continue
+                    self._postponed.discard(update.update_id)
+                    self.journal.finished_undone(update.update_id)
+                    queue.appendleft(update)   # the user's later updates keep waiting behind it
+                await asyncio.sleep(RETRY_PAUSE_SECONDS)
         finally:
             if self._queues.get(key) is queue:
                 del self._queues[key]
@@ -137,10 +152,10 @@ class Outage:
         now = time.monotonic()
         if self.since is None:
             self.since, self._logged = now, now
-            log.warning("%s failed (%s); retrying", self.what, _one_line(exc))
+            log.warning("%s failed (%s); retrying", self.what, one_line(exc))
         elif now - self._logged >= self.every:
             self._logged = now
-            log.warning("%s still failing after %.0f s (%s); retrying", self.what, now - self.since, _one_line(exc))
+            log.warning("%s still failing after %.0f s (%s); retrying", self.what, now - self.since, one_line(exc))
         if isinstance(exc, RetryAfter):
             return float(exc.retry_after if isinstance(exc.retry_after, (int, float))
                          else exc.retry_after.total_seconds())
@@ -152,7 +167,7 @@ class Outage:
             self.since = None
 
 
-def _one_line(exc: Exception) -> str:
+def one_line(exc: Exception) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text[:200]}"
 
@@ -284,7 +299,7 @@ class _WebhookHandler(tornado.web.RequestHandler):
             json.dumps(data, ensure_ascii=False).encode("utf-8")   # a lone surrogate cannot be journaled
             return Update.de_json(data, self.intake.app.bot)
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
-            log.warning("Webhook request that is not an update: %s", _one_line(exc))
+            log.warning("Webhook request that is not an update: %s", one_line(exc))
             return None
 
     def write_error(self, status_code: int, **kwargs) -> None:

@@ -10,6 +10,8 @@ acknowledged).
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -40,6 +42,7 @@ class Journal:
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = _hold_lock(path.with_name(path.name + ".lock"))
             self._db = sqlite3.connect(path, isolation_level=None)   # autocommit; explicit transactions
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -70,6 +73,11 @@ class Journal:
         """Count a handling of the update as begun (see set_aside_interrupted)."""
         self._db.execute("UPDATE updates SET attempts = attempts + 1 WHERE id = ?", (update_id,))
 
+    def finished_undone(self, update_id: int) -> None:
+        """A handling that ended without being cut short but left the update pending (its reply
+        could not be sent): it does not count towards setting the update aside."""
+        self._db.execute("UPDATE updates SET attempts = MAX(attempts - 1, 0) WHERE id = ?", (update_id,))
+
     def set_aside_interrupted(self, times: int = 2) -> list[tuple[int, str]]:
         """Mark failed (and done) the pending updates whose handling was begun `times` times and
         never finished — an upload that kills the process, say — so that they never again block a
@@ -99,6 +107,7 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+        self._lock.close()
 
     @contextlib.contextmanager
     def _transaction(self):
@@ -109,3 +118,22 @@ class Journal:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+
+def _hold_lock(path: Path):
+    """Hold an exclusive lock on `path` for as long as the returned file is open: one bot process
+    per journal, since two would answer the same backlog twice. The kernel lets go of it when the
+    process dies, however it dies."""
+    lock = open(path, "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        lock.close()
+        raise JournalError(f"another article-qa serve (pid {holder}) is using the journal {path.with_suffix('')}: "
+                           f"stop it first, or give this one its own telegram.journal") from None
+    lock.truncate(0)
+    lock.write(str(os.getpid()))
+    lock.flush()
+    return lock

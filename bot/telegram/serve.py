@@ -17,10 +17,9 @@ from telegram.ext import Application
 
 from bot.config import Telegram as TelegramSettings
 from bot.chat.conversation import Conversations
-from bot.errors import UserError
 from bot.telegram.index_watch import IndexWatch
 from bot.telegram.intake import Intake, connect as intake_connect, poll, receive_webhook
-from bot.telegram.journal import Journal, JournalError
+from bot.telegram.journal import Journal
 from bot.telegram.handlers import build_application, fingerprint, screen, set_commands, tell_admins_set_aside
 from bot.telegram.admin import Library
 
@@ -52,18 +51,16 @@ class TokenRejected(Exception):
     """Telegram answered 401/404: the token was revoked or the Bot API address is wrong."""
 
 
-def serve(conversations: Conversations, settings: TelegramSettings, token: str,
+def serve(conversations: Conversations, settings: TelegramSettings, token: str, journal: Journal,
           watch: IndexWatch | None = None, library: Library | None = None) -> None:
     """Run the bot until SIGINT/SIGTERM. Every accepted update goes through the journal (see
     bot/telegram/intake.py): the first signal lets the answers in hand finish for a few seconds, a second one
     stops within half a second; what is left is answered at the next start. Raises TokenRejected when Telegram
-    rejects the token, at start-up or while running, so that the process never lives on deaf."""
+    rejects the token, at start-up or while running, so that the process never lives on deaf. The
+    journal is opened (and locked) by the caller before the model loads, so a second bot on it
+    is refused at once; it is closed here."""
     _protect_logs(token)
     app = build_application(conversations, settings, token, library)
-    try:
-        journal = Journal(settings.journal)
-    except JournalError as exc:
-        raise UserError(str(exc), 1) from None
     try:
         asyncio.run(_run(app, settings, journal, watch))
     except InvalidToken:
