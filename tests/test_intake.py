@@ -2,6 +2,7 @@
 import asyncio
 import logging
 import time
+import types
 
 import pytest
 from telegram import Update
@@ -165,3 +166,32 @@ def test_the_webhook_server_closes_connections_beyond_its_bound():
         server.stop()
         return closed
     assert asyncio.run(scenario())
+
+
+def test_the_index_watch_retries_an_index_that_is_still_arriving(tmp_path, monkeypatch, caplog):
+    """A new index copied into the live folder file by file, manifest first: the first attempts to
+    load it fail; it is loaded once complete, with one warning meanwhile."""
+    from bot.errors import UserError
+    from bot.telegram import index_watch
+    monkeypatch.setattr(index_watch, "RETRY_SECONDS", 0.05)
+    (tmp_path / "manifest.json").write_text("{}", encoding="utf-8")
+    attempts, used = [], []
+    new_index = types.SimpleNamespace(articles=[])
+
+    def load():
+        attempts.append(1)
+        if len(attempts) < 4:
+            raise UserError("Index at x is corrupt (passages.json missing)")
+        return new_index
+
+    async def scenario():
+        watch = index_watch.IndexWatch(tmp_path, load, every=0.01)
+        time.sleep(0.01)
+        (tmp_path / "manifest.json").write_text('{"new": 1}', encoding="utf-8")   # the copy begins
+        task = asyncio.ensure_future(watch.run(used.append, None))
+        await asyncio.sleep(1)
+        task.cancel()
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(scenario())
+    assert used == [new_index] and len(attempts) == 4
+    assert sum("cannot be used yet" in r.message for r in caplog.records) == 1

@@ -14,6 +14,7 @@ from bot.chat.conversation import Conversations
 from bot.errors import UserError
 
 log = logging.getLogger(__name__)
+RETRY_SECONDS = 3   # between attempts to load an index that could not be loaded yet
 
 
 class IndexWatch:
@@ -31,19 +32,25 @@ class IndexWatch:
 
     async def run(self, use: Callable[[Conversations], None], executor) -> None:
         """Until cancelled: when the folder holds a new index, load it (in `executor`, off the event
-        loop) and hand it to `use`. An index that cannot be loaded is logged and the old one kept."""
+        loop) and hand it to `use`. An index that cannot be loaded yet is logged once and the old one
+        kept; it is tried again every few seconds, since it may still be arriving file by file (a copy
+        into the live folder, manifest first)."""
+        failed, retry_at = None, 0.0
         while True:
             await asyncio.sleep(self.every)
             stamp = self.stamp()
-            if stamp is None or stamp == self.seen:
+            if stamp is None or stamp == self.seen or (stamp == failed and time.monotonic() < retry_at):
                 continue
-            self.seen = stamp
             started = time.monotonic()
             try:
                 conversations = await asyncio.get_running_loop().run_in_executor(executor, self.load)
             except UserError as exc:
-                log.warning("The rebuilt index cannot be used (%s); still answering from the previous one", exc)
+                if stamp != failed:
+                    log.warning("The new index cannot be used yet (%s); still answering from the previous one, "
+                                "and trying again", exc)
+                failed, retry_at = stamp, time.monotonic() + RETRY_SECONDS
                 continue
+            self.seen, failed = stamp, None
             use(conversations)
             log.warning("Now answering from the rebuilt index at %s (%d articles, loaded in %.1f s)", self.folder,
                         len(conversations.articles), time.monotonic() - started)
