@@ -220,7 +220,28 @@ class Conversations:
             if memory and now - memory.at > self.ttl:
                 del self._memory[conversation]
                 return None
+        return self._renumbered(memory) if memory else None
+
+    def _renumbered(self, memory: _Memory) -> _Memory:
+        """The memory with its quotes' passage numbers those of this index. A turn remembered on an
+        older index (rebuilt since, or before a restart) would otherwise give "还有呢" and its
+        buttons the numbers of other passages; a quote whose passage is gone is dropped."""
+        answer = memory.answer
+        if answer is None or all(self._passage_is(q) for q in (*answer.quotes, *answer.suggestions, *answer.more)):
             return memory
+        number = {(p.article, p.text): n for n, p in enumerate(self.answerer.searcher.index.passages)}
+
+        def moved(quotes):
+            return tuple(q if q.number < 0 else replace(q, number=number[(q.article_id, q.text)]) for q in quotes
+                         if q.number < 0 or (q.article_id, q.text) in number)
+        answer = replace(answer, quotes=moved(answer.quotes), suggestions=moved(answer.suggestions),
+                         more=moved(answer.more))
+        return replace(memory, answer=answer)
+
+    def _passage_is(self, quote: Quote) -> bool:
+        passages = self.answerer.searcher.index.passages
+        return quote.number < 0 or (quote.number < len(passages) and passages[quote.number].text == quote.text
+                                    and passages[quote.number].article == quote.article_id)
 
     def _remember(self, conversation: str, memory: _Memory) -> None:
         with self._lock:
