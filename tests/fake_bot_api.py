@@ -37,7 +37,7 @@ class _HTMLCheck(HTMLParser):
             self.error = f"unmatched end tag \"{tag}\""
 
     def handle_data(self, data):
-        self.text_len += len(data)
+        self.text_len += len(data.encode("utf-16-le")) // 2   # Telegram counts UTF-16 code units
 
 
 def check_html(text: str) -> tuple[str | None, int]:

@@ -54,7 +54,7 @@ def test_an_oversize_block_is_cut_into_valid_messages():
     paragraph = "第1段：" + th.html.escape("很长的段落&内容。" * 900)
     messages = th.pack([toc, paragraph])
     assert len(messages) > 2
-    assert all(len(m) <= th.LIMIT and check_html(m)[0] is None for m in messages)
+    assert all(th.visible_length(m) <= th.LIMIT and check_html(m)[0] is None for m in messages)
     assert "".join(messages).replace("\n", "") == (toc + paragraph).replace("\n", "")
 
 
@@ -89,3 +89,30 @@ def test_long_answers_are_split_into_valid_messages():
     for message in messages:
         error, length = check_html(message)
         assert error is None and length <= 4096
+
+
+def test_a_passage_of_5000_characters_without_punctuation_is_sent_in_valid_messages():
+    names = "、".join(f"张{n:04d}" for n in range(1060))   # 5,299 characters, no ，。；
+    quote = Quote(names, "题", "节", 1, 0.9, matched=("张0001",), answer=("张0500",))
+    messages = th.pack(th.answer_blocks(Answer("q", True, (quote,), "")))
+    assert len(messages) == 2
+    for message in messages:
+        error, length = check_html(message)
+        assert error is None and length <= 4096
+    assert "张1059" in messages[-1] and "<b>张0500</b>" in "".join(messages)
+
+
+def test_escaping_does_not_count_against_the_length():
+    """A paragraph full of & is 5× longer once escaped; Telegram counts "&amp;" as one character."""
+    quote = Quote("&" * 3500, "题", "节", 1, 0.9, context="&" * 3500)
+    messages = th.pack(th.context_blocks(quote, quote.context))
+    assert len(messages) == 1 and check_html(messages[0]) == (None, th.visible_length(messages[0]))
+    assert th.visible_length(messages[0]) <= 4096 and messages[0].count("&amp;") == 3500
+
+
+def test_a_cut_keeps_tags_balanced_and_prefers_a_sentence_end():
+    line = "<blockquote>" + "一句话。" * 600 + "<b>" + "重点" * 1000 + "</b></blockquote>"
+    pieces = th.pack([line], limit=1000)
+    assert all(check_html(p)[0] is None and th.visible_length(p) <= 1000 for p in pieces)
+    assert th.html.unescape(th._TAG.sub("", "".join(pieces))) == th._TAG.sub("", line)
+    assert pieces[0].endswith("。</blockquote>")

@@ -184,3 +184,36 @@ def test_a_second_bot_on_the_same_journal_is_refused_at_once(tmp_path):
         assert len(bot.replies(801)) == 1
     finally:
         bot.stop()
+
+
+def test_one_press_sends_a_few_messages_and_offers_the_rest(tmp_path):
+    article = tmp_path / "huge.txt"
+    sentences = "".join(f"第{n}句讲的是图书馆的第{n}项服务，读者可以在服务台咨询办理，" + "详细说明" * 30 + "。"
+                        for n in range(1000))   # one paragraph of about 150,000 characters
+    article.write_text("图书馆服务大全\n\n" + sentences + "\n", encoding="utf-8")
+    folder = tmp_path / "index"
+    assert run_cli("index", article, "--index-dir", folder).returncode == 0
+    bot = Bot(folder, tmp_path).start()
+    try:
+        bot.api.message("第500项服务怎么办理？", user_id=900)
+        answer = bot.replies(900)[-1]["params"]
+        context = next(b for row in answer["reply_markup"]["inline_keyboard"] for b in row if b["text"] == "查看上下文")
+
+        def press(data):
+            before = len(bot.replies(900, 0))
+            bot.api.push("callback_query", id=f"p{before}", data=data, chat_instance="x",
+                         **{"from": {"id": 900, "is_bot": False, "first_name": "u"}},
+                         message={"message_id": 5, "date": 0, "chat": {"id": 900, "type": "private"}})
+            time.sleep(1.5)
+            return bot.replies(900, before + 1)[before:]
+        first = press(context["callback_data"])
+        assert len(first) == 3 and "继续" in first[-1]["params"]["reply_markup"]["inline_keyboard"][0][0]["text"]
+        more = first[-1]["params"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        second = press(more)
+        assert len(second) == 3 and second[0]["params"]["text"] != first[0]["params"]["text"]
+        bot.api.push("callback_query", id="inline", data=more, chat_instance="x", inline_message_id="abc",
+                     **{"from": {"id": 900, "is_bot": False, "first_name": "u"}})   # no chat to reply in
+        time.sleep(1)
+        assert "Traceback" not in bot.log.read_text()
+    finally:
+        bot.stop()

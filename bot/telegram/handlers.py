@@ -44,6 +44,11 @@ TEXT_ONLY = "请用文字提问。"
 NOT_ALLOWED = "抱歉，这个机器人目前只对受邀用户开放。"
 SLOW_DOWN = "提问有点太快了，请稍等片刻再问。"
 GONE = "这个按钮已经失效，请重新提问。"
+NO_CHAT = "请在与机器人的对话里使用这个按钮。"
+# Buttons whose reply may run to many messages, with how many numbers name what they show
+# (a page number may follow); one press sends at most MESSAGES_PER_PRESS messages.
+PAGED = {"sec": 2, "ctx": 1}
+MESSAGES_PER_PRESS = 3
 STRANGER_NOTICES = 10   # refusals a minute across all strangers: a flood of new accounts costs no more
 COMMANDS = [("start", "介绍与示例问题"), ("help", "怎么提问"), ("sections", "文章目录"),
             ("source", "文章来源与作者"), ("articles", "文章列表"), ("ask", "在群里提问：/ask 问题")]
@@ -372,6 +377,10 @@ async def on_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
+    if update.effective_chat is None:   # a button on an inline message: there is no chat to reply in
+        with contextlib.suppress(TelegramError):
+            await query.answer(NO_CHAT, show_alert=True)
+        return
     try:
         await query.answer()
     except TelegramError as exc:   # the acknowledgement only stops the button's spinner
@@ -394,10 +403,28 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                                              article.id)
             await _reply(update, context, [html.escape(f"好的，接下来“这篇文章讲了什么”“作者是谁”这类问题都按《{article.title}》回答。")])
             return
+        if kind in PAGED:   # a section or a paragraph may be long: a few messages per press, then "继续"
+            await _reply_page(update, context, kind, values)
+            return
         blocks, markup = _button_reply(context, kind, values)
     except (ValueError, IndexError):
         blocks, markup = [GONE], None
     await _reply(update, context, blocks, markup)
+
+
+async def _reply_page(update: Update, context, kind: str, values: list[int]) -> None:
+    """One page (MESSAGES_PER_PRESS messages) of a section or a paragraph, with a button for the
+    next page when there is one. The page number is the last value of the button's data."""
+    keys, page = (values, 0) if len(values) == PAGED[kind] else (values[:-1], values[-1])
+    messages = th.pack(_button_reply(context, kind, keys)[0])
+    shown = messages[page * MESSAGES_PER_PRESS:(page + 1) * MESSAGES_PER_PRESS]
+    if not shown:
+        raise IndexError(page)
+    left = len(messages) - (page + 1) * MESSAGES_PER_PRESS
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(f"继续（还有 {left} 条）",
+                                                         callback_data=_data(context, kind, *keys, page + 1))]]
+                                  ) if left > 0 else None
+    await _send_messages(update, context, shown, markup)
 
 
 def _button_reply(context, kind: str, values: list[int]):
@@ -547,8 +574,11 @@ def _data(context, kind: str, *numbers: int) -> str:
 async def _reply(update: Update, context, blocks: list[str], markup=None) -> list[Message]:
     """Send the blocks as one or more HTML messages replying to the user's message; the buttons go
     on the last one. Returns the messages sent."""
-    message = update.effective_message
-    messages, sent = th.pack(blocks), []
+    return await _send_messages(update, context, th.pack(blocks), markup)
+
+
+async def _send_messages(update: Update, context, messages: list[str], markup=None) -> list[Message]:
+    message, sent = update.effective_message, []
     for n, text in enumerate(messages):
         sent.append(await _send_with_retries(
             context, update.effective_chat.id, text, parse_mode=ParseMode.HTML,

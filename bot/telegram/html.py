@@ -4,10 +4,11 @@ and splitting into messages that each stay within Telegram's 4,096 characters wi
 from __future__ import annotations
 
 import html
+import re
 
 from bot.chat.answer import Answer, Quote, citation
 
-LIMIT = 4096
+LIMIT = 4096   # Telegram's limit, in UTF-16 units of the parsed text (visible_length)
 
 
 def answer_blocks(answer: Answer) -> list[str]:
@@ -78,40 +79,75 @@ def plain_parts(text: str, size: int = 3000) -> list[str]:
 
 
 def pack(blocks: list[str], limit: int = LIMIT) -> list[str]:
-    """Join blocks into as few messages as fit within the limit. A block is cut only when it alone
-    is over the limit (a table of contents of 150 headings, a very long paragraph): at line ends,
-    else between characters outside tags and entities."""
+    """Join blocks into as few messages as fit within the limit, measured as Telegram measures it:
+    UTF-16 units of the text after tags and entities are parsed (so "&amp;" is one character). A
+    block is cut only when it alone is over the limit (a table of contents of 150 headings, a
+    paragraph of 5,000 characters): at a line end, else a sentence end, else between characters;
+    tags open at a cut are closed there and opened again in the next piece."""
     return _join([piece for block in blocks for piece in _cut(block, limit)], "\n\n", limit)
 
 
+def visible_length(markup: str) -> int:
+    """The length Telegram counts for an HTML message: UTF-16 units of the parsed text."""
+    text = html.unescape(_TAG.sub("", markup))
+    return len(text.encode("utf-16-le")) // 2
+
+
+_TAG = re.compile(r"<[^>]*>")
+_TOKEN = re.compile(r"<[^>]*>|&#?\w+;|.", re.S)   # a tag, an entity, or one character
+_SENTENCE_END = set("。！？；!?;")
+
+
 def _cut(block: str, limit: int) -> list[str]:
-    """The block in pieces of at most `limit` characters, each well-formed when the block's tags
-    do not span lines (true of every block this module and the bot make)."""
-    if len(block) <= limit:
+    if visible_length(block) <= limit:
         return [block]
-    return _join([part for line in block.split("\n") for part in _cut_line(line, limit)], "\n", limit)
+    pieces = [piece for line in block.split("\n") for piece in _cut_line(line, limit)]
+    return _join(pieces, "\n", limit)
 
 
 def _join(pieces: list[str], separator: str, limit: int) -> list[str]:
     """Consecutive pieces joined by the separator into as few chunks as stay within the limit."""
-    chunks, current = [], ""
+    chunks, current, size = [], "", 0
     for piece in pieces:
-        if current and len(current) + len(separator) + len(piece) > limit:
+        length = visible_length(piece)
+        if current and size + len(separator) + length > limit:
             chunks.append(current)
-            current = ""
-        current = f"{current}{separator}{piece}" if current else piece
+            current, size = "", 0
+        current, size = (f"{current}{separator}{piece}", size + len(separator) + length) if current else (piece, length)
     return chunks + ([current] if current else [])
 
 
 def _cut_line(line: str, limit: int) -> list[str]:
-    """A line longer than the limit, cut where no tag or entity is open (plain text, escaped)."""
-    parts = []
-    while len(line) > limit:
-        cut = limit
-        while cut > 0 and (line.rfind("<", 0, cut) > line.rfind(">", 0, cut)
-                           or line.rfind("&", 0, cut) > line.rfind(";", 0, cut)):
-            cut -= 1
-        cut = cut or limit
-        parts.append(line[:cut])
-        line = line[cut:]
-    return parts + ([line] if line else [])
+    """A line in pieces of at most `limit` visible units, each well-formed: cut after the last
+    sentence end of the second half of a piece when there is one, else where the limit falls."""
+    tokens = _TOKEN.findall(line)
+    pieces, start, reopen = [], 0, []
+    i, size, stack, best = 0, 0, [], None
+    while i < len(tokens):
+        token = tokens[i]
+        if token.startswith("<") and len(token) > 1:
+            if token.startswith("</"):
+                stack.pop()
+            else:
+                stack.append(token)
+            i += 1
+            continue
+        units = len(html.unescape(token).encode("utf-16-le")) // 2
+        if size + units > limit and i > start:
+            end, open_then = best if best else (i, list(stack))
+            pieces.append("".join(reopen + tokens[start:end] + [_closing(t) for t in reversed(open_then)]))
+            start, reopen = end, list(open_then)
+            i, size, stack, best = end, 0, list(open_then), None
+            continue
+        size += units
+        i += 1
+        if token in _SENTENCE_END and size >= limit // 2:
+            best = (i, list(stack))
+    return pieces + ["".join(reopen + tokens[start:])]
+
+
+_TAG_NAME = re.compile(r"<([\w-]+)")
+
+
+def _closing(opening: str) -> str:
+    return f"</{_TAG_NAME.match(opening).group(1)}>"
