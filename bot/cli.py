@@ -178,6 +178,7 @@ def cmd_serve(args, settings: Settings) -> int:
         raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")
     try:
         journal = Journal(settings.telegram.journal)   # first: a second bot on this journal stops here
+        telegram_serve.check_webhook_port(settings.telegram)
         folder = args.index_dir or settings.index_dir
         watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir, config_articles=False))
         library = Library(lambda sources, progress=None: runtime.add(settings, sources, folder, progress),

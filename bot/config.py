@@ -1,12 +1,15 @@
 """Settings: config.yaml loaded once at start-up into a typed object; environment variables override it."""
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from index.fetch import FetchLimits
 from index.sources import MAX_BYTES, SourceLimits
@@ -72,10 +75,15 @@ class Webhook(_Strict):
     listen: str = "0.0.0.0"
     port: int = Field(8443, ge=1, le=65535)
 
+    @field_validator("url")
+    @classmethod
+    def _public_address(cls, url: str) -> str:
+        return _checked_url(url, "the public https:// address Telegram posts to") if url else url
+
 
 class Telegram(_Strict):
     # Checked here so that a mistyped address fails at start-up, not in a retry loop for ever.
-    base_url: str = Field("https://api.telegram.org/bot", pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    base_url: str = "https://api.telegram.org/bot"
     mode: Literal["polling", "webhook"] = "polling"
     webhook: Webhook = Webhook()
     rate_limit: RateLimit = RateLimit()
@@ -98,6 +106,18 @@ class Telegram(_Strict):
     # On SIGTERM, answers in hand may finish this long; the rest waits in the journal.
     shutdown_grace_seconds: float = Field(5, ge=0)
 
+    @field_validator("base_url")
+    @classmethod
+    def _bot_api_address(cls, url: str) -> str:
+        return _checked_url(url, "the Bot API address, e.g. https://api.telegram.org/bot")
+
+    @model_validator(mode="after")
+    def _webhook_has_an_address(self) -> "Telegram":
+        # Without one, setWebhook(url="") would delete the webhook on Telegram's side.
+        if self.mode == "webhook" and not self.webhook.url:
+            raise ValueError("mode webhook needs telegram.webhook.url (the public https:// address)")
+        return self
+
 
 class Settings(_Strict):
     articles: list[Path] = []
@@ -115,6 +135,28 @@ class Settings(_Strict):
         if self.articles_dir and self.articles_dir.is_dir():
             files += sorted(p for p in self.articles_dir.iterdir() if p.suffix in (".txt", ".md"))
         return list(dict.fromkeys(files))
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def _checked_url(url: str, what: str) -> str:
+    """An http(s) URL with a well-formed host and port, or ValueError saying what was expected."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port   # ValueError for "…:80a" and "…:99999"
+        host = parts.hostname or ""
+    except ValueError:
+        raise ValueError(f"not a valid address: give {what}") from None
+    try:
+        ipaddress.ip_address(host)
+        valid_host = True
+    except ValueError:
+        valid_host = bool(host) and all(_HOST_LABEL.match(label) for label in host.rstrip(".").split("."))
+    if parts.scheme not in ("http", "https") or not valid_host or (port is not None and port == 0) \
+            or any(c.isspace() for c in url) or parts.query or parts.fragment:
+        raise ValueError(f"not a valid address: give {what}")
+    return url
 
 
 def load_settings(path: str | Path | None = None, environ=os.environ) -> Settings:

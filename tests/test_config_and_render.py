@@ -24,10 +24,25 @@ def test_environment_overrides_and_relative_paths(tmp_path):
     assert settings.articles == [tmp_path / "a.txt"]
 
 
-@pytest.mark.parametrize("url", ["api.telegram.org/bot", "http//127.0.0.1:8081/bot", "https://api .org/bot"])
+@pytest.mark.parametrize("url", ["api.telegram.org/bot", "http//127.0.0.1:8081/bot", "https://api .org/bot",
+                                 "http://127.0.0.1:80a/bot", "http://127.0.0.1:99999/bot", "http://a..b/bot",
+                                 "ftp://api.telegram.org/bot", "http://-bad.org/bot"])
 def test_a_malformed_bot_api_address_is_a_config_error(url):
     with pytest.raises(ConfigError, match="telegram.base_url"):
         load_settings(environ={"TELEGRAM_BASE_URL": url})
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8081/bot", "https://api.telegram.org/bot",
+                                 "http://[::1]:8081/bot", "http://bot-api.local/bot"])
+def test_well_formed_bot_api_addresses_pass(url):
+    assert load_settings(environ={"TELEGRAM_BASE_URL": url}).telegram.base_url == url
+
+
+def test_webhook_mode_without_its_address_is_a_config_error(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("telegram: {mode: webhook}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="mode webhook needs telegram.webhook.url"):
+        load_settings(path)
 
 
 def test_rate_limiter_window():

@@ -217,3 +217,44 @@ def test_one_press_sends_a_few_messages_and_offers_the_rest(tmp_path):
         assert "Traceback" not in bot.log.read_text()
     finally:
         bot.stop()
+
+
+def test_a_webhook_port_in_use_is_one_line_and_the_secret_is_never_logged(tmp_path):
+    import os
+    import socket
+    import subprocess
+
+    from conftest import CLI, ROOT
+    from test_telegram_e2e import TOKEN
+    folder = tmp_path / "index"
+    assert run_cli("index", LANSHAN, "--index-dir", folder).returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = f"telegram: {{mode: webhook, webhook: {{url: 'https://example.org/hook', listen: 127.0.0.1, port: {port}}}}}\n"
+        (tmp_path / "busy.yaml").write_text(config, encoding="utf-8")
+        result = subprocess.run([CLI, "--config", tmp_path / "busy.yaml", "serve", "--index-dir", folder], cwd=ROOT,
+                                env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN}, capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode == 2 and "cannot listen on 127.0.0.1:" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = (f"telegram: {{mode: webhook, webhook: {{url: 'http://127.0.0.1:{port}/hook', listen: 127.0.0.1, "
+              f"port: {port}}}}}\n")
+    bot = Bot(folder, tmp_path, config)
+    bot.log_level = "DEBUG"
+    try:
+        bot.start()
+        deadline = time.time() + 30
+        while "secret_token" not in bot.api.webhook and time.time() < deadline:
+            time.sleep(0.05)
+        secret = bot.api.webhook["secret_token"]
+        bot.stop()
+        log = bot.log.read_text()
+        assert "DEBUG" in log and secret not in log and TOKEN not in log
+    finally:
+        bot.stop()

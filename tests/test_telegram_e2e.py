@@ -24,11 +24,11 @@ class Bot:
         self.index_dir, self.log = index_dir, tmp_path / "bot.log"
         self.config = tmp_path / "config.yaml"
         self.config.write_text(config_text or "telegram: {poll_timeout: 1, typing_after: 0}\n", encoding="utf-8")
-        self.process = None
+        self.process, self.log_level = None, "INFO"
 
     def start(self):
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": self.api.base_url,
-               "LOG_LEVEL": "INFO"}
+               "LOG_LEVEL": self.log_level}
         self.process = subprocess.Popen([CLI, "--config", self.config, "serve", "--index-dir", self.index_dir],
                                         cwd=ROOT, env=env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
         deadline = time.time() + 120

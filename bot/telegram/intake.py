@@ -13,7 +13,6 @@ import hmac
 import json
 import logging
 import resource
-import secrets
 import time
 from collections import deque
 from typing import Callable
@@ -225,17 +224,24 @@ WEBHOOK_MAX_BODY = 1 << 20
 WEBHOOK_FD_RESERVE = 200   # descriptors kept for the journal, the index, the Bot API client
 
 
-async def receive_webhook(intake: Intake, url: str, listen: str, port: int) -> None:
+class WebhookPortError(Exception):
+    """The webhook's port cannot be listened on (in use, or not allowed)."""
+
+
+async def receive_webhook(intake: Intake, url: str, listen: str, port: int, secret: str) -> None:
     """Serve the webhook until cancelled. Telegram gets its HTTP 200 only after the update is in
-    the journal; until then (or on a 5xx) it redelivers. A secret token made at each start, checked
-    on every request, keeps anyone else from posting updates."""
-    secret = secrets.token_urlsafe(32)
+    the journal; until then (or on a 5xx) it redelivers. The secret token (made at each start),
+    checked on every request, keeps anyone else from posting updates."""
     path = urlsplit(url).path or "/"
     app = tornado.web.Application([(path, _WebhookHandler, {"intake": intake, "secret": secret})])
     server = _BoundedServer(app, max_connections=_raise_fd_limit() - WEBHOOK_FD_RESERVE,
                             idle_connection_timeout=WEBHOOK_IDLE_SECONDS, body_timeout=WEBHOOK_IDLE_SECONDS,
                             max_body_size=WEBHOOK_MAX_BODY, max_header_size=16 << 10)
-    server.listen(port, listen)
+    try:
+        server.listen(port, listen)
+    except OSError as exc:
+        raise WebhookPortError(f"cannot listen on {listen}:{port} for the webhook ({exc.strerror or exc}): "
+                               f"another program uses it, or pick another telegram.webhook.port") from None
     await _until_done("Setting the webhook (setWebhook)",
                       lambda: intake.app.bot.set_webhook(url, secret_token=secret, allowed_updates=Update.ALL_TYPES))
     try:

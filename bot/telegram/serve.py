@@ -9,7 +9,9 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
+import socket
 import sys
 
 from telegram.error import InvalidToken
@@ -18,7 +20,8 @@ from telegram.ext import Application
 from bot.config import Telegram as TelegramSettings
 from bot.chat.conversation import Conversations
 from bot.telegram.index_watch import IndexWatch
-from bot.telegram.intake import Intake, connect as intake_connect, poll, receive_webhook
+from bot.errors import UserError
+from bot.telegram.intake import Intake, WebhookPortError, connect as intake_connect, poll, receive_webhook
 from bot.telegram.journal import Journal
 from bot.telegram.handlers import build_application, fingerprint, screen, set_commands, tell_admins_set_aside
 from bot.telegram.admin import Library
@@ -27,21 +30,28 @@ log = logging.getLogger(__name__)
 
 
 class TokenFilter(logging.Filter):
-    """Replace the bot token wherever it appears in a log record (the HTTP client logs request
-    URLs, and the Bot API puts the token in the URL)."""
+    """Replace the bot token (and the webhook's secret) wherever it appears in a log record: the
+    HTTP client logs request URLs, the Bot API puts the token in the URL, and at DEBUG PTB logs
+    the parameters of setWebhook, the secret among them."""
 
-    def __init__(self, token: str):
+    def __init__(self, token: str, *others: str):
         super().__init__()
-        self.token = token
+        self.replacements = [(token, "<token>")] + [(other, "<secret>") for other in others]
+        self.secrets = [secret for secret, _ in self.replacements if secret]
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, "<token>"), ()
+        if any(secret in message for secret in self.secrets):
+            record.msg, record.args = self._hide(message), ()
         if record.exc_info:   # a traceback can quote the token too ("The token `…` was rejected")
-            record.exc_text = logging.Formatter().formatException(record.exc_info).replace(self.token, "<token>")
+            record.exc_text = self._hide(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
+
+    def _hide(self, text: str) -> str:
+        for secret, mark in self.replacements:
+            text = text.replace(secret, mark) if secret else text
+        return text
 
 
 TOKEN_REJECTED = ("Telegram rejected the token (401/404): check TELEGRAM_BOT_TOKEN and telegram.base_url")
@@ -59,21 +69,25 @@ def serve(conversations: Conversations, settings: TelegramSettings, token: str, 
     rejects the token, at start-up or while running, so that the process never lives on deaf. The
     journal is opened (and locked) by the caller before the model loads, so a second bot on it
     is refused at once; it is closed here."""
-    _protect_logs(token)
+    webhook_secret = secrets.token_urlsafe(32)   # Telegram sends it back with every webhook request
+    _protect_logs(token, webhook_secret)
     app = build_application(conversations, settings, token, library)
     try:
-        asyncio.run(_run(app, settings, journal, watch))
+        asyncio.run(_run(app, settings, journal, watch, webhook_secret))
     except InvalidToken:
         raise TokenRejected(TOKEN_REJECTED) from None
+    except WebhookPortError as exc:
+        raise UserError(str(exc), 2) from None
     finally:
         journal.close()
 
 
-async def _run(app: Application, settings: TelegramSettings, journal: Journal, watch: IndexWatch | None) -> None:
+async def _run(app: Application, settings: TelegramSettings, journal: Journal, watch: IndexWatch | None,
+               webhook_secret: str) -> None:
     stopping, hurry = asyncio.Event(), asyncio.Event()
     _on_signals(stopping, hurry)
     print(f"article-qa: connecting to {settings.base_url}…", file=sys.stderr, flush=True)
-    receiving = asyncio.ensure_future(_receive(app, settings, journal))
+    receiving = asyncio.ensure_future(_receive(app, settings, journal, webhook_secret))
     stopped = asyncio.ensure_future(stopping.wait())
     watching = asyncio.ensure_future(watch.run(lambda c: use_index(app, c), app.bot_data["answering"])) if watch else None
     try:
@@ -106,7 +120,7 @@ def _exit_on_further_signals() -> None:
         signal.signal(sig, lambda *_: os._exit(0))
 
 
-async def _receive(app: Application, settings: TelegramSettings, journal: Journal) -> None:
+async def _receive(app: Application, settings: TelegramSettings, journal: Journal, webhook_secret: str) -> None:
     """Connect, answer what a previous run left pending, then take updates in until cancelled."""
     await intake_connect(app)
     await app.start()
@@ -119,7 +133,8 @@ async def _receive(app: Application, settings: TelegramSettings, journal: Journa
     if set_aside:
         await tell_admins_set_aside(app, set_aside)
     if settings.mode == "webhook":
-        await receive_webhook(intake, settings.webhook.url, settings.webhook.listen, settings.webhook.port)
+        await receive_webhook(intake, settings.webhook.url, settings.webhook.listen, settings.webhook.port,
+                              webhook_secret)
     else:
         await poll(intake, settings.poll_timeout)
 
@@ -142,8 +157,23 @@ def _on_signals(stopping: asyncio.Event, hurry: asyncio.Event) -> None:
         loop.add_signal_handler(sig, on_signal)
 
 
-def _protect_logs(token: str) -> None:
-    token_filter = TokenFilter(token)
+def check_webhook_port(settings: TelegramSettings) -> None:
+    """Refuse at start-up (before the model loads), in one line, a webhook port this process
+    cannot listen on."""
+    if settings.mode != "webhook":
+        return
+    listen, port = settings.webhook.listen, settings.webhook.port
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in listen else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((listen, port))
+    except OSError as exc:
+        raise UserError(f"cannot listen on {listen}:{port} for the webhook ({exc.strerror or exc}): another "
+                        f"program uses it, or pick another telegram.webhook.port", 2) from None
+
+
+def _protect_logs(token: str, webhook_secret: str) -> None:
+    token_filter = TokenFilter(token, webhook_secret)
     for handler in logging.getLogger().handlers:
         handler.addFilter(token_filter)
     logging.getLogger("httpx").setLevel(logging.WARNING)
