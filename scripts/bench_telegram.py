@@ -10,6 +10,12 @@ bot's sendMessage, and how many questions were lost (never answered) or answered
   send-outage   sendMessage answers 500 for --outage seconds from the first question on
   flood         one user sends 200 messages (questions, commands, button presses) at once, then
                 another user asks one question: that answer's delay, and what the flooder was sent
+  admin-six     six admins each upload a 3,000-sentence article at once while readers ask: the
+                readers' answer times (the uploads wait in the admin lane, one after another)
+  two-adds      two `article-qa index --add` of different articles started together on one index:
+                whether both articles are in it afterwards
+  second-serve  a second `article-qa serve` on the same config while the first has a backlog: its
+                exit, and how many questions were answered twice
 
 The index must exist (make run or article-qa index).
 Usage: python scripts/bench_telegram.py [SCENARIO] [--users 50] [--per-user 20] [--rate 150]
@@ -17,6 +23,7 @@ Usage: python scripts/bench_telegram.py [SCENARIO] [--users 50] [--per-user 20] 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -33,13 +40,15 @@ from fake_bot_api import FakeBotAPI  # noqa: E402
 from bot.tools.measure import peak_rss_mb, percentile as _pct  # noqa: E402
 
 TOKEN = "999:BENCH"
+ADMINS = range(77, 83)
 FIRST_MESSAGE_ID = 50_000
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("scenario", nargs="?", default="load",
-                    choices=["load", "kill", "term-twice", "send-outage", "flood"])
+                    choices=["load", "kill", "term-twice", "send-outage", "flood", "admin-six", "two-adds",
+                             "second-serve"])
     ap.add_argument("--users", type=int, default=50)
     ap.add_argument("--per-user", type=int, default=20)
     ap.add_argument("--rate", type=float, default=150, help="questions offered per second")
@@ -51,7 +60,8 @@ def main() -> None:
     bot = BotProcess(api, Path(tempfile.mkdtemp()), flood=args.scenario == "flood")
     try:
         print(SCENARIOS[args.scenario](api, bot, questions, args))
-        print(f"{'bot process peak RSS':<38}{bot.peak_rss_mb():.0f} MB")
+        if bot.process:
+            print(f"{'bot process peak RSS':<38}{bot.peak_rss_mb():.0f} MB")
     finally:
         bot.stop()
 
@@ -64,10 +74,12 @@ class BotProcess:
         # The fair-use limits are lifted for throughput scenarios and kept at their defaults for flood.
         limits = "" if flood else ("max_messages_per_second: 1000,\n"
                                    "           rate_limit: {questions: 1000, per_seconds: 1},\n           ")
-        self.config = folder / "config.yaml"
-        self.config.write_text(f"articles: [{ROOT / 'data/articles/lanshan.txt'}]\nindex_dir: {ROOT / 'data/index'}\n"
-                               f"telegram: {{poll_timeout: 1, {limits}journal: {folder / 'journal.sqlite3'}}}\n",
-                               encoding="utf-8")
+        self.config, self.index = folder / "config.yaml", folder / "index"
+        # A copy of the project's index: scenarios that add articles must not change the real one.
+        subprocess.run(["cp", "-r", str(ROOT / "data" / "index"), str(self.index)], check=True)
+        self.config.write_text(f"articles: [{ROOT / 'data/articles/lanshan.txt'}]\nindex_dir: {self.index}\n"
+                               f"telegram: {{poll_timeout: 1, {limits}admin_ids: {list(ADMINS)}, "
+                               f"journal: {folder / 'journal.sqlite3'}}}\n", encoding="utf-8")
 
     def start(self) -> "BotProcess":
         commands_set = self.api.calls.count("setMyCommands")
@@ -167,7 +179,52 @@ def flood(api, bot, questions, args) -> str:
                       f"{'button acknowledgements':<38}{alerts}"])
 
 
-SCENARIOS = {"load": load, "kill": kill, "term-twice": term_twice, "send-outage": send_outage, "flood": flood}
+def admin_six(api, bot, questions, args) -> str:
+    """Six admins upload a large article each at once; readers keep asking meanwhile."""
+    bot.start()
+    for n, admin in enumerate(ADMINS):
+        text = "\n\n".join([f"第{n}篇长文"] + [f"第{n}篇第{i}段讲的是一件不同的事情，编号{i}，记者看到了第{i}个场景。"
+                                               for i in range(3000)])
+        api.document(f"long{n}.txt", text.encode(), user_id=admin)
+    asked = _offer(api, questions, 20, 5, rate=5)
+    report = _report(api, asked, timeout=300)
+    deadline = time.time() + 600
+    while time.time() < deadline and sum(len([s for s in api.sent_to(a) if "已添加" in s["params"]["text"]])
+                                         for a in ADMINS) < len(ADMINS):
+        time.sleep(0.5)
+    added = sum(len([s for s in api.sent_to(a) if "已添加" in s["params"]["text"]]) for a in ADMINS)
+    return f"{'uploads indexed':<38}{added} of {len(ADMINS)}\n" + report.replace("update → sendMessage", "reader: update → send")
+
+
+def two_adds(api, bot, questions, args) -> str:
+    """Two index --add at once on one index folder."""
+    cli = str(Path(sys.executable).parent / "article-qa")
+    started = time.time()
+    adds = [subprocess.Popen([cli, "--config", str(bot.config), "index", "--add", str(ROOT / "tests" / "data" / name)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for name in ("qingshui_library.md", "paris_ai_summit.txt")]
+    codes = [add.wait(300) for add in adds]
+    ids = {a["id"] for a in json.loads((bot.index / "manifest.json").read_text(encoding="utf-8"))["articles"]}
+    return "\n".join([f"{'exit codes':<38}{codes} after {time.time() - started:.1f} s",
+                      f"{'both articles in the index':<38}{'yes' if {'qingshui_library', 'paris_ai_summit'} <= ids else 'NO'}"])
+
+
+def second_serve(api, bot, questions, args) -> str:
+    """A second serve on the same journal while the first answers a backlog."""
+    bot.start()
+    asked = _offer(api, questions, args.users, args.per_user, rate=0)
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.base_url}
+    started = time.time()
+    second = subprocess.run([str(Path(sys.executable).parent / "article-qa"), "--config", str(bot.config), "serve"],
+                            env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    refused_in = time.time() - started
+    report = _report(api, asked)
+    return "\n".join([f"{'second serve':<38}exit {second.returncode} after {refused_in:.1f} s: "
+                      f"{second.stderr.strip()[:120]}", report])
+
+
+SCENARIOS = {"load": load, "kill": kill, "term-twice": term_twice, "send-outage": send_outage, "flood": flood,
+             "admin-six": admin_six, "two-adds": two_adds, "second-serve": second_serve}
 
 
 def _offer(api: FakeBotAPI, questions: list[str], users: int, per_user: int, rate: float) -> dict[int, float]:
