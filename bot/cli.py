@@ -6,6 +6,7 @@ Exit codes: 0 done; 1 the index or model is not usable (the message says how to 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -71,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--faiss", default="flat,hnsw", help="with --corpus: FAISS kinds to compare (flat,hnsw)")
     p.add_argument("--source", type=Path, action="append", default=[],
                    help="with --corpus: a SQuAD-style .json file (default: CMRC 2018 trial and DRCD test in ../shared/eval)")
+    p = command("report", cmd_report, "what readers asked: answered share, busiest hours, unanswered questions "
+                "grouped by meaning, most-quoted passages")
+    p.add_argument("--since", default="7d", help="period to cover: a number and h, d or w (default 7d)")
+    p.add_argument("--article", help="only questions about this article id")
+    p.add_argument("--png", type=Path, metavar="FILE", help="also draw the chart into FILE")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
     command("serve", cmd_serve, "run the Telegram bot (token from TELEGRAM_BOT_TOKEN)")
     command("run", cmd_run, "build the index if needed, then serve Telegram or chat in the terminal")
     return ap
@@ -97,16 +104,18 @@ def cmd_index(args, settings: Settings) -> int:
 
 def cmd_ask(args, settings: Settings) -> int:
     from bot import runtime
-    if args.jsonl:
-        conversations = runtime.conversations(settings, args.index_dir)
-        conversations.warm_up()
-        for number, line in enumerate(sys.stdin):
-            conversation, question = _jsonl_question(line, number)
-            print(json.dumps(conversations.reply(conversation, question).to_json(), ensure_ascii=False), flush=True)
-        return 0
-    if args.question is None:
+    if args.question is None and not args.jsonl:
         raise UserError("ask needs a QUESTION (or --jsonl to read questions from stdin)")
-    answer = runtime.conversations(settings, args.index_dir).reply("cli", args.question)
+    conversations = runtime.conversations(settings, args.index_dir, record=True)
+    with _recording(conversations):
+        if args.jsonl:
+            conversations.warm_up()
+            for number, line in enumerate(sys.stdin):
+                conversation, question = _jsonl_question(line, number)
+                reply = conversations.reply(conversation, question, who="terminal")
+                print(json.dumps(reply.to_json(), ensure_ascii=False), flush=True)
+            return 0
+        answer = conversations.reply("cli", args.question, who="terminal")
     if answer.kind == "invalid":
         raise UserError(answer.reply)
     if args.json:
@@ -134,20 +143,31 @@ def _jsonl_question(line: str, number: int) -> tuple[str, str]:
 def cmd_chat(args, settings: Settings) -> int:
     from bot import runtime
     from bot.chat.render import terminal
-    conversations = runtime.conversations(settings, args.index_dir)
+    conversations = runtime.conversations(settings, args.index_dir, record=True)
     conversations.warm_up()
     titles = "、".join(f"《{a.title}》" for a in conversations.articles[:3])
     print(f"关于{titles}，请用中文提问（空行或 Ctrl-D 退出）。")
-    while True:
-        try:
-            line = input("问> ")
-        except EOFError:
+    with _recording(conversations):
+        while True:
+            try:
+                line = input("问> ")
+            except EOFError:
+                print()
+                return 0
+            if not line.strip():
+                return 0
+            print(terminal(conversations.reply("terminal", line)))
             print()
-            return 0
-        if not line.strip():
-            return 0
-        print(terminal(conversations.reply("terminal", line)))
-        print()
+
+
+@contextlib.contextmanager
+def _recording(conversations):
+    """Write the recorded questions out when the command ends, however it ends."""
+    try:
+        yield
+    finally:
+        if conversations.recorder:
+            conversations.recorder.close()
 
 
 def cmd_eval(args, settings: Settings) -> int:
@@ -163,6 +183,18 @@ def cmd_bench(args, settings: Settings) -> int:
         return 0
     from bot.tools import benchmark
     print(benchmark.in_process(settings, args.index_dir, args.questions))
+    return 0
+
+
+def cmd_report(args, settings: Settings) -> int:
+    from bot.insights import report
+    try:
+        made = report.build(settings.insights.path, report.parse_period(args.since), args.article)
+    except report.ReportError as exc:
+        raise UserError(str(exc)) from None
+    print(json.dumps(made.to_json(), ensure_ascii=False, indent=2) if args.json else report.text(made))
+    if args.png:
+        print(f"chart written to {report.chart(made, args.png)}", file=sys.stderr)
     return 0
 
 
@@ -188,9 +220,12 @@ def cmd_serve(args, settings: Settings) -> int:
         # writes and the event loop's journal writes wait for each other's locks.
         path = Path(settings.telegram.journal)
         store = ConversationStore(path.with_name(f"{path.stem}-conversations{path.suffix}"))
-        conversations = runtime.conversations(settings, args.index_dir, store=store)
+        conversations = runtime.conversations(settings, args.index_dir, store=store, record=True,
+                                              record_any_index=True)
         conversations.warm_up()
-        telegram_serve.serve(conversations, settings.telegram, token, journal, watch, library)
+        with _recording(conversations):
+            telegram_serve.serve(conversations, settings.telegram, token, journal, watch, library,
+                                 settings.insights.path)
     except telegram_serve.TokenRejected as exc:
         raise UserError(str(exc), 1) from None
     except JournalError as exc:

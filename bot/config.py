@@ -119,6 +119,13 @@ class Telegram(_Strict):
         return self
 
 
+class InsightsSettings(_Strict):
+    # Each question is recorded (the reader only as a keyed hash) for `article-qa report` and /report.
+    enabled: bool = True
+    path: Path = Path("data/insights.sqlite3")
+    keep_days: float = Field(90, gt=0)
+
+
 class Settings(_Strict):
     articles: list[Path] = []
     articles_dir: Path | None = None
@@ -128,6 +135,7 @@ class Settings(_Strict):
     retrieval: Retrieval = Retrieval()
     conversation: Conversation = Conversation()
     telegram: Telegram = Telegram()
+    insights: InsightsSettings = InsightsSettings()
 
     def article_files(self) -> list[Path]:
         """The configured article files plus every .txt/.md in articles_dir, without repeats."""
@@ -196,4 +204,5 @@ def _relative_to(settings: Settings, folder: Path) -> Settings:
         "articles": [resolve(p) for p in settings.articles],
         "articles_dir": resolve(settings.articles_dir) if settings.articles_dir else None,
         "index_dir": resolve(settings.index_dir),
-        "telegram": settings.telegram.model_copy(update={"journal": resolve(settings.telegram.journal)})})
+        "telegram": settings.telegram.model_copy(update={"journal": resolve(settings.telegram.journal)}),
+        "insights": settings.insights.model_copy(update={"path": resolve(settings.insights.path)})})

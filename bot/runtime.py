@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.chat.answer import Answerer
+from bot.insights.record import Insights, InsightsError
 from bot.chat.conversation import Conversations
 from bot.telegram.conversation_store import ConversationStore
 from bot.config import Settings
@@ -257,10 +258,28 @@ def _changed_files(index, settings: Settings, folder: Path, config_articles: boo
 
 
 def conversations(settings: Settings, index_dir: Path | None = None, config_articles: bool = True,
-                  store: ConversationStore | None = None) -> Conversations:
+                  store: ConversationStore | None = None, record: bool = False,
+                  record_any_index: bool = False) -> Conversations:
     """A ready Conversations over the loaded index and model (see answerer() for what it raises).
     With config_articles=False an article of config.yaml missing from the index is not an error:
     a running bot reloads an index an admin has just changed on purpose. With a store, the
-    conversations' context outlives a restart."""
-    return Conversations(answerer(settings, index_dir, config_articles),
-                         settings.conversation.expire_after_minutes * 60, store=store)
+    conversations' context outlives a restart. With `record`, each reply is recorded for the
+    editor's report (when insights are enabled, and — unless `record_any_index`, as for the bot —
+    only for the configured index: questions put to a scratch index with `ask --index-dir` are
+    tests, not readers' questions)."""
+    ready = answerer(settings, index_dir, config_articles)
+    configured = index_dir is None or Path(index_dir).resolve() == Path(settings.index_dir).resolve()
+    recorder = insights(settings, ready) if record and (configured or record_any_index) else None
+    return Conversations(ready, settings.conversation.expire_after_minutes * 60, store=store, recorder=recorder)
+
+
+def insights(settings: Settings, ready: Answerer | None = None) -> Insights | None:
+    """The question recorder of the configured insights database (None when switched off).
+    With an answerer, refused questions are embedded with its model for the report's groups."""
+    if not settings.insights.enabled:
+        return None
+    embed = (lambda question: ready.searcher.embedder.encode_question(question)[0]) if ready else None
+    try:
+        return Insights(settings.insights.path, settings.insights.keep_days, embed)
+    except InsightsError as exc:
+        raise UserError(str(exc), 1) from None

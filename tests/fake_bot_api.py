@@ -260,6 +260,18 @@ class FakeBotAPI:
                               "message_id": self._next_message})
         return _ok(message)
 
+    async def _m_sendPhoto(self, params):
+        photo = params.get("photo")
+        size = len(photo.file.read()) if hasattr(photo, "file") else 0
+        with self._lock:
+            self._next_message += 1
+            self.sent.append({"method": "sendPhoto", "params": {"chat_id": params["chat_id"],
+                                                                "caption": params.get("caption", "")},
+                              "photo_bytes": size, "time": time.time(), "message_id": self._next_message})
+        return _ok({"message_id": self._next_message, "date": int(time.time()),
+                    "chat": {"id": params["chat_id"], "type": "private"}, "from": BOT,
+                    "photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]})
+
     async def _m_editMessageText(self, params):
         return await self._m_sendMessage(params)
 

@@ -36,6 +36,12 @@ class TurnStore(Protocol):
     def recent(self, since: float, limit: int) -> Iterable[tuple[str, str, float]]: ...
 
 
+class Recorder(Protocol):
+    """Where each handled message is recorded for the editor's report (bot/insights/record.py)."""
+
+    def record(self, who: str, answer: Answer, seconds: float) -> None: ...
+
+
 @dataclass(frozen=True)
 class _Memory:
     question: str           # the last question, as understood
@@ -49,8 +55,8 @@ class Conversations:
     """Replies to messages, each in the context of its conversation. Safe to call from many threads."""
 
     def __init__(self, answerer: Answerer, ttl_seconds: float = 1800, capacity: int = 10_000,
-                 store: TurnStore | None = None):
-        self.answerer = answerer
+                 store: TurnStore | None = None, recorder: Recorder | None = None):
+        self.answerer, self.recorder = answerer, recorder
         self.articles = answerer.searcher.index.articles
         self._titles = _Titles(self.articles)
         self._by_id = {a.id: a for a in self.articles}
@@ -62,10 +68,17 @@ class Conversations:
         if store:
             self._restore(store)
 
-    def reply(self, conversation: str, raw: str, now: float | None = None) -> Answer:
+    def reply(self, conversation: str, raw: str, now: float | None = None, who: str | None = None) -> Answer:
         """The reply to one message of a conversation. Never raises for a bad message: an empty or
-        over-long one gets an `invalid` answer that says what is wrong."""
-        now = time.monotonic() if now is None else now
+        over-long one gets an `invalid` answer that says what is wrong. With a recorder, the reply
+        is recorded as asked by `who` (the conversation when not given)."""
+        started = time.perf_counter()
+        answer = self._reply(conversation, raw, time.monotonic() if now is None else now)
+        if self.recorder:
+            self.recorder.record(who or conversation, answer, time.perf_counter() - started)
+        return answer
+
+    def _reply(self, conversation: str, raw: str, now: float) -> Answer:
         try:
             message = read_question(raw, self.answerer.max_question_chars)
         except QuestionError as exc:
@@ -206,11 +219,11 @@ class Conversations:
 
     def adopt(self, previous: "Conversations") -> None:
         """Take over the context of every conversation of `previous` (the same bot on an older
-        index), and where it is kept."""
+        index), where it is kept, and where replies are recorded."""
         with previous._lock:
             memory = OrderedDict(previous._memory)
         with self._lock:
-            self._memory, self._store = memory, previous._store
+            self._memory, self._store, self.recorder = memory, previous._store, previous.recorder
 
     # ---- memory ---------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import html
 import logging
 import re
 import secrets
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +22,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.errors import UserError
+from bot.insights import report
 from bot.runtime import Change
 from index.isolated import stop_all as stop_all_parsing
 from index.sources import SUFFIXES, is_url
@@ -205,6 +207,39 @@ async def _change(update, context, reply, change: Callable[[str], str], argument
             log.exception("Index change %r failed", what)
         report = f"没有完成：{exc}" if isinstance(exc, UserError) else "没有完成：出了意外错误，详情见日志。"
     await reply(update, context, [html.escape(report)])
+
+
+async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
+    """/report [7d] [article id]: the editor's report, as text and as a chart, for admins."""
+    if not is_admin(context, update):
+        await reply(update, context, ["只有管理员可以查看读者提问报告。"])
+        return
+    args = list(context.args or [])
+    period = args.pop(0) if args and args[0][:1].isdigit() else "7d"
+    article = args[0] if args else None
+    try:
+        made, png = await asyncio.get_running_loop().run_in_executor(
+            context.bot_data["answering"], _report, context.bot_data["insights_path"], period, article)
+    except report.ReportError as exc:
+        await reply(update, context, [html.escape(f"用法：/report [7d] [文章编号]（{exc}）")])
+        return
+    await reply(update, context, [html.escape(report.text(made))])
+    if png:
+        try:
+            with open(png, "rb") as photo:
+                await context.bot.send_photo(update.effective_chat.id, photo, caption="读者提问报告")
+        except TelegramError as exc:
+            log.warning("Could not send the report's chart: %s", exc)
+        finally:
+            Path(png).unlink(missing_ok=True)
+
+
+def _report(path: Path, period: str, article: str | None):
+    made = report.build(path, report.parse_period(period), article)
+    if not made.questions:
+        return made, None
+    with tempfile.NamedTemporaryFile(suffix=".png", delete=False) as out:
+        return made, report.chart(made, Path(out.name))
 
 
 def _safe(name: str) -> str:

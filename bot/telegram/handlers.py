@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import html
 import logging
@@ -18,6 +19,7 @@ import sys
 import time
 from collections import OrderedDict, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Callable
 
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity,
@@ -51,7 +53,8 @@ PAGED = {"sec": 2, "ctx": 1}
 MESSAGES_PER_PRESS = 3
 STRANGER_NOTICES = 10   # refusals a minute across all strangers: a flood of new accounts costs no more
 COMMANDS = [("start", "介绍与示例问题"), ("help", "怎么提问"), ("sections", "文章目录"),
-            ("source", "文章来源与作者"), ("articles", "文章列表"), ("ask", "在群里提问：/ask 问题")]
+            ("source", "文章来源与作者"), ("articles", "文章列表"), ("ask", "在群里提问：/ask 问题"),
+            ("forget", "删除我的提问记录")]
 
 
 class RateLimiter:
@@ -150,13 +153,14 @@ def conversation_id(update: Update, threads: ThreadMap) -> str:
 _BUTTON_NUMBER = re.compile(r"[0-9]{1,7}")
 _MAX_BUTTON_NUMBERS = 3
 def build_application(conversations: Conversations, settings: TelegramSettings, token: str,
-                      library: admin.Library | None = None) -> Application:
+                      library: admin.Library | None = None, insights_path: Path | None = None) -> Application:
     """The PTB Application with every handler registered; heavy objects live in bot_data."""
     app = (Application.builder().token(token).base_url(settings.base_url)
            .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
            .rate_limiter(AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5))
            .updater(None).read_timeout(settings.read_timeout).write_timeout(settings.read_timeout).build())
     app.bot_data.update(conversations=conversations, answerer=conversations.answerer, settings=settings,
+                        insights_path=insights_path,
                         fingerprint=fingerprint(conversations.answerer), threads=ThreadMap(), in_order=InOrder(),
                         rate=RateLimiter(settings.rate_limit.questions, settings.rate_limit.per_seconds),
                         strangers=RateLimiter(1, settings.rate_limit.per_seconds),
@@ -173,6 +177,8 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app.add_handler(CommandHandler("ask", on_ask))
     app.add_handler(CommandHandler("articles", on_articles))
     app.add_handler(CommandHandler("remove", lambda u, c: admin.on_remove(u, c, _reply)))
+    app.add_handler(CommandHandler("report", lambda u, c: admin.on_report(u, c, _reply)))
+    app.add_handler(CommandHandler("forget", on_forget))
     app.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE,
                                    lambda u, c: admin.on_document(u, c, _reply)))
     app.add_handler(CallbackQueryHandler(lambda u, c: admin.on_replace_button(u, c, _reply), pattern=r"^(replace|keep):"))
@@ -293,6 +299,9 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     lines += [f"· 《{a.title}》" + "".join(f"（{m}）" for k, m in a.metadata if k == "source")
               for a in articles[:5]]
     lines += ["", "直接发中文问题即可；在群里请 @我、回复我，或用 /ask 问题。"]
+    if context.bot_data["conversations"].recorder:
+        lines += ["", "为了让编辑知道读者想了解什么，我会记录提问（不记录你是谁，只存一个无法还原的编号）；"
+                      "发 /forget 可删除你的全部记录。"]
     await _reply(update, context, [html.escape("\n".join(lines))], _example_buttons(context))
 
 
@@ -309,6 +318,19 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             "/sections 文章目录　/source 来源与作者　/ask 问题（群聊中使用）\n"
             "“更多相关段落”显示其他可能相关的句子，“查看上下文”显示整段原文。")
     await _reply(update, context, [html.escape(text)])
+
+
+async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Delete every recorded question of this reader (and the conversation's context)."""
+    recorder = context.bot_data["conversations"].recorder
+    user = update.effective_user
+    context.bot_data["conversations"].forget(conversation_id(update, context.bot_data["threads"]))
+    if recorder is None or user is None:
+        await _reply(update, context, ["没有保存你的提问记录。"])
+        return
+    deleted = await asyncio.get_running_loop().run_in_executor(context.bot_data["answering"], recorder.forget,
+                                                               f"tg:{user.id}")
+    await _reply(update, context, [f"已删除你的 {deleted} 条提问记录。"])
 
 
 async def on_sections(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -467,8 +489,10 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
     conversation = conversation_id(update, context.bot_data["threads"])
     async with context.bot_data["in_order"].turn(conversation):
         index_used = context.bot_data["fingerprint"]
-        work = asyncio.get_running_loop().run_in_executor(context.bot_data["answering"],
-                                                          context.bot_data["conversations"].reply, conversation, question)
+        user = update.effective_user
+        reply = functools.partial(context.bot_data["conversations"].reply, conversation, question,
+                                  who=f"tg:{user.id}" if user else conversation)
+        work = asyncio.get_running_loop().run_in_executor(context.bot_data["answering"], reply)
         answer = await _with_typing(update, context, work, context.bot_data["settings"].typing_after)
         blocks, markup = _answer_reply(context, answer)
         if context.bot_data["fingerprint"] != index_used:

@@ -13,6 +13,7 @@ import secrets
 import signal
 import socket
 import sys
+from pathlib import Path
 
 from telegram.error import InvalidToken
 from telegram.ext import Application
@@ -62,7 +63,7 @@ class TokenRejected(Exception):
 
 
 def serve(conversations: Conversations, settings: TelegramSettings, token: str, journal: Journal,
-          watch: IndexWatch | None = None, library: Library | None = None) -> None:
+          watch: IndexWatch | None = None, library: Library | None = None, insights_path: Path | None = None) -> None:
     """Run the bot until SIGINT/SIGTERM. Every accepted update goes through the journal (see
     bot/telegram/intake.py): the first signal lets the answers in hand finish for a few seconds, a second one
     stops within half a second; what is left is answered at the next start. Raises TokenRejected when Telegram
@@ -71,7 +72,7 @@ def serve(conversations: Conversations, settings: TelegramSettings, token: str, 
     is refused at once; it is closed here."""
     webhook_secret = secrets.token_urlsafe(32)   # Telegram sends it back with every webhook request
     _protect_logs(token, webhook_secret)
-    app = build_application(conversations, settings, token, library)
+    app = build_application(conversations, settings, token, library, insights_path)
     try:
         asyncio.run(_run(app, settings, journal, watch, webhook_secret))
     except InvalidToken:

@@ -43,6 +43,7 @@ def in_process(settings: Settings, index_dir: Path | None, questions_file: Path 
     rows += [("dense-only baseline p50 / p95 (ms)", f"{_pct(baseline, 50):.1f} / {_pct(baseline, 95):.1f}"),
              ("ratio answer / dense-only (p50)", f"{_pct(full, 50) / max(_pct(baseline, 50), 1e-9):.2f}")]
     rows += [(f"  {stage} (ms, mean)", f"{ms:.2f}") for stage, ms in stages]
+    rows += _recording_rows(conversations, ask, questions)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         build_index(searcher.index.articles, searcher.embedder, tmp, settings.retrieval.faiss)
@@ -51,6 +52,25 @@ def in_process(settings: Settings, index_dir: Path | None, questions_file: Path 
     rows.append(("index build, model loaded", f"{build_seconds:.2f} s for {n} passages ({n / build_seconds:.0f}/s)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _recording_rows(conversations, ask, questions) -> list[tuple[str, str]]:
+    """The same answers with each one recorded for the editor's report, alternating passes with
+    and without, against a scratch insights database."""
+    from bot.insights.record import Insights
+    with tempfile.TemporaryDirectory() as tmp:
+        recorder = Insights(Path(tmp) / "insights.sqlite3",
+                            embed=lambda q: conversations.answerer.searcher.embedder.encode_question(q)[0])
+        on, off = [], []
+        for _ in range(3):
+            conversations.recorder = recorder
+            on += _timed(ask, questions)
+            conversations.recorder = None
+            off += _timed(ask, questions)
+        recorder.close()
+    return [("answer p50 / p95 (ms), recording on", f"{_pct(on, 50):.2f} / {_pct(on, 95):.2f}"),
+            ("answer p50 / p95 (ms), recording off", f"{_pct(off, 50):.2f} / {_pct(off, 95):.2f}"),
+            ("recording cost per question (p50, ms)", f"{_pct(on, 50) - _pct(off, 50):+.2f}")]
 
 
 def _pytorch_rows(settings, searcher, ask, questions, full) -> list[tuple[str, str]]:

@@ -1,0 +1,182 @@
+"""Recording each question the bot handles, for the editor's report (bot/insights/report.py).
+
+A row per message: when, which article, the question as understood (a follow-up as rewritten),
+the kind of reply, answered or refused, the passages quoted, how long it took. The reader is kept
+only as a keyed hash (HMAC-SHA256 with a secret made at the first start and kept beside the
+database, readable by its owner only): rows of one reader can be counted and deleted (/forget),
+never traced back to an id without the secret. Refused questions also keep their vector
+(float16), so that the report can group them by meaning without embedding them again.
+
+Writing is behind the answers: record() only queues the row (microseconds); a thread writes the
+queue in batches, embeds the refused questions and deletes rows older than `keep_days` once a day.
+A killed process loses at most the last half second of rows.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import logging
+import os
+import queue
+import secrets
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from bot.chat.answer import Answer
+
+log = logging.getLogger(__name__)
+FLUSH_SECONDS = 0.5
+PRUNE_EVERY = 24 * 3600
+QUESTION_KINDS = ("quote", "refusal", "overview", "sections", "metadata")   # not greetings, not invalid input
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS questions (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,            -- unix time
+    reader TEXT NOT NULL,        -- keyed hash of who asked (never the id itself)
+    article TEXT NOT NULL,       -- the article answered from ("" when none)
+    question TEXT NOT NULL,      -- as understood: a follow-up as rewritten
+    kind TEXT NOT NULL,          -- quote, refusal, overview, sections, metadata, smalltalk, invalid
+    answered INTEGER NOT NULL,
+    latency_ms REAL NOT NULL,
+    vector BLOB                  -- float16 question vector, for refused questions only
+);
+CREATE INDEX IF NOT EXISTS questions_at ON questions (at);
+CREATE INDEX IF NOT EXISTS questions_reader ON questions (reader);
+CREATE TABLE IF NOT EXISTS quoted (
+    question INTEGER NOT NULL REFERENCES questions (id) ON DELETE CASCADE,
+    article TEXT NOT NULL,       -- its title, as the report shows it
+    section TEXT NOT NULL,
+    passage TEXT NOT NULL        -- the quoted sentence (numbers change when the index is rebuilt)
+);
+CREATE INDEX IF NOT EXISTS quoted_question ON quoted (question);
+"""
+
+
+class InsightsError(Exception):
+    """The insights database or its secret cannot be opened."""
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.executescript(SCHEMA)
+    return db
+
+
+class Insights:
+    def __init__(self, path: Path, keep_days: float = 90, embed: Callable[[str], np.ndarray] | None = None):
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._key = _secret(path.with_name(path.name + ".key"))
+            self._db = connect(path)
+        except (OSError, sqlite3.Error) as exc:
+            raise InsightsError(f"cannot open the insights database {path}: {exc}") from None
+        self.path, self.keep_days, self._embed = path, keep_days, embed
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._db_lock = threading.Lock()   # the writer thread and forget()/prune() from others
+        self._closed = threading.Event()
+        self._writer = threading.Thread(target=self._write_behind, name="insights", daemon=True)
+        self._writer.start()
+
+    def reader(self, who: str) -> str:
+        """The stored form of a reader: a keyed hash, the same for the same reader on this install."""
+        return hmac.new(self._key, who.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def record(self, who: str, answer: Answer, seconds: float) -> None:
+        """Queue one handled message (returns at once; written within half a second)."""
+        self._queue.put((time.time(), self.reader(who), answer, seconds))
+
+    def forget(self, who: str) -> int:
+        """Delete every row of a reader (Telegram's /forget). Returns how many questions."""
+        self.flush()
+        with self._db_lock:
+            return self._db.execute("DELETE FROM questions WHERE reader = ?", (self.reader(who),)).rowcount
+
+    def prune(self, now: float | None = None) -> int:
+        """Delete rows older than keep_days. Returns how many."""
+        cutoff = (time.time() if now is None else now) - self.keep_days * 86400
+        with self._db_lock:
+            return self._db.execute("DELETE FROM questions WHERE at < ?", (cutoff,)).rowcount
+
+    def flush(self) -> None:
+        """Write what is queued now (the report and /forget see every row recorded before)."""
+        self._write(self._drain())
+
+    def close(self) -> None:
+        self._closed.set()
+        self._writer.join(5)
+        self.flush()
+        self._db.close()
+
+    # ---- the writer thread ------------------------------------------------------------------------
+
+    def _write_behind(self) -> None:
+        pruned = 0.0
+        while not self._closed.wait(FLUSH_SECONDS):
+            try:
+                self._write(self._drain())
+                if time.time() - pruned > PRUNE_EVERY:
+                    pruned = time.time()
+                    self.prune()
+            except Exception:   # noqa: BLE001 — recording must never take the bot down
+                log.exception("Could not write the insights")
+
+    def _drain(self) -> list:
+        rows = []
+        with contextlib.suppress(queue.Empty):
+            while True:
+                rows.append(self._queue.get_nowait())
+        return rows
+
+    def _write(self, rows: list) -> None:
+        if not rows:
+            return
+        prepared = [(at, reader, answer, seconds, self._vector(answer)) for at, reader, answer, seconds in rows]
+        with self._db_lock:
+            self._db.execute("BEGIN")
+            for at, reader, answer, seconds, vector in prepared:
+                cursor = self._db.execute(
+                    "INSERT INTO questions (at, reader, article, question, kind, answered, latency_ms, vector) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (at, reader, _article(answer), answer.understood_as or answer.question, answer.kind,
+                     int(answer.kind != "refusal"), seconds * 1000, vector))
+                self._db.executemany("INSERT INTO quoted (question, article, section, passage) VALUES (?, ?, ?, ?)",
+                                     [(cursor.lastrowid, q.article, q.section, q.text) for q in answer.quotes
+                                      if q.number >= 0])
+            self._db.execute("COMMIT")
+
+    def _vector(self, answer: Answer) -> bytes | None:
+        if answer.kind != "refusal" or self._embed is None:
+            return None
+        try:
+            return np.asarray(self._embed(answer.understood_as or answer.question), dtype=np.float16).tobytes()
+        except Exception:   # noqa: BLE001 — the row is kept; the report groups only rows with a vector
+            log.warning("Could not embed a refused question for the report", exc_info=True)
+            return None
+
+
+def _article(answer: Answer) -> str:
+    return answer.article_id or next((q.article_id for q in answer.quotes if q.article_id), "")
+
+
+def _secret(path: Path) -> bytes:
+    """The install's secret key, made on first use, readable by its owner only."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    key = secrets.token_bytes(32)
+    with os.fdopen(descriptor, "w", encoding="ascii") as out:
+        out.write(key.hex())
+    return key
+

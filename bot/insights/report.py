@@ -1,0 +1,233 @@
+"""The editor's report over the recorded questions (bot/insights/record.py): how many questions,
+the share answered, the busiest hours, what readers wanted and did not find — the refused
+questions grouped by meaning — and the sections and passages quoted most. As text, as JSON, and
+as a chart (PNG).
+
+The groups: the distinct refused questions (the most frequent GROUP_AT_MOST of them) are
+clustered by their vectors — average linkage over cosine distance (SciPy's hierarchy), cut where
+scikit-learn's silhouette score is best — so neither the number of groups nor a distance is fixed
+in advance: three topics asked about in a few wordings each come out as three groups, and 1,500
+unrelated Wikipedia questions as a few hundred small coherent ones. Questions put to one article
+all share its subject ("岚山…"), which makes every pair look alike; the vectors are first centred
+on their mean to remove what they all share.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bot.insights.record import QUESTION_KINDS, connect
+
+CUTS = np.arange(0.05, 1.5, 0.05)   # cosine distances (of the centred vectors) tried as the cut
+GROUP_AT_MOST = 3000    # distinct refused questions clustered (the most frequent); bounds time and memory
+TOP = 10
+_PERIOD = re.compile(r"^(\d+(?:\.\d+)?)([hdw])$")
+_UNIT = {"h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+class ReportError(ValueError):
+    """A bad option (period, article) or an unreadable database."""
+
+
+@dataclass
+class Group:
+    size: int                  # questions asked (repeats counted)
+    examples: list[str]        # up to 3, the most asked first
+
+
+@dataclass
+class Report:
+    since: float               # unix time
+    until: float
+    article: str | None
+    questions: int = 0
+    answered: int = 0
+    by_hour: list[int] = field(default_factory=lambda: [0] * 24)            # questions per hour of day
+    refused_by_hour: list[int] = field(default_factory=lambda: [0] * 24)
+    unanswered: list[Group] = field(default_factory=list)                     # largest first
+    sections: list[tuple[str, str, int]] = field(default_factory=list)       # article, section, times quoted
+    passages: list[tuple[str, str, int]] = field(default_factory=list)       # article, passage, times quoted
+    median_latency_ms: float = 0.0
+
+    @property
+    def share_answered(self) -> float:
+        return self.answered / self.questions if self.questions else 0.0
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["share_answered"] = round(self.share_answered, 4)
+        data["sections"] = [{"article": a, "section": s, "quoted": n} for a, s, n in self.sections]
+        data["passages"] = [{"article": a, "passage": p, "quoted": n} for a, p, n in self.passages]
+        return data
+
+
+def parse_period(text: str) -> float:
+    """'7d', '12h', '2w' → seconds."""
+    match = _PERIOD.match(text.strip())
+    if not match:
+        raise ReportError(f"period {text!r}: give a number and h, d or w, e.g. 7d")
+    return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+def build(path: Path, since_seconds: float = 7 * 86400, article: str | None = None,
+          now: float | None = None) -> Report:
+    """The report over the questions recorded in the last `since_seconds` (of one article)."""
+    if not Path(path).is_file():
+        return Report(0, 0, article)   # nothing recorded yet: an empty report, said as such
+    until = time.time() if now is None else now
+    report = Report(until - since_seconds, until, article)
+    try:
+        db = connect(Path(path))
+    except sqlite3.Error as exc:
+        raise ReportError(f"cannot read the insights database {path}: {exc}") from None
+    try:
+        where, args = _where(report)
+        _counts(db, report, where, args)
+        if report.questions:
+            _quoted(db, report, where, args)
+            report.unanswered = _groups(db, where, args)
+    finally:
+        db.close()
+    return report
+
+
+def _where(report: Report) -> tuple[str, list]:
+    kinds = ",".join("?" * len(QUESTION_KINDS))
+    where = f"q.at >= ? AND q.at <= ? AND q.kind IN ({kinds})"
+    args = [report.since, report.until, *QUESTION_KINDS]
+    if report.article:
+        where += " AND q.article = ?"
+        args.append(report.article)
+    return where, args
+
+
+def _counts(db, report: Report, where: str, args: list) -> None:
+    rows = db.execute(f"SELECT CAST(strftime('%H', q.at, 'unixepoch', 'localtime') AS INTEGER), q.answered, "
+                      f"COUNT(*) FROM questions q WHERE {where} GROUP BY 1, 2", args).fetchall()
+    for hour, answered, count in rows:
+        report.questions += count
+        report.by_hour[hour] += count
+        if answered:
+            report.answered += count
+        else:
+            report.refused_by_hour[hour] += count
+    latencies = [r[0] for r in db.execute(f"SELECT q.latency_ms FROM questions q WHERE {where}", args)]
+    report.median_latency_ms = float(np.median(latencies)) if latencies else 0.0
+
+
+def _quoted(db, report: Report, where: str, args: list) -> None:
+    report.sections = db.execute(
+        f"SELECT p.article, p.section, COUNT(DISTINCT p.question) AS n FROM quoted p JOIN questions q ON q.id = p.question "
+        f"WHERE {where} GROUP BY p.article, p.section ORDER BY n DESC LIMIT {TOP}", args).fetchall()
+    report.passages = db.execute(
+        f"SELECT p.article, p.passage, COUNT(*) AS n FROM quoted p JOIN questions q ON q.id = p.question "
+        f"WHERE {where} GROUP BY p.article, p.passage ORDER BY n DESC LIMIT {TOP}", args).fetchall()
+
+
+def _groups(db, where: str, args: list) -> list[Group]:
+    rows = db.execute(f"SELECT q.question, COUNT(*) AS n, MAX(q.vector) FROM questions q "
+                      f"WHERE {where} AND q.answered = 0 AND q.vector IS NOT NULL "
+                      f"GROUP BY q.question ORDER BY n DESC LIMIT {GROUP_AT_MOST}", args).fetchall()
+    if not rows:
+        return []
+    questions = [r[0] for r in rows]
+    counts = np.array([r[1] for r in rows])
+    vectors = np.stack([np.frombuffer(r[2], dtype=np.float16).astype(np.float32) for r in rows])
+    labels = cluster(vectors)
+    groups = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)   # already in order of frequency
+        groups.append(Group(int(counts[members].sum()), [questions[i] for i in members[:3]]))
+    return sorted(groups, key=lambda g: -g.size)
+
+
+def cluster(vectors: np.ndarray) -> np.ndarray:
+    """A group label per vector (see the module's docstring). Fewer than three questions are
+    each a group of their own."""
+    if len(vectors) < 3:
+        return np.arange(len(vectors))
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist, squareform
+    from sklearn.metrics import silhouette_score
+    distances = pdist(vectors - vectors.mean(axis=0), "cosine")
+    tree, square = linkage(distances, "average"), squareform(distances)
+    best, labels = -1.0, np.arange(len(vectors))
+    for cut in CUTS:
+        candidate = fcluster(tree, cut, "distance")
+        groups = len(np.unique(candidate))
+        if 1 < groups < len(vectors):
+            score = silhouette_score(square, candidate, metric="precomputed")
+            if score > best:
+                best, labels = score, candidate
+    return labels
+
+
+# ---- rendering ---------------------------------------------------------------------------------------
+
+def text(report: Report) -> str:
+    """The report for a terminal or a Telegram message (plain text)."""
+    period = _period(report)
+    if not report.questions:
+        return f"{period}：没有记录到读者的提问。"
+    lines = [f"{period}：读者提问 {report.questions} 次，回答了 {report.answered} 次（{report.share_answered:.0%}），"
+             f"中位用时 {report.median_latency_ms:.0f} 毫秒。",
+             "最忙的时段：" + "、".join(f"{h}点（{n}次）" for h, n in _busiest(report.by_hour)) + "。"]
+    if report.unanswered:
+        lines += ["", "读者想知道、文章里没有的（按意思归组，大组在前）："]
+        for n, group in enumerate(report.unanswered[:TOP], 1):
+            lines.append(f"G{n}. {group.size} 次：" + " / ".join(f"“{q}”" for q in group.examples))
+        if len(report.unanswered) > TOP:
+            lines.append(f"……另有 {len(report.unanswered) - TOP} 组。")
+    else:
+        lines += ["", "没有答不上来的问题。"]
+    if report.sections:
+        lines += ["", "引用最多的部分："] + [f"· 《{a}》{s or '开头'}：{n} 次" for a, s, n in report.sections]
+    if report.passages:
+        lines += ["", "引用最多的句子："] + [f"· {n} 次：“{_short(p)}”" for _, p, n in report.passages[:5]]
+    return "\n".join(lines)
+
+
+def chart(report: Report, path: Path) -> Path:
+    """The report as a PNG: questions per hour of day (answered and refused) and the sizes of the
+    largest unanswered groups (G1, G2… as in the text). Labels are in ASCII so that the chart needs
+    no CJK font."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, (hours, groups) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 2]})
+    answered = [t - r for t, r in zip(report.by_hour, report.refused_by_hour)]
+    hours.bar(range(24), answered, color="#4c72b0", label="answered")
+    hours.bar(range(24), report.refused_by_hour, bottom=answered, color="#dd8452", label="not found")
+    hours.set(title=f"Questions by hour ({report.questions}, {report.share_answered:.0%} answered)",
+              xlabel="hour of day", ylabel="questions", xticks=range(0, 24, 3))
+    hours.legend()
+    top = report.unanswered[:TOP]
+    groups.barh([f"G{n}" for n in range(1, len(top) + 1)][::-1], [g.size for g in top][::-1], color="#dd8452")
+    groups.set(title="Unanswered, by group of meaning", xlabel="questions")
+    if not top:
+        groups.text(0.5, 0.5, "none", ha="center", va="center", transform=groups.transAxes)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)
+
+
+def _period(report: Report) -> str:
+    if not report.until:
+        return "还没有记录"
+    start, end = (time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) for t in (report.since, report.until))
+    return f"{start} 至 {end}" + (f"（文章 {report.article}）" if report.article else "")
+
+
+def _busiest(by_hour: list[int], n: int = 3) -> list[tuple[int, int]]:
+    return [(h, c) for h, c in Counter(dict(enumerate(by_hour))).most_common(n) if c]
+
+
+def _short(passage: str, length: int = 40) -> str:
+    return passage if len(passage) <= length else passage[:length] + "…"
