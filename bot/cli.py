@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--add", nargs="+", metavar="FILE|URL", help="add articles to the existing index "
                    "(one with the same id is replaced); a running bot picks the new index up")
     p.add_argument("--remove", nargs="+", metavar="ID", help="remove articles from the existing index by id")
+    p.add_argument("--json", action="store_true", help="with --add/--remove: print what changed as JSON")
     p = command("ask", cmd_ask, "answer one question, or questions on stdin with --jsonl")
     p.add_argument("question", nargs="?")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -91,8 +93,10 @@ def cmd_index(args, settings: Settings) -> int:
     if args.add or args.remove:
         if args.files:
             raise UserError("give either files to index or --add/--remove, not both")
+        # A stop signal ends the change cleanly: the half-built folder is removed, the old index stays.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         change = (runtime.add(settings, args.add, folder) if args.add else runtime.remove(settings, args.remove, folder))
-        print(change.report)
+        print(json.dumps(change.to_json(), ensure_ascii=False) if args.json else change.report)
         return 0
     files = args.files or settings.article_files()
     if not files:
@@ -213,9 +217,9 @@ def cmd_serve(args, settings: Settings) -> int:
         telegram_serve.check_webhook_port(settings.telegram)
         folder = args.index_dir or settings.index_dir
         watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir, config_articles=False))
-        library = Library(lambda sources, progress=None: runtime.add(settings, sources, folder, progress),
-                          lambda ids: runtime.remove(settings, ids, folder), Path(folder).parent / "uploads",
-                          frozenset(p.stem for p in settings.article_files()))
+        index_command = [sys.executable, "-m", "bot.cli"] + (["--config", args.config] if args.config else []) \
+            + ["index", "--index-dir", str(folder)]
+        library = Library(index_command, Path(folder).parent / "uploads", frozenset(p.stem for p in settings.article_files()))
         # Its own file beside the update journal: one database would make the answering threads'
         # writes and the event loop's journal writes wait for each other's locks.
         path = Path(settings.telegram.journal)

@@ -116,23 +116,31 @@ class Change:
     articles: int = 0                # articles in the index now
     replaced: tuple[Article, ...] = ()   # articles of the old index that the added ones replaced
 
+    def to_json(self) -> dict:
+        """`article-qa index --add/--remove --json`: what the bot tells the admin, as data."""
+        return {"articles": self.articles,
+                "added": [{"id": a.id, "title": a.title, "sections": len(a.sections), "passages": len(a.passages()),
+                           "metadata": [line for _, line in a.metadata], "dropped": list(a.dropped)}
+                          for a in self.added],
+                "replaced": [{"id": a.id, "title": a.title, "path": a.path} for a in self.replaced]}
 
-def add(settings: Settings, sources: list, folder: Path, progress=None) -> Change:
+
+def add(settings: Settings, sources: list, folder: Path) -> Change:
     """Add articles to an existing index; an article with the same id is replaced, and the report
     says so. Each source is parsed in a bounded child process: it may come from anyone with a
-    link or a file. `progress(done, total)` is called while embedding (it may raise to abandon)."""
+    link or a file."""
     new, new_texts = load_articles(sources, settings.sources.source_limits(), isolated=True)
     with changing(folder):
-        return _add(settings, new, new_texts, folder, progress)
+        return _add(settings, new, new_texts, folder)
 
 
-def _add(settings: Settings, new: list[Article], new_texts: dict[str, str], folder: Path, progress) -> Change:
+def _add(settings: Settings, new: list[Article], new_texts: dict[str, str], folder: Path) -> Change:
     index = _current(settings, folder)
     ids = {a.id for a in new}
     kept = [a for a in index.articles if a.id not in ids]
     replaced = tuple(a for a in index.articles if a.id in ids)
     texts = {a.id: stored_source_text(folder, a.id) for a in kept} | new_texts
-    report = _build(settings, kept + new, texts, folder, progress, previous=index)
+    report = _build(settings, kept + new, texts, folder, False, previous=index)
     added = [f"  + {a.id}: 《{a.title}》, {len(a.sections)} section(s), {len(a.passages())} passages"
              + "".join(f", {line}" for _, line in a.metadata[:3]) for a in new]
     added += [f"  replaced {a.id}: 《{a.title}》 from {a.path}" for a in replaced]
@@ -166,7 +174,7 @@ def _current(settings: Settings, folder: Path):
         raise UserError(str(exc), 1) from None
 
 
-def _build(settings: Settings, articles: list[Article], texts: dict[str, str], folder: Path, progress,
+def _build(settings: Settings, articles: list[Article], texts: dict[str, str], folder: Path, progress: bool,
            previous=None) -> str:
     """Build into a new folder beside `folder`, then put it in place: a running bot (or a failed
     build) never sees a half-written index. With `previous` (the index an --add or --remove
@@ -174,7 +182,7 @@ def _build(settings: Settings, articles: list[Article], texts: dict[str, str], f
     started = time.time()
     model = embedder(settings)
     loaded = time.time()
-    bar = progress if callable(progress) else _progress_bar() if progress else None
+    bar = _progress_bar() if progress else None
     with build_beside(folder) as fresh:
         index = build_index(articles, model, fresh, settings.retrieval.faiss, progress=bar, texts=texts,
                             previous=previous)

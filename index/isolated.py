@@ -4,8 +4,7 @@ A file or link sent by an admin may be built to cost minutes or gigabytes (a PDF
 90,000 pages, a .docx whose XML inflates without end, a page of 19 MB). index/sources.py refuses
 what it can see coming; this module bounds what it cannot: the child gets an address-space
 limit (RLIMIT_AS) and a CPU-time limit, and is killed at the wall-time limit. The caller's process
-— the bot answering readers — keeps its memory and its interpreter lock, and a stop signal stops
-it at once (stop_all).
+keeps its memory and its interpreter lock, and the child dies with a caller that is stopped.
 
 Run as `python -m index.isolated`: the source and limits arrive pickled on stdin, the parsed
 article (or the one-line reason it was refused) leaves pickled on stdout.
@@ -18,43 +17,33 @@ import resource
 import signal
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 from index.article import Article, ArticleError
 from index.sources import SourceLimits, load_source
 
 _PROJECT = str(Path(__file__).resolve().parents[1])
-_children: set[subprocess.Popen] = set()
-_children_lock = threading.Lock()
-_stopping = threading.Event()
 
 
 def load_source_isolated(source: str, limits: SourceLimits) -> tuple[Article, str]:
     """load_source(source, limits) in a bounded child process. Raises ArticleError with one line
     naming the limit that was hit."""
-    if _stopping.is_set():
-        raise ArticleError(f"{source}: not parsed, the program is stopping")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PROJECT, os.environ.get("PYTHONPATH")]))}
     child = subprocess.Popen([sys.executable, "-m", "index.isolated"], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    with _children_lock:
-        _children.add(child)
     try:
         out, err = child.communicate(pickle.dumps((str(source), limits)), timeout=limits.seconds)
     except subprocess.TimeoutExpired:
         child.kill()
         child.communicate()
         raise ArticleError(f"{source}: parsing took longer than {limits.seconds:g} s (sources.limits.seconds)") from None
-    finally:
-        with _children_lock:
-            _children.discard(child)
+    except BaseException:   # this process is being stopped: the child goes with it
+        child.kill()
+        raise
     return _result(source, child.returncode, out, err, limits)
 
 
 def _result(source: str, returncode: int, out: bytes, err: bytes, limits: SourceLimits) -> tuple[Article, str]:
-    if _stopping.is_set():
-        raise ArticleError(f"{source}: not parsed, the program is stopping")
     if returncode == -signal.SIGXCPU:
         raise ArticleError(f"{source}: parsing took longer than {limits.seconds:g} s (sources.limits.seconds)")
     try:
@@ -68,14 +57,6 @@ def _result(source: str, returncode: int, out: bytes, err: bytes, limits: Source
     if outcome == "refused":
         raise ArticleError(value[0])
     return value[0], value[1]
-
-
-def stop_all() -> None:
-    """Kill every parsing child and start no new one: the program is stopping."""
-    _stopping.set()
-    with _children_lock:
-        for child in _children:
-            child.kill()
 
 
 def _main() -> None:

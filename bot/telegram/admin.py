@@ -1,16 +1,18 @@
 """Managing articles from Telegram: admins (telegram.admin_ids) send a file or a link to add an
 article, /remove ID to take one out (everyone can list them with /articles, in bot/telegram/handlers.py).
 
-The work itself is `Library` (the same add/remove as `article-qa index --add/--remove`), run in a
-worker thread; the running bot then picks up the rebuilt index (bot/telegram/index_watch.py).
+The work itself is `Library`: `article-qa index --add/--remove` in a child process, one at a time;
+the running bot then picks up the rebuilt index (bot/telegram/index_watch.py).
 """
 from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import re
 import secrets
+import subprocess
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -23,8 +25,6 @@ from telegram.ext import ContextTypes
 
 from bot.errors import UserError
 from bot.insights import report
-from bot.runtime import Change
-from index.isolated import stop_all as stop_all_parsing
 from index.sources import SUFFIXES, is_url
 
 log = logging.getLogger(__name__)
@@ -35,21 +35,21 @@ TOO_BIG = f"文件太大（超过 {MAX_UPLOAD_BYTES // 2**20} MB），没有处�
 _URL_ONLY = re.compile(r"^\s*https?://\S+\s*$")
 
 
-class ChangeAbandoned(Exception):
-    """The bot is stopping: the index change in progress was given up (the old index stays)."""
-
-
 class Library:
-    """Adds and removes articles of the bot's index, one change at a time, in its own lane: a
-    thread of its own (readers' answers and the event loop's own needs never wait for it) and a
-    child process for each parse (index/isolated.py)."""
+    """Adds and removes articles of the bot's index, one change at a time, in its own lane: each
+    change is `article-qa index --add/--remove --json` in a child process, waited for by a thread
+    of its own. The bot keeps its memory (the model is loaded, and the article embedded, in the
+    child), readers' answers and the event loop's own needs never wait for it, and a stop signal
+    ends it cleanly (the child removes its half-built folder; the old index stays)."""
 
-    def __init__(self, add: Callable[..., Change], remove: Callable[[list[str]], Change], uploads: Path,
-                 configured_ids: frozenset[str] = frozenset()):
-        self._add, self._remove, self.uploads = add, remove, Path(uploads)
+    STOP_SECONDS = 3   # a child still embedding gets this long to clean up after SIGTERM
+
+    def __init__(self, index_command: list[str], uploads: Path, configured_ids: frozenset[str] = frozenset()):
+        self.index_command, self.uploads = index_command, Path(uploads)
         self.configured_ids = configured_ids   # articles of config.yaml: replaced only when an admin confirms
         self._lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="admin")
         self._queued: list[str] = []   # what the lane holds, the one in progress first
+        self._child: subprocess.Popen | None = None
         self._stopping = threading.Event()
 
     def waiting_behind(self) -> list[str]:
@@ -66,36 +66,50 @@ class Library:
 
     def add(self, source: str) -> str:
         """Index a file or URL; return what was found, for the admin."""
-        change = self._add([source], progress=self._unless_stopping)
+        change = self._index("--add", source)
         lines = []
-        for a in change.added:
-            lines.append(f"已添加《{a.title}》（编号 {a.id}）：{len(a.sections)} 个部分，{len(a.passages())} 句。")
-            lines += [f"· {line}" for _, line in a.metadata]
-            if a.dropped:
-                lines.append(f"· 去掉了文末 {len(a.dropped)} 行网页杂项：" + " | ".join(d[:20] for d in a.dropped[:5]))
-        for old in change.replaced:
-            lines.append(f"· 它替换了原有的《{old.title}》（编号 {old.id}，来自 {Path(old.path).name}）。")
-        return "\n".join(lines + [f"现在共有 {change.articles} 篇文章，一两秒后即可就新文章提问。"])
+        for a in change["added"]:
+            lines.append(f"已添加《{a['title']}》（编号 {a['id']}）：{a['sections']} 个部分，{a['passages']} 句。")
+            lines += [f"· {line}" for line in a["metadata"]]
+            if a["dropped"]:
+                lines.append(f"· 去掉了文末 {len(a['dropped'])} 行网页杂项：" + " | ".join(d[:20] for d in a["dropped"][:5]))
+        for old in change["replaced"]:
+            lines.append(f"· 它替换了原有的《{old['title']}》（编号 {old['id']}，来自 {Path(old['path']).name}）。")
+        return "\n".join(lines + [f"现在共有 {change['articles']} 篇文章，一两秒后即可就新文章提问。"])
 
     def remove(self, article_id: str) -> str:
         """Take an article out; return a line for the admin."""
-        change = self._remove([article_id])
-        return f"已删除 {article_id}。现在共有 {change.articles} 篇文章。"
+        change = self._index("--remove", article_id)
+        return f"已删除 {article_id}。现在共有 {change['articles']} 篇文章。"
 
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
     def stop(self) -> None:
-        """Give up the change in progress (its parse is killed, its embedding stops at the next
-        batch; the old index stays) and start no other."""
+        """End the change in progress (the old index stays) and start no other."""
         self._stopping.set()
-        stop_all_parsing()
         self._lane.shutdown(wait=False, cancel_futures=True)
+        child = self._child
+        if child and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(self.STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
-    def _unless_stopping(self, done: int, total: int) -> None:
+    def _index(self, option: str, argument: str) -> dict:
+        """Run `article-qa index OPTION ARGUMENT --json`; its JSON, or UserError with its message."""
         if self._stopping.is_set():
-            raise ChangeAbandoned("the bot is stopping")
+            raise UserError("the bot is stopping")
+        self._child = subprocess.Popen([*self.index_command, option, argument, "--json"], stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, text=True)
+        out, err = self._child.communicate()
+        if self._child.returncode != 0:
+            lines = [line for line in err.splitlines() if line.startswith("article-qa: ")] or err.splitlines()[-1:]
+            raise UserError((lines[-1] if lines else f"exit status {self._child.returncode}")
+                            .removeprefix("article-qa: "), self._child.returncode)
+        return json.loads(out.strip().splitlines()[-1])
 
 
 def is_admin(context, update: Update) -> bool:
