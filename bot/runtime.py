@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.errors import UserError
 from index.article import Article, ArticleError, parse_article
 from index.embed import LICENCE_NOTES, Embedder, EmbeddingError
-from index.search import Searcher
+from index.search import Searcher, fitted_networks
 from index.isolated import load_source_isolated
 from index.sources import SourceLimits, is_url, load_source
 from index.store import ENCODER_DIR, IndexStoreError, build_beside, build_index, load_index, stored_source_text
@@ -193,6 +193,10 @@ def _build(settings: Settings, articles: list[Article], texts: dict[str, str], f
              + (f", {reused} passages of unchanged articles reused" if reused else "") + ")."]
     if settings.embedding.model in LICENCE_NOTES:
         lines.append(f"  Note: {LICENCE_NOTES[settings.embedding.model]}.")
+    if fitted_networks(_model_name(settings), existing=True) != fitted_networks(_model_name(settings)):
+        lines.append(f"  Note: no ranking and refusal networks were fitted for {_model_name(settings)}: it uses "
+                     f"m3e-small's, which refuse poorly with another model's scores — run scripts/fit_fusion.py "
+                     f"--backend {settings.embedding.backend} --model {settings.embedding.model}.")
     for a in articles:
         if a.dropped:
             lines.append(f"  {a.id}: dropped {len(a.dropped)} line(s) after the article's end: "
