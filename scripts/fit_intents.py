@@ -30,7 +30,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bot.chat.intent import MIN_PROBABILITY, MODEL_FILE, NGRAM_SLOTS, NGRAM_WEIGHT, ngram_slots  # noqa: E402
+from bot.chat.intent import MIN_PROBABILITY, NGRAM_SLOTS, NGRAM_WEIGHT, model_file, ngram_slots  # noqa: E402
 from index import text  # noqa: E402
 from index.embed import Embedder  # noqa: E402
 
@@ -47,6 +47,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("squad", nargs="*", help="SQuAD-style files whose questions are more examples of 'question'")
     ap.add_argument("--eval-dir", type=Path, default=ROOT.parent / "shared" / "eval")
+    ap.add_argument("--backend", default=MODEL[0])
+    ap.add_argument("--model", default=MODEL[1], help="fit on another model's vectors (written to "
+                    "bot/chat/intent_model-BACKEND-MODEL.npz, which that model's indexes use)")
     args = ap.parse_args()
     rng = random.Random(0)
     held_out = _evaluation_messages(args.eval_dir)
@@ -61,7 +64,8 @@ def main() -> None:
     y = np.array([kinds.index(label) for label in labels])
     print(f"{len(messages)} messages: " + ", ".join(f"{k} {labels.count(k)}" for k in kinds))
     ngrams = _matrix(messages)
-    embedder = Embedder(*MODEL)
+    embedder = Embedder(args.backend, args.model)
+    out = model_file(embedder.name)
     vectors = embedder.encode([text.Message.of(m).question for m in messages], kind="query")
     from scipy import sparse
     both = sparse.hstack([ngrams * NGRAM_WEIGHT, sparse.csr_matrix(vectors)]).tocsr()
@@ -71,12 +75,12 @@ def main() -> None:
     print("n-grams alone (any other model):")
     _cross_validate(ngrams, y, groups, kinds)
     with_vectors, alone = _fit(both, y), _fit(ngrams, y)
-    np.savez_compressed(MODEL_FILE, kinds=np.array(kinds), model=np.array(embedder.name),
+    np.savez_compressed(out, kinds=np.array(kinds), model=np.array(embedder.name),
                         ngram_weights=(with_vectors.coef_[:, :NGRAM_SLOTS] * NGRAM_WEIGHT).astype(np.float32),
                         vector_weights=with_vectors.coef_[:, NGRAM_SLOTS:].astype(np.float32),
                         bias=with_vectors.intercept_.astype(np.float32),
                         alone_weights=alone.coef_.astype(np.float32), alone_bias=alone.intercept_.astype(np.float32))
-    print(f"wrote {MODEL_FILE.relative_to(ROOT)}")
+    print(f"wrote {out.relative_to(ROOT)}")
 
 
 def _expand(source: str, rng: random.Random, held_out: set[str]) -> tuple[list[str], list[str], list[str]]:

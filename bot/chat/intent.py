@@ -25,7 +25,8 @@ import numpy as np
 
 from index import text
 
-MODEL_FILE = Path(__file__).with_name("intent_model.npz")
+MODEL_FILE = Path(__file__).with_name("intent_model.npz")   # fitted on the default model's vectors
+DEFAULT_MODEL = "sentence-transformers:m3e-small"
 # Hashed n-gram space: large enough that the examples' n-grams rarely share a slot.
 NGRAM_SLOTS = 1 << 15
 # The n-grams count for less than the vector: they tell "谁写的" from "写了什么", the vector carries
@@ -65,7 +66,7 @@ def classify(message: text.Message | str, embedder=None) -> Intent:
     m = message.normal
     if _GREETING.match(m):
         return Intent("smalltalk", "greeting")
-    kind = _classifier().kind(message, embedder)
+    kind = _classifier(embedder.name if embedder is not None else "").kind(message, embedder)
     if kind in _SMALLTALK:
         return Intent("smalltalk", kind)
     if kind in _METADATA_KINDS:
@@ -104,9 +105,18 @@ class _Classifier:
         return self.kinds[best] if p[best] >= MIN_PROBABILITY else "question"
 
 
-@functools.lru_cache(maxsize=1)
-def _classifier() -> _Classifier:
-    return _Classifier(MODEL_FILE)
+def model_file(model: str) -> Path:
+    """The classifier fitted on a model's vectors: intent_model.npz for the default model,
+    intent_model-BACKEND-MODEL.npz for another (scripts/fit_intents.py --backend/--model)."""
+    own = MODEL_FILE.with_name("intent_model-" + re.sub(r"[^\w.-]+", "-", model) + ".npz")
+    return MODEL_FILE if not model or model == DEFAULT_MODEL else own
+
+
+@functools.lru_cache(maxsize=4)
+def _classifier(model: str) -> _Classifier:
+    """The model's own classifier if it has one, else the default's (whose n-gram head serves any model)."""
+    path = model_file(model)
+    return _Classifier(path if path.is_file() else MODEL_FILE)
 
 
 def ngram_slots(normal: str) -> tuple[np.ndarray, np.ndarray]:
