@@ -17,6 +17,13 @@ pytestmark = pytest.mark.e2e
 ADMIN = 77
 
 
+def _lanshan_bot(tmp_path, config: str = "") -> Bot:
+    """A bot (not started) on an index of the Lanshan article alone, in tmp_path."""
+    folder = tmp_path / "index"
+    assert run_cli("index", LANSHAN, "--index-dir", folder).returncode == 0
+    return Bot(folder, tmp_path, config)
+
+
 def _configured_bot(tmp_path, extra=""):
     """A bot whose config.yaml lists the Lanshan article, with its index built."""
     article = tmp_path / "articles" / "lanshan.txt"
@@ -84,10 +91,7 @@ def test_replacements_are_said_and_a_configured_article_waits_for_confirmation(t
 
 
 def test_a_strangers_flood_does_not_delay_an_allowed_user(tmp_path):
-    from conftest import run_cli as cli
-    folder = tmp_path / "index"
-    assert cli("index", LANSHAN, "--index-dir", folder).returncode == 0
-    bot = Bot(folder, tmp_path, "telegram: {poll_timeout: 1, typing_after: 0, allowed_ids: [42]}\n").start()
+    bot = _lanshan_bot(tmp_path, "telegram: {poll_timeout: 1, typing_after: 0, allowed_ids: [42]}\n").start()
     try:
         for n in range(200):
             bot.api.message(f"问题{n}", user_id=666)
@@ -142,9 +146,7 @@ def test_an_update_cut_short_twice_is_set_aside_and_the_admin_told(tmp_path):
 
 
 def test_an_outage_longer_than_the_send_retries_loses_nothing(tmp_path):
-    folder = tmp_path / "index"
-    assert run_cli("index", LANSHAN, "--index-dir", folder).returncode == 0
-    bot = Bot(folder, tmp_path, "telegram: {poll_timeout: 1, typing_after: 0, send_retry_seconds: 1}\n").start()
+    bot = _lanshan_bot(tmp_path, "telegram: {poll_timeout: 1, typing_after: 0, send_retry_seconds: 1}\n").start()
     try:
         bot.api.outage("sendMessage", 8)   # eight times the retry time
         for n in range(5):
@@ -169,12 +171,10 @@ def test_a_second_bot_on_the_same_journal_is_refused_at_once(tmp_path):
 
     from conftest import CLI, ROOT
     from test_telegram_e2e import TOKEN
-    folder = tmp_path / "index"
-    assert run_cli("index", LANSHAN, "--index-dir", folder).returncode == 0
-    bot = Bot(folder, tmp_path).start()
+    bot = _lanshan_bot(tmp_path).start()
     try:
         started = time.time()
-        second = subprocess.run([CLI, "--config", bot.config, "serve", "--index-dir", folder], cwd=ROOT,
+        second = subprocess.run([CLI, "--config", bot.config, "serve", "--index-dir", bot.index_dir], cwd=ROOT,
                                 env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": bot.api.base_url},
                                 capture_output=True, text=True, timeout=60)
         assert second.returncode == 1 and time.time() - started < 10
