@@ -106,18 +106,16 @@ class Network:
 class Searcher:
     """Holds the loaded index, the embedding model and the fusion weights; answers many questions."""
 
-    def __init__(self, index: Index, embedder: Embedder, fusion_file: Path | None | str = "for the model"):
-        """`fusion_file`: the fitted networks; by default those of the index's model (fitted_networks());
-        None when fitting new ones (scripts/fit_fusion.py), where only the features are used."""
+    def __init__(self, index: Index, embedder: Embedder, untrained: bool = False):
+        """The networks are those fitted for the index's model (fitted_networks()); `untrained` when
+        fitting new ones (scripts/fit_fusion.py), where only the features are used."""
         self.index, self.embedder = index, embedder
-        if fusion_file is None:
+        if untrained:
             fusion = {"ranker": Network.untrained(FEATURES),
                       "refusal": {**Network.untrained(ABSTAIN_FEATURES), "threshold": 0.5}}
         else:
-            if isinstance(fusion_file, str):
-                fusion_file = fitted_networks(index.manifest.get("model", DEFAULT_MODEL), existing=True)
-            self.fusion_name = fusion_file.name
-            fusion = json.loads(fusion_file.read_text(encoding="utf-8"))
+            fitted = fitted_networks(index.manifest.get("model", DEFAULT_MODEL), existing=True)
+            fusion = json.loads(fitted.read_text(encoding="utf-8"))
         self.ranker = Network(fusion["ranker"], FEATURES)
         self.refusal = Network(fusion["refusal"], ABSTAIN_FEATURES)
         self.threshold = float(fusion["refusal"]["threshold"])

@@ -185,13 +185,13 @@ def _load(path: Path, joined: bool = False) -> list[dict]:
 
 def _searcher(embedder, items, folder: Path, keep) -> Searcher:
     try:   # built by an earlier run over the same data
-        return Searcher(load_index(folder), embedder, fusion_file=None)
+        return Searcher(load_index(folder), embedder, untrained=True)
     except IndexStoreError:
         pass
     contexts = {it["article"]: (it["entry"], it["title"], it["context"]) for it in items}
     articles = [parse_article(f"{title}\n\n{context}\n", article_id)
                 for article_id, (entry, title, context) in contexts.items() if keep(entry)]
-    return Searcher(build_index(articles, embedder, folder), embedder, fusion_file=None)
+    return Searcher(build_index(articles, embedder, folder), embedder, untrained=True)
 
 
 def _dataset(searcher: Searcher, items):
