@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from index.fetch import FetchLimits
-from index.sources import MAX_BYTES, SourceLimits
+from index.sources import SourceLimits
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 
@@ -56,7 +56,7 @@ class Sources(_Strict):
 
     def source_limits(self) -> SourceLimits:
         l = self.limits  # noqa: E741
-        return SourceLimits(FetchLimits(l.fetch_seconds, MAX_BYTES, self.allow_private_urls), l.seconds,
+        return SourceLimits(FetchLimits(l.fetch_seconds, allow_private=self.allow_private_urls), l.seconds,
                             l.memory_mb, l.pdf_pages, l.docx_inflated_mb, l.sentences)
 
 
@@ -161,7 +161,7 @@ def _checked_url(url: str, what: str) -> str:
         valid_host = True
     except ValueError:
         valid_host = bool(host) and all(_HOST_LABEL.match(label) for label in host.rstrip(".").split("."))
-    if parts.scheme not in ("http", "https") or not valid_host or (port is not None and port == 0) \
+    if parts.scheme not in ("http", "https") or not valid_host or port == 0 \
             or any(c.isspace() for c in url) or parts.query or parts.fragment:
         raise ValueError(f"not a valid address: give {what}")
     return url

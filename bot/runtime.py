@@ -193,7 +193,7 @@ def _build(settings: Settings, articles: list[Article], texts: dict[str, str], f
              + (f", {reused} passages of unchanged articles reused" if reused else "") + ")."]
     if settings.embedding.model in LICENCE_NOTES:
         lines.append(f"  Note: {LICENCE_NOTES[settings.embedding.model]}.")
-    if fitted_networks(_model_name(settings), existing=True) != fitted_networks(_model_name(settings)):
+    if not fitted_networks(_model_name(settings)).is_file():
         lines.append(f"  Note: no ranking and refusal networks were fitted for {_model_name(settings)}: it uses "
                      f"m3e-small's, which refuse poorly with another model's scores — run scripts/fit_fusion.py "
                      f"--backend {settings.embedding.backend} --model {settings.embedding.model}.")

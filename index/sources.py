@@ -17,7 +17,7 @@ from index.article import Article, ArticleError, load_article, parse_article
 from index.decode import DecodeError, decode
 from index.fetch import FetchError, FetchLimits, fetch
 
-MAX_BYTES = 20 * 2**20        # a larger file or page is refused, not read into memory
+MAX_BYTES = FetchLimits.max_bytes   # a larger file is refused as a larger page is, not read into memory
 MIN_ARTICLE_CHARS = 30
 TEXT_SUFFIXES = (".txt", ".md")
 _EMPHASIS = re.compile(r"\*\*(.+?)\*\*")   # bold in the extracted Markdown: the words stay, the marks go
@@ -29,7 +29,7 @@ class SourceLimits:
     """Bounds on the work one source may cost. A hostile file (a PDF declaring 90,000 pages, a
     small .docx that inflates to gigabytes of XML) is refused by these before it costs minutes or
     memory; index/isolated.py adds the wall time and memory limits of the process that parses."""
-    fetch: FetchLimits = FetchLimits(max_bytes=MAX_BYTES)
+    fetch: FetchLimits = FetchLimits()
     seconds: float = 60              # wall time to parse one source (index/isolated.py)
     memory_mb: int = 512             # address space of the parsing process (index/isolated.py)
     pdf_pages: int = 2000
