@@ -329,7 +329,7 @@ async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _reply(update, context, ["没有保存你的提问记录。"])
         return
     deleted = await asyncio.get_running_loop().run_in_executor(context.bot_data["answering"], recorder.forget,
-                                                               f"tg:{user.id}")
+                                                               _reader(user))
     await _reply(update, context, [f"已删除你的 {deleted} 条提问记录。"])
 
 
@@ -491,7 +491,7 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
         index_used = context.bot_data["fingerprint"]
         user = update.effective_user
         reply = functools.partial(context.bot_data["conversations"].reply, conversation, question,
-                                  who=f"tg:{user.id}" if user else conversation)
+                                  who=_reader(user) if user else conversation)
         work = asyncio.get_running_loop().run_in_executor(context.bot_data["answering"], reply)
         answer = await _with_typing(update, context, work, context.bot_data["settings"].typing_after)
         blocks, markup = _answer_reply(context, answer)
@@ -574,6 +574,11 @@ def _addressed_question(message: Message, username: str | None) -> str | None:
     if reply and reply.from_user and reply.from_user.username == username:
         return text
     return None
+
+
+def _reader(user) -> str:
+    """Who asked, as the question recorder takes it (it keeps only a keyed hash of this)."""
+    return f"tg:{user.id}"
 
 
 def _allowed(bot_data, update: Update) -> bool:
