@@ -22,6 +22,7 @@ import jieba
 import numpy as np
 
 from index import answer_types, text
+from index.archive import Scores
 from index.article import Passage
 from index.embed import DEFAULT_MODEL, Embedder, fitted_for
 from index.store import Index, section_text
@@ -109,7 +110,7 @@ class Searcher:
     def __init__(self, index: Index, embedder: Embedder, untrained: bool = False):
         """The networks are those fitted for the index's model (fitted_networks()); `untrained` when
         fitting new ones (scripts/fit_fusion.py), where only the features are used."""
-        self.index, self.embedder = index, embedder
+        self.index, self.embedder, self.archive = index, embedder, index.archive
         if untrained:
             fusion = {"ranker": Network.untrained(FEATURES),
                       "refusal": {**Network.untrained(ABSTAIN_FEATURES), "threshold": 0.5}}
@@ -201,27 +202,25 @@ class Searcher:
         if n == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)), dtype=np.float32)
         q_vec = self.embedder.encode_question(query.text)
-        bm25 = self.index.passage_keywords.scores(query.tokens)
+        bm25 = self.archive.passage_bm25(query.tokens)
         candidates = self._candidates(q_vec, bm25, article_id)
         return candidates, self._feature_matrix(query, q_vec[0], bm25, candidates)
 
-    def _candidates(self, q_vec: np.ndarray, bm25: np.ndarray, article_id: str | None = None) -> np.ndarray:
+    def _candidates(self, q_vec: np.ndarray, bm25: Scores, article_id: str | None = None) -> np.ndarray:
         if article_id in self._article_passages:   # one article: score its passages directly
             numbers = np.array(self._article_passages[article_id])
-            dense = self.index.passage_vectors[numbers] @ q_vec[0]
+            dense = self.archive.passage_vectors(numbers) @ q_vec[0]
             return np.unique(np.concatenate([numbers[np.argsort(-dense)[:CANDIDATES]],
-                                             numbers[np.argsort(-bm25[numbers])[:CANDIDATES]]]))
-        k = min(CANDIDATES, len(bm25))
-        _, dense_ids = self.index.dense.search(q_vec, k)
-        keyword_ids = np.argpartition(-bm25, k - 1)[:k]
-        return np.unique(np.concatenate([dense_ids[0][dense_ids[0] >= 0], keyword_ids]))
+                                             numbers[np.argsort(-bm25.at(numbers))[:CANDIDATES]]]))
+        k = min(CANDIDATES, len(self.index.passages))
+        return np.unique(np.concatenate([self.archive.dense_top(q_vec, k), bm25.top(k)]))
 
-    def _feature_matrix(self, query, q_vec, bm25, candidates) -> np.ndarray:
+    def _feature_matrix(self, query, q_vec, bm25: Scores, candidates) -> np.ndarray:
         idx = self.index
         sections = idx.passage_section[candidates]
-        dense = idx.passage_vectors[candidates] @ q_vec
-        dense_section = idx.section_vectors[sections] @ q_vec
-        bm25_section = idx.section_keywords.scores(query.tokens)
+        dense = self.archive.passage_vectors(candidates) @ q_vec
+        dense_section = self.archive.section_vectors(sections) @ q_vec
+        section_bm25 = self.archive.section_bm25(query.tokens)
         rel = lambda a, b: a / b.max() if b.max() > 0 else np.zeros_like(a)  # noqa: E731
         texts = [self._passage_text[i] for i in candidates]
         words, weights = [w for w, _ in query.topic], np.array([w for _, w in query.topic], dtype=np.float64)
@@ -235,7 +234,7 @@ class Searcher:
         section_cover = _weighted_share(weights, _presence(words, [self._section_text[s] for s in unique_sections]))
         rows = np.column_stack([
             dense, dense - dense.max(), dense_section,
-            rel(bm25[candidates], bm25), rel(bm25_section[sections], bm25_section),
+            rel(bm25.at(candidates), bm25), rel(section_bm25.at(sections), section_bm25),
             rel(self._neighbour_bm25(bm25, candidates), bm25),
             _weighted_share(weights, has_word), section_cover[section_row],
             [answer_types.matches(query.wants, int(flags)) for flags in idx.passage_types[candidates]],
@@ -275,15 +274,15 @@ class Searcher:
             out[article] = np.where(subject, 0.0, np.log((len(ns) + 1) / (df[:, column] + 0.5)))
         return out
 
-    def _neighbour_bm25(self, bm25: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    def _neighbour_bm25(self, bm25: Scores, candidates: np.ndarray) -> np.ndarray:
         """Mean BM25 of the sentences before and after, within the same section: answers often sit
         right next to the sentence that names the topic ("他…" after "张三是…")."""
-        section, last = self.index.passage_section, len(bm25) - 1
+        section, last = self.index.passage_section, len(self.index.passages) - 1
         total, count = np.zeros(len(candidates)), np.zeros(len(candidates))
         for neighbour in (candidates - 1, candidates + 1):
             clipped = np.clip(neighbour, 0, last)
             same = (neighbour >= 0) & (neighbour <= last) & (section[clipped] == section[candidates])
-            total += np.where(same, bm25[clipped], 0.0)
+            total += np.where(same, bm25.at(clipped), 0.0)
             count += same
         return np.where(count > 0, total / np.maximum(count, 1), 0.0).astype(np.float32)
 

@@ -30,6 +30,7 @@ import faiss
 import numpy as np
 
 from index import answer_types, text
+from index.archive import Archive, EmbeddedArchive
 from index.article import Article, Passage, Section
 from index.embed import Embedder
 from index.keyword import KeywordIndex, load_counts, term_counts, widened
@@ -68,6 +69,13 @@ class Index:
     passage_keywords: KeywordIndex
     section_keywords: KeywordIndex
     passage_types: np.ndarray       # answer_types bit flags of each passage
+    # Where retrieval reads vectors and keyword scores (index/archive.py): these arrays, or Milvus
+    # (index/milvus.py), for which the array fields above are None.
+    archive: Archive | None = None
+
+    def __post_init__(self):
+        if self.archive is None:
+            self.archive = EmbeddedArchive(self)
 
 
 def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
