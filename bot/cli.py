@@ -216,7 +216,8 @@ def cmd_serve(args, settings: Settings) -> int:
         journal = Journal(settings.telegram.journal)   # first: a second bot on this journal stops here
         telegram_serve.check_webhook_port(settings.telegram)
         folder = args.index_dir or settings.index_dir
-        watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir, config_articles=False))
+        watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir, config_articles=False),
+                           version=runtime.index_version(settings, folder))
         index_command = [sys.executable, "-m", "bot.cli"] + (["--config", args.config] if args.config else []) \
             + ["index", "--index-dir", str(folder)]
         library = Library(index_command, Path(folder).parent / "uploads", frozenset(p.stem for p in settings.article_files()))

@@ -119,6 +119,27 @@ class Telegram(_Strict):
         return self
 
 
+class Store(_Strict):
+    # Where the passages' vectors and keyword weights live: the index folder (embedded, FAISS), or
+    # Milvus (index/milvus.py), which several bot processes and machines can share.
+    backend: Literal["embedded", "milvus"] = "embedded"
+    # milvus: a file path runs Milvus Lite in this process (one process at a time); an http(s)://
+    # address talks to a Milvus server or cluster. null: archive.db in the index folder.
+    uri: str | None = None
+    collection: str = Field("article_qa", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$")   # prefix of its collections
+
+    @field_validator("uri")
+    @classmethod
+    def _usable_uri(cls, uri: str | None) -> str | None:
+        if uri is not None and "://" in uri:
+            return _checked_url(uri, "http(s)://host:port of a Milvus server, or a file path for Milvus Lite")
+        return uri
+
+    def archive_uri(self, index_dir: Path) -> str:
+        """The Milvus address or Milvus Lite file this configuration and index folder use."""
+        return self.uri or str(Path(index_dir) / "archive.db")
+
+
 class InsightsSettings(_Strict):
     # Each question is recorded (the reader only as a keyed hash) for `article-qa report` and /report.
     enabled: bool = True
@@ -136,6 +157,7 @@ class Settings(_Strict):
     conversation: Conversation = Conversation()
     telegram: Telegram = Telegram()
     insights: InsightsSettings = InsightsSettings()
+    store: Store = Store()
 
     def article_files(self) -> list[Path]:
         """The configured article files plus every .txt/.md in articles_dir, without repeats."""
@@ -205,4 +227,12 @@ def _relative_to(settings: Settings, folder: Path) -> Settings:
         "articles_dir": resolve(settings.articles_dir) if settings.articles_dir else None,
         "index_dir": resolve(settings.index_dir),
         "telegram": settings.telegram.model_copy(update={"journal": resolve(settings.telegram.journal)}),
-        "insights": settings.insights.model_copy(update={"path": resolve(settings.insights.path)})})
+        "insights": settings.insights.model_copy(update={"path": resolve(settings.insights.path)}),
+        "store": settings.store.model_copy(update={"uri": _resolved_uri(settings.store.uri, folder)})})
+
+
+def _resolved_uri(uri: str | None, folder: Path) -> str | None:
+    """A Milvus Lite file named in config.yaml is relative to it; a server address stays as it is."""
+    if uri is None or "://" in uri or Path(uri).is_absolute():
+        return uri
+    return str(folder / uri)

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.errors import UserError
 from index.article import Article, ArticleError, parse_article
 from index.embed import LICENCE_NOTES, Embedder, EmbeddingError
+from index.milvus import MilvusArchive, is_server
 from index.search import Searcher, fitted_networks
 from index.isolated import load_source_isolated
 from index.sources import SourceLimits, is_url, load_source
@@ -90,22 +91,60 @@ def rebuild(settings: Settings, folder: Path) -> str:
 
 def _rebuild(settings: Settings, folder: Path) -> str:
     configured = [str(p.resolve()) for p in settings.article_files()]
-    added = []
-    try:
-        added = [e for e in json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))["articles"]
-                 if e["path"] not in configured]
-    except (OSError, ValueError, KeyError):
-        pass   # no usable previous index: only the configured articles
+    added = [e for e in _built_articles(settings, folder) if e["path"] not in configured]
     # A configured article that an upload replaced (an admin confirmed it) stays replaced.
     configured = [p for p in configured if Path(p).stem not in {e["id"] for e in added}]
     articles, texts = load_articles(configured + [e["path"] for e in added if not is_url(e["path"])
                                                   and Path(e["path"]).is_file()], settings.sources.source_limits())
     for entry in (e for e in added if is_url(e["path"])):
-        text = stored_source_text(folder, entry["id"])
+        text = _source_text(settings, folder, entry["id"])
         if text:
             articles.append(parse_article(text, article_id=entry["id"], path=entry["path"]))
             texts[entry["id"]] = text
     return _build(settings, articles, texts, folder, progress=True)
+
+
+def _built_articles(settings: Settings, folder: Path) -> list[dict]:
+    """The articles (id, path, sha256, title) of the index as it is, [] when there is none usable."""
+    archive = _archive(settings, folder)
+    try:
+        if archive:
+            return archive.load().manifest["articles"]
+        return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))["articles"]
+    except (OSError, ValueError, KeyError, IndexStoreError):
+        return []   # no usable previous index: only the configured articles
+
+
+def _source_text(settings: Settings, folder: Path, article_id: str) -> str:
+    archive = _archive(settings, folder)
+    return archive.source_text(article_id) if archive else stored_source_text(folder, article_id)
+
+
+_ARCHIVES: dict[tuple[str, str], MilvusArchive] = {}
+
+
+def _archive(settings: Settings, folder: Path) -> MilvusArchive | None:
+    """The Milvus archive the settings name (one client per process: a Milvus Lite file admits one
+    opener), or None for the embedded index. Raises UserError when it cannot be reached."""
+    store = settings.store
+    if store.backend != "milvus":
+        return None
+    uri = store.archive_uri(folder)
+    if (uri, store.collection) not in _ARCHIVES:
+        if not is_server(uri):
+            Path(uri).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            _ARCHIVES[uri, store.collection] = MilvusArchive(uri, store.collection, settings.retrieval.faiss)
+        except IndexStoreError as exc:
+            raise UserError(str(exc), 1) from None
+    return _ARCHIVES[uri, store.collection]
+
+
+def index_version(settings: Settings, folder: Path):
+    """For a running bot: a function whose value changes when another process changes the Milvus
+    archive (None for the embedded index, whose folder is watched instead)."""
+    archive = _archive(settings, folder)
+    return archive.version if archive else None
 
 
 @dataclass(frozen=True)
@@ -135,6 +174,9 @@ def add(settings: Settings, sources: list, folder: Path) -> Change:
 
 
 def _add(settings: Settings, new: list[Article], new_texts: dict[str, str], folder: Path) -> Change:
+    archive = _archive(settings, folder)
+    if archive:
+        return _add_to_archive(settings, archive, new, new_texts)
     index = _current(settings, folder)
     ids = {a.id for a in new}
     kept = [a for a in index.articles if a.id not in ids]
@@ -147,6 +189,23 @@ def _add(settings: Settings, new: list[Article], new_texts: dict[str, str], fold
     return Change("\n".join([report, *added]), tuple(new), len(kept) + len(new), replaced)
 
 
+def _add_to_archive(settings: Settings, archive: MilvusArchive, new: list[Article], texts: dict[str, str]) -> Change:
+    """--add on Milvus: the new articles alone are embedded and written; the archive keeps the rest."""
+    started = time.time()
+    model = embedder(settings)
+    replaced = tuple(archive.articles([a.id for a in new]))
+    try:
+        written = archive.add(new, texts, model)
+    except IndexStoreError as exc:
+        raise UserError(str(exc), 1) from None
+    lines = [f"Added {len(new)} article(s), {written} passages to the Milvus archive at {archive.uri} "
+             f"({time.time() - started:.1f}s)."]
+    lines += [f"  + {a.id}: 《{a.title}》, {len(a.sections)} section(s), {len(a.passages())} passages"
+              + "".join(f", {line}" for _, line in a.metadata[:3]) for a in new]
+    lines += [f"  replaced {a.id}: 《{a.title}》 from {a.path}" for a in replaced]
+    return Change("\n".join(lines), tuple(new), archive.meta()["articles"], replaced)
+
+
 def remove(settings: Settings, ids: list[str], folder: Path) -> Change:
     """Remove articles from an existing index by id."""
     with changing(folder):
@@ -154,6 +213,9 @@ def remove(settings: Settings, ids: list[str], folder: Path) -> Change:
 
 
 def _remove(settings: Settings, ids: list[str], folder: Path) -> Change:
+    archive = _archive(settings, folder)
+    if archive:
+        return _remove_from_archive(archive, ids)
     index = _current(settings, folder)
     unknown = set(ids) - {a.id for a in index.articles}
     if unknown:
@@ -165,6 +227,19 @@ def _remove(settings: Settings, ids: list[str], folder: Path) -> Change:
     report = _build(settings, kept, {a.id: stored_source_text(folder, a.id) for a in kept}, folder, False,
                     previous=index)
     return Change(report, (), len(kept))
+
+
+def _remove_from_archive(archive: MilvusArchive, ids: list[str]) -> Change:
+    found = {a.id for a in archive.articles(ids)}
+    if set(ids) - found:
+        raise UserError(f"no article {', '.join(sorted(set(ids) - found))} in the Milvus archive at {archive.uri}", 2)
+    if archive.meta()["articles"] <= len(found):
+        raise UserError("removing every article would leave an empty index", 2)
+    started = time.time()
+    archive.remove(sorted(found))
+    left = archive.meta()["articles"]
+    return Change(f"Removed {', '.join(sorted(found))} from the Milvus archive at {archive.uri} "
+                  f"({time.time() - started:.1f}s); {left} article(s) left.", (), left)
 
 
 def _current(settings: Settings, folder: Path):
@@ -183,12 +258,17 @@ def _build(settings: Settings, articles: list[Article], texts: dict[str, str], f
     model = embedder(settings)
     loaded = time.time()
     bar = _progress_bar() if progress else None
-    with build_beside(folder) as fresh:
-        index = build_index(articles, model, fresh, settings.retrieval.faiss, progress=bar, texts=texts,
-                            previous=previous)
-    reused = index.manifest.get("reused_passages", 0)
+    archive = _archive(settings, folder)
+    if archive:   # a full build: the archive is made again (--add and --remove change it in place)
+        archive.create(model.dimension, model.name)
+        passages, reused, where = archive.add(articles, texts, model, bar), 0, f"the Milvus archive at {archive.uri}"
+    else:
+        with build_beside(folder) as fresh:
+            index = build_index(articles, model, fresh, settings.retrieval.faiss, progress=bar, texts=texts,
+                                previous=previous)
+        passages, reused, where = len(index.passages), index.manifest.get("reused_passages", 0), folder
     lines = [f"Indexed {len(articles)} article(s), {sum(len(a.sections) for a in articles)} section(s), "
-             f"{len(index.passages)} passages into {folder} "
+             f"{passages} passages into {where} "
              f"(model load {loaded - started:.1f}s, build {time.time() - loaded:.1f}s"
              + (f", {reused} passages of unchanged articles reused" if reused else "") + ")."]
     if settings.embedding.model in LICENCE_NOTES:
@@ -219,7 +299,7 @@ def _progress_bar():
 def needs_rebuild(settings: Settings, folder: Path) -> str:
     """Why the index must be (re)built, or "" when it is usable as it is."""
     try:
-        index = load_index(folder, _model_name(settings), settings.embedding.runtime)
+        index = _load(settings, folder)
     except IndexStoreError as exc:
         return str(exc).split(" — ")[0]
     changed = _changed_files(index, settings, folder)
@@ -231,7 +311,7 @@ def answerer(settings: Settings, index_dir: Path | None = None, config_articles:
     index is missing, stale, corrupt or built with another model."""
     folder = index_dir or settings.index_dir
     try:
-        index = load_index(folder, _model_name(settings), settings.embedding.runtime)
+        index = _load(settings, folder)
         changed = _changed_files(index, settings, folder, config_articles)
     except IndexStoreError as exc:
         raise UserError(str(exc), 1) from None
@@ -239,8 +319,18 @@ def answerer(settings: Settings, index_dir: Path | None = None, config_articles:
         raise UserError(f"Index at {folder} is stale ({', '.join(changed)} changed) — run: "
                           f"article-qa index" + (f" --index-dir {folder}" if index_dir else ""), 1)
     r = settings.retrieval
-    return Answerer(Searcher(index, embedder(settings, Path(folder) / ENCODER_DIR)), r.max_quotes,
-                    r.abstain_below, r.max_question_chars)
+    # Questions are embedded by the files that embedded the passages: the index's copy of the
+    # encoder; for Milvus, the configured model itself (the archive records its name).
+    encoder = None if index.manifest.get("store") == "milvus" else Path(folder) / ENCODER_DIR
+    return Answerer(Searcher(index, embedder(settings, encoder)), r.max_quotes, r.abstain_below, r.max_question_chars)
+
+
+def _load(settings: Settings, folder: Path):
+    """The index: the folder's, or the Milvus archive's articles with its vectors left in Milvus."""
+    archive = _archive(settings, folder)
+    if archive:
+        return archive.load(_model_name(settings))
+    return load_index(folder, _model_name(settings), settings.embedding.runtime)
 
 
 def _model_name(settings: Settings) -> str:

@@ -18,12 +18,22 @@ RETRY_SECONDS = 3   # between attempts to load an index that could not be loaded
 
 
 class IndexWatch:
-    def __init__(self, folder: Path, load: Callable[[], Conversations], every: float = 1.0):
-        self.folder, self.load, self.every = Path(folder), load, every
+    def __init__(self, folder: Path, load: Callable[[], Conversations], every: float = 1.0,
+                 version: Callable[[], object] | None = None):
+        """`version`, for an archive in Milvus, which another process (or machine) may change: read
+        instead of the folder's manifest, and a new value means a new index."""
+        self.folder, self.load, self.every, self.version = Path(folder), load, every, version
         self.seen = self.stamp()
 
-    def stamp(self) -> tuple[int, int] | None:
-        """Identifies the index now in the folder (None while a swap is between its two renames)."""
+    def stamp(self) -> object:
+        """Identifies the index now in use (None while a swap is between its two renames, or while
+        the archive cannot be reached)."""
+        if self.version:
+            try:
+                return self.version()
+            except Exception as exc:   # Milvus away for a moment: keep answering from what is loaded
+                log.debug("archive version unavailable: %s", exc)
+                return None
         try:
             status = (self.folder / "manifest.json").stat()
         except OSError:
@@ -38,7 +48,8 @@ class IndexWatch:
         failed, retry_at = None, 0.0
         while True:
             await asyncio.sleep(self.every)
-            stamp = self.stamp()
+            stamp = await asyncio.get_running_loop().run_in_executor(executor, self.stamp) if self.version \
+                else self.stamp()
             if stamp is None or stamp == self.seen or (stamp == failed and time.monotonic() < retry_at):
                 continue
             started = time.monotonic()

@@ -1,0 +1,441 @@
+"""The archive on Milvus (store.backend: milvus): passages' vectors and BM25 weights, sections, and
+the articles themselves live in Milvus collections, so several bot processes (on several machines)
+share one archive and none holds its vectors.
+
+What lives where:
+  <prefix>_passages   one row a passage: its vector and its BM25 weights as a sparse vector
+  <prefix>_sections   one row a section (title + heading + text), the same two vectors
+  <prefix>_articles   the parsed articles (JSON, cut into parts of PART_CHARS) and the texts they
+                      were parsed from; what a process loads to quote, cite and converse
+  <prefix>_terms      how many passages and sections hold each keyword token (for BM25's IDF)
+  <prefix>_meta       one row: model, dimension, counts and lengths, and a version that every
+                      change raises (what running bots watch)
+
+BM25 is ours, not Milvus's BM25 function: the sparse vectors hold each token's saturated term
+frequency, tf·(k1+1)/(tf + k1·(1 − b + b·len/avglen)), and a question's sparse vector holds the
+tokens' IDF from <prefix>_terms, so an inner product is exactly the embedded index's BM25 (the same
+jieba words and bigrams, k1 and b) — and Milvus Lite's BM25 keeps its statistics per segment,
+which would make scores depend on how its files happen to be cut. The average length is the one
+at the time a passage is added; a build writes them all at once.
+
+Writes must come one at a time (Milvus Lite's rule, and the IDF counts are read, changed and
+written back): `article-qa index` holds the change lock beside the index folder while it writes.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import time
+import zlib
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from index import answer_types, text
+from index.article import Article
+from index.keyword import B, K1
+from index.store import FORMAT, SECTION_TOKENS, Index, IndexStoreError, _article_from_json, _embed_in_batches, _flatten
+
+PART_CHARS = 16_000          # a VARCHAR holds 65,535 bytes: 16,000 characters of any UTF-8
+ROW_BITS = 20                # a passage or section key: article key << 20 | its number in the article
+BATCH = 2_000                # rows per insert or query call
+_UNUSED = [0.0, 0.0]         # Milvus wants a vector field in every collection; these hold none
+_DENSE_SEARCH = {"metric_type": "IP", "params": {"ef": 128}}   # HNSW: as the embedded index's efSearch
+
+
+class MilvusArchive:
+    """One Milvus archive: its collections, and reading and writing them."""
+
+    def __init__(self, uri: str, prefix: str = "article_qa", index_kind: str = "auto"):
+        try:
+            from pymilvus import MilvusClient
+            # Milvus Lite gives no snapshot timestamp, which pymilvus's iterator warns about at every
+            # load, and its in-process server logs the probe it does not implement as an error.
+            logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
+            if not is_server(uri):
+                logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+            self.client = MilvusClient(uri)
+        except Exception as exc:   # a server that does not answer, a file another process holds
+            shared = "" if is_server(uri) else (" — a Milvus Lite file serves one process at a time: is another "
+                                                "article-qa using it? To share an archive, run a Milvus server "
+                                                "(milvus-lite server, or Milvus) and set store.uri to its http:// address")
+            raise IndexStoreError(f"Cannot open the Milvus archive at {uri} ({type(exc).__name__}: "
+                                  f"{_first_line(exc)}){shared}") from None
+        self.uri, self.prefix, self.index_kind = uri, prefix, index_kind
+        self.names = {kind: f"{prefix}_{kind}" for kind in ("passages", "sections", "articles", "terms", "meta")}
+        self._load_collections()
+
+    def _load_collections(self) -> None:
+        """Collections are searched once loaded into memory (on the server, for a server)."""
+        for name in self.names.values():
+            if self.client.has_collection(name):
+                self.client.load_collection(name)
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def meta(self) -> dict | None:
+        """The archive's meta row, or None when there is no archive yet."""
+        if not self.client.has_collection(self.names["meta"]):
+            return None
+        rows = self.client.query(self.names["meta"], filter="pk == 0", output_fields=["body"])
+        return json.loads(rows[0]["body"]) if rows else None
+
+    def version(self) -> int | None:
+        """Raised by every change: a bot compares it to the one it loaded."""
+        meta = self.meta()
+        return meta["version"] if meta else None
+
+    def load(self, model_name: str | None = None) -> Index:
+        """The archive's articles as an Index whose vectors and keyword scores stay in Milvus."""
+        meta = self.meta()
+        if meta is None:
+            raise IndexStoreError(f"No archive in Milvus at {self.uri} (collections {self.prefix}_*) — run: article-qa index")
+        if meta.get("format") != FORMAT:
+            raise IndexStoreError(f"The archive at {self.uri} has an old format — run: article-qa index")
+        if model_name and meta["model"] != model_name:
+            raise IndexStoreError(f"The archive at {self.uri} was built with {meta['model']}, config asks for "
+                                  f"{model_name} — run: article-qa index")
+        records = self._records("article")
+        records.sort(key=lambda r: r["seq"])
+        articles = [_article_from_json(r["article"]) for r in records]
+        passages, passage_section, _ = _flatten(articles)
+        types = np.array([t for r in records for t in r["types"]], dtype=np.uint16)
+        manifest = {"format": FORMAT, "model": meta["model"], "dimension": meta["dimension"], "store": "milvus",
+                    "version": meta["version"], "built": f"version {meta['version']}", "passages": len(passages),
+                    "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title} for a in articles]}
+        index = Index(Path(self.uri), manifest, articles, passages, passage_section, None, None, None, None, None,
+                      types.astype(np.uint16))
+        index.archive = MilvusView(self, index, meta)
+        return index
+
+    def source_text(self, article_id: str) -> str:
+        """The text an article was parsed from ("" when none was kept)."""
+        parts = self.client.query(self.names["articles"], output_fields=["part", "body"],
+                                  filter=f'kind == "source" and article == {json.dumps(article_id)}')
+        return "".join(p["body"] for p in sorted(parts, key=lambda p: p["part"]))
+
+    def _records(self, kind: str) -> list[dict]:
+        parts: dict[str, list[tuple[int, str]]] = {}
+        for row in self._iterate(self.names["articles"], f'kind == "{kind}"', ["article", "part", "body"]):
+            parts.setdefault(row["article"], []).append((row["part"], row["body"]))
+        return [json.loads("".join(body for _, body in sorted(p))) for p in parts.values()]
+
+    def _iterate(self, collection: str, expression: str, fields: list[str]):
+        iterator = self.client.query_iterator(collection, batch_size=BATCH, filter=expression, output_fields=fields)
+        try:
+            while batch := iterator.next():
+                yield from batch
+        finally:
+            iterator.close()
+
+    # --- writing ---------------------------------------------------------------------------------
+
+    def create(self, dimension: int, model: str) -> None:
+        """A new, empty archive (any old one with the same prefix dropped)."""
+        from pymilvus import DataType, MilvusClient
+        for name in self.names.values():
+            if self.client.has_collection(name):
+                self.client.drop_collection(name)
+        for kind in ("passages", "sections"):
+            schema = MilvusClient.create_schema(auto_id=False)
+            schema.add_field("pk", DataType.INT64, is_primary=True)
+            schema.add_field("article", DataType.VARCHAR, max_length=512)
+            schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
+            schema.add_field("keywords", DataType.SPARSE_FLOAT_VECTOR)
+            params = self.client.prepare_index_params()
+            params.add_index(field_name="vector", metric_type="IP", **self._dense_index())
+            params.add_index(field_name="keywords", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+            params.add_index(field_name="article", index_type="INVERTED")
+            self.client.create_collection(self.names[kind], schema=schema, index_params=params)
+        self._plain_collection("articles", [("article", 512), ("kind", 16), ("body", 65_535)], [("part", DataType.INT64)])
+        self._plain_collection("terms", [], [("passages", DataType.INT64), ("sections", DataType.INT64)])
+        self._plain_collection("meta", [("body", 65_535)], [])
+        self._load_collections()
+        self._write_meta({"format": FORMAT, "model": model, "dimension": dimension, "version": 0, "articles": 0,
+                          "passages": 0, "passage_tokens": 0, "sections": 0, "section_tokens": 0})
+
+    def _dense_index(self) -> dict:
+        """Exact search for a local Milvus Lite file (small archives, the tests), HNSW for a server,
+        as the embedded index does above 50,000 passages; `retrieval.faiss` flat/hnsw forces one."""
+        hnsw = self.index_kind == "hnsw" or (self.index_kind == "auto" and is_server(self.uri))
+        return {"index_type": "HNSW", "params": {"M": 32, "efConstruction": 200}} if hnsw else {"index_type": "FLAT"}
+
+    def _plain_collection(self, kind: str, strings: list[tuple[str, int]], numbers: list) -> None:
+        from pymilvus import DataType, MilvusClient
+        schema = MilvusClient.create_schema(auto_id=False)
+        schema.add_field("pk", DataType.INT64, is_primary=True)
+        for name, length in strings:
+            schema.add_field(name, DataType.VARCHAR, max_length=length)
+        for name, dtype in numbers:
+            schema.add_field(name, dtype)
+        schema.add_field("unused", DataType.FLOAT_VECTOR, dim=len(_UNUSED))
+        params = self.client.prepare_index_params()
+        params.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
+        self.client.create_collection(self.names[kind], schema=schema, index_params=params)
+
+    def add(self, articles: list[Article], texts: dict[str, str], embedder,
+            progress: Callable[[int, int], None] | None = None) -> int:
+        """Embed and write the articles (an article already there under the same id is replaced);
+        return how many passages were written."""
+        meta = self.meta()
+        if meta is None or meta["model"] != embedder.name or meta["dimension"] != embedder.dimension:
+            raise IndexStoreError(f"The archive at {self.uri} holds another model's vectors — run: article-qa index")
+        self.remove([a.id for a in articles])
+        meta = self.meta()
+        passages, passage_section, section_texts = _flatten(articles)
+        # As in the embedded build: a sentence is embedded with its article's title.
+        vectors = _embed_in_batches(embedder, [f"{p.title}：{p.text}" for p in passages], progress)
+        section_vectors = embedder.encode(section_texts, max_tokens=SECTION_TOKENS) if section_texts else vectors[:0]
+        passage_tokens, section_tokens = _tokens(articles)
+        meta["articles"] += len(articles)
+        meta["passages"] += len(passage_tokens)
+        meta["passage_tokens"] += sum(map(len, passage_tokens))
+        meta["sections"] += len(section_tokens)
+        meta["section_tokens"] += sum(map(len, section_tokens))
+        self._count_terms(passage_tokens, section_tokens, +1)
+        self._insert_vectors("passages", articles, [p.article for p in passages], vectors,
+                             _row_numbers(p.article for p in passages),
+                             _weights(passage_tokens, meta["passage_tokens"] / max(meta["passages"], 1)))
+        section_articles = [a.id for a in articles for _ in a.sections]
+        self._insert_vectors("sections", articles, section_articles, section_vectors, _row_numbers(section_articles),
+                             _weights(section_tokens, meta["section_tokens"] / max(meta["sections"], 1)))
+        types = answer_types.holds_all([p.text for p in passages])
+        self._insert_articles(articles, texts, types)
+        meta["version"] += 1
+        self._write_meta(meta)
+        return len(passages)
+
+    def remove(self, ids: list[str]) -> list[str]:
+        """Delete these articles from every collection; return the ids that were there."""
+        articles = self.articles(ids)
+        if not articles:
+            return []
+        passage_tokens, section_tokens = _tokens(articles)
+        self._count_terms(passage_tokens, section_tokens, -1)
+        gone = [a.id for a in articles]
+        expression = f"article in {json.dumps(gone, ensure_ascii=False)}"
+        for kind in ("passages", "sections", "articles"):
+            self.client.delete(self.names[kind], filter=expression)
+        meta = self.meta()
+        meta["articles"] -= len(gone)
+        meta["passages"] -= len(passage_tokens)
+        meta["passage_tokens"] -= sum(map(len, passage_tokens))
+        meta["sections"] -= len(section_tokens)
+        meta["section_tokens"] -= sum(map(len, section_tokens))
+        meta["version"] += 1
+        self._write_meta(meta)
+        return gone
+
+    def articles(self, ids: list[str]) -> list[Article]:
+        """Those of these articles the archive holds."""
+        return [_article_from_json(r["article"]) for r in self._records_of(ids)]
+
+    def _records_of(self, ids: list[str]) -> list[dict]:
+        if not ids:
+            return []
+        rows = self.client.query(self.names["articles"], output_fields=["article", "part", "body"],
+                                 filter=f'kind == "article" and article in {json.dumps(ids, ensure_ascii=False)}')
+        parts: dict[str, list] = {}
+        for row in rows:
+            parts.setdefault(row["article"], []).append((row["part"], row["body"]))
+        return [json.loads("".join(body for _, body in sorted(p))) for p in parts.values()]
+
+    def _insert_vectors(self, kind: str, articles, article_ids: list[str], vectors: np.ndarray,
+                        numbers: list[int], weights: list[dict[int, float]]) -> None:
+        rows = [{"pk": row_key(a, n), "article": a, "vector": v, "keywords": w or {_EMPTY_TOKEN: 1e-6}}
+                for a, n, v, w in zip(article_ids, numbers, vectors, weights)]
+        for start in range(0, len(rows), BATCH):
+            self.client.insert(self.names[kind], rows[start:start + BATCH])
+
+    def _insert_articles(self, articles: list[Article], texts: dict[str, str], types: np.ndarray) -> None:
+        rows, first, seq = [], 0, time.time_ns()
+        for n, article in enumerate(articles):
+            count = len(article.passages())
+            record = json.dumps({"article": asdict(article), "types": types[first:first + count].tolist(),
+                                 "seq": seq + n}, ensure_ascii=False)
+            first += count
+            rows += _parts(article.id, "article", record, 0)
+            if texts.get(article.id):
+                rows += _parts(article.id, "source", texts[article.id], 1 << (ROW_BITS - 1))
+        for start in range(0, len(rows), BATCH):
+            self.client.insert(self.names["articles"], rows[start:start + BATCH])
+
+    def _count_terms(self, passage_tokens: list[list[str]], section_tokens: list[list[str]], sign: int) -> None:
+        """Add (or take away) the documents holding each token to the archive's counts."""
+        passage_df = Counter(d for tokens in passage_tokens for d in {token_dimension(t) for t in tokens})
+        section_df = Counter(d for tokens in section_tokens for d in {token_dimension(t) for t in tokens})
+        dims = sorted(set(passage_df) | set(section_df))
+        for start in range(0, len(dims), BATCH):
+            chunk = dims[start:start + BATCH]
+            old = {r["pk"]: r for r in self.client.query(self.names["terms"], filter=f"pk in {chunk}",
+                                                         output_fields=["passages", "sections"])}
+            rows = [{"pk": d, "passages": old.get(d, {}).get("passages", 0) + sign * passage_df[d],
+                     "sections": old.get(d, {}).get("sections", 0) + sign * section_df[d], "unused": _UNUSED}
+                    for d in chunk]
+            self.client.upsert(self.names["terms"], rows)
+
+    def _write_meta(self, meta: dict) -> None:
+        self.client.upsert(self.names["meta"], [{"pk": 0, "body": json.dumps(meta), "unused": _UNUSED}])
+
+    def document_frequencies(self, tokens: list[str]) -> dict[int, tuple[int, int]]:
+        """Passages and sections holding each of these tokens, by sparse dimension."""
+        dims = sorted({token_dimension(t) for t in tokens})
+        if not dims:
+            return {}
+        rows = self.client.query(self.names["terms"], filter=f"pk in {dims}", output_fields=["passages", "sections"])
+        return {r["pk"]: (r["passages"], r["sections"]) for r in rows}
+
+
+class MilvusView:
+    """The Archive interface (index/archive.py) over Milvus for one loaded Index: passage and
+    section numbers of the index ↔ the keys of their rows."""
+
+    def __init__(self, archive: MilvusArchive, index: Index, meta: dict):
+        self.archive, self.client, self.meta = archive, archive.client, meta
+        self.passage_keys = np.array(list(_keys(p.article for p in index.passages)), dtype=np.int64)
+        self.section_keys = np.array(list(_keys(a.id for a in index.articles for _ in a.sections)), dtype=np.int64)
+        self.passage_number = {int(k): n for n, k in enumerate(self.passage_keys)}
+        self.section_number = {int(k): n for n, k in enumerate(self.section_keys)}
+
+    def dense_top(self, question_vector: np.ndarray, k: int) -> np.ndarray:
+        hits = self.client.search(self.archive.names["passages"], data=[question_vector[0].tolist()], anns_field="vector",
+                                  limit=k, output_fields=[], search_params=_DENSE_SEARCH)
+        return np.array([self.passage_number[h["pk"]] for h in hits[0] if h["pk"] in self.passage_number], dtype=np.int64)
+
+    def passage_vectors(self, numbers: np.ndarray) -> np.ndarray:
+        return self._vectors("passages", self.passage_keys, numbers)
+
+    def section_vectors(self, numbers: np.ndarray) -> np.ndarray:
+        return self._vectors("sections", self.section_keys, numbers)
+
+    def _vectors(self, kind: str, keys: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        wanted = sorted({int(k) for k in keys[numbers]})
+        rows = self.client.query(self.archive.names[kind], filter=f"pk in {wanted}", output_fields=["vector"])
+        by_key = {r["pk"]: r["vector"] for r in rows}
+        return np.array([by_key[int(k)] for k in keys[numbers]], dtype=np.float32).reshape(len(numbers), -1)
+
+    def passage_bm25(self, tokens: list[str]) -> "MilvusScores":
+        return MilvusScores(self, "passages", self.passage_keys, self.passage_number, tokens, 0)
+
+    def section_bm25(self, tokens: list[str]) -> "MilvusScores":
+        return MilvusScores(self, "sections", self.section_keys, self.section_number, tokens, 1)
+
+
+class MilvusScores:
+    """BM25 scores from Milvus, fetched for the numbers asked about and remembered."""
+
+    def __init__(self, view: MilvusView, kind: str, keys: np.ndarray, number_of: dict[int, int],
+                 tokens: list[str], column: int):
+        self.view, self.kind, self.keys, self.number_of = view, kind, keys, number_of
+        counts = view.archive.document_frequencies(tokens)
+        total = view.meta[kind]   # documents when the index was loaded: as the embedded index's N
+        # Repeated tokens count once, and a token no document holds scores nothing.
+        self.query = {dim: math.log(1 + (total - df[column] + 0.5) / (df[column] + 0.5))
+                      for dim, df in counts.items() if df[column] > 0}
+        self.known: dict[int, float] = {}
+        self.best: float | None = None
+
+    def top(self, k: int) -> np.ndarray:
+        hits = self._search(k)
+        self.best = max((s for _, s in hits), default=0.0)
+        return np.array([n for n, _ in hits], dtype=np.int64)
+
+    def max(self) -> float:
+        if self.best is None:
+            self.top(1)
+        return self.best
+
+    def at(self, numbers: np.ndarray) -> np.ndarray:
+        missing = sorted({int(n) for n in numbers} - set(self.known))
+        if missing and self.query:
+            keys = [int(self.keys[n]) for n in missing]
+            self._search(len(keys), f"pk in {keys}")
+        for n in missing:
+            self.known.setdefault(n, 0.0)
+        return np.array([self.known[int(n)] for n in numbers], dtype=np.float32)
+
+    def _search(self, limit: int, expression: str = "") -> list[tuple[int, float]]:
+        if not self.query or not limit:
+            return []
+        hits = self.view.client.search(self.view.archive.names[self.kind], data=[self.query], anns_field="keywords",
+                                       limit=limit, filter=expression, output_fields=[],
+                                       search_params={"metric_type": "IP"})
+        out = [(self.number_of[h["pk"]], float(h["distance"])) for h in hits[0] if h["pk"] in self.number_of]
+        self.known.update(out)
+        return out
+
+
+def is_server(uri: str) -> bool:
+    return uri.startswith(("http://", "https://", "tcp://", "grpc://"))
+
+
+def token_dimension(token: str) -> int:
+    """A keyword token's dimension in the sparse vectors (Milvus allows 0 … 2³² − 2)."""
+    return zlib.crc32(token.encode("utf-8")) % (2**32 - 1)
+
+
+_EMPTY_TOKEN = token_dimension("\x00")   # a passage with no keyword tokens still needs one weight
+
+
+def article_key(article_id: str) -> int:
+    return int.from_bytes(hashlib.blake2b(article_id.encode("utf-8"), digest_size=5).digest(), "big")
+
+
+def row_key(article_id: str, number: int) -> int:
+    return article_key(article_id) << ROW_BITS | number
+
+
+def _keys(article_ids) -> list[int]:
+    ids = list(article_ids)
+    return [row_key(a, n) for a, n in zip(ids, _row_numbers(ids))]
+
+
+def _row_numbers(article_ids) -> list[int]:
+    """Each row's number within its article (0, 1, 2 … per article, in order)."""
+    seen: Counter = Counter()
+    out = []
+    for a in article_ids:
+        out.append(seen[a])
+        seen[a] += 1
+    return out
+
+
+def _tokens(articles: list[Article]) -> tuple[list[list[str]], list[list[str]]]:
+    """Keyword tokens of every passage and of every section (its title and heading, then its
+    passages': the same counts as the embedded index's sections)."""
+    passages, passage_section, _ = _flatten(articles)
+    passage_tokens = [text.keyword_tokens(text.normalise(p.text)) for p in passages]
+    section_tokens = [text.keyword_tokens(text.normalise(a.title)) + text.keyword_tokens(text.normalise(s.heading))
+                      for a in articles for s in a.sections]
+    for tokens, section in zip(passage_tokens, passage_section):
+        section_tokens[section] += tokens
+    return passage_tokens, section_tokens
+
+
+def _weights(documents: list[list[str]], average_length: float) -> list[dict[int, float]]:
+    """Each document's saturated term frequencies (BM25 without the IDF), by sparse dimension."""
+    out = []
+    for tokens in documents:
+        norm = K1 * (1 - B + B * len(tokens) / max(average_length, 1.0))
+        weights: dict[int, float] = {}
+        for token, tf in Counter(tokens).items():
+            dim = token_dimension(token)
+            weights[dim] = weights.get(dim, 0.0) + tf * (K1 + 1) / (tf + norm)
+        out.append(weights)
+    return out
+
+
+def _parts(article_id: str, kind: str, body: str, first: int) -> list[dict]:
+    return [{"pk": row_key(article_id, first + n), "article": article_id, "kind": kind, "part": n,
+             "body": body[start:start + PART_CHARS], "unused": _UNUSED}
+            for n, start in enumerate(range(0, max(len(body), 1), PART_CHARS))]
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:300]
+
