@@ -72,6 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", type=int, metavar="N", help="instead: build and query an index of N passages "
                    "made from SQuAD-style files (CMRC 2018, DRCD)")
     p.add_argument("--faiss", default="flat,hnsw", help="with --corpus: FAISS kinds to compare (flat,hnsw)")
+    p.add_argument("--store", default="embedded", help="with --corpus: milvus adds the same corpus in Milvus "
+                   "(a Milvus Lite server), beside the embedded index")
     p.add_argument("--source", type=Path, action="append", default=[],
                    help="with --corpus: a SQuAD-style .json file (default: CMRC 2018 trial and DRCD test in ../shared/eval)")
     p = command("report", cmd_report, "what readers asked: answered share, busiest hours, unanswered questions "
@@ -183,7 +185,8 @@ def cmd_eval(args, settings: Settings) -> int:
 def cmd_bench(args, settings: Settings) -> int:
     if args.corpus:
         from bot.tools import corpus_bench
-        print(corpus_bench.corpus(settings, args.corpus, args.faiss.split(","), args.source))
+        print(corpus_bench.corpus(settings, args.corpus, args.faiss.split(","), args.source,
+                                  stores=tuple(args.store.split(","))))
         return 0
     from bot.tools import benchmark
     print(benchmark.in_process(settings, args.index_dir, args.questions))

@@ -30,11 +30,11 @@ class Archive(Protocol):
     def dense_top(self, question_vector: np.ndarray, k: int) -> np.ndarray:
         """Numbers of the k passages nearest to the question (inner product of unit vectors)."""
 
-    def passage_vectors(self, numbers: np.ndarray) -> np.ndarray:
-        """The vectors of these passages, one row each."""
+    def passage_similarity(self, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        """Inner product of the question's vector with each of these passages' vectors."""
 
-    def section_vectors(self, numbers: np.ndarray) -> np.ndarray:
-        """The vectors of these sections, one row each."""
+    def section_similarity(self, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        """Inner product of the question's vector with each of these sections' vectors."""
 
     def passage_bm25(self, tokens: list[str]) -> Scores:
         """BM25 of the passages for the question's keyword tokens."""
@@ -70,11 +70,11 @@ class EmbeddedArchive:
         _, ids = self.index.dense.search(question_vector, k)
         return ids[0][ids[0] >= 0]
 
-    def passage_vectors(self, numbers: np.ndarray) -> np.ndarray:
-        return self.index.passage_vectors[numbers]
+    def passage_similarity(self, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        return self.index.passage_vectors[numbers] @ question_vector
 
-    def section_vectors(self, numbers: np.ndarray) -> np.ndarray:
-        return self.index.section_vectors[numbers]
+    def section_similarity(self, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        return self.index.section_vectors[numbers] @ question_vector
 
     def passage_bm25(self, tokens: list[str]) -> ArrayScores:
         return ArrayScores(self.index.passage_keywords.scores(tokens))

@@ -110,7 +110,7 @@ class MilvusArchive:
                     "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title} for a in articles]}
         index = Index(Path(self.uri), manifest, articles, passages, passage_section, None, None, None, None, None,
                       types.astype(np.uint16))
-        index.archive = MilvusView(self, index, meta)
+        index.archive = MilvusView(self, index, meta, {r["article"]["id"]: tuple(r["averages"]) for r in records})
         return index
 
     def source_text(self, article_id: str) -> str:
@@ -198,14 +198,18 @@ class MilvusArchive:
         meta["sections"] += len(section_tokens)
         meta["section_tokens"] += sum(map(len, section_tokens))
         self._count_terms(passage_tokens, section_tokens, +1)
+        # BM25's average lengths as they are now: kept with each article, so that a candidate's
+        # score can be made again from its text (MilvusView.weights).
+        averages = [meta["passage_tokens"] / max(meta["passages"], 1), meta["section_tokens"] / max(meta["sections"], 1)]
         self._insert_vectors("passages", articles, [p.article for p in passages], vectors,
                              _row_numbers(p.article for p in passages),
-                             _weights(passage_tokens, meta["passage_tokens"] / max(meta["passages"], 1)))
+                             _weights(passage_tokens, averages[0]))
         section_articles = [a.id for a in articles for _ in a.sections]
         self._insert_vectors("sections", articles, section_articles, section_vectors, _row_numbers(section_articles),
-                             _weights(section_tokens, meta["section_tokens"] / max(meta["sections"], 1)))
+                             _weights(section_tokens, averages[1]))
         types = answer_types.holds_all([p.text for p in passages])
-        self._insert_articles(articles, texts, types)
+        self._insert_articles(articles, texts, types, averages)
+        self._flush()
         meta["version"] += 1
         self._write_meta(meta)
         return len(passages)
@@ -221,6 +225,7 @@ class MilvusArchive:
         expression = f"article in {json.dumps(gone, ensure_ascii=False)}"
         for kind in ("passages", "sections", "articles"):
             self.client.delete(self.names[kind], filter=expression)
+        self._flush()
         meta = self.meta()
         meta["articles"] -= len(gone)
         meta["passages"] -= len(passage_tokens)
@@ -252,12 +257,13 @@ class MilvusArchive:
         for start in range(0, len(rows), BATCH):
             self.client.insert(self.names[kind], rows[start:start + BATCH])
 
-    def _insert_articles(self, articles: list[Article], texts: dict[str, str], types: np.ndarray) -> None:
+    def _insert_articles(self, articles: list[Article], texts: dict[str, str], types: np.ndarray,
+                         averages: list[float]) -> None:
         rows, first, seq = [], 0, time.time_ns()
         for n, article in enumerate(articles):
             count = len(article.passages())
             record = json.dumps({"article": asdict(article), "types": types[first:first + count].tolist(),
-                                 "seq": seq + n}, ensure_ascii=False)
+                                 "averages": averages, "seq": seq + n}, ensure_ascii=False)
             first += count
             rows += _parts(article.id, "article", record, 0)
             if texts.get(article.id):
@@ -279,6 +285,12 @@ class MilvusArchive:
                     for d in chunk]
             self.client.upsert(self.names["terms"], rows)
 
+    def _flush(self) -> None:
+        """Seal what was written into segments with their indexes: Milvus Lite otherwise searches
+        unsealed rows by rebuilding an index for every question."""
+        for name in self.names.values():
+            self.client.flush(name)
+
     def _write_meta(self, meta: dict) -> None:
         self.client.upsert(self.names["meta"], [{"pk": 0, "body": json.dumps(meta), "unused": _UNUSED}])
 
@@ -292,58 +304,107 @@ class MilvusArchive:
 
 
 class MilvusView:
-    """The Archive interface (index/archive.py) over Milvus for one loaded Index: passage and
-    section numbers of the index ↔ the keys of their rows."""
+    """The Archive interface (index/archive.py) over Milvus for one loaded Index. Passage and
+    section numbers of the index ↔ the keys of their rows. What Milvus must answer (the nearest
+    passages, the best BM25 scores) is asked of it; a candidate's BM25 score is worked out here from
+    its text, which the index holds, as the stored weights were (same tokens, same average length)."""
 
-    def __init__(self, archive: MilvusArchive, index: Index, meta: dict):
-        self.archive, self.client, self.meta = archive, archive.client, meta
-        self.passage_keys = np.array(list(_keys(p.article for p in index.passages)), dtype=np.int64)
-        self.section_keys = np.array(list(_keys(a.id for a in index.articles for _ in a.sections)), dtype=np.int64)
+    def __init__(self, archive: MilvusArchive, index: Index, meta: dict, averages: dict[str, tuple[float, float]]):
+        self.archive, self.client, self.meta, self.index = archive, archive.client, meta, index
+        self.averages = averages
+        self.passage_keys = np.array(_keys([p.article for p in index.passages]), dtype=np.int64)
+        self.sections = [(a, s) for a in index.articles for s in a.sections]
+        self.section_keys = np.array(_keys([a.id for a, _ in self.sections]), dtype=np.int64)
         self.passage_number = {int(k): n for n, k in enumerate(self.passage_keys)}
         self.section_number = {int(k): n for n, k in enumerate(self.section_keys)}
+        self._weights: dict[tuple[str, int], dict[int, float]] = {}
+        self._frequencies: dict[tuple[str, ...], dict[int, tuple[int, int]]] = {}
 
     def dense_top(self, question_vector: np.ndarray, k: int) -> np.ndarray:
         hits = self.client.search(self.archive.names["passages"], data=[question_vector[0].tolist()], anns_field="vector",
                                   limit=k, output_fields=[], search_params=_DENSE_SEARCH)
         return np.array([self.passage_number[h["pk"]] for h in hits[0] if h["pk"] in self.passage_number], dtype=np.int64)
 
-    def passage_vectors(self, numbers: np.ndarray) -> np.ndarray:
-        return self._vectors("passages", self.passage_keys, numbers)
+    def passage_similarity(self, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        return self._similarity("passages", self.passage_keys, question_vector, numbers)
 
-    def section_vectors(self, numbers: np.ndarray) -> np.ndarray:
-        return self._vectors("sections", self.section_keys, numbers)
+    def section_similarity(self, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        return self._similarity("sections", self.section_keys, question_vector, numbers)
 
-    def _vectors(self, kind: str, keys: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    def _similarity(self, kind: str, keys: np.ndarray, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+        """One search restricted to these rows, which returns their inner products with the question."""
         wanted = sorted({int(k) for k in keys[numbers]})
-        rows = self.client.query(self.archive.names[kind], filter=f"pk in {wanted}", output_fields=["vector"])
-        by_key = {r["pk"]: r["vector"] for r in rows}
-        return np.array([by_key[int(k)] for k in keys[numbers]], dtype=np.float32).reshape(len(numbers), -1)
+        if not wanted:
+            return np.zeros(0, dtype=np.float32)
+        hits = self.client.search(self.archive.names[kind], data=[question_vector.tolist()], anns_field="vector",
+                                  limit=len(wanted), filter=f"pk in {wanted}", output_fields=[],
+                                  search_params={"metric_type": "IP"})
+        by_key = {h["pk"]: h["distance"] for h in hits[0]}
+        missing = [k for k in wanted if k not in by_key]   # an approximate index may leave some out
+        if missing:
+            rows = self.client.query(self.archive.names[kind], filter=f"pk in {missing}", output_fields=["vector"])
+            by_key |= {r["pk"]: float(np.dot(r["vector"], question_vector)) for r in rows}
+        return np.array([by_key.get(int(k), 0.0) for k in keys[numbers]], dtype=np.float32)
 
     def passage_bm25(self, tokens: list[str]) -> "MilvusScores":
-        return MilvusScores(self, "passages", self.passage_keys, self.passage_number, tokens, 0)
+        return MilvusScores(self, "passages", self.passage_number, self.frequencies(tokens))
 
     def section_bm25(self, tokens: list[str]) -> "MilvusScores":
-        return MilvusScores(self, "sections", self.section_keys, self.section_number, tokens, 1)
+        return MilvusScores(self, "sections", self.section_number, self.frequencies(tokens))
+
+    def frequencies(self, tokens: list[str]) -> dict[int, tuple[int, int]]:
+        """The archive's document counts of these tokens (asked once for passages and sections)."""
+        key = tuple(tokens)
+        if key not in self._frequencies:
+            if len(self._frequencies) > 64:
+                self._frequencies.clear()
+            self._frequencies[key] = self.archive.document_frequencies(tokens)
+        return self._frequencies[key]
+
+    def weights(self, kind: str, number: int) -> dict[int, float]:
+        """A passage's or section's stored sparse vector, made again from its text."""
+        key = (kind, number)
+        if key not in self._weights:
+            if len(self._weights) > 20_000:   # a bounded cache: the archive may be far larger
+                self._weights.clear()
+            article, tokens = self._tokens(kind, number)
+            self._weights[key] = _weights([tokens], self.averages[article][kind == "sections"])[0]
+        return self._weights[key]
+
+    def _tokens(self, kind: str, number: int) -> tuple[str, list[str]]:
+        if kind == "passages":
+            passage = self.index.passages[number]
+            return passage.article, text.keyword_tokens(text.normalise(passage.text))
+        article, section = self.sections[number]
+        first, last = np.searchsorted(self.index.passage_section, [number, number + 1])
+        tokens = text.keyword_tokens(text.normalise(article.title)) + text.keyword_tokens(text.normalise(section.heading))
+        for n in range(first, last):
+            tokens += self._tokens("passages", n)[1]
+        return article.id, tokens
 
 
 class MilvusScores:
-    """BM25 scores from Milvus, fetched for the numbers asked about and remembered."""
+    """BM25 scores for one question: the best from Milvus, any other worked out when asked for."""
 
-    def __init__(self, view: MilvusView, kind: str, keys: np.ndarray, number_of: dict[int, int],
-                 tokens: list[str], column: int):
-        self.view, self.kind, self.keys, self.number_of = view, kind, keys, number_of
-        counts = view.archive.document_frequencies(tokens)
-        total = view.meta[kind]   # documents when the index was loaded: as the embedded index's N
+    def __init__(self, view: MilvusView, kind: str, number_of: dict[int, int], frequencies: dict[int, tuple[int, int]]):
+        self.view, self.kind, self.number_of = view, kind, number_of
+        total, column = view.meta[kind], kind == "sections"   # N as when the index was loaded
         # Repeated tokens count once, and a token no document holds scores nothing.
         self.query = {dim: math.log(1 + (total - df[column] + 0.5) / (df[column] + 0.5))
-                      for dim, df in counts.items() if df[column] > 0}
+                      for dim, df in frequencies.items() if df[column] > 0}
         self.known: dict[int, float] = {}
         self.best: float | None = None
 
     def top(self, k: int) -> np.ndarray:
-        hits = self._search(k)
-        self.best = max((s for _, s in hits), default=0.0)
-        return np.array([n for n, _ in hits], dtype=np.int64)
+        if not self.query or not k:
+            self.best = 0.0
+            return np.zeros(0, dtype=np.int64)
+        hits = self.view.client.search(self.view.archive.names[self.kind], data=[self.query], anns_field="keywords",
+                                       limit=k, output_fields=[], search_params={"metric_type": "IP"})
+        found = [(self.number_of[h["pk"]], float(h["distance"])) for h in hits[0] if h["pk"] in self.number_of]
+        self.known.update(found)
+        self.best = max((score for _, score in found), default=0.0)
+        return np.array([n for n, _ in found], dtype=np.int64)
 
     def max(self) -> float:
         if self.best is None:
@@ -351,23 +412,13 @@ class MilvusScores:
         return self.best
 
     def at(self, numbers: np.ndarray) -> np.ndarray:
-        missing = sorted({int(n) for n in numbers} - set(self.known))
-        if missing and self.query:
-            keys = [int(self.keys[n]) for n in missing]
-            self._search(len(keys), f"pk in {keys}")
-        for n in missing:
-            self.known.setdefault(n, 0.0)
-        return np.array([self.known[int(n)] for n in numbers], dtype=np.float32)
+        return np.array([self._score(int(n)) for n in numbers], dtype=np.float32)
 
-    def _search(self, limit: int, expression: str = "") -> list[tuple[int, float]]:
-        if not self.query or not limit:
-            return []
-        hits = self.view.client.search(self.view.archive.names[self.kind], data=[self.query], anns_field="keywords",
-                                       limit=limit, filter=expression, output_fields=[],
-                                       search_params={"metric_type": "IP"})
-        out = [(self.number_of[h["pk"]], float(h["distance"])) for h in hits[0] if h["pk"] in self.number_of]
-        self.known.update(out)
-        return out
+    def _score(self, number: int) -> float:
+        if number not in self.known:
+            weights = self.view.weights(self.kind, number)
+            self.known[number] = sum(idf * weights.get(dim, 0.0) for dim, idf in self.query.items())
+        return self.known[number]
 
 
 def is_server(uri: str) -> bool:

@@ -209,7 +209,7 @@ class Searcher:
     def _candidates(self, q_vec: np.ndarray, bm25: Scores, article_id: str | None = None) -> np.ndarray:
         if article_id in self._article_passages:   # one article: score its passages directly
             numbers = np.array(self._article_passages[article_id])
-            dense = self.archive.passage_vectors(numbers) @ q_vec[0]
+            dense = self.archive.passage_similarity(q_vec[0], numbers)
             return np.unique(np.concatenate([numbers[np.argsort(-dense)[:CANDIDATES]],
                                              numbers[np.argsort(-bm25.at(numbers))[:CANDIDATES]]]))
         k = min(CANDIDATES, len(self.index.passages))
@@ -218,8 +218,8 @@ class Searcher:
     def _feature_matrix(self, query, q_vec, bm25: Scores, candidates) -> np.ndarray:
         idx = self.index
         sections = idx.passage_section[candidates]
-        dense = self.archive.passage_vectors(candidates) @ q_vec
-        dense_section = self.archive.section_vectors(sections) @ q_vec
+        dense = self.archive.passage_similarity(q_vec, candidates)
+        dense_section = self.archive.section_similarity(q_vec, sections)
         section_bm25 = self.archive.section_bm25(query.tokens)
         rel = lambda a, b: a / b.max() if b.max() > 0 else np.zeros_like(a)  # noqa: E731
         texts = [self._passage_text[i] for i in candidates]

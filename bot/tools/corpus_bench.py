@@ -4,7 +4,9 @@ The passages come from SQuAD-style files (CMRC 2018, DRCD): each entry's context
 article; the contexts are repeated under new titles ("…（第2份）") until the index holds N passages.
 For each FAISS kind the report gives the build rate, the folder's size, and — through a fresh
 `article-qa ask --jsonl` process, as a user of the CLI would see it — per-question p50/p95 over
-the files' own questions and that process's peak memory (its serving footprint).
+the files' own questions and that process's peak memory (its serving footprint). With
+`--store milvus`, the same corpus is then written to Milvus (a Milvus Lite server) and measured the
+same way, side by side.
 """
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ DEFAULT_SOURCES = [Path(__file__).resolve().parents[3] / "shared" / "eval" / nam
                    for name in ("cmrc2018_trial.json", "drcd_test.json")]
 
 
-def corpus(settings: Settings, passages: int, kinds: list[str], sources: list[Path], questions: int = 200) -> str:
+def corpus(settings: Settings, passages: int, kinds: list[str], sources: list[Path], questions: int = 200,
+           stores: tuple[str, ...] = ("embedded",)) -> str:
     entries = _entries(sources or [s for s in DEFAULT_SOURCES if s.is_file()])
     if not entries:
         return "no source files: give --source FILE.json (SQuAD-style, e.g. CMRC 2018)"
@@ -48,6 +51,8 @@ def corpus(settings: Settings, passages: int, kinds: list[str], sources: list[Pa
                      (f"{kind}: serving process peak RSS", f"{peak:.0f} MB")]
             del index
             rows += _change(Path(folder), kind, entries[0][1])
+    if "milvus" in stores:
+        rows += _milvus(settings, articles, model, asked, entries[0][1])
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -95,13 +100,38 @@ def _articles(entries, passages: int) -> list[Article]:
     return articles
 
 
-def _change(folder: Path, kind: str, context: str) -> list[tuple[str, str]]:
+def _milvus(settings: Settings, articles: list[Article], model, asked: list[str], context: str) -> list[tuple[str, str]]:
+    """The same corpus in Milvus (a Milvus Lite server in its own process, HNSW as a server gets):
+    writing it (vectors reused), questions through `ask --jsonl` and that process's memory — the
+    archive's is the server's — then --add and --remove."""
+    from bot.tools.milvus_server import milvus_lite_server
+    from index.milvus import MilvusArchive
+    with tempfile.TemporaryDirectory() as folder, milvus_lite_server(Path(folder) / "milvus") as (uri, server):
+        started = time.perf_counter()
+        archive = MilvusArchive(uri, "bench", "auto")
+        archive.create(model.dimension, model.name)
+        written = archive.add(articles, {}, model)
+        seconds = time.perf_counter() - started
+        config = Path(folder) / "index-config.yaml"
+        config.write_text(f"store: {{backend: milvus, uri: '{uri}', collection: bench}}\n"
+                          "insights: {enabled: false}\n", encoding="utf-8")
+        latencies, peak = _serve(settings, Path(folder) / "index", asked, config)
+        return [("milvus: build", f"{seconds:.1f} s, {written / seconds:.0f} passages/s (vectors of the first build reused)"),
+                ("milvus: per question p50 / p95", f"{_pct(latencies, 50):.1f} / {_pct(latencies, 95):.1f} ms "
+                                                   f"({len(latencies)} questions, ask --jsonl)"),
+                ("milvus: serving process peak RSS", f"{peak:.0f} MB (the archive is in the server)"),
+                ("milvus: Milvus Lite server peak RSS", f"{peak_rss_mb(server.pid):.0f} MB"),
+                *_change(Path(folder) / "index", "milvus", context, config)]
+
+
+def _change(folder: Path, kind: str, context: str, config: Path | None = None) -> list[tuple[str, str]]:
     """Wall time of `article-qa index --add` of one more article and of `--remove` of it, as an
     admin would run them on the index (a fresh process each: loading and checking the index,
-    parsing, embedding the new article alone, writing the folder)."""
+    parsing, embedding the new article alone, writing the folder or the archive)."""
     cli = str(Path(sys.executable).parent / "article-qa")
-    config = folder.parent / f"{folder.name}-config.yaml"
-    config.write_text(f"retrieval: {{faiss: {kind}}}\n", encoding="utf-8")
+    if config is None:
+        config = folder.parent / f"{folder.name}-config.yaml"
+        config.write_text(f"retrieval: {{faiss: {kind}}}\n", encoding="utf-8")
     article = folder.parent / f"{folder.name}-added.txt"
     article.write_text(f"新增的一篇文章\n\n{context}\n", encoding="utf-8")
     rows = []
@@ -115,10 +145,12 @@ def _change(folder: Path, kind: str, context: str) -> list[tuple[str, str]]:
     return rows
 
 
-def _serve(settings: Settings, folder: Path, questions: list[str]) -> tuple[list[float], float]:
+def _serve(settings: Settings, folder: Path, questions: list[str], config: Path | None = None
+           ) -> tuple[list[float], float]:
     """Per-question milliseconds through a fresh `ask --jsonl` on the index, and its peak RSS (MB)."""
     cli = str(Path(sys.executable).parent / "article-qa")
-    process = subprocess.Popen([cli, "ask", "--jsonl", "--index-dir", str(folder)], stdin=subprocess.PIPE,
+    options = ["--config", str(config)] if config else []
+    process = subprocess.Popen([cli, *options, "ask", "--jsonl", "--index-dir", str(folder)], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, text=True, encoding="utf-8", bufsize=1)
     latencies = []
     try:
