@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import UserError
+from index.archive import ArchiveUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), 2)
     except UserError as exc:
         return _fail(str(exc), exc.code)
+    except ArchiveUnavailable as exc:
+        return _fail(f"{exc} — try again when it is back", 1)
     except KeyboardInterrupt:
         return 130
 

@@ -13,6 +13,11 @@ from typing import Protocol
 import numpy as np
 
 
+class ArchiveUnavailable(RuntimeError):
+    """The archive could not be read (a Milvus server that is down or unreachable): the question
+    should be asked again later, not answered "not found"."""
+
+
 class Scores(Protocol):
     """The BM25 score of every passage (or section) for one question, read only where needed."""
 

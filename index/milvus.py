@@ -9,7 +9,7 @@ What lives where:
                       were parsed from; what a process loads to quote, cite and converse
   <prefix>_terms      how many passages and sections hold each keyword token (for BM25's IDF)
   <prefix>_meta       one row: model, dimension, counts and lengths, and a version that every
-                      change raises (what running bots watch)
+                      change renews (what running bots watch)
 
 BM25 is ours, not Milvus's BM25 function: the sparse vectors hold each token's saturated term
 frequency, tf·(k1+1)/(tf + k1·(1 − b + b·len/avglen)), and a question's sparse vector holds the
@@ -37,6 +37,7 @@ from typing import Callable
 import numpy as np
 
 from index import answer_types, text
+from index.archive import ArchiveUnavailable
 from index.article import Article
 from index.keyword import B, K1
 from index.store import FORMAT, SECTION_TOKENS, Index, IndexStoreError, _article_from_json, _embed_in_batches, _flatten
@@ -86,7 +87,8 @@ class MilvusArchive:
         return json.loads(rows[0]["body"]) if rows else None
 
     def version(self) -> int | None:
-        """Raised by every change: a bot compares it to the one it loaded."""
+        """New at every change (its time, never reused, even by a rebuild that starts the archive
+        again): a bot compares it to the one it loaded."""
         meta = self.meta()
         return meta["version"] if meta else None
 
@@ -106,11 +108,11 @@ class MilvusArchive:
         passages, passage_section, _ = _flatten(articles)
         types = np.array([t for r in records for t in r["types"]], dtype=np.uint16)
         manifest = {"format": FORMAT, "model": meta["model"], "dimension": meta["dimension"], "store": "milvus",
-                    "version": meta["version"], "built": f"version {meta['version']}", "passages": len(passages),
+                    "version": meta["version"], "built": str(meta["version"]), "passages": len(passages),
                     "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title} for a in articles]}
         index = Index(Path(self.uri), manifest, articles, passages, passage_section, None, None, None, None, None,
                       types.astype(np.uint16))
-        index.archive = MilvusView(self, index, meta, {r["article"]["id"]: tuple(r["averages"]) for r in records})
+        index.archive = MilvusView(self, index, meta)
         return index
 
     def source_text(self, article_id: str) -> str:
@@ -156,7 +158,7 @@ class MilvusArchive:
         self._plain_collection("terms", [], [("passages", DataType.INT64), ("sections", DataType.INT64)])
         self._plain_collection("meta", [("body", 65_535)], [])
         self._load_collections()
-        self._write_meta({"format": FORMAT, "model": model, "dimension": dimension, "version": 0, "articles": 0,
+        self._write_meta({"format": FORMAT, "model": model, "dimension": dimension, "version": time.time_ns(), "articles": 0,
                           "passages": 0, "passage_tokens": 0, "sections": 0, "section_tokens": 0})
 
     def _dense_index(self) -> dict:
@@ -198,8 +200,7 @@ class MilvusArchive:
         meta["sections"] += len(section_tokens)
         meta["section_tokens"] += sum(map(len, section_tokens))
         self._count_terms(passage_tokens, section_tokens, +1)
-        # BM25's average lengths as they are now: kept with each article, so that a candidate's
-        # score can be made again from its text (MilvusView.weights).
+        # BM25's average lengths as they are now (a build writes everything at once, so they are exact)
         averages = [meta["passage_tokens"] / max(meta["passages"], 1), meta["section_tokens"] / max(meta["sections"], 1)]
         self._insert_vectors("passages", articles, [p.article for p in passages], vectors,
                              _row_numbers(p.article for p in passages),
@@ -208,9 +209,9 @@ class MilvusArchive:
         self._insert_vectors("sections", articles, section_articles, section_vectors, _row_numbers(section_articles),
                              _weights(section_tokens, averages[1]))
         types = answer_types.holds_all([p.text for p in passages])
-        self._insert_articles(articles, texts, types, averages)
+        self._insert_articles(articles, texts, types)
         self._flush()
-        meta["version"] += 1
+        meta["version"] = time.time_ns()
         self._write_meta(meta)
         return len(passages)
 
@@ -232,7 +233,7 @@ class MilvusArchive:
         meta["passage_tokens"] -= sum(map(len, passage_tokens))
         meta["sections"] -= len(section_tokens)
         meta["section_tokens"] -= sum(map(len, section_tokens))
-        meta["version"] += 1
+        meta["version"] = time.time_ns()
         self._write_meta(meta)
         return gone
 
@@ -257,13 +258,12 @@ class MilvusArchive:
         for start in range(0, len(rows), BATCH):
             self.client.insert(self.names[kind], rows[start:start + BATCH])
 
-    def _insert_articles(self, articles: list[Article], texts: dict[str, str], types: np.ndarray,
-                         averages: list[float]) -> None:
+    def _insert_articles(self, articles: list[Article], texts: dict[str, str], types: np.ndarray) -> None:
         rows, first, seq = [], 0, time.time_ns()
         for n, article in enumerate(articles):
             count = len(article.passages())
             record = json.dumps({"article": asdict(article), "types": types[first:first + count].tolist(),
-                                 "averages": averages, "seq": seq + n}, ensure_ascii=False)
+                                 "seq": seq + n}, ensure_ascii=False)
             first += count
             rows += _parts(article.id, "article", record, 0)
             if texts.get(article.id):
@@ -294,57 +294,67 @@ class MilvusArchive:
     def _write_meta(self, meta: dict) -> None:
         self.client.upsert(self.names["meta"], [{"pk": 0, "body": json.dumps(meta), "unused": _UNUSED}])
 
-    def document_frequencies(self, tokens: list[str]) -> dict[int, tuple[int, int]]:
-        """Passages and sections holding each of these tokens, by sparse dimension."""
-        dims = sorted({token_dimension(t) for t in tokens})
-        if not dims:
-            return {}
-        rows = self.client.query(self.names["terms"], filter=f"pk in {dims}", output_fields=["passages", "sections"])
-        return {r["pk"]: (r["passages"], r["sections"]) for r in rows}
-
 
 class MilvusView:
     """The Archive interface (index/archive.py) over Milvus for one loaded Index. Passage and
-    section numbers of the index ↔ the keys of their rows. What Milvus must answer (the nearest
-    passages, the best BM25 scores) is asked of it; a candidate's BM25 score is worked out here from
-    its text, which the index holds, as the stored weights were (same tokens, same average length)."""
+    section numbers of the index ↔ the keys of their rows. Milvus answers what needs the whole
+    archive (the nearest passages, the best BM25 scores); the candidates' own vectors and keyword
+    weights are then fetched by key, once per question, and scored here."""
 
-    def __init__(self, archive: MilvusArchive, index: Index, meta: dict, averages: dict[str, tuple[float, float]]):
-        self.archive, self.client, self.meta, self.index = archive, archive.client, meta, index
-        self.averages = averages
+    def __init__(self, archive: MilvusArchive, index: Index, meta: dict):
+        self.archive, self.client, self.meta = archive, archive.client, meta
         self.passage_keys = np.array(_keys([p.article for p in index.passages]), dtype=np.int64)
-        self.sections = [(a, s) for a in index.articles for s in a.sections]
-        self.section_keys = np.array(_keys([a.id for a, _ in self.sections]), dtype=np.int64)
+        self.section_keys = np.array(_keys([a.id for a in index.articles for _ in a.sections]), dtype=np.int64)
         self.passage_number = {int(k): n for n, k in enumerate(self.passage_keys)}
         self.section_number = {int(k): n for n, k in enumerate(self.section_keys)}
-        self._weights: dict[tuple[str, int], dict[int, float]] = {}
+        self._rows: dict[tuple[str, int], tuple[np.ndarray, dict[int, float]]] = {}
         self._frequencies: dict[tuple[str, ...], dict[int, tuple[int, int]]] = {}
 
+    def call(self, method: str, *args, **kwargs):
+        """A Milvus call; any failure of it is ArchiveUnavailable, which the bot treats as Telegram
+        being down (the question waits and is answered later) and the CLI reports in one line."""
+        try:
+            return getattr(self.client, method)(*args, **kwargs)
+        except Exception as exc:
+            raise ArchiveUnavailable(f"the Milvus archive at {self.archive.uri} did not answer "
+                                     f"({type(exc).__name__}: {_first_line(exc)})") from None
+
     def dense_top(self, question_vector: np.ndarray, k: int) -> np.ndarray:
-        hits = self.client.search(self.archive.names["passages"], data=[question_vector[0].tolist()], anns_field="vector",
-                                  limit=k, output_fields=[], search_params=_DENSE_SEARCH)
+        hits = self.call("search", self.archive.names["passages"], data=[question_vector[0].tolist()],
+                         anns_field="vector", limit=k, output_fields=[], search_params=_DENSE_SEARCH)
         return np.array([self.passage_number[h["pk"]] for h in hits[0] if h["pk"] in self.passage_number], dtype=np.int64)
 
     def passage_similarity(self, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-        return self._similarity("passages", self.passage_keys, question_vector, numbers)
+        return self._vectors("passages", numbers) @ question_vector
 
     def section_similarity(self, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-        return self._similarity("sections", self.section_keys, question_vector, numbers)
+        return self._vectors("sections", numbers) @ question_vector
 
-    def _similarity(self, kind: str, keys: np.ndarray, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
-        """One search restricted to these rows, which returns their inner products with the question."""
-        wanted = sorted({int(k) for k in keys[numbers]})
-        if not wanted:
-            return np.zeros(0, dtype=np.float32)
-        hits = self.client.search(self.archive.names[kind], data=[question_vector.tolist()], anns_field="vector",
-                                  limit=len(wanted), filter=f"pk in {wanted}", output_fields=[],
-                                  search_params={"metric_type": "IP"})
-        by_key = {h["pk"]: h["distance"] for h in hits[0]}
-        missing = [k for k in wanted if k not in by_key]   # an approximate index may leave some out
+    def _vectors(self, kind: str, numbers: np.ndarray) -> np.ndarray:
+        rows = self.rows(kind, numbers)
+        return np.stack([vector for vector, _ in rows]) if rows else np.zeros((0, self.meta["dimension"]), np.float32)
+
+    def rows(self, kind: str, numbers) -> list[tuple[np.ndarray, dict[int, float]]]:
+        """The stored vector and keyword weights of these passages or sections, fetched by key
+        (one query for those not fetched lately)."""
+        keys = self.passage_keys if kind == "passages" else self.section_keys
+        found = {n: self._rows.get((kind, n)) for n in {int(n) for n in numbers}}
+        missing = {n for n, row in found.items() if row is None}
+        if missing and kind == "passages":   # ranking reads the candidates' neighbours next: one query for both
+            missing |= {n + step for n in missing for step in (-1, 1)
+                        if 0 <= n + step < len(keys) and (kind, n + step) not in self._rows}
+        missing = sorted(missing)
         if missing:
-            rows = self.client.query(self.archive.names[kind], filter=f"pk in {missing}", output_fields=["vector"])
-            by_key |= {r["pk"]: float(np.dot(r["vector"], question_vector)) for r in rows}
-        return np.array([by_key.get(int(k), 0.0) for k in keys[numbers]], dtype=np.float32)
+            fetched = {r["pk"]: r for r in self.call("query", self.archive.names[kind], output_fields=["vector", "keywords"],
+                                                      filter=f"pk in {[int(keys[n]) for n in missing]}")}
+            if len(self._rows) > 20_000:   # a bounded cache: the archive may be far larger
+                self._rows = {}
+            for n in missing:
+                row = fetched.get(int(keys[n]))
+                found[n] = (np.asarray(row["vector"], dtype=np.float32), row["keywords"]) if row else \
+                    (np.zeros(self.meta["dimension"], np.float32), {})
+                self._rows[kind, n] = found[n]
+        return [found[int(n)] for n in numbers]
 
     def passage_bm25(self, tokens: list[str]) -> "MilvusScores":
         return MilvusScores(self, "passages", self.passage_number, self.frequencies(tokens))
@@ -357,30 +367,12 @@ class MilvusView:
         key = tuple(tokens)
         if key not in self._frequencies:
             if len(self._frequencies) > 64:
-                self._frequencies.clear()
-            self._frequencies[key] = self.archive.document_frequencies(tokens)
+                self._frequencies = {}
+            dims = sorted({token_dimension(t) for t in tokens})
+            rows = self.call("query", self.archive.names["terms"], filter=f"pk in {dims}",
+                             output_fields=["passages", "sections"]) if dims else []
+            self._frequencies[key] = {r["pk"]: (r["passages"], r["sections"]) for r in rows}
         return self._frequencies[key]
-
-    def weights(self, kind: str, number: int) -> dict[int, float]:
-        """A passage's or section's stored sparse vector, made again from its text."""
-        key = (kind, number)
-        if key not in self._weights:
-            if len(self._weights) > 20_000:   # a bounded cache: the archive may be far larger
-                self._weights.clear()
-            article, tokens = self._tokens(kind, number)
-            self._weights[key] = _weights([tokens], self.averages[article][kind == "sections"])[0]
-        return self._weights[key]
-
-    def _tokens(self, kind: str, number: int) -> tuple[str, list[str]]:
-        if kind == "passages":
-            passage = self.index.passages[number]
-            return passage.article, text.keyword_tokens(text.normalise(passage.text))
-        article, section = self.sections[number]
-        first, last = np.searchsorted(self.index.passage_section, [number, number + 1])
-        tokens = text.keyword_tokens(text.normalise(article.title)) + text.keyword_tokens(text.normalise(section.heading))
-        for n in range(first, last):
-            tokens += self._tokens("passages", n)[1]
-        return article.id, tokens
 
 
 class MilvusScores:
@@ -399,7 +391,7 @@ class MilvusScores:
         if not self.query or not k:
             self.best = 0.0
             return np.zeros(0, dtype=np.int64)
-        hits = self.view.client.search(self.view.archive.names[self.kind], data=[self.query], anns_field="keywords",
+        hits = self.view.call("search", self.view.archive.names[self.kind], data=[self.query], anns_field="keywords",
                                        limit=k, output_fields=[], search_params={"metric_type": "IP"})
         found = [(self.number_of[h["pk"]], float(h["distance"])) for h in hits[0] if h["pk"] in self.number_of]
         self.known.update(found)
@@ -412,13 +404,11 @@ class MilvusScores:
         return self.best
 
     def at(self, numbers: np.ndarray) -> np.ndarray:
-        return np.array([self._score(int(n)) for n in numbers], dtype=np.float32)
-
-    def _score(self, number: int) -> float:
-        if number not in self.known:
-            weights = self.view.weights(self.kind, number)
+        missing = [int(n) for n in numbers if int(n) not in self.known]
+        for number, (_, weights) in zip(missing, self.view.rows(self.kind, missing)):
             self.known[number] = sum(idf * weights.get(dim, 0.0) for dim, idf in self.query.items())
-        return self.known[number]
+        return np.array([self.known[int(n)] for n in numbers], dtype=np.float32)
+
 
 
 def is_server(uri: str) -> bool:

@@ -131,3 +131,24 @@ def test_a_cut_keeps_tags_balanced_and_prefers_a_sentence_end():
     assert all(check_html(p)[0] is None and th.visible_length(p) <= 1000 for p in pieces)
     assert th.html.unescape(th._TAG.sub("", "".join(pieces))) == th._TAG.sub("", line)
     assert pieces[0].endswith("。</blockquote>")
+
+
+@pytest.mark.parametrize("store, problem", [("{backend: mongo}", "store.backend"),
+                                            ("{backend: milvus, uri: 'http://no such host:19530'}", "store.uri"),
+                                            ("{backend: milvus, collection: 'a-b'}", "store.collection")])
+def test_a_wrong_store_setting_is_a_config_error(tmp_path, store, problem):
+    path = tmp_path / "config.yaml"
+    path.write_text(f"store: {store}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=problem):
+        load_settings(path, environ={})
+
+
+def test_a_milvus_lite_file_is_relative_to_the_config_and_defaults_to_the_index_folder(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("store: {backend: milvus, uri: archive/milvus.db}\n", encoding="utf-8")
+    assert load_settings(path, environ={}).store.uri == str(tmp_path / "archive" / "milvus.db")
+    path.write_text("store: {backend: milvus, uri: 'http://10.0.0.5:19530'}\n", encoding="utf-8")
+    assert load_settings(path, environ={}).store.archive_uri(tmp_path) == "http://10.0.0.5:19530"
+    path.write_text("store: {backend: milvus}\n", encoding="utf-8")
+    settings = load_settings(path, environ={})
+    assert settings.store.archive_uri(settings.index_dir) == str(tmp_path / "data" / "index" / "archive.db")

@@ -37,6 +37,7 @@ from bot.config import Telegram as TelegramSettings
 from bot.chat.conversation import Conversations
 from bot.telegram.intake import Outage, one_line
 from bot.chat.render import body, headline
+from index.archive import ArchiveUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -467,6 +468,12 @@ def _button_reply(context, kind: str, values: list[int]):
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
+    if isinstance(error, ArchiveUnavailable) and "intake" in context.bot_data:
+        # The Milvus archive is away: like Telegram being down, the question waits and is answered
+        # when it is back (or, past telegram.apologise_after_minutes, apologised for).
+        log.warning("Update %s: %s; it stays pending and will be tried again", getattr(update, "update_id", "?"), error)
+        context.bot_data["intake"].postpone(update.update_id)
+        return
     if isinstance(error, NetworkError) and not isinstance(error, BadRequest) and "intake" in context.bot_data:
         # The Bot API stayed unreachable past telegram.send_retry_seconds: the update stays pending
         # and is handled again, here or after a restart (gatekeeper() apologises once it is old).

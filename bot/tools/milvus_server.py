@@ -13,10 +13,12 @@ from typing import Iterator
 
 
 @contextlib.contextmanager
-def milvus_lite_server(data_dir: Path, timeout: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Start the server on `data_dir`, yield its http:// address and process, stop it at the end."""
+def milvus_lite_server(data_dir: Path, timeout: float = 60, port: int | None = None
+                       ) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Start the server on `data_dir` (and `port`, or a free one), yield its http:// address and
+    process, stop it at the end."""
     command = shutil.which("milvus-lite", path=str(Path(sys.executable).parent)) or "milvus-lite"
-    port = _free_port()
+    port = port or _free_port()
     log = Path(data_dir).with_name(f"{Path(data_dir).name}.log")   # a pipe nobody reads would fill and stall it
     with open(log, "wb") as output:
         process = subprocess.Popen([command, "server", "--data-dir", str(data_dir), "--host", "127.0.0.1",
