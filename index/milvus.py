@@ -55,11 +55,13 @@ class MilvusArchive:
     def __init__(self, uri: str, prefix: str = "article_qa", index_kind: str = "auto"):
         try:
             from pymilvus import MilvusClient
-            # Milvus Lite gives no snapshot timestamp, which pymilvus's iterator warns about at every
-            # load, and its in-process server logs the probe it does not implement as an error.
-            logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
-            if not is_server(uri):
+            # A failed call reaches our log once, in one line (ArchiveUnavailable, IndexStoreError):
+            # pymilvus would add a traceback for each retry, and a warning at every load about the
+            # snapshot timestamp Milvus Lite does not give.
+            logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
+            if not is_server(uri):   # and a file another process holds is reported below, in one line
                 logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+                logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
             self.client = MilvusClient(uri)
         except Exception as exc:   # a server that does not answer, a file another process holds
             shared = "" if is_server(uri) else (" — a Milvus Lite file serves one process at a time: is another "
@@ -69,9 +71,9 @@ class MilvusArchive:
                                   f"{_first_line(exc)}){shared}") from None
         self.uri, self.prefix, self.index_kind = uri, prefix, index_kind
         self.names = {kind: f"{prefix}_{kind}" for kind in ("passages", "sections", "articles", "terms", "meta")}
-        self._load_collections()
+        self.load_collections()
 
-    def _load_collections(self) -> None:
+    def load_collections(self) -> None:
         """Collections are searched once loaded into memory (on the server, for a server)."""
         for name in self.names.values():
             if self.client.has_collection(name):
@@ -157,7 +159,7 @@ class MilvusArchive:
         self._plain_collection("articles", [("article", 512), ("kind", 16), ("body", 65_535)], [("part", DataType.INT64)])
         self._plain_collection("terms", [], [("passages", DataType.INT64), ("sections", DataType.INT64)])
         self._plain_collection("meta", [("body", 65_535)], [])
-        self._load_collections()
+        self.load_collections()
         self._write_meta({"format": FORMAT, "model": model, "dimension": dimension, "version": time.time_ns(), "articles": 0,
                           "passages": 0, "passage_tokens": 0, "sections": 0, "section_tokens": 0})
 
@@ -314,7 +316,15 @@ class MilvusView:
         """A Milvus call; any failure of it is ArchiveUnavailable, which the bot treats as Telegram
         being down (the question waits and is answered later) and the CLI reports in one line."""
         try:
-            return getattr(self.client, method)(*args, **kwargs)
+            try:
+                return getattr(self.client, method)(*args, **kwargs)
+            except Exception as exc:
+                if "load()" not in str(exc):
+                    raise
+                # A restarted Milvus Lite server comes back with its collections released: load
+                # them again, once, and retry.
+                self.archive.load_collections()
+                return getattr(self.client, method)(*args, **kwargs)
         except Exception as exc:
             raise ArchiveUnavailable(f"the Milvus archive at {self.archive.uri} did not answer "
                                      f"({type(exc).__name__}: {_first_line(exc)})") from None

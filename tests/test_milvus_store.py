@@ -95,13 +95,15 @@ def test_two_bots_share_one_milvus_server_and_see_each_others_articles(tmp_path)
             uploaded = time.time()
             first.api.document("qingshui_library.md", QINGSHUI.read_bytes(), user_id=77)
             assert "qingshui_library" in plain(first.replies(77, 2, timeout=120)[1]["params"]["text"])
+            reported = time.time()
             for n in range(100):   # the other bot: answerable within seconds of the upload's end
                 second.api.message("清水镇图书馆的馆长叫什么名字？", user_id=300 + n)
                 if "陈建国" in plain(second.replies(300 + n)[0]["params"]["text"]):
                     break
                 time.sleep(0.2)
             seconds = time.time() - uploaded
-            print(f"article uploaded to one bot answered by the other {seconds:.1f} s after the upload")
+            print(f"article uploaded to one bot answered by the other {seconds:.1f} s after the upload, "
+                  f"{time.time() - reported:.1f} s after the first bot reported it added")
             assert "陈建国" in plain(second.replies(300 + n)[0]["params"]["text"]) and seconds < 30
             assert "Now answering from the rebuilt index" in second.log.read_text()
             # The server goes away: a question waits, unanswered and unapologised, until it is back.
@@ -109,7 +111,7 @@ def test_two_bots_share_one_milvus_server_and_see_each_others_articles(tmp_path)
             server.wait(30)
             second.api.message("岚山区委书记是谁？", user_id=500)
             time.sleep(3)
-            assert not second.api.sent_to(500)
+            assert not [s for s in second.api.sent_to(500) if s["method"] == "sendMessage"]
             assert "stays pending" in second.log.read_text() and "Traceback" not in second.log.read_text()
             port = int(uri.rsplit(":", 1)[1])
             with milvus_lite_server(tmp_path / "milvus", port=port):
