@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import time
 import zlib
 from collections import Counter
@@ -53,6 +54,9 @@ class MilvusArchive:
     """One Milvus archive: its collections, and reading and writing them."""
 
     def __init__(self, uri: str, prefix: str = "article_qa", index_kind: str = "auto"):
+        # gRPC's C core writes its own notices to stderr (a server's "too many pings" GOAWAY, which
+        # pymilvus recovers from by itself); what fails for good is reported once, by us.
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
         try:
             from pymilvus import MilvusClient
             # A failed call reaches our log once, in one line (ArchiveUnavailable, IndexStoreError):
@@ -62,7 +66,8 @@ class MilvusArchive:
             if not is_server(uri):   # and a file another process holds is reported below, in one line
                 logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
                 logging.getLogger("milvus_lite.server_manager").setLevel(logging.CRITICAL)
-            self.client = MilvusClient(uri)
+            # A server that asks for credentials gets them from the environment, never from a file.
+            self.client = MilvusClient(uri, token=os.environ.get("MILVUS_TOKEN", ""))
         except Exception as exc:   # a server that does not answer, a file another process holds
             shared = "" if is_server(uri) else (" — a Milvus Lite file serves one process at a time: is another "
                                                 "article-qa using it? To share an archive, run a Milvus server "
@@ -104,11 +109,10 @@ class MilvusArchive:
         if model_name and meta["model"] != model_name:
             raise IndexStoreError(f"The archive at {self.uri} was built with {meta['model']}, config asks for "
                                   f"{model_name} — run: article-qa index")
-        records = self._records("article")
-        records.sort(key=lambda r: r["seq"])
-        articles = [_article_from_json(r["article"]) for r in records]
+        stored = sorted(self._stored_articles(), key=lambda entry: entry[0])   # in the order they were added
+        articles = [article for _, article, _ in stored]
         passages, passage_section, _ = _flatten(articles)
-        types = np.array([t for r in records for t in r["types"]], dtype=np.uint16)
+        types = np.array([t for _, _, kinds in stored for t in kinds], dtype=np.uint16)
         manifest = {"format": FORMAT, "model": meta["model"], "dimension": meta["dimension"], "store": "milvus",
                     "version": meta["version"], "built": str(meta["version"]), "passages": len(passages),
                     "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title} for a in articles]}
@@ -123,11 +127,18 @@ class MilvusArchive:
                                   filter=f'kind == "source" and article == {json.dumps(article_id)}')
         return "".join(p["body"] for p in sorted(parts, key=lambda p: p["part"]))
 
-    def _records(self, kind: str) -> list[dict]:
+    def _stored_articles(self) -> list[tuple[int, Article, list[int]]]:
+        """(when added, the article, its passages' answer kinds) of every article; each record is
+        parsed and dropped in turn, so that loading never holds the whole archive's JSON at once."""
         parts: dict[str, list[tuple[int, str]]] = {}
-        for row in self._iterate(self.names["articles"], f'kind == "{kind}"', ["article", "part", "body"]):
+        for row in self._iterate(self.names["articles"], 'kind == "article"', ["article", "part", "body"]):
             parts.setdefault(row["article"], []).append((row["part"], row["body"]))
-        return [json.loads("".join(body for _, body in sorted(p))) for p in parts.values()]
+        out = []
+        while parts:
+            _, pieces = parts.popitem()
+            record = json.loads("".join(body for _, body in sorted(pieces)))
+            out.append((record["seq"], _article_from_json(record["article"]), record["types"]))
+        return out
 
     def _iterate(self, collection: str, expression: str, fields: list[str]):
         iterator = self.client.query_iterator(collection, batch_size=BATCH, filter=expression, output_fields=fields)
@@ -357,7 +368,7 @@ class MilvusView:
         if missing:
             fetched = {r["pk"]: r for r in self.call("query", self.archive.names[kind], output_fields=["vector", "keywords"],
                                                       filter=f"pk in {[int(keys[n]) for n in missing]}")}
-            if len(self._rows) > 20_000:   # a bounded cache: the archive may be far larger
+            if len(self._rows) > 4_096:   # a bounded cache: a question fetches about 200
                 self._rows = {}
             for n in missing:
                 row = fetched.get(int(keys[n]))

@@ -113,6 +113,9 @@ def test_two_bots_share_one_milvus_server_and_see_each_others_articles(tmp_path)
             time.sleep(3)
             assert not [s for s in second.api.sent_to(500) if s["method"] == "sendMessage"]
             assert "stays pending" in second.log.read_text() and "Traceback" not in second.log.read_text()
+            asked = run_cli("--config", config, "ask", "岚山区委书记是谁？", "--index-dir", tmp_path / "a" / "index")
+            assert asked.returncode == 1 and "Cannot open the Milvus archive" in asked.stderr
+            assert len(asked.stderr.strip().splitlines()) == 1, asked.stderr
             port = int(uri.rsplit(":", 1)[1])
             with milvus_lite_server(tmp_path / "milvus", port=port):
                 assert "焦春锋" in plain(second.replies(500, timeout=60)[0]["params"]["text"])
