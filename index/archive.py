@@ -35,9 +35,6 @@ class Archive(Protocol):
     def dense_top(self, question_vector: np.ndarray, k: int) -> np.ndarray:
         """Numbers of the k passages nearest to the question (inner product of unit vectors)."""
 
-    def candidates(self, question_vector: np.ndarray, bm25: Scores, k: int) -> np.ndarray:
-        """Numbers of the k nearest passages and of the k best by BM25 (repeats possible)."""
-
     def passage_similarity(self, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
         """Inner product of the question's vector with each of these passages' vectors."""
 
@@ -77,9 +74,6 @@ class EmbeddedArchive:
     def dense_top(self, question_vector: np.ndarray, k: int) -> np.ndarray:
         _, ids = self.index.dense.search(question_vector, k)
         return ids[0][ids[0] >= 0]
-
-    def candidates(self, question_vector: np.ndarray, bm25: ArrayScores, k: int) -> np.ndarray:
-        return np.concatenate([self.dense_top(question_vector, k), bm25.top(k)])
 
     def passage_similarity(self, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
         return self.index.passage_vectors[numbers] @ question_vector

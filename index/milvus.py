@@ -31,7 +31,6 @@ import os
 import time
 import zlib
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
@@ -48,8 +47,6 @@ PART_CHARS = 16_000          # a VARCHAR holds 65,535 bytes: 16,000 characters o
 ROW_BITS = 20                # a passage or section key: article key << 20 | its number in the article
 BATCH = 2_000                # rows per insert or query call
 _UNUSED = [0.0, 0.0]         # Milvus wants a vector field in every collection; these hold none
-# Searches of one question that can go at once (MilvusView.candidates), shared by the answering threads.
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="milvus")
 _DENSE_SEARCH = {"metric_type": "IP", "params": {"ef": 128}}   # HNSW: as the embedded index's efSearch
 
 
@@ -325,7 +322,6 @@ class MilvusView:
         self.section_number = {int(k): n for n, k in enumerate(self.section_keys)}
         self._rows: dict[tuple[str, int], tuple[np.ndarray, dict[int, float]]] = {}
         self._frequencies: dict[tuple[str, ...], dict[int, tuple[int, int]]] = {}
-        self._sections: dict[tuple[str, ...], MilvusScores] = {}   # asked for ahead (candidates())
 
     def call(self, method: str, *args, **kwargs):
         """A Milvus call; any failure of it is ArchiveUnavailable, which the bot treats as Telegram
@@ -348,20 +344,6 @@ class MilvusView:
         hits = self.call("search", self.archive.names["passages"], data=[question_vector[0].tolist()],
                          anns_field="vector", limit=k, output_fields=[], search_params=_DENSE_SEARCH)
         return np.array([self.passage_number[h["pk"]] for h in hits[0] if h["pk"] in self.passage_number], dtype=np.int64)
-
-    def candidates(self, question_vector: np.ndarray, bm25: "MilvusScores", k: int) -> np.ndarray:
-        """The two searches at once: each is a round trip to Milvus, and they do not depend on
-        each other. The sections' best BM25 score, which ranking needs next, is asked for meanwhile."""
-        keyword = _POOL.submit(bm25.top, k)
-        self._sections_ahead(bm25.tokens)
-        return np.concatenate([self.dense_top(question_vector, k), keyword.result()])
-
-    def _sections_ahead(self, tokens: list[str]) -> None:
-        scores = MilvusScores(self, "sections", self.section_number, self.frequencies(tokens), tokens)
-        scores.pending = _POOL.submit(scores.max)
-        if len(self._sections) > 64:
-            self._sections = {}
-        self._sections[tuple(tokens)] = scores
 
     def passage_similarity(self, question_vector: np.ndarray, numbers: np.ndarray) -> np.ndarray:
         return self._vectors("passages", numbers) @ question_vector
@@ -396,14 +378,10 @@ class MilvusView:
         return [found[int(n)] for n in numbers]
 
     def passage_bm25(self, tokens: list[str]) -> "MilvusScores":
-        return MilvusScores(self, "passages", self.passage_number, self.frequencies(tokens), tokens)
+        return MilvusScores(self, "passages", self.passage_number, self.frequencies(tokens))
 
     def section_bm25(self, tokens: list[str]) -> "MilvusScores":
-        ahead = self._sections.pop(tuple(tokens), None)
-        if ahead is not None:
-            ahead.pending.result()
-            return ahead
-        return MilvusScores(self, "sections", self.section_number, self.frequencies(tokens), tokens)
+        return MilvusScores(self, "sections", self.section_number, self.frequencies(tokens))
 
     def frequencies(self, tokens: list[str]) -> dict[int, tuple[int, int]]:
         """The archive's document counts of these tokens (asked once for passages and sections)."""
@@ -421,9 +399,8 @@ class MilvusView:
 class MilvusScores:
     """BM25 scores for one question: the best from Milvus, any other worked out when asked for."""
 
-    def __init__(self, view: MilvusView, kind: str, number_of: dict[int, int], frequencies: dict[int, tuple[int, int]],
-                 tokens: list[str]):
-        self.view, self.kind, self.number_of, self.tokens = view, kind, number_of, tokens
+    def __init__(self, view: MilvusView, kind: str, number_of: dict[int, int], frequencies: dict[int, tuple[int, int]]):
+        self.view, self.kind, self.number_of = view, kind, number_of
         total, column = view.meta[kind], kind == "sections"   # N as when the index was loaded
         # Repeated tokens count once, and a token no document holds scores nothing.
         self.query = {dim: math.log(1 + (total - df[column] + 0.5) / (df[column] + 0.5))

@@ -212,7 +212,8 @@ class Searcher:
             dense = self.archive.passage_similarity(q_vec[0], numbers)
             return np.unique(np.concatenate([numbers[np.argsort(-dense)[:CANDIDATES]],
                                              numbers[np.argsort(-bm25.at(numbers))[:CANDIDATES]]]))
-        return np.unique(self.archive.candidates(q_vec, bm25, min(CANDIDATES, len(self.index.passages))))
+        k = min(CANDIDATES, len(self.index.passages))
+        return np.unique(np.concatenate([self.archive.dense_top(q_vec, k), bm25.top(k)]))
 
     def _feature_matrix(self, query, q_vec, bm25: Scores, candidates) -> np.ndarray:
         idx = self.index
