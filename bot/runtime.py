@@ -183,10 +183,14 @@ def _add(settings: Settings, new: list[Article], new_texts: dict[str, str], fold
     replaced = tuple(a for a in index.articles if a.id in ids)
     texts = {a.id: stored_source_text(folder, a.id) for a in kept} | new_texts
     report = _build(settings, kept + new, texts, folder, False, previous=index)
-    added = [f"  + {a.id}: 《{a.title}》, {len(a.sections)} section(s), {len(a.passages())} passages"
-             + "".join(f", {line}" for _, line in a.metadata[:3]) for a in new]
-    added += [f"  replaced {a.id}: 《{a.title}》 from {a.path}" for a in replaced]
-    return Change("\n".join([report, *added]), tuple(new), len(kept) + len(new), replaced)
+    return Change("\n".join([report, *_added_lines(new, replaced)]), tuple(new), len(kept) + len(new), replaced)
+
+
+def _added_lines(new: list[Article], replaced: tuple[Article, ...]) -> list[str]:
+    """What an --add reports of each article it added or replaced."""
+    return [f"  + {a.id}: 《{a.title}》, {len(a.sections)} section(s), {len(a.passages())} passages"
+            + "".join(f", {line}" for _, line in a.metadata[:3]) for a in new] \
+        + [f"  replaced {a.id}: 《{a.title}》 from {a.path}" for a in replaced]
 
 
 def _add_to_archive(settings: Settings, archive: MilvusArchive, new: list[Article], texts: dict[str, str]) -> Change:
@@ -198,12 +202,9 @@ def _add_to_archive(settings: Settings, archive: MilvusArchive, new: list[Articl
         written = archive.add(new, texts, model)
     except IndexStoreError as exc:
         raise UserError(str(exc), 1) from None
-    lines = [f"Added {len(new)} article(s), {written} passages to the Milvus archive at {archive.uri} "
-             f"({time.time() - started:.1f}s)."]
-    lines += [f"  + {a.id}: 《{a.title}》, {len(a.sections)} section(s), {len(a.passages())} passages"
-              + "".join(f", {line}" for _, line in a.metadata[:3]) for a in new]
-    lines += [f"  replaced {a.id}: 《{a.title}》 from {a.path}" for a in replaced]
-    return Change("\n".join(lines), tuple(new), archive.meta()["articles"], replaced)
+    report = (f"Added {len(new)} article(s), {written} passages to the Milvus archive at {archive.uri} "
+              f"({time.time() - started:.1f}s).")
+    return Change("\n".join([report, *_added_lines(new, replaced)]), tuple(new), archive.meta()["articles"], replaced)
 
 
 def remove(settings: Settings, ids: list[str], folder: Path) -> Change:

@@ -33,7 +33,7 @@ import zlib
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -116,8 +116,7 @@ class MilvusArchive:
         manifest = {"format": FORMAT, "model": meta["model"], "dimension": meta["dimension"], "store": "milvus",
                     "version": meta["version"], "built": str(meta["version"]), "passages": len(passages),
                     "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title} for a in articles]}
-        index = Index(Path(self.uri), manifest, articles, passages, passage_section, None, None, None, None, None,
-                      types.astype(np.uint16))
+        index = Index(Path(self.uri), manifest, articles, passages, passage_section, None, None, None, None, None, types)
         index.archive = MilvusView(self, index, meta)
         return index
 
@@ -128,17 +127,9 @@ class MilvusArchive:
         return "".join(p["body"] for p in sorted(parts, key=lambda p: p["part"]))
 
     def _stored_articles(self) -> list[tuple[int, Article, list[int]]]:
-        """(when added, the article, its passages' answer kinds) of every article; each record is
-        parsed and dropped in turn, so that loading never holds the whole archive's JSON at once."""
-        parts: dict[str, list[tuple[int, str]]] = {}
-        for row in self._iterate(self.names["articles"], 'kind == "article"', ["article", "part", "body"]):
-            parts.setdefault(row["article"], []).append((row["part"], row["body"]))
-        out = []
-        while parts:
-            _, pieces = parts.popitem()
-            record = json.loads("".join(body for _, body in sorted(pieces)))
-            out.append((record["seq"], _article_from_json(record["article"]), record["types"]))
-        return out
+        """(when added, the article, its passages' answer kinds) of every article."""
+        rows = self._iterate(self.names["articles"], 'kind == "article"', ["article", "part", "body"])
+        return [(r["seq"], _article_from_json(r["article"]), r["types"]) for r in _records(rows)]
 
     def _iterate(self, collection: str, expression: str, fields: list[str]):
         iterator = self.client.query_iterator(collection, batch_size=BATCH, filter=expression, output_fields=fields)
@@ -207,19 +198,14 @@ class MilvusArchive:
         vectors = _embed_in_batches(embedder, [f"{p.title}：{p.text}" for p in passages], progress)
         section_vectors = embedder.encode(section_texts, max_tokens=SECTION_TOKENS) if section_texts else vectors[:0]
         passage_tokens, section_tokens = _tokens(articles)
-        meta["articles"] += len(articles)
-        meta["passages"] += len(passage_tokens)
-        meta["passage_tokens"] += sum(map(len, passage_tokens))
-        meta["sections"] += len(section_tokens)
-        meta["section_tokens"] += sum(map(len, section_tokens))
-        self._count_terms(passage_tokens, section_tokens, +1)
+        self._count(meta, len(articles), passage_tokens, section_tokens, +1)
         # BM25's average lengths as they are now (a build writes everything at once, so they are exact)
         averages = [meta["passage_tokens"] / max(meta["passages"], 1), meta["section_tokens"] / max(meta["sections"], 1)]
-        self._insert_vectors("passages", articles, [p.article for p in passages], vectors,
+        self._insert_vectors("passages", [p.article for p in passages], vectors,
                              _row_numbers(p.article for p in passages),
                              _weights(passage_tokens, averages[0]))
         section_articles = [a.id for a in articles for _ in a.sections]
-        self._insert_vectors("sections", articles, section_articles, section_vectors, _row_numbers(section_articles),
+        self._insert_vectors("sections", section_articles, section_vectors, _row_numbers(section_articles),
                              _weights(section_tokens, averages[1]))
         types = answer_types.holds_all([p.text for p in passages])
         self._insert_articles(articles, texts, types)
@@ -233,19 +219,13 @@ class MilvusArchive:
         articles = self.articles(ids)
         if not articles:
             return []
-        passage_tokens, section_tokens = _tokens(articles)
-        self._count_terms(passage_tokens, section_tokens, -1)
+        meta = self.meta()
+        self._count(meta, len(articles), *_tokens(articles), -1)
         gone = [a.id for a in articles]
         expression = f"article in {json.dumps(gone, ensure_ascii=False)}"
         for kind in ("passages", "sections", "articles"):
             self.client.delete(self.names[kind], filter=expression)
         self._flush()
-        meta = self.meta()
-        meta["articles"] -= len(gone)
-        meta["passages"] -= len(passage_tokens)
-        meta["passage_tokens"] -= sum(map(len, passage_tokens))
-        meta["sections"] -= len(section_tokens)
-        meta["section_tokens"] -= sum(map(len, section_tokens))
         meta["version"] = time.time_ns()
         self._write_meta(meta)
         return gone
@@ -257,14 +237,11 @@ class MilvusArchive:
     def _records_of(self, ids: list[str]) -> list[dict]:
         if not ids:
             return []
-        rows = self.client.query(self.names["articles"], output_fields=["article", "part", "body"],
-                                 filter=f'kind == "article" and article in {json.dumps(ids, ensure_ascii=False)}')
-        parts: dict[str, list] = {}
-        for row in rows:
-            parts.setdefault(row["article"], []).append((row["part"], row["body"]))
-        return [json.loads("".join(body for _, body in sorted(p))) for p in parts.values()]
+        return list(_records(self.client.query(
+            self.names["articles"], output_fields=["article", "part", "body"],
+            filter=f'kind == "article" and article in {json.dumps(ids, ensure_ascii=False)}')))
 
-    def _insert_vectors(self, kind: str, articles, article_ids: list[str], vectors: np.ndarray,
+    def _insert_vectors(self, kind: str, article_ids: list[str], vectors: np.ndarray,
                         numbers: list[int], weights: list[dict[int, float]]) -> None:
         rows = [{"pk": row_key(a, n), "article": a, "vector": v, "keywords": w or {_EMPTY_TOKEN: 1e-6}}
                 for a, n, v, w in zip(article_ids, numbers, vectors, weights)]
@@ -283,6 +260,17 @@ class MilvusArchive:
                 rows += _parts(article.id, "source", texts[article.id], 1 << (ROW_BITS - 1))
         for start in range(0, len(rows), BATCH):
             self.client.insert(self.names["articles"], rows[start:start + BATCH])
+
+    def _count(self, meta: dict, articles: int, passage_tokens: list[list[str]], section_tokens: list[list[str]],
+               sign: int) -> None:
+        """Count articles in (sign +1) or out (-1): the meta row's totals and lengths, and the
+        documents holding each token."""
+        meta["articles"] += sign * articles
+        meta["passages"] += sign * len(passage_tokens)
+        meta["passage_tokens"] += sign * sum(map(len, passage_tokens))
+        meta["sections"] += sign * len(section_tokens)
+        meta["section_tokens"] += sign * sum(map(len, section_tokens))
+        self._count_terms(passage_tokens, section_tokens, sign)
 
     def _count_terms(self, passage_tokens: list[list[str]], section_tokens: list[list[str]], sign: int) -> None:
         """Add (or take away) the documents holding each token to the archive's counts."""
@@ -413,7 +401,7 @@ class MilvusScores:
             self.best = 0.0
             return np.zeros(0, dtype=np.int64)
         hits = self.view.call("search", self.view.archive.names[self.kind], data=[self.query], anns_field="keywords",
-                                       limit=k, output_fields=[], search_params={"metric_type": "IP"})
+                              limit=k, output_fields=[], search_params={"metric_type": "IP"})
         found = [(self.number_of[h["pk"]], float(h["distance"])) for h in hits[0] if h["pk"] in self.number_of]
         self.known.update(found)
         self.best = max((score for _, score in found), default=0.0)
@@ -429,7 +417,6 @@ class MilvusScores:
         for number, (_, weights) in zip(missing, self.view.rows(self.kind, missing)):
             self.known[number] = sum(idf * weights.get(dim, 0.0) for dim, idf in self.query.items())
         return np.array([self.known[int(n)] for n in numbers], dtype=np.float32)
-
 
 
 def is_server(uri: str) -> bool:
@@ -490,6 +477,17 @@ def _weights(documents: list[list[str]], average_length: float) -> list[dict[int
             weights[dim] = weights.get(dim, 0.0) + tf * (K1 + 1) / (tf + norm)
         out.append(weights)
     return out
+
+
+def _records(rows) -> Iterator[dict]:
+    """The article records that rows of the articles collection hold, their parts joined in
+    order; each is parsed only when reached, so loading never holds every record parsed at once."""
+    parts: dict[str, list[tuple[int, str]]] = {}
+    for row in rows:
+        parts.setdefault(row["article"], []).append((row["part"], row["body"]))
+    while parts:
+        _, pieces = parts.popitem()
+        yield json.loads("".join(body for _, body in sorted(pieces)))
 
 
 def _parts(article_id: str, kind: str, body: str, first: int) -> list[dict]:

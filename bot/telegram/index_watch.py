@@ -48,8 +48,7 @@ class IndexWatch:
         failed, retry_at = None, 0.0
         while True:
             await asyncio.sleep(self.every)
-            stamp = await asyncio.get_running_loop().run_in_executor(executor, self.stamp) if self.version \
-                else self.stamp()
+            stamp = await asyncio.get_running_loop().run_in_executor(executor, self.stamp)   # Milvus: a query
             if stamp is None or stamp == self.seen or (stamp == failed and time.monotonic() < retry_at):
                 continue
             started = time.monotonic()
