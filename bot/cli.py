@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import UserError
-from index.archive import ArchiveUnavailable
+from index.archive import ArchiveQueryError, ArchiveUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), exc.code)
     except ArchiveUnavailable as exc:
         return _fail(f"{exc} — try again when it is back", 1)
+    except ArchiveQueryError as exc:
+        return _fail(str(exc), 1)
     except KeyboardInterrupt:
         return 130
 
@@ -57,11 +59,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("index", cmd_index, "parse the articles and build the index")
     p.add_argument("files", nargs="*", help="article files (.txt .md .html .docx .pdf) or http(s) URLs "
-                   "(default: those in config.yaml)")
+                   "(default: those in config.yaml and every article added since)")
     p.add_argument("--add", nargs="+", metavar="FILE|URL", help="add articles to the existing index "
                    "(one with the same id is replaced); a running bot picks the new index up")
     p.add_argument("--remove", nargs="+", metavar="ID", help="remove articles from the existing index by id")
     p.add_argument("--json", action="store_true", help="with --add/--remove: print what changed as JSON")
+    p.add_argument("--only-config", action="store_true", help="build from config.yaml's articles (or the files "
+                   "given) alone, dropping articles added with --add or from Telegram (by default they are kept)")
     p = command("ask", cmd_ask, "answer one question, or questions on stdin with --jsonl")
     p.add_argument("question", nargs="?")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
@@ -103,10 +107,14 @@ def cmd_index(args, settings: Settings) -> int:
         change = (runtime.add(settings, args.add, folder) if args.add else runtime.remove(settings, args.remove, folder))
         print(json.dumps(change.to_json(), ensure_ascii=False) if args.json else change.report)
         return 0
-    files = args.files or settings.article_files()
-    if not files:
-        raise UserError("no article files given and none in config.yaml (articles:)")
-    report = runtime.build(settings, files, folder, progress=sys.stderr.isatty() or len(files) > 20)
+    if not args.files:   # the library: configured and added articles alike
+        print(runtime.rebuild(settings, folder, only_config=args.only_config))
+        return 0
+    dropped = runtime.would_drop(settings, folder, args.files)
+    if dropped and not args.only_config:
+        raise UserError(f"the index at {folder} also holds {', '.join(dropped)}; building it from these files "
+                        f"alone would drop them — add files with --add, or pass --only-config to drop them", 2)
+    report = runtime.build(settings, args.files, folder, progress=sys.stderr.isatty() or len(args.files) > 20)
     print(report)
     return 0
 
@@ -219,13 +227,14 @@ def cmd_serve(args, settings: Settings) -> int:
     if not token:
         raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")
     try:
-        journal = Journal(settings.telegram.journal)   # first: a second bot on this journal stops here
+        # First: a second bot on this journal stops here.
+        journal = Journal(settings.telegram.journal, settings.telegram.journal_keep_hours * 3600)
         telegram_serve.check_webhook_port(settings.telegram)
         folder = args.index_dir or settings.index_dir
         watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir, config_articles=False),
                            version=runtime.index_version(settings, folder))
-        index_command = [sys.executable, "-m", "bot.cli"] + (["--config", args.config] if args.config else []) \
-            + ["index", "--index-dir", str(folder)]
+        index_command = [*CHILD_COMMAND, *(["--config", args.config] if args.config else []),
+                         "index", "--index-dir", str(folder)]
         library = Library(index_command, Path(folder).parent / "uploads", frozenset(p.stem for p in settings.article_files()))
         # Its own file beside the update journal: one database would make the answering threads'
         # writes and the event loop's journal writes wait for each other's locks.
@@ -251,13 +260,24 @@ def cmd_serve(args, settings: Settings) -> int:
     os._exit(0)
 
 
+# The admin's index changes run this in a child process. Not `python -m bot.cli`: that puts the
+# working directory first on sys.path, and a bot started in a folder holding its own `index/` (a
+# data folder, say) would import that folder instead of the package.
+CHILD_COMMAND = [sys.executable, "-c", "import sys; sys.path.pop(0); from bot.cli import main; sys.exit(main())"]
+
+
 def cmd_run(args, settings: Settings) -> int:
     from bot import runtime
     folder = args.index_dir or settings.index_dir
     reason = runtime.needs_rebuild(settings, folder)
     if reason:
         print(f"Building the index ({reason}) …", file=sys.stderr)
-        print(runtime.rebuild(settings, folder), file=sys.stderr)
+        try:
+            print(runtime.rebuild(settings, folder), file=sys.stderr)
+        except UserError as exc:
+            if not reason.startswith("changed"):   # no usable index to fall back on
+                raise
+            print(f"article-qa: could not rebuild ({exc}); answering from the index as it is", file=sys.stderr)
     if os.environ.get("TELEGRAM_BOT_TOKEN", "").strip():
         return cmd_serve(args, settings)
     print("(No TELEGRAM_BOT_TOKEN set: chatting in the terminal. "

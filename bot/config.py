@@ -103,6 +103,9 @@ class Telegram(_Strict):
     read_timeout: float = Field(30, gt=0)
     # Accepted updates are kept here until answered (SQLite); a restart answers what is pending.
     journal: Path = Path("data/telegram-journal.sqlite3")
+    # Answered updates (their text and sender id; never names) are deleted after this long. Telegram
+    # redelivers an unacknowledged update for 24 hours: fewer would answer a late redelivery twice.
+    journal_keep_hours: float = Field(48, ge=24)
     # On SIGTERM, answers in hand may finish this long; the rest waits in the journal.
     shutdown_grace_seconds: float = Field(5, ge=0)
 
@@ -145,6 +148,9 @@ class InsightsSettings(_Strict):
     enabled: bool = True
     path: Path = Path("data/insights.sqlite3")
     keep_days: float = Field(90, gt=0)
+    # The secret key of the readers' hashes, away from the data folder: with a copy of the database
+    # and its key, a Telegram id could be found by trying every id. Relative: to config.yaml.
+    key: Path = Path("~/.config/article-qa/insights.key")
 
 
 class Settings(_Strict):
@@ -227,7 +233,8 @@ def _relative_to(settings: Settings, folder: Path) -> Settings:
         "articles_dir": resolve(settings.articles_dir) if settings.articles_dir else None,
         "index_dir": resolve(settings.index_dir),
         "telegram": settings.telegram.model_copy(update={"journal": resolve(settings.telegram.journal)}),
-        "insights": settings.insights.model_copy(update={"path": resolve(settings.insights.path)}),
+        "insights": settings.insights.model_copy(update={"path": resolve(settings.insights.path),
+                                                         "key": resolve(settings.insights.key.expanduser())}),
         "store": settings.store.model_copy(update={"uri": _resolved_uri(settings.store.uri, folder)})})
 
 

@@ -5,6 +5,7 @@ import contextlib
 import fcntl
 import json
 import logging
+import shutil
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -71,7 +72,17 @@ def changing(folder: Path):
             print(f"article-qa: another change of {folder} is running; waiting for it to finish…",
                   file=sys.stderr, flush=True)
             fcntl.flock(lock, fcntl.LOCK_EX)
+        _remove_leftovers(folder)
         yield   # the lock goes with the file when it closes, or when the process dies
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Half-built folders of a change that was killed outright (SIGKILL, power): with the lock
+    held, no change is running, so every one of them is a leftover."""
+    for leftover in folder.parent.glob(f".{folder.name}.new-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in folder.parent.glob(f".{folder.name}.old-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def build(settings: Settings, sources: list, folder: Path, progress: bool = False) -> str:
@@ -81,27 +92,107 @@ def build(settings: Settings, sources: list, folder: Path, progress: bool = Fals
         return _build(settings, articles, texts, folder, progress)
 
 
-def rebuild(settings: Settings, folder: Path) -> str:
-    """Rebuild the configured index (`make run` when an article changed): the articles of
-    config.yaml, plus those added since with --add or a Telegram upload, so a rebuild does not
-    lose them. An added web page is rebuilt from the text kept when it was fetched."""
+def rebuild(settings: Settings, folder: Path, only_config: bool = False) -> str:
+    """Rebuild the index: the articles of config.yaml plus every article added since with --add or
+    a Telegram upload, so that a rebuild never loses the library. An added article whose source
+    is gone, changed into something unreadable, or a web page, is rebuilt from the text kept in
+    the index when it was added. `only_config`: the configured articles alone (the report names
+    the added ones dropped)."""
     with changing(folder):
-        return _rebuild(settings, folder)
+        return _rebuild(settings, folder, only_config)
 
 
-def _rebuild(settings: Settings, folder: Path) -> str:
+def _rebuild(settings: Settings, folder: Path, only_config: bool = False) -> str:
     configured = [str(p.resolve()) for p in settings.article_files()]
     added = [e for e in _built_articles(settings, folder) if e["path"] not in configured]
-    # A configured article that an upload replaced (an admin confirmed it) stays replaced.
-    configured = [p for p in configured if Path(p).stem not in {e["id"] for e in added}]
-    articles, texts = load_articles(configured + [e["path"] for e in added if not is_url(e["path"])
-                                                  and Path(e["path"]).is_file()], settings.sources.source_limits())
-    for entry in (e for e in added if is_url(e["path"])):
-        text = _source_text(settings, folder, entry["id"])
-        if text:
-            articles.append(parse_article(text, article_id=entry["id"], path=entry["path"]))
-            texts[entry["id"]] = text
-    return _build(settings, articles, texts, folder, progress=True)
+    if only_config:
+        articles, texts = load_articles(configured, settings.sources.source_limits())
+        report = _build(settings, articles, texts, folder, progress=True)
+        return "\n".join([report] + [f"  dropped {e['id']}: 《{e.get('title', '')}》 ({e['path']})" for e in added])
+    # A configured article that an upload replaced (an admin confirmed it) stays replaced, and one
+    # an admin removed stays removed.
+    removed = removed_configured(folder)
+    configured = [p for p in configured if Path(p).stem not in {e["id"] for e in added} | removed]
+    built = {e["path"]: e for e in _built_articles(settings, folder)}
+    articles, texts, notes = [], {}, []
+    for path in configured:
+        try:
+            found, found_texts = load_articles([path], settings.sources.source_limits())
+        except UserError:
+            if path not in built:   # a new configured article that does not read: say so, change nothing
+                raise
+            found, found_texts = [], {}
+        if found:
+            article = found[0]
+        else:   # it was indexed before: keep what the index holds rather than drop it
+            article, text, note = _indexed_article(settings, folder, built[path])
+            if article is None:
+                raise UserError(f"{path}: {note}", 2)
+            notes.append(f"  {article.id}: {note}")
+            found_texts = {article.id: text}
+        unique, n = article.id, 2
+        while unique in texts:
+            unique, n = f"{article.id}-{n}", n + 1
+        articles.append(replace(article, id=unique))
+        texts[unique] = found_texts[article.id]
+    for entry in added:
+        article, text, note = _indexed_article(settings, folder, entry)
+        if article is None:
+            notes.append(f"  kept out {entry['id']}: {note}")
+            continue
+        if note:
+            notes.append(f"  {entry['id']}: {note}")
+        articles.append(article)
+        texts[article.id] = text
+    if not articles:
+        raise UserError("no article to index: none in config.yaml (articles:) and none added", 2)
+    return "\n".join([_build(settings, articles, texts, folder, progress=True), *notes])
+
+
+def _indexed_article(settings: Settings, folder: Path, entry: dict) -> tuple[Article | None, str, str]:
+    """An indexed article as it should be rebuilt: from its file when that still reads, else from
+    the text the index kept of it. Returns (article or None, its text, a note for the report)."""
+    path, note = entry["path"], ""
+    if not is_url(path) and Path(path).is_file():
+        try:
+            article, text = load_source(path, settings.sources.source_limits())
+            return replace(article, id=entry["id"]), text, ""
+        except ArticleError as exc:
+            note = f"its source no longer reads ({exc}); rebuilt from the text kept in the index"
+    elif not is_url(path):
+        note = f"its source {path} is gone; rebuilt from the text kept in the index"
+    text = _source_text(settings, folder, entry["id"])
+    if not text:
+        return None, "", f"its source is unusable and the index kept no text of it ({note})"
+    return parse_article(text, article_id=entry["id"], path=path), text, note
+
+
+REMOVED_FILE = "removed-configured.json"
+
+
+def removed_configured(folder: Path) -> set[str]:
+    """Ids of configured articles an admin removed (/remove, --remove): a rebuild leaves them out."""
+    try:
+        return set(json.loads((Path(folder).parent / f".{Path(folder).name}.{REMOVED_FILE}").read_text("utf-8")))
+    except (OSError, ValueError, TypeError):
+        return set()
+
+
+def _remember_removed(settings: Settings, folder: Path, ids: list[str], added: list[str] = ()) -> None:
+    """Keep the ids of removed configured articles (and forget those added again) beside the index."""
+    configured = {p.stem for p in settings.article_files()}
+    removed = (removed_configured(folder) | (set(ids) & configured)) - set(added)
+    path = Path(folder).parent / f".{Path(folder).name}.{REMOVED_FILE}"
+    if removed:
+        path.write_text(json.dumps(sorted(removed), ensure_ascii=False), encoding="utf-8")
+    else:
+        path.unlink(missing_ok=True)
+
+
+def would_drop(settings: Settings, folder: Path, sources: list) -> list[str]:
+    """Articles of the index at `folder` that building it from `sources` alone would drop."""
+    given = {str(Path(s).resolve()) if not is_url(str(s)) else str(s) for s in sources}
+    return [f"{e['id']} ({e['path']})" for e in _built_articles(settings, folder) if e["path"] not in given]
 
 
 def _built_articles(settings: Settings, folder: Path) -> list[dict]:
@@ -174,6 +265,7 @@ def add(settings: Settings, sources: list, folder: Path) -> Change:
 
 
 def _add(settings: Settings, new: list[Article], new_texts: dict[str, str], folder: Path) -> Change:
+    _remember_removed(settings, folder, [], [a.id for a in new])
     archive = _archive(settings, folder)
     if archive:
         return _add_to_archive(settings, archive, new, new_texts)
@@ -202,9 +294,17 @@ def _add_to_archive(settings: Settings, archive: MilvusArchive, new: list[Articl
         written = archive.add(new, texts, model)
     except IndexStoreError as exc:
         raise UserError(str(exc), 1) from None
+    except Exception as exc:   # noqa: BLE001 — the server went away mid-write: one line, and the next change repairs
+        raise _cut_short(archive, exc) from None
     report = (f"Added {len(new)} article(s), {written} passages to the Milvus archive at {archive.uri} "
               f"({time.time() - started:.1f}s).")
     return Change("\n".join([report, *_added_lines(new, replaced)]), tuple(new), archive.meta()["articles"], replaced)
+
+
+def _cut_short(archive: MilvusArchive, exc: Exception) -> UserError:
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return UserError(f"the change of the Milvus archive at {archive.uri} was cut short ({type(exc).__name__}: "
+                     f"{first}); the next change repairs the archive's counts", 1)
 
 
 def remove(settings: Settings, ids: list[str], folder: Path) -> Change:
@@ -216,7 +316,9 @@ def remove(settings: Settings, ids: list[str], folder: Path) -> Change:
 def _remove(settings: Settings, ids: list[str], folder: Path) -> Change:
     archive = _archive(settings, folder)
     if archive:
-        return _remove_from_archive(archive, ids)
+        change = _remove_from_archive(archive, ids)
+        _remember_removed(settings, folder, ids)
+        return change
     index = _current(settings, folder)
     unknown = set(ids) - {a.id for a in index.articles}
     if unknown:
@@ -227,6 +329,7 @@ def _remove(settings: Settings, ids: list[str], folder: Path) -> Change:
         raise UserError("removing every article would leave an empty index", 2)
     report = _build(settings, kept, {a.id: stored_source_text(folder, a.id) for a in kept}, folder, False,
                     previous=index)
+    _remember_removed(settings, folder, ids)
     return Change(report, (), len(kept))
 
 
@@ -237,8 +340,11 @@ def _remove_from_archive(archive: MilvusArchive, ids: list[str]) -> Change:
     if archive.meta()["articles"] <= len(found):
         raise UserError("removing every article would leave an empty index", 2)
     started = time.time()
-    archive.remove(sorted(found))
-    left = archive.meta()["articles"]
+    try:
+        archive.remove(sorted(found))
+        left = archive.meta()["articles"]
+    except Exception as exc:   # noqa: BLE001 — as for an add
+        raise _cut_short(archive, exc) from None
     return Change(f"Removed {', '.join(sorted(found))} from the Milvus archive at {archive.uri} "
                   f"({time.time() - started:.1f}s); {left} article(s) left.", (), left)
 
@@ -309,7 +415,7 @@ def needs_rebuild(settings: Settings, folder: Path) -> str:
 
 def answerer(settings: Settings, index_dir: Path | None = None, config_articles: bool = True) -> Answerer:
     """Load the index and model and return a ready Answerer. Raises UserError (exit 1) when the
-    index is missing, stale, corrupt or built with another model."""
+    index is missing, corrupt or built with another model; a stale one is used, with a warning."""
     folder = index_dir or settings.index_dir
     try:
         index = _load(settings, folder)
@@ -317,8 +423,10 @@ def answerer(settings: Settings, index_dir: Path | None = None, config_articles:
     except IndexStoreError as exc:
         raise UserError(str(exc), 1) from None
     if changed:
-        raise UserError(f"Index at {folder} is stale ({', '.join(changed)} changed) — run: "
-                          f"article-qa index" + (f" --index-dir {folder}" if index_dir else ""), 1)
+        # The index keeps the text of every article it holds: answer from it as built, and say
+        # once what is stale. Refusing would stop a bot for an edited file.
+        log.warning("The index at %s is older than %s: answering from the index as built; "
+                    "`article-qa index` rebuilds it, keeping every article", folder, ", ".join(changed))
     r = settings.retrieval
     # Questions are embedded by the files that embedded the passages: the index's copy of the
     # encoder; for Milvus, the configured model itself (the archive records its name).
@@ -356,7 +464,9 @@ def _changed_files(index, settings: Settings, folder: Path, config_articles: boo
         ids = {e["id"] for e in index.manifest["articles"]}
         # An article of config.yaml that an added one replaced (same id, confirmed by an admin) is
         # not missing: the index holds what the admin chose.
-        changed += [p.name for p in settings.article_files() if str(p.resolve()) not in built and p.stem not in ids]
+        removed = removed_configured(folder)
+        changed += [p.name for p in settings.article_files()
+                    if str(p.resolve()) not in built and p.stem not in ids | removed]
     return changed
 
 
@@ -383,6 +493,7 @@ def insights(settings: Settings, ready: Answerer | None = None) -> Insights | No
         return None
     embed = (lambda question: ready.searcher.embedder.encode_question(question)[0]) if ready else None
     try:
-        return Insights(settings.insights.path, settings.insights.keep_days, embed)
-    except InsightsError as exc:
-        raise UserError(str(exc), 1) from None
+        return Insights(settings.insights.path, settings.insights.keep_days, embed, settings.insights.key)
+    except InsightsError as exc:   # answering matters more than recording: go on without it
+        log.warning("Questions are not recorded: %s", exc)
+        return None

@@ -18,6 +18,11 @@ class ArchiveUnavailable(RuntimeError):
     should be asked again later, not answered "not found"."""
 
 
+class ArchiveQueryError(RuntimeError):
+    """The archive answered a question's call with an error (Milvus refused a query): that
+    question fails and is said to have failed; nothing waits for the archive."""
+
+
 class Scores(Protocol):
     """The BM25 score of every passage (or section) for one question, read only where needed."""
 

@@ -6,7 +6,7 @@ what it can see coming; this module bounds what it cannot: the child gets an add
 limit (RLIMIT_AS) and a CPU-time limit, and is killed at the wall-time limit. The caller's process
 keeps its memory and its interpreter lock, and the child dies with a caller that is stopped.
 
-Run as `python -m index.isolated`: the source and limits arrive pickled on stdin, the parsed
+Run as a child process (main()): the source and limits arrive pickled on stdin, the parsed
 article (or the one-line reason it was refused) leaves pickled on stdout.
 """
 from __future__ import annotations
@@ -29,7 +29,10 @@ def load_source_isolated(source: str, limits: SourceLimits) -> tuple[Article, st
     """load_source(source, limits) in a bounded child process. Raises ArticleError with one line
     naming the limit that was hit."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PROJECT, os.environ.get("PYTHONPATH")]))}
-    child = subprocess.Popen([sys.executable, "-m", "index.isolated"], stdin=subprocess.PIPE,
+    # Not `-m index.isolated`: that puts the working directory first on sys.path, and a folder
+    # there holding an `index/` of its own would be imported instead of this package.
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.pop(0); from index.isolated import main; main()"],
+                             stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         out, err = child.communicate(pickle.dumps((str(source), limits)), timeout=limits.seconds)
@@ -59,7 +62,7 @@ def _result(source: str, returncode: int, out: bytes, err: bytes, limits: Source
     return value[0], value[1]
 
 
-def _main() -> None:
+def main() -> None:
     source, limits = pickle.load(sys.stdin.buffer)
     resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * 2**20,) * 2)
     cpu = int(limits.seconds) + 1   # the parent kills at the wall-time limit; this outlives a dead parent
@@ -79,4 +82,4 @@ def _main() -> None:
 
 
 if __name__ == "__main__":
-    _main()
+    main()

@@ -38,11 +38,12 @@ from typing import Callable, Iterator
 import numpy as np
 
 from index import answer_types, text
-from index.archive import ArchiveUnavailable
+from index.archive import ArchiveQueryError, ArchiveUnavailable
 from index.article import Article
 from index.keyword import B, K1
 from index.store import FORMAT, SECTION_TOKENS, Index, IndexStoreError, _article_from_json, _embed_in_batches, _flatten
 
+log = logging.getLogger(__name__)
 PART_CHARS = 16_000          # a VARCHAR holds 65,535 bytes: 16,000 characters of any UTF-8
 ROW_BITS = 20                # a passage or section key: article key << 20 | its number in the article
 BATCH = 2_000                # rows per insert or query call
@@ -191,8 +192,8 @@ class MilvusArchive:
         meta = self.meta()
         if meta is None or meta["model"] != embedder.name or meta["dimension"] != embedder.dimension:
             raise IndexStoreError(f"The archive at {self.uri} holds another model's vectors — run: article-qa index")
-        self.remove([a.id for a in articles])
-        meta = self.meta()
+        meta = self._begin([a.id for a in articles])
+        self._delete(meta, self.articles([a.id for a in articles]))
         passages, passage_section, section_texts = _flatten(articles)
         # As in the embedded build: a sentence is embedded with its article's title.
         vectors = _embed_in_batches(embedder, [f"{p.title}：{p.text}" for p in passages], progress)
@@ -209,9 +210,7 @@ class MilvusArchive:
                              _weights(section_tokens, averages[1]))
         types = answer_types.holds_all([p.text for p in passages])
         self._insert_articles(articles, texts, types)
-        self._flush()
-        meta["version"] = time.time_ns()
-        self._write_meta(meta)
+        self._end(meta)
         return len(passages)
 
     def remove(self, ids: list[str]) -> list[str]:
@@ -219,16 +218,65 @@ class MilvusArchive:
         articles = self.articles(ids)
         if not articles:
             return []
-        meta = self.meta()
+        meta = self._begin([a.id for a in articles])
+        self._delete(meta, articles)
+        self._end(meta)
+        return [a.id for a in articles]
+
+    def _delete(self, meta: dict, articles: list[Article]) -> None:
+        if not articles:
+            return
         self._count(meta, len(articles), *_tokens(articles), -1)
-        gone = [a.id for a in articles]
-        expression = f"article in {json.dumps(gone, ensure_ascii=False)}"
+        expression = f"article in {json.dumps([a.id for a in articles], ensure_ascii=False)}"
+        for kind in ("passages", "sections", "articles"):
+            self.client.delete(self.names[kind], filter=expression)
+
+    # A write changes several collections one call at a time, and the keyword counts are read,
+    # changed and written back: one cut short (a killed process, a server crash) would leave them
+    # wrong for good. So the meta row says which articles a write is changing before it starts,
+    # and the next write that finds such a mark repairs the archive first.
+
+    def _begin(self, ids: list[str]) -> dict:
+        meta = self.meta()
+        if meta.get("writing"):
+            self._repair(meta["writing"])
+            meta = self.meta()
+        meta["writing"] = sorted(ids)
+        self._write_meta(meta)
+        return meta
+
+    def _end(self, meta: dict) -> None:
+        self._flush()
+        meta["writing"], meta["version"] = [], time.time_ns()
+        self._write_meta(meta)
+
+    def _repair(self, cut_short: list[str]) -> None:
+        """After a write that was cut short: its articles are taken out wherever they got to, and
+        every count is made again from the articles stored."""
+        from pymilvus import DataType
+        log.warning("The Milvus archive at %s: a change of %s was cut short; taking those articles out "
+                    "and recounting the keyword statistics", self.uri, ", ".join(cut_short))
+        expression = f"article in {json.dumps(cut_short, ensure_ascii=False)}"
         for kind in ("passages", "sections", "articles"):
             self.client.delete(self.names[kind], filter=expression)
         self._flush()
-        meta["version"] = time.time_ns()
-        self._write_meta(meta)
-        return gone
+        stored = [article for _, article, _ in self._stored_articles()]
+        self.client.drop_collection(self.names["terms"])
+        self._plain_collection("terms", [], [("passages", DataType.INT64), ("sections", DataType.INT64)])
+        self.client.load_collection(self.names["terms"])
+        meta = self.meta()
+        meta.update(articles=0, passages=0, passage_tokens=0, sections=0, section_tokens=0)
+        self._count(meta, len(stored), *_tokens(stored), +1)
+        self._end(meta)
+
+    def counts_from_articles(self) -> dict:
+        """The counts the meta row and the terms should hold, made again from the stored articles
+        (for checking; _repair writes them)."""
+        stored = [article for _, article, _ in self._stored_articles()]
+        passage_tokens, section_tokens = _tokens(stored)
+        return {"articles": len(stored), "passages": len(passage_tokens), "sections": len(section_tokens),
+                "passage_df": Counter(token_dimension(t) for tokens in passage_tokens for t in set(tokens)),
+                "section_df": Counter(token_dimension(t) for tokens in section_tokens for t in set(tokens))}
 
     def articles(self, ids: list[str]) -> list[Article]:
         """Those of these articles the archive holds."""
@@ -325,6 +373,9 @@ class MilvusView:
                 self.archive.load_collections()
                 return getattr(self.client, method)(*args, **kwargs)
         except Exception as exc:
+            if not _unreachable(exc):   # the server answered, and refused: this question's error
+                raise ArchiveQueryError(f"the Milvus archive at {self.archive.uri} refused a {method} "
+                                        f"({type(exc).__name__}: {_first_line(exc)})") from None
             raise ArchiveUnavailable(f"the Milvus archive at {self.archive.uri} did not answer "
                                      f"({type(exc).__name__}: {_first_line(exc)})") from None
 
@@ -390,8 +441,10 @@ class MilvusScores:
     def __init__(self, view: MilvusView, kind: str, number_of: dict[int, int], frequencies: dict[int, tuple[int, int]]):
         self.view, self.kind, self.number_of = view, kind, number_of
         total, column = view.meta[kind], kind == "sections"   # N as when the index was loaded
-        # Repeated tokens count once, and a token no document holds scores nothing.
-        self.query = {dim: math.log(1 + (total - df[column] + 0.5) / (df[column] + 0.5))
+        # Repeated tokens count once, and a token no document holds scores nothing. A count above
+        # the total (an archive changed since it was loaded) is taken as the total: an IDF is
+        # never negative, which Milvus would refuse.
+        self.query = {dim: math.log(1 + (total - min(df[column], total) + 0.5) / (min(df[column], total) + 0.5))
                       for dim, df in frequencies.items() if df[column] > 0}
         self.known: dict[int, float] = {}
         self.best: float | None = None
@@ -417,6 +470,16 @@ class MilvusScores:
         for number, (_, weights) in zip(missing, self.view.rows(self.kind, missing)):
             self.known[number] = sum(idf * weights.get(dim, 0.0) for dim, idf in self.query.items())
         return np.array([self.known[int(n)] for n in numbers], dtype=np.float32)
+
+
+_UNREACHABLE = ("unavailable", "connect", "deadline", "timed out", "timeout", "not ready", "closed", "socket",
+                "refused", "broken pipe", "reset by peer", "goaway")
+
+
+def _unreachable(exc: Exception) -> bool:
+    """Whether a failed call means the server could not be reached (rather than that it refused)."""
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(word in text for word in _UNREACHABLE)
 
 
 def is_server(uri: str) -> bool:

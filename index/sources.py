@@ -57,7 +57,7 @@ def _load(source: str | Path, limits: SourceLimits) -> tuple[Article, str]:
             raw, charset = fetch(str(source), limits.fetch)
         except FetchError as exc:
             raise ArticleError(str(exc)) from None
-        return _from_html(raw, str(source), _url_id(str(source)), charset)
+        return _from_html(raw, str(source), url_id(str(source)), charset)
     path = Path(source)
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES or not suffix:
@@ -82,7 +82,7 @@ def _read(path: Path) -> bytes:
         raise ArticleError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _url_id(url: str) -> str:
+def url_id(url: str) -> str:
     parts = urlsplit(url)
     stem = Path(parts.path).stem or parts.hostname or "page"
     return re.sub(r"[^\w\u4e00-\u9fff-]+", "-", stem).strip("-")[:40] or "page"

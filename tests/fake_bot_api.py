@@ -96,6 +96,14 @@ class FakeBotAPI:
         self._loop.call_soon_threadsafe(self._wake)
         return update_id
 
+    def push_raw(self, update: dict) -> None:
+        """Queue an update exactly as given (any shape; its update_id is the next one)."""
+        with self._lock:
+            update = {**update, "update_id": self._next_update, "_pushed": time.time()}
+            self._next_update += 1
+            self.updates.append(update)
+        self._loop.call_soon_threadsafe(self._wake)
+
     def message(self, text: str | None, user_id: int = 1, chat_id: int | None = None, chat_type="private",
                 message_id: int | None = None, **extra) -> int:
         with self._lock:

@@ -128,7 +128,7 @@ def test_report_and_forget_in_telegram_and_nothing_identifying_anywhere(tmp_path
         for secret in [str(u).encode() for u in readers] + [n.encode() for n in readers.values()] + [TOKEN.encode()]:
             assert secret not in raw and secret.decode() not in text
         bot.api.message("/forget", user_id=424242001)
-        assert "已删除你的 2 条提问记录" in plain(bot.replies(424242001, 4)[3]["params"]["text"])
+        assert "已删除你的记录：2 条提问记录" in plain(bot.replies(424242001, 4)[3]["params"]["text"])
         bot.api.message("/report 1d", user_id=77)
         assert "读者提问 2 次" in plain(bot.replies(77, 2)[1]["params"]["text"])
     finally:

@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOWED = {
     "index": set(),
     "bot.chat": {"index"},
-    "bot.insights": {"bot.chat"},
-    "bot.telegram": {"bot.chat", "bot.config", "bot.errors", "bot.insights", "bot.runtime", "index"},
+    "bot.insights": {"bot.chat", "bot.storage"},
+    "bot.telegram": {"bot.chat", "bot.config", "bot.errors", "bot.insights", "bot.runtime", "bot.storage", "index"},
 }
 
 

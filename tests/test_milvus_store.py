@@ -139,3 +139,49 @@ def test_stored_weights_times_the_question_idf_is_the_embedded_bm25(documents):
         idf = {token_dimension(t): math.log(1 + (len(documents) - df[t] + 0.5) / (df[t] + 0.5)) for t in set(question) if df[t]}
         milvus = [sum(w * doc.get(dim, 0.0) for dim, w in idf.items()) for doc in stored]
         assert milvus == pytest.approx(embedded.scores(question).tolist(), rel=1e-5)
+
+
+def _terms(archive) -> tuple[dict, dict]:
+    rows = archive.client.query(archive.names["terms"], filter="pk >= 0", output_fields=["passages", "sections"])
+    return ({r["pk"]: r["passages"] for r in rows if r["passages"]}, {r["pk"]: r["sections"] for r in rows if r["sections"]})
+
+
+def test_a_write_cut_short_is_repaired_and_never_skews_the_keyword_counts(embedder, tmp_path):
+    from index.milvus import MilvusArchive
+    from index.sources import load_source
+    archive = MilvusArchive(str(tmp_path / "archive.db"))
+    archive.create(embedder.dimension, embedder.name)
+    (lanshan, lanshan_text), (qingshui, qingshui_text) = load_source(LANSHAN), load_source(QINGSHUI)
+    archive.add([lanshan], {lanshan.id: lanshan_text}, embedder)
+
+    real_insert = archive._insert_articles
+    archive._insert_articles = lambda *a: (_ for _ in ()).throw(ConnectionError("server went away"))
+    with pytest.raises(ConnectionError):   # counted in, vectors written, the articles' rows never
+        archive.add([qingshui], {qingshui.id: qingshui_text}, embedder)
+    archive._insert_articles = real_insert
+    assert archive.meta()["writing"] == [qingshui.id]
+
+    archive.add([qingshui], {qingshui.id: qingshui_text}, embedder)   # repairs first, then adds
+    archive.add([qingshui], {qingshui.id: qingshui_text}, embedder)   # a repeated add changes nothing
+    archive.remove([qingshui.id])
+    expected, meta = archive.counts_from_articles(), archive.meta()
+    passages, sections = _terms(archive)
+    assert passages == dict(expected["passage_df"]) and sections == dict(expected["section_df"])
+    assert (meta["articles"], meta["passages"], meta["sections"], meta["writing"]) == \
+        (1, expected["passages"], expected["sections"], [])
+    assert all(0 < df <= meta["passages"] for df in passages.values())
+
+
+def test_a_query_milvus_refuses_is_that_questions_error_not_an_outage(embedder, tmp_path):
+    from index.archive import ArchiveQueryError, ArchiveUnavailable
+    from index.milvus import MilvusArchive
+    from index.sources import load_source
+    archive = MilvusArchive(str(tmp_path / "archive.db"))
+    archive.create(embedder.dimension, embedder.name)
+    lanshan, text = load_source(LANSHAN)
+    archive.add([lanshan], {lanshan.id: text}, embedder)
+    view = archive.load().archive
+    with pytest.raises(ArchiveQueryError):
+        view.call("search", archive.names["passages"], data=[{1: -1.0}], anns_field="keywords", limit=3,
+                  search_params={"metric_type": "IP"})
+    assert not issubclass(ArchiveQueryError, ArchiveUnavailable)

@@ -24,13 +24,13 @@ class Bot:
         self.index_dir, self.log = index_dir, tmp_path / "bot.log"
         self.config = tmp_path / "config.yaml"
         self.config.write_text(config_text or "telegram: {poll_timeout: 1, typing_after: 0}\n", encoding="utf-8")
-        self.process, self.log_level = None, "INFO"
+        self.process, self.log_level, self.cwd = None, "INFO", ROOT
 
     def start(self):
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": self.api.base_url,
                "LOG_LEVEL": self.log_level}
         self.process = subprocess.Popen([CLI, "--config", self.config, "serve", "--index-dir", self.index_dir],
-                                        cwd=ROOT, env=env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
+                                        cwd=self.cwd, env=env, stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
         deadline = time.time() + 120
         while "setMyCommands" not in self.api.calls:
             assert time.time() < deadline and self.process.poll() is None, self.log.read_text()

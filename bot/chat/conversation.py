@@ -33,6 +33,7 @@ class TurnStore(Protocol):
 
     def save(self, conversation: str, turn: str, at: float) -> None: ...
     def delete(self, conversation: str) -> None: ...
+    def forget_reader(self, user_id: int) -> int: ...
     def recent(self, since: float, limit: int) -> Iterable[tuple[str, str, float]]: ...
 
 
@@ -113,6 +114,15 @@ class Conversations:
             self._memory.pop(conversation, None)
         if self._store:
             self._store.delete(conversation)
+
+    def forget_reader(self, user_id: int) -> int:
+        """/forget: drop every conversation of a Telegram user (their private chat, their threads
+        in groups), in memory and on disk. Returns how many were kept on disk."""
+        mine = lambda conversation: conversation == str(user_id) or conversation.endswith(f":{user_id}")  # noqa: E731
+        with self._lock:
+            for conversation in [c for c in self._memory if mine(c)]:
+                del self._memory[conversation]
+        return self._store.forget_reader(user_id) if self._store else 0
 
     # ---- one message ----------------------------------------------------------------------------
 

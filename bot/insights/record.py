@@ -29,6 +29,7 @@ from typing import Callable
 import numpy as np
 
 from bot.chat.answer import Answer
+from bot.storage import forget_in_files, private_database
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5
@@ -64,7 +65,7 @@ class InsightsError(Exception):
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db = private_database(Path(path), check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
@@ -72,18 +73,27 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+MAX_RETRY_ROWS = 10_000   # rows kept for another try while the database cannot be written
+
+
 class Insights:
-    def __init__(self, path: Path, keep_days: float = 90, embed: Callable[[str], np.ndarray] | None = None):
+    def __init__(self, path: Path, keep_days: float = 90, embed: Callable[[str], np.ndarray] | None = None,
+                 key_path: Path | None = None):
+        """`key_path`: the secret key of the readers' hashes, kept away from the database it protects
+        (a copy of the data folder alone cannot tell who asked); default beside it, for tests."""
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._key = _secret(path.with_name(path.name + ".key"))
+            self._key = _secret(Path(key_path) if key_path else path.with_name(path.name + ".key"),
+                                path.with_name(path.name + ".key"))
             self._db = connect(path)
         except (OSError, sqlite3.Error) as exc:
             raise InsightsError(f"cannot open the insights database {path}: {exc}") from None
+        self._retry: list = []   # rows whose write failed, written first at the next try
         self.path, self.keep_days, self._embed = path, keep_days, embed
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._db_lock = threading.Lock()   # the writer thread and forget()/prune() from others
+        self._flush_lock = threading.RLock()   # one flush at a time: it owns the rows kept for retry
         self._closed = threading.Event()
         self._writer = threading.Thread(target=self._write_behind, name="insights", daemon=True)
         self._writer.start()
@@ -97,10 +107,17 @@ class Insights:
         self._queue.put((time.time(), self.reader(who), answer, seconds))
 
     def forget(self, who: str) -> int:
-        """Delete every row of a reader (Telegram's /forget). Returns how many questions."""
-        self.flush()
-        with self._db_lock:
-            return self._db.execute("DELETE FROM questions WHERE reader = ?", (self.reader(who),)).rowcount
+        """Delete every row of a reader (Telegram's /forget), overwritten on disk. Returns how many
+        questions; raises InsightsError when the database cannot be written now."""
+        reader = self.reader(who)
+        try:
+            self.flush()
+            with self._db_lock:
+                deleted = self._db.execute("DELETE FROM questions WHERE reader = ?", (reader,)).rowcount
+                forget_in_files(self._db)
+        except sqlite3.Error as exc:
+            raise InsightsError(f"cannot delete from {self.path} now: {exc}") from None
+        return deleted
 
     def prune(self, now: float | None = None) -> int:
         """Delete rows older than keep_days. Returns how many."""
@@ -109,25 +126,42 @@ class Insights:
             return self._db.execute("DELETE FROM questions WHERE at < ?", (cutoff,)).rowcount
 
     def flush(self) -> None:
-        """Write what is queued now (the report and /forget see every row recorded before)."""
-        self._write(self._drain())
+        """Write what is queued now (the report and /forget see every row recorded before).
+        Raises sqlite3.Error when the database cannot be written; the rows are kept for the next
+        try (up to MAX_RETRY_ROWS, the oldest dropped first)."""
+        with self._flush_lock:
+            rows, self._retry = self._retry + self._drain(), []
+            try:
+                self._write(rows)
+            except sqlite3.Error:
+                self._retry = rows[-MAX_RETRY_ROWS:]
+                raise
 
     def close(self) -> None:
         self._closed.set()
         self._writer.join(5)
-        self.flush()
+        try:
+            self.flush()
+        except sqlite3.Error as exc:
+            log.warning("Could not write the last %d insight row(s): %s", len(self._retry), exc)
         self._db.close()
 
     # ---- the writer thread ------------------------------------------------------------------------
 
     def _write_behind(self) -> None:
-        pruned = 0.0
+        pruned, failing = 0.0, False
         while not self._closed.wait(FLUSH_SECONDS):
             try:
-                self._write(self._drain())
+                self.flush()
                 if time.time() - pruned > PRUNE_EVERY:
                     pruned = time.time()
                     self.prune()
+                failing = False
+            except sqlite3.Error as exc:   # busy or full: the rows wait for the next try
+                if not failing:
+                    log.warning("Could not write the insights (%s); %d row(s) kept for the next try",
+                                exc, len(self._retry))
+                failing = True
             except Exception:   # noqa: BLE001 — recording must never take the bot down
                 log.exception("Could not write the insights")
 
@@ -142,8 +176,7 @@ class Insights:
         if not rows:
             return
         prepared = [(at, reader, answer, seconds, self._vector(answer)) for at, reader, answer, seconds in rows]
-        with self._db_lock:
-            self._db.execute("BEGIN")
+        with self._db_lock, _transaction(self._db):
             for at, reader, answer, seconds, vector in prepared:
                 cursor = self._db.execute(
                     "INSERT INTO questions (at, reader, article, question, kind, answered, latency_ms, vector) "
@@ -153,7 +186,6 @@ class Insights:
                 self._db.executemany("INSERT INTO quoted (question, article, section, passage) VALUES (?, ?, ?, ?)",
                                      [(cursor.lastrowid, q.article, q.section, q.text) for q in answer.quotes
                                       if q.number >= 0])
-            self._db.execute("COMMIT")
 
     def _vector(self, answer: Answer) -> bytes | None:
         if answer.kind != "refusal" or self._embed is None:
@@ -169,14 +201,48 @@ def _article(answer: Answer) -> str:
     return answer.article_id or next((q.article_id for q in answer.quotes if q.article_id), "")
 
 
-def _secret(path: Path) -> bytes:
-    """The install's secret key, made on first use, readable by its owner only."""
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection):
+    """BEGIN … COMMIT, rolled back on any failure: a failed write never leaves the connection
+    inside its transaction (every later write would fail with it)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+MIN_KEY_BYTES = 16
+
+
+def _secret(path: Path, former: Path | None = None) -> bytes:
+    """The install's secret key, made on first use, readable by its owner only. A key left at its
+    `former` place (beside the database) is moved to `path`, so earlier rows stay forgettable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if former and former != path and former.is_file() and not path.exists():
+        os.replace(former, path)
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        return _read_key(path)
     key = secrets.token_bytes(32)
     with os.fdopen(descriptor, "w", encoding="ascii") as out:
         out.write(key.hex())
+    return key
+
+
+def _read_key(path: Path) -> bytes:
+    try:
+        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except (ValueError, UnicodeDecodeError):
+        key = b""
+    if len(key) < MIN_KEY_BYTES:
+        raise InsightsError(f"{path} is not a usable key (it must hold at least {MIN_KEY_BYTES} random bytes "
+                            f"as hex): delete it and a new one is made (rows recorded before can then no "
+                            f"longer be deleted by /forget)")
+    os.chmod(path, 0o600)
     return key
 

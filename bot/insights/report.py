@@ -67,12 +67,18 @@ class Report:
         return data
 
 
+MAX_PERIOD_SECONDS = 100 * 365 * 86400
+
+
 def parse_period(text: str) -> float:
     """'7d', '12h', '2w' → seconds."""
     match = _PERIOD.match(text.strip())
     if not match:
         raise ReportError(f"period {text!r}: give a number and h, d or w, e.g. 7d")
-    return float(match.group(1)) * _UNIT[match.group(2)]
+    seconds = float(match.group(1)) * _UNIT[match.group(2)]
+    if seconds > MAX_PERIOD_SECONDS:   # datetime cannot go back further than year 1
+        raise ReportError(f"period {text!r}: at most {MAX_PERIOD_SECONDS // (365 * 86400)} years")
+    return seconds
 
 
 def build(path: Path, since_seconds: float = 7 * 86400, article: str | None = None,

@@ -10,7 +10,9 @@ import asyncio
 import html
 import json
 import logging
+import os
 import re
+import shutil
 import secrets
 import subprocess
 import tempfile
@@ -18,6 +20,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -25,11 +28,13 @@ from telegram.ext import ContextTypes
 
 from bot.errors import UserError
 from bot.insights import report
-from index.sources import SUFFIXES, is_url
+from index.sources import SUFFIXES, is_url, url_id
 
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 2**20   # the Bot API's own limit for files a bot downloads
+MAX_NAME_BYTES = 120
+_ARTICLE_ID = re.compile(r"[\w\u4e00-\u9fff.-]{1,200}")
 ADMINS_ONLY = "只有管理员可以添加或删除文章。请用文字提问。"
 TOO_BIG = f"文件太大（超过 {MAX_UPLOAD_BYTES // 2**20} MB），没有处理。"
 _URL_ONLY = re.compile(r"^\s*https?://\S+\s*$")
@@ -77,6 +82,33 @@ class Library:
             lines.append(f"· 它替换了原有的《{old['title']}》（编号 {old['id']}，来自 {Path(old['path']).name}）。")
         return "\n".join(lines + [f"现在共有 {change['articles']} 篇文章，一两秒后即可就新文章提问。"])
 
+    def add_upload(self, incoming: str) -> str:
+        """Index an uploaded file, downloaded to a name of its own under uploads/.incoming/: it takes
+        its place in uploads/ only while the add runs, and the file it replaces comes back if the
+        add fails — a refused upload never overwrites the source of an article the index holds."""
+        incoming = Path(incoming)
+        target = self.uploads / incoming.name
+        backup = target.with_name(f".{target.name}.previous")
+        had_one = target.exists()
+        if had_one:
+            os.replace(target, backup)
+        os.replace(incoming, target)
+        shutil.rmtree(incoming.parent, ignore_errors=True)
+        try:
+            report = self.add(str(target))
+        except BaseException:
+            if had_one:
+                os.replace(backup, target)
+            else:
+                target.unlink(missing_ok=True)
+            raise
+        backup.unlink(missing_ok=True)
+        return report
+
+    def discard_upload(self, incoming: str) -> None:
+        """An upload the admin chose not to add."""
+        shutil.rmtree(Path(incoming).parent, ignore_errors=True)
+
     def remove(self, article_id: str) -> str:
         """Take an article out; return a line for the admin."""
         change = self._index("--remove", article_id)
@@ -102,7 +134,8 @@ class Library:
         """Run `article-qa index OPTION ARGUMENT --json`; its JSON, or UserError with its message."""
         if self._stopping.is_set():
             raise UserError("the bot is stopping")
-        self._child = subprocess.Popen([*self.index_command, option, argument, "--json"], stdout=subprocess.PIPE,
+        # OPTION=ARGUMENT: an id or file name that starts with "-" is still read as the argument.
+        self._child = subprocess.Popen([*self.index_command, f"{option}={argument}", "--json"], stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE, text=True)
         out, err = self._child.communicate()
         if self._child.returncode != 0:
@@ -136,18 +169,18 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE, reply)
         await reply(update, context, [TOO_BIG])
         return
     library: Library = context.bot_data["library"]
-    target = await _download(update, context, reply, library.uploads / _safe(name))
+    target = await _download(update, context, reply, library.uploads / ".incoming" / secrets.token_hex(8) / _safe(name))
     if target is None:
         return
     if target.stem in library.configured_ids:
         token = secrets.token_hex(4)
-        context.bot_data.setdefault("replacements", {})[token] = str(target)
+        context.bot_data.setdefault("replacements", {})[token] = (library.add_upload, str(target))
         buttons = InlineKeyboardMarkup([[InlineKeyboardButton("替换", callback_data=f"replace:{token}"),
                                          InlineKeyboardButton("取消", callback_data=f"keep:{token}")]])
         await reply(update, context, [html.escape(f"文件 {name} 会替换配置文件里的文章 {target.stem}。确定替换吗？")],
                     buttons)
         return
-    await _change(update, context, reply, library.add, str(target), name)
+    await _change(update, context, reply, library.add_upload, str(target), name)
 
 
 async def _download(update, context, reply, target: Path) -> Path | None:
@@ -160,11 +193,12 @@ async def _download(update, context, reply, target: Path) -> Path | None:
             return None
         await telegram_file.download_to_drive(target)
     except TelegramError as exc:
+        shutil.rmtree(target.parent, ignore_errors=True)
         log.warning("Could not download the upload of update %s: %s", update.update_id, exc)
         await reply(update, context, [html.escape(f"文件下载失败（{exc}），请稍后再发一次。")])
         return None
     if target.stat().st_size > MAX_UPLOAD_BYTES:   # larger than it said it was
-        target.unlink()
+        shutil.rmtree(target.parent, ignore_errors=True)
         await reply(update, context, [TOO_BIG])
         return None
     return target
@@ -175,28 +209,41 @@ async def on_replace_button(update: Update, context: ContextTypes.DEFAULT_TYPE, 
     query = update.callback_query
     await query.answer()
     kind, _, token = (query.data or "").partition(":")
-    target = context.bot_data.get("replacements", {}).pop(token, None)
-    if not is_admin(context, update) or target is None:
-        await reply(update, context, ["这个按钮已经失效，请重新发送文件。"])
+    pending = context.bot_data.get("replacements", {}).pop(token, None)
+    if not is_admin(context, update) or pending is None:
+        await reply(update, context, ["这个按钮已经失效，请重新发送文件或链接。"])
         return
+    change, argument = pending
     if kind != "replace":
-        Path(target).unlink(missing_ok=True)
+        if change == context.bot_data["library"].add_upload:
+            context.bot_data["library"].discard_upload(argument)
         await reply(update, context, ["好的，没有替换。"])
         return
-    await _change(update, context, reply, context.bot_data["library"].add, target, Path(target).name)
+    await _change(update, context, reply, change, argument, Path(argument).name if change != context.bot_data["library"].add else argument)
 
 
 async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
     """An admin's message that is only a link: index the page."""
     link = update.effective_message.text.strip()
-    await _change(update, context, reply, context.bot_data["library"].add, link, link)
+    library: Library = context.bot_data["library"]
+    if urlsplit(link).username is not None:
+        await reply(update, context, ["链接里带有用户名或密码，没有处理：请发送公开的链接。"])
+        return
+    if url_id(link) in library.configured_ids:
+        token = secrets.token_hex(4)
+        context.bot_data.setdefault("replacements", {})[token] = (library.add, link)
+        buttons = InlineKeyboardMarkup([[InlineKeyboardButton("替换", callback_data=f"replace:{token}"),
+                                         InlineKeyboardButton("取消", callback_data=f"keep:{token}")]])
+        await reply(update, context, [html.escape(f"这个链接会替换配置文件里的文章 {url_id(link)}。确定替换吗？")], buttons)
+        return
+    await _change(update, context, reply, library.add, link, link)
 
 
 async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
     if not is_admin(context, update):
         await reply(update, context, [ADMINS_ONLY])
         return
-    if len(context.args or []) != 1:
+    if len(context.args or []) != 1 or not _ARTICLE_ID.fullmatch(context.args[0]):
         await reply(update, context, ["用法：/remove 文章编号（/articles 列出编号）"])
         return
     await _change(update, context, reply, context.bot_data["library"].remove, context.args[0], f"删除 {context.args[0]}")
@@ -228,6 +275,9 @@ async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -
     if not is_admin(context, update):
         await reply(update, context, ["只有管理员可以查看读者提问报告。"])
         return
+    if update.effective_chat.type != "private":   # readers' questions, private ones included: never to a group
+        await reply(update, context, ["读者提问报告只在与我的私聊中发送，请私聊我 /report。"])
+        return
     args = list(context.args or [])
     period = args.pop(0) if args and args[0][:1].isdigit() else "7d"
     article = args[0] if args else None
@@ -257,4 +307,10 @@ def _report(path: Path, period: str, article: str | None):
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^\w.\u4e00-\u9fff-]+", "_", name)[-80:]
+    """A file name for an upload: word characters only, and short enough in bytes for any file
+    system (255 bytes; a CJK extension character takes 4), keeping the suffix."""
+    name = re.sub(r"[^\w.\u4e00-\u9fff-]+", "_", name).lstrip(".") or "article"
+    stem, suffix = Path(name).stem, Path(name).suffix[:10]
+    while len((stem + suffix).encode("utf-8")) > MAX_NAME_BYTES:
+        stem = stem[:-1]
+    return (stem or "article") + suffix

@@ -9,6 +9,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from bot.storage import forget_in_files, private_database
 from bot.telegram.journal import JournalError
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class ConversationStore:
     def __init__(self, path: Path):
         try:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db = private_database(Path(path), check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
@@ -51,6 +52,16 @@ class ConversationStore:
     def delete(self, conversation: str) -> None:
         with self._lock:
             self._pending[conversation] = None
+
+    def forget_reader(self, user_id: int) -> int:
+        """/forget: delete the reader's conversations (their private chat, their threads in groups)
+        now, overwriting them on disk. Returns how many."""
+        self.flush()
+        with self._lock:
+            cursor = self._db.execute("DELETE FROM conversations WHERE id = ? OR id LIKE ?",
+                                      (str(user_id), f"%:{user_id}"))   # a private chat's id is the user's
+            forget_in_files(self._db)
+        return cursor.rowcount
 
     def flush(self) -> None:
         """Write what is pending now (before the process ends)."""

@@ -15,6 +15,7 @@ import hashlib
 import html
 import logging
 import re
+import sqlite3
 import sys
 import time
 from collections import OrderedDict, defaultdict, deque
@@ -34,6 +35,7 @@ from bot.telegram import admin
 from bot.telegram import html as th
 from bot.chat.answer import Answer, Answerer, Quote
 from bot.config import Telegram as TelegramSettings
+from bot.insights.record import InsightsError
 from bot.chat.conversation import Conversations
 from bot.telegram.intake import Outage, one_line
 from bot.chat.render import body, headline
@@ -301,8 +303,9 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
               for a in articles[:5]]
     lines += ["", "直接发中文问题即可；在群里请 @我、回复我，或用 /ask 问题。"]
     if context.bot_data["conversations"].recorder:
-        lines += ["", "为了让编辑知道读者想了解什么，我会记录提问（不记录你是谁，只存一个无法还原的编号）；"
-                      "发 /forget 可删除你的全部记录。"]
+        keep = context.bot_data["settings"].journal_keep_hours
+        lines += ["", "为了让编辑知道读者想了解什么，我会记录提问，但不记录你是谁（只存一个无法还原的编号）；"
+                      f"你发来的消息本身（不含名字）在服务器上最多保留 {keep:g} 小时。发 /forget 可立即删除这些记录。"]
     await _reply(update, context, [html.escape("\n".join(lines))], _example_buttons(context))
 
 
@@ -322,16 +325,29 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Delete every recorded question of this reader (and the conversation's context)."""
-    recorder = context.bot_data["conversations"].recorder
+    """Delete what the bot keeps of this reader: recorded questions, the conversations' context,
+    the journal's copies of their messages. Says what was deleted, or that it could not."""
     user = update.effective_user
-    context.bot_data["conversations"].forget(conversation_id(update, context.bot_data["threads"]))
-    if recorder is None or user is None:
-        await _reply(update, context, ["没有保存你的提问记录。"])
+    if user is None:
         return
-    deleted = await asyncio.get_running_loop().run_in_executor(context.bot_data["answering"], recorder.forget,
-                                                               _reader(user))
-    await _reply(update, context, [f"已删除你的 {deleted} 条提问记录。"])
+    recorder = context.bot_data["conversations"].recorder
+    intake = context.bot_data.get("intake")
+
+    def forget() -> list[str]:
+        done = []
+        if recorder is not None:
+            done.append(f"{recorder.forget(_reader(user))} 条提问记录")
+        done.append(f"{context.bot_data['conversations'].forget_reader(user.id)} 段对话上下文")
+        return done
+    try:
+        done = await asyncio.get_running_loop().run_in_executor(context.bot_data["answering"], forget)
+        if intake is not None:   # the journal belongs to the event loop's thread
+            done.append(f"{intake.journal.forget(user.id, update.update_id)} 条消息副本")
+    except (InsightsError, sqlite3.Error) as exc:
+        log.warning("/forget could not delete everything: %s", exc)
+        await _reply(update, context, ["现在没能删除你的记录（数据库正忙），什么也没有删。请稍后再发一次 /forget。"])
+        return
+    await _reply(update, context, [html.escape("已删除你的记录：" + "、".join(done) + "。")])
 
 
 async def on_sections(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -481,8 +497,14 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
                     getattr(update, "update_id", "?"), one_line(error))
         context.bot_data["intake"].postpone(update.update_id)
         return
-    log.error("Error while handling update %s: %s", getattr(update, "update_id", "?"), context.error,
-              exc_info=context.error)
+    failed = context.bot_data.setdefault("failed_updates", OrderedDict())
+    update_id = getattr(update, "update_id", None)
+    if update_id in failed:   # a second handler failing on the same update: logged and told once
+        return
+    failed[update_id] = True
+    while len(failed) > 1000:
+        failed.popitem(last=False)
+    log.error("Error while handling update %s: %s", update_id, context.error, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat and not isinstance(context.error, NetworkError):
         try:
             await context.bot.send_message(update.effective_chat.id, SORRY)

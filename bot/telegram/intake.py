@@ -12,6 +12,7 @@ import contextlib
 import hmac
 import json
 import logging
+import re
 import resource
 import time
 from collections import deque
@@ -27,7 +28,7 @@ from telegram.ext import Application
 from bot.telegram.journal import Journal
 
 log = logging.getLogger(__name__)
-PRUNE_EVERY = 10_000   # updates taken in between two prunings of the journal
+PRUNE_EVERY_SECONDS = 60   # the journal is pruned by age at most this often while updates come in
 # A reply that could not be sent (the Bot API unreachable past telegram.send_retry_seconds) is tried
 # again after this pause, its update still pending in the journal.
 RETRY_PAUSE_SECONDS = 5
@@ -46,22 +47,21 @@ class Intake:
         self._workers: set[asyncio.Task] = set()
         self._seats = asyncio.Semaphore(seats)
         self._closing = False
-        self._taken = 0
+        self._pruned = time.monotonic()
         self._postponed: set[int] = set()
 
     def take(self, updates: list[Update]) -> int:
         """Journal the updates, then queue those not seen before. Returns how many were new."""
         by_id = {u.update_id: u for u in updates}
-        new = self.journal.add([(i, json.dumps(u.to_dict(), ensure_ascii=False)) for i, u in by_id.items()])
+        new = self.journal.add([(i, journal_body(u), _sender(u)) for i, u in by_id.items()])
         screened_out = [i for i in new if not self.screen(by_id[i])]
         if screened_out:
             self.journal.done(*screened_out)
         for update_id in new:
             if update_id not in screened_out:
                 self._queue(by_id[update_id])
-        self._taken += len(new)
-        if self._taken >= PRUNE_EVERY:   # keeps a long-running bot's journal to about a day and a half
-            self._taken = 0
+        if time.monotonic() - self._pruned >= PRUNE_EVERY_SECONDS:   # the journal keeps only its hours
+            self._pruned = time.monotonic()
             self.journal.prune()
         return len(new)
 
@@ -69,11 +69,22 @@ class Intake:
         """Queue what a previous run journaled but did not finish, except updates whose handling
         was already begun twice without finishing: those are set aside (state failed) so that
         they can never block a start again. Returns how many were queued, and those set aside."""
-        poison = [Update.de_json(json.loads(body), self.app.bot) for _, body in self.journal.set_aside_interrupted()]
+        poison = [u for u in (self._read(body) for _, body in self.journal.set_aside_interrupted()) if u]
         pending = self.journal.pending()
-        for _, body in pending:
-            self._queue(Update.de_json(json.loads(body), self.app.bot))
+        for update_id, body in pending:
+            update = self._read(body)
+            if update is None:   # forgotten (/forget) or unreadable: nothing to answer
+                self.journal.done(update_id)
+            else:
+                self._queue(update)
         return len(pending), poison
+
+    def _read(self, body: str) -> Update | None:
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return None
+        return parse_update(data, self.app.bot) if data != {} else None
 
     async def drain(self, grace: float, hurry: asyncio.Event) -> int:
         """Start no new update; let those in hand finish for at most `grace` seconds, or until
@@ -130,6 +141,49 @@ class Intake:
         finally:
             if self._queues.get(key) is queue:
                 del self._queues[key]
+
+
+def parse_update(data, bot) -> Update | None:
+    """The Update in a JSON value from Telegram (a getUpdates item or a webhook body), or None,
+    logged in one line, when it cannot be one. Lone surrogates (invalid UTF-16 a client let
+    through) become U+FFFD, so the message can still be journaled and answered."""
+    try:
+        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+            raise ValueError("not an object with an integer update_id")
+        # json.loads joins surrogate pairs into one character: any surrogate left is a lone one.
+        data = json.loads(_SURROGATE.sub("\ufffd", json.dumps(data, ensure_ascii=False)))
+        update = Update.de_json(data, bot)
+        message = update.effective_message
+        if message is not None and message.chat is None:   # PTB lets it through; every handler would fail
+            raise ValueError("a message without a chat")
+        journal_body(update)   # it must be journaled as well
+        return update
+    except Exception as exc:   # noqa: BLE001 — any shape PTB cannot read is skipped, never fatal
+        update_id = data.get("update_id") if isinstance(data, dict) else None
+        log.warning("Set aside update %s: it cannot be read (%s)", update_id, one_line(exc))
+        return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_USERINFO = re.compile(r"(https?://)[^/@\s\"]+@", re.IGNORECASE)
+_NAMES = ("first_name", "last_name", "username")
+
+
+def journal_body(update: Update) -> str:
+    """The update as the journal keeps it: without people's names (the bot answers from the ids
+    and the text; a bot's own username stays, to recognise replies to it) and without passwords
+    in links."""
+    def strip(value):
+        if isinstance(value, dict):
+            personal = "id" in value and (value.get("is_bot") is False or value.get("type") == "private")
+            kept = {k: strip(v) for k, v in value.items() if not (personal and k in _NAMES)}
+            if personal and "is_bot" in value:
+                kept["first_name"] = ""   # a user must have one to be read back
+            return kept
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+    return _USERINFO.sub(r"\1", json.dumps(strip(update.to_dict()), ensure_ascii=False))
 
 
 def _sender(update: Update) -> int:
@@ -203,17 +257,23 @@ async def poll(intake: Intake, timeout: float) -> None:
     outage = Outage("Fetching updates (getUpdates)")
     while True:
         try:
-            updates = await bot.get_updates(offset=offset, timeout=int(timeout), allowed_updates=Update.ALL_TYPES,
-                                            read_timeout=10)
+            # The raw items, read one by one: Bot.get_updates raises for a whole batch when one
+            # update has a shape PTB cannot read, and polling would stop at it for ever.
+            items = await bot._post("getUpdates", {"timeout": int(timeout), "offset": offset,
+                                                   "allowed_updates": list(Update.ALL_TYPES)},
+                                    read_timeout=10 + int(timeout))
         except InvalidToken:
             raise
         except TelegramError as exc:   # network, 5xx, a proxy's page, Conflict (another poller): retry
             await asyncio.sleep(outage.failed(exc))
             continue
         outage.recovered()
+        items = [item for item in items or () if isinstance(item, dict) and type(item.get("update_id")) is int]
+        updates = [u for u in (parse_update(item, bot) for item in items) if u is not None]
         if updates:
-            intake.take(list(updates))
-            offset = updates[-1].update_id + 1
+            intake.take(updates)
+        if items:
+            offset = max(item["update_id"] for item in items) + 1
 
 
 # The webhook's own guards (put it behind a reverse proxy all the same, see the README): a client
@@ -300,13 +360,10 @@ class _WebhookHandler(tornado.web.RequestHandler):
         """The request's update, or None (logged in one line) when the body cannot be one."""
         try:
             data = json.loads(self.request.body)
-            if not isinstance(data, dict) or type(data.get("update_id")) is not int:
-                raise ValueError("not an object with an integer update_id")
-            json.dumps(data, ensure_ascii=False).encode("utf-8")   # a lone surrogate cannot be journaled
-            return Update.de_json(data, self.intake.app.bot)
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:
             log.warning("Webhook request that is not an update: %s", one_line(exc))
             return None
+        return parse_update(data, self.intake.app.bot)
 
     def write_error(self, status_code: int, **kwargs) -> None:
         self.finish()   # no traceback page for the caller; the log has it
