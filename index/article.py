@@ -83,6 +83,9 @@ _DATELINE = re.compile(r"^[【\[]?(?P<agency>[\u4e00-\u9fff]{1,10}?(?:社|网|�
                        r"(?:专电|电|讯|消息)[】\]]?")
 _REPORTER = re.compile(r"^\s*[（(]\s*(?P<line>(?:(?:本报|本台|本网)?(?:记者|通讯员|作者|文/?|特约撰稿人|实习生)\s*)+"
                        r"(?P<names>[^）)]{2,40}?))\s*[)）]")
+# A dateline's reporter without a role: "中新网长春8月13日电 (高龙安)" — names alone, 2–4 characters each.
+_BARE_REPORTER = re.compile(r"^\s*[（(]\s*(?P<line>(?P<names>[\u4e00-\u9fff]{2,4}(?:[\s、，,]+[\u4e00-\u9fff]{2,4}){0,3}))"
+                            r"\s*[)）]")
 # "本报记者 张三 报道" / "记者 张三 李四 报道" on a line (or at the start of a paragraph) of its own.
 _REPORTED_BY = re.compile(r"^\s*(?P<line>(?:本报|本台|本网)?(?:记者|通讯员)\s*[\u4e00-\u9fff、 ]{2,30}?\s*报道)")
 _SOURCE_INLINE = re.compile(r"[（(]?\s*(?P<line>来源[:：]\s*[^\s（）()。，,]{2,30})")
@@ -90,6 +93,19 @@ _SOURCE_INLINE = re.compile(r"[（(]?\s*(?P<line>来源[:：]\s*[^\s（）()。�
 _END_MARK = re.compile(r"\s*[（(【\[]完[）)】\]]\s*$")
 # The formula that opens many reports before the news itself: "记者9日从中国科学院紫金山天文台获悉，".
 _FORMULA = re.compile(r"^(?:记者|本报记者)?[^，,。]{0,30}?(?:获悉|了解到|得知|获知|悉)[，,：:]")
+# A reprint's first line: "原标题：TikTok将在美国推出电子商务中新网北京7月26日电 …".
+_ORIGINAL_TITLE = re.compile(r"^原标题\s*[:：]\s*")
+# A photo credit ending a caption that runs into the report: "…示意图。图片来源：大阪大学".
+_PHOTO_CREDIT = re.compile(r"(?:图片来源|图源|摄影|图)\s*[:：/]")
+# Outlets whose datelines open most reprinted reports (general knowledge of Chinese news, not of
+# one text): where a run-together title ends and the report begins.
+_OUTLET = re.compile(r"新华社|新华网|中新社|中新网|中国新闻网|人民网|人民日报|央视网|央视新闻|央广网|国际在线|光明网|"
+                     r"光明日报|经济日报|科技日报|中国日报|中国青年报|法治日报|工人日报|澎湃新闻|环球网|大公网|本报|本网|本台")
+# A print edition's jump marks, anywhere: "（下转第四版）", "(上接第一版)".
+_JUMP_MARK = re.compile(r"[（(]\s*(?:下转|上接|转|接)第?[一二三四五六七八九十\d]+版\s*[）)]")
+# What portals add after a reprinted report, in the same paragraph.
+_PORTAL_TAIL = re.compile(r"(?:返回搜狐[，,]?\s*查看更多\s*(?:责任编辑[:：]\s*[\u4e00-\u9fff]{0,4})?|分享让更多人看到|"
+                          r"责任编辑[:：]\s*[\u4e00-\u9fff]{0,4}|本文链接[:：]\s*\S*)\s*$")
 # A column tag before a title: "（经济）2015年春节黄金周…", "【聚焦】…".
 _COLUMN_TAG = re.compile(r"^[（(【\[][\u4e00-\u9fff]{1,4}[）)】\]]\s*(?=\S)")
 
@@ -123,7 +139,8 @@ def parse_article(text: str, article_id: str = "article", path: str = "") -> Art
     reads as one; otherwise (a pasted report of one paragraph) the title is the file's name when it
     is Chinese, else the report's first news clause (after its dateline and "记者…获悉")."""
     lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
-    metadata, lines = _take_metadata([line for line in lines if line])
+    lines, reprint_debris = _reprint_head([line for line in lines if line])
+    metadata, lines = _take_metadata(lines)
     if not lines:
         return Article(article_id, path, _sha256(text), "", tuple(metadata), (), ())
     title_from_text = not _is_title(lines)
@@ -131,7 +148,8 @@ def parse_article(text: str, article_id: str = "article", path: str = "") -> Art
         title = _fallback_title(article_id, lines[0])
     else:
         title, lines = _clean_title(lines[0]), lines[1:]
-    body, dropped = _cut_debris(lines)
+    body, dropped = _cut_debris(_without_page_marks(lines))
+    dropped = reprint_debris + dropped
     captions = [line for line in body if _is_caption(line)]
     body = _without_end_mark([line for line in body if not _is_caption(line)])
     dropped = captions + dropped
@@ -141,6 +159,59 @@ def parse_article(text: str, article_id: str = "article", path: str = "") -> Art
     metadata += [m for m in _report_metadata(body) if m not in metadata]
     return Article(article_id, path, _sha256(text), title, tuple(metadata), _sections(body), tuple(dropped),
                    title_from_text)
+
+
+def _reprint_head(lines: list[str]) -> tuple[list[str], list[str]]:
+    """A reprinted report's first line as portals run it together: "原标题：X" straight into the
+    dateline (X is the title), or a photo's caption and "图片来源：…" before it (dropped). Returns
+    the lines with the title on a line of its own, and what was dropped."""
+    if not lines:
+        return lines, []
+    first, dropped = lines[0], []
+    original = _ORIGINAL_TITLE.match(first)
+    if original:
+        first = first[original.end():].strip()
+        dateline = _dateline_in(first)
+        if dateline is None:   # "原标题：X" on a line of its own
+            return [first] + lines[1:], []
+        title = first[:dateline].strip(" ，,。")
+        return [title, first[dateline:]] + lines[1:], []
+    credit = _PHOTO_CREDIT.search(first[:200])
+    if credit:
+        dateline = _dateline_in(first[credit.end():])
+        if dateline is not None and dateline <= 20:
+            at = credit.end() + dateline
+            return [first[at:]] + lines[1:], [first[:at].strip()]
+    return lines, dropped
+
+
+def _dateline_in(text: str) -> int | None:
+    """Where a news dateline ("中新网北京7月26日电") starts in the text, if one does. A known outlet
+    decides where the run-together title ends; otherwise the shortest name before 社/网/报… that
+    makes a dateline with a date."""
+    for match in _OUTLET.finditer(text[:200]):
+        found = _DATELINE.match(text[match.start():])
+        if found and found.group("date"):
+            return match.start()
+    for match in re.finditer(r"(?:社|网|报|台)", text[:200]):
+        for at in range(match.start() - 2, max(0, match.start() - 10) - 1, -1):
+            found = _DATELINE.match(text[at:])
+            if found and found.group("date"):
+                return at
+    return None
+
+
+def _without_page_marks(lines: list[str]) -> list[str]:
+    """Lines without a print edition's jump marks ("（下转第四版）") and a portal's closing tail
+    ("返回搜狐，查看更多责任编辑：", "分享让更多人看到") run into the last paragraph."""
+    out = []
+    for line in lines:
+        line = _JUMP_MARK.sub("", line)
+        while _PORTAL_TAIL.search(line):
+            line = _PORTAL_TAIL.sub("", line).rstrip()
+        if line:
+            out.append(line)
+    return out
 
 
 def _clean_title(line: str) -> str:
@@ -197,7 +268,7 @@ def _after_dateline(sentence: str) -> str:
     dateline = _DATELINE.match(sentence)
     if dateline:
         sentence = sentence[dateline.end():]
-        reporter = _REPORTER.match(sentence)
+        reporter = _REPORTER.match(sentence) or _BARE_REPORTER.match(sentence)
         sentence = sentence[reporter.end():] if reporter else sentence
     return sentence.lstrip(" ：:")
 
@@ -216,7 +287,8 @@ def _report_metadata(body: list[str]) -> list[tuple[str, str]]:
             found.append(("place", dateline.group("place")))
         if dateline.group("date"):
             found.append(("date", dateline.group("date")))
-        reporter = _REPORTER.match(body[0][dateline.end():])
+        after = body[0][dateline.end():]
+        reporter = _REPORTER.match(after) or _BARE_REPORTER.match(after)
         if reporter:
             found.append(("author", reporter.group("line")))
     else:

@@ -97,3 +97,38 @@ def test_source_inside_the_last_sentence():
 def test_a_long_first_line_is_not_a_title():
     article = parse_article("今天上午，市图书馆新馆正式开放，读者排起了长队。\n\n馆长说，新馆藏书超过十万册。")
     assert len(article.sections[0].paragraphs) == 2
+
+
+# ---- reprinted reports, as portals run them together ------------------------------------------
+
+def _meta(article) -> dict:
+    return {kind: value for kind, value in article.metadata}
+
+
+def test_original_title_run_into_the_dateline():
+    a = parse_article("原标题：某市将推出新的公交线路，方便市民出行中新网某市7月6日电 (记者 张三)中新网记者6日了解到，"
+                      "某市将于下月开通三条公交线路。新线路覆盖城东各社区。(完)返回搜狐，查看更多责任编辑：", "bus")
+    assert a.title == "某市将推出新的公交线路，方便市民出行"
+    assert _meta(a) == {"source": "中新网某市7月6日电", "place": "某市", "date": "7月6日", "author": "记者 张三"}
+    last = a.sections[-1].paragraphs[-1]
+    assert last.endswith("新线路覆盖城东各社区。") and "返回搜狐" not in last and "(完)" not in last
+
+
+def test_a_caption_and_its_photo_credit_before_the_dateline_are_dropped():
+    a = parse_article("某团队的实验装置示意图。图片来源：某某大学科技日报北京8月2日电 （记者李四）某国科学家研制出一种新型电池，"
+                      "能量密度提高一倍。相关论文刊发于最新一期《能源》杂志。分享让更多人看到", "battery")
+    assert a.sections[0].paragraphs[0].startswith("科技日报北京8月2日电")
+    assert a.dropped == ("某团队的实验装置示意图。图片来源：某某大学",)
+    assert _meta(a)["source"] == "科技日报北京8月2日电" and _meta(a)["author"] == "记者李四"
+    assert not a.sections[-1].paragraphs[-1].endswith("分享让更多人看到")
+
+
+def test_a_bare_byline_after_the_dateline_is_the_author():
+    a = parse_article("中新网某地8月13日电 (王五)12岁的小明兴奋地发现，自己的照片贴在展示墙上。活动持续一周。", "camp")
+    assert _meta(a)["author"] == "王五" and a.title.startswith("12岁的小明兴奋地发现") and "王五" not in a.title
+
+
+def test_print_jump_marks_are_taken_out():
+    a = parse_article("某县推进乡村振兴\n本报讯 记者赵六报道 某县今年新建道路20公里（下转第四版）。\n（上接第一版）全县村村通公路。", "road")
+    text = "".join(a.sections[0].paragraphs)
+    assert "下转" not in text and "上接" not in text and "全县村村通公路。" in text
