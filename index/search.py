@@ -139,6 +139,10 @@ class Searcher:
         """A passage's normalised text (what questions are compared with)."""
         return self._passage_text[number]
 
+    def article_text(self, article_id: str) -> str:
+        """An article's whole text, normalised (what absence is judged against)."""
+        return self._article_text.get(article_id, "")
+
     def passages_containing(self, phrase: str) -> list[int]:
         """Numbers of the passages that contain the phrase (already in normal form), in reading order."""
         if not phrase or not self._passage_text:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.chat import absence
 from index import answer_types, text
 from index.search import Hit, Searcher
 
@@ -82,8 +83,11 @@ class Answerer:
         self.threshold = searcher.threshold if threshold is None else threshold
         self.max_question_chars = max_question_chars
 
-    def ask(self, question: text.Message, article_id: str | None = None) -> Answer:
-        """Answer one question (from one article only, with `article_id`)."""
+    def ask(self, question: text.Message, article_id: str | None = None, one_report: bool = False) -> Answer:
+        """Answer one question (from one article only, with `article_id`). `one_report`: the
+        conversation is about one report; a question it plainly cannot answer (it lacks the
+        attribute, the kind of answer or the name asked for: bot/chat/absence.py) is refused
+        saying what is missing, with the closest sentence to read for oneself."""
         result = self.searcher.search(question, k=self.max_quotes + 3, article_id=article_id)
         hits = result.hits
         subject = subject_asked(question.question)
@@ -94,6 +98,13 @@ class Answerer:
                                      self.searcher.passage_text(h.number)]
         elif not hits or result.confidence < self.threshold:
             return self._refusal(question.typed, hits)
+        elif one_report:
+            # Measured on CMRC/DRCD passages with the answering sentence deleted (scripts/
+            # fit_single_report.py): these refusals keep more wrong quotes out than right ones.
+            missing = absence.lacking(question.question, [self.searcher.passage_text(h.number) for h in hits[:3]],
+                                      self.searcher.article_text(hits[0].passage.article))
+            if missing:
+                return self._refusal(question.typed, hits, missing)
         # Supporting quotes must be plausible answers themselves, not just the next-best sentences:
         # at least a third as likely as the best one (on CMRC this keeps hit@3 where showing every
         # next-best sentence puts it, 0.84, with fewer unrelated quotes).
@@ -184,7 +195,13 @@ class Answerer:
         quote = _quote(Hit(passage, score, (), number, answer))
         return Answer("", True, (quote,), _reply_text([quote]), article_id=quote.article_id)
 
-    def _refusal(self, question: str, hits: list[Hit]) -> Answer:
+    def _refusal(self, question: str, hits: list[Hit], missing: str = "") -> Answer:
+        """"Not found", with the sections closest to the question; with `missing` (what the report
+        lacks), says so and shows the closest sentence to read for oneself."""
+        if missing:
+            closest = _quote(hits[0])
+            return Answer(question, False, (), f"这篇报道没有提到{missing}。最接近的一句是：\n{_reply_text([closest])}",
+                          (closest,), kind="refusal", article_id=closest.article_id)
         seen, suggestions = set(), []
         for h in hits:
             key = (h.passage.article, h.passage.section_no)

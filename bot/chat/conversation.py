@@ -17,7 +17,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Protocol
 
-from bot.chat import about, followup, intent
+from bot.chat import about, followup, intent, spoken
 from bot.chat.answer import Answer, Answerer, QuestionError, Quote, citation, read_question
 from index import text
 
@@ -139,7 +139,7 @@ class Conversations:
             about_article = self._about_article(message, memory)
             if about_article:
                 return about_article, message
-        answer = self.answerer.ask(question, self._scope(message, memory))
+        answer = self._ask(question, self._scope(message, memory))
         if not answer.answered and memory and memory.answer and memory.answer.answered and memory.answer.quotes:
             # "比上一年多了多少" after "…一共卖了多少钱": a follow-up without a subject of its own is
             # about what the previous answer told, where the report goes on telling it.
@@ -147,6 +147,22 @@ class Conversations:
         if intent.is_foreign(message) and not answer.answered:
             answer = replace(answer, reply=ASK_IN_CHINESE, suggestions=())
         return answer, question
+
+    def _ask(self, question: text.Message, scope: str | None) -> Answer:
+        """Retrieval for a question. One in the spoken register ("他以前干啥的") is asked in written
+        words (bot/chat/spoken.py), which retrieval reads better; the words as typed are tried
+        too when the written form finds nothing (a report may say "老家" itself). In a
+        conversation about one report (the only one, or the one the reader chose) a question the
+        report plainly cannot answer is refused saying what it lacks."""
+        one_report = len(self.articles) == 1 or scope is not None
+        written = spoken.written(question.normal)
+        if written == question.normal:
+            return self.answerer.ask(question, scope, one_report)
+        answer = self.answerer.ask(text.Message.of(written), scope, one_report)
+        if answer.answered:
+            return answer
+        as_typed = self.answerer.ask(question, scope, one_report)
+        return as_typed if as_typed.answered else answer
 
     def _about_article(self, message: text.Message, memory: _Memory | None) -> Answer | None:
         """Small talk, or a reply about the article itself (overview, parts, metadata); None for a

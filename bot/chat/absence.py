@@ -1,0 +1,81 @@
+"""Evidence of absence: what a report lacks that a question asks for.
+
+In a conversation about one report, the bot quotes the closest sentence even when retrieval is
+unsure, and says it is the closest — unless the report plainly lacks what is asked: the attribute
+and its unit (an age needs 岁 or a birth year, a salary the word for it, a count of bits a number
+before 比特), a kind of answer none of the closest sentences holds (a date, an amount, a
+duration), or a name the report never mentions. Then it refuses and says what is missing.
+Every rule is general Chinese, never the words of one report (tests/test_absence.py).
+"""
+from __future__ import annotations
+
+import re
+
+import jieba
+
+from index import answer_types
+
+# (what the question asks, what a sentence that answers must hold, how the reply names it)
+_ATTRIBUTES = (
+    (r"多少岁|几岁|多大岁数|多大年纪|多大了|年龄|年纪|哪一?年出生|出生于哪|哪一?年生的", r"岁|出生|生于|年龄|年纪|\d{4}年生", "年龄"),
+    (r"工资|薪水|月薪|年薪|薪酬|收入多少|挣多少|赚多少", r"工资|薪|收入|报酬", "收入"),
+    (r"人口", r"人口|常住|户籍", "人口"),
+    (r"电话|手机号|联系方式|热线", r"电话|热线|手机|\d{7,}", "联系方式"),
+    (r"身高|多高", r"身高|米|cm|厘米|公分", "身高"),
+    (r"体重|多重", r"体重|公斤|千克|斤|吨|克", "重量"),
+)
+_ATTRIBUTES = tuple((re.compile(a), re.compile(h), name) for a, h, name in _ATTRIBUTES)
+_KIND_NAMES = {"number": "具体数字", "amount": "金额", "percent": "比例", "date": "时间", "duration": "时长",
+               "work": "作品或文件的名称"}
+# "多少个比特", "几名学生": a count of a thing, the thing named after the measure word.
+_COUNT_OF = re.compile(r"(?:多少|几)(?:个|名|位|种|项|件|家|条|次|只|台|座|所|批|组|届|支|辆|架|颗|枚|部|本|篇)?"
+                       r"(?P<rest>[\u4e00-\u9fffA-Za-z]{2,8})")
+_NUMERAL = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万亿几数多余]+)"
+# Words after 多少/几 that are not things counted: units of time and measure, verbs, particles.
+_NOT_COUNTED = re.compile(r"^(?:年|月|天|日|小时|分钟|秒|岁|周|星期|倍|成|元|块|万|亿|米|公里|吨|度|人次?|"
+                          r"钱|回|遍|下|点|号|了|呢|吗|啊|呀|的|是|有|在|能|会|要|被|给|让|都|也|还|就|才|又)")
+
+
+def lacking(question: str, closest: list[str], article: str) -> str:
+    """What the report lacks that the question (in normal form) asks for, named for the reply
+    ("年龄", "比特的数量", "时间"), or "" when nothing is plainly missing. `closest` are the
+    closest sentences' texts, best first; `article` the report's whole text (normal form)."""
+    for asks, answers, name in _ATTRIBUTES:
+        if asks.search(question) and not answers.search(article if name == "人口" else "".join(closest)):
+            return name
+    counted = _counted_thing(question, article)
+    if counted and not _counts(counted, "".join(closest)):
+        return f"{counted}的数量"
+    kind = answer_types.wanted(question)
+    if kind in _KIND_NAMES and closest and all(
+            answer_types.matches(kind, answer_types.holds(sentence)) < 0 for sentence in closest):
+        return _KIND_NAMES[kind]
+    missing = [name for name in _names(question) if name not in article]
+    return missing[0] if missing else ""
+
+
+def _counts(thing: str, sentences: str) -> bool:
+    """Whether the sentences give a number of the thing: "53个量子比特", "员工共有800余人"."""
+    thing = re.escape(thing)
+    return bool(re.search(_NUMERAL + r"\s*[个名位种项件家条次只台座所批组届支辆架颗枚部本篇]?\s*"
+                          r"[\u4e00-\u9fffA-Za-z]{0,4}?" + thing, sentences)
+                or re.search(thing + r"[^。；;，,]{0,6}?" + _NUMERAL, sentences))
+
+
+def _counted_thing(question: str, article: str) -> str:
+    """The thing a "多少个X" question counts, when the report names X at all (a word it never
+    uses tells nothing: the reader may have put it in other words)."""
+    match = _COUNT_OF.search(question)
+    if not match or _NOT_COUNTED.match(match.group("rest")):
+        return ""
+    words = jieba.lcut(match.group("rest"))
+    thing = words[0] if words else ""
+    return thing if len(thing) >= 2 and thing in article else ""
+
+
+def _names(question: str) -> list[str]:
+    """Names of people and places in the question (jieba's nr/ns tags), which a report that never
+    mentions them cannot be about."""
+    import jieba.posseg
+    return [w.word for w in jieba.posseg.cut(question)
+            if w.flag in ("nr", "ns") and len(w.word) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w.word)]

@@ -1,0 +1,32 @@
+"""Fast tier: what a report plainly lacks that a question asks for (bot/chat/absence.py)."""
+import pytest
+
+from bot.chat.absence import lacking
+
+REPORT = ("记者从某市了解到，张三1975年出生，现任某公司总经理。公司去年营收3亿元，员工共有800余人。"
+          "该公司研发的量子计算机拥有53个量子比特。新工厂将于明年3月投产。")
+
+
+@pytest.mark.parametrize("question, closest, missing", [
+    ("张三多少岁", ["张三，现任某公司总经理"], "年龄"),
+    ("张三的工资是多少", ["张三，现任某公司总经理"], "收入"),
+    ("某市有多少人口", ["记者从某市了解到"], "人口"),
+    ("公司的电话是多少", ["公司去年营收3亿元"], "联系方式"),
+    ("新工厂有多少个车间", ["新工厂将于明年3月投产"], ""),          # 车间: a word the report never uses
+    ("这台电脑有多少个比特", ["量子比特具有叠加态"], "比特的数量"),
+    ("新工厂哪天投产", ["张三现任某公司总经理"], "时间"),
+    ("李四是做什么的", ["张三现任某公司总经理"], "李四"),
+])
+def test_what_is_missing_is_named(question, closest, missing):
+    assert lacking(question, closest, REPORT) == missing
+
+
+@pytest.mark.parametrize("question, closest", [
+    ("张三哪年出生的", ["张三1975年出生，现任某公司总经理"]),
+    ("公司有多少员工", ["员工共有800余人"]),
+    ("量子计算机有多少个量子比特", ["该公司研发的量子计算机拥有53个量子比特"]),
+    ("新工厂什么时候投产", ["新工厂将于明年3月投产"]),
+    ("公司去年赚了多少钱", ["公司去年营收3亿元"]),
+])
+def test_a_report_that_answers_is_not_refused(question, closest):
+    assert lacking(question, closest, REPORT) == ""
