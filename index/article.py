@@ -102,7 +102,8 @@ _PHOTO_CREDIT = re.compile(r"(?:图片来源|图源|摄影|图)\s*[:：/]")
 _OUTLET = re.compile(r"新华社|新华网|中新社|中新网|中国新闻网|人民网|人民日报|央视网|央视新闻|央广网|国际在线|光明网|"
                      r"光明日报|经济日报|科技日报|中国日报|中国青年报|法治日报|工人日报|澎湃新闻|环球网|大公网|本报|本网|本台")
 # A print edition's jump marks, anywhere: "（下转第四版）", "(上接第一版)".
-_JUMP_MARK = re.compile(r"[（(]\s*(?:下转|上接|转|接)第?[一二三四五六七八九十\d]+版\s*[）)]")
+_JUMP_MARK = re.compile(r"[（(]\s*(?:下转|上接|转|接)第?[一二三四五六七八九十\d]+版\s*[）)]|"
+                        r"\s*(?:下转|上接)第[一二三四五六七八九十\d]+版\s*")
 # What portals add after a reprinted report, in the same paragraph.
 _PORTAL_TAIL = re.compile(r"(?:返回搜狐[，,]?\s*查看更多\s*(?:责任编辑[:：]\s*[\u4e00-\u9fff]{0,4})?|分享让更多人看到|"
                           r"责任编辑[:：]\s*[\u4e00-\u9fff]{0,4}|本文链接[:：]\s*\S*)\s*$")

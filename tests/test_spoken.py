@@ -29,3 +29,27 @@ def test_spoken_words_read_as_written_ones(asked, reads):
                                      "不少人参加了吗", "调整后的目标是多少"])
 def test_written_questions_are_left_as_they_are(written):
     assert spoken.written(written) == written and not spoken.is_spoken(written)
+
+
+@pytest.mark.parametrize("message, is_count", [("几个？", True), ("一共多少条", True), ("那几种呢", True), ("那他呢", False),
+                                               ("几条？", True), ("几个人参加了", False), ("多少", True)])
+def test_a_bare_count_leans_on_the_previous_answer(message, is_count):
+    from bot.chat import followup
+    from index import text
+    assert followup.asks_count(text.Message.of(message)) is is_count
+
+
+def test_a_whole_quotation_is_not_quoted_twice():
+    from bot.chat.answer import quoted
+    assert quoted("“我们希望用三年时间。”") == "“我们希望用三年时间。”"
+    assert quoted("他说：“好。”") == "“他说：“好。””"
+    assert quoted("“甲”和“乙”都来了") == "““甲”和“乙”都来了”"
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("搞了几回了", "question"), ("这是头一回吧", "question"), ("专家咋看这事", "question"),
+    ("这东西有啥用", "question"), ("帮我总结一下呗", "overview"), ("再见", "smalltalk"), ("谢谢啦", "smalltalk"),
+])
+def test_intents_in_the_spoken_register(message, kind):
+    from bot.chat import intent
+    assert intent.classify(message).kind == kind

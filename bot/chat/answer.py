@@ -31,6 +31,12 @@ _CAUSE = re.compile(r"^(?:原来|因为|由于|之所以|究其原因|原因是|
 # Someone saying something: "馆长李虹霖谈及观展感受表示：", "王科超称，", "他说：".
 _SAYS = re.compile(r"(?P<who>[^，,。；;：:！？!?“”]{2,40}?)(?:表示|说|称|指出|介绍|认为|强调|透露|坦言|告诉|解释|"
                    r"提到|回忆|感慨|直言|呼吁|宣布|谈到|写道)(?:道|说)?[：:，,]")
+# A quotation closed and then attributed: "…。”赵瑞罡说。", "…”，他表示。"
+_SAID_AFTER = re.compile(r"[”」』]\s*[，,]?\s*[^，,。“”「」]{1,20}?(?:说|表示|指出|介绍|称|强调|坦言|透露|认为|回忆)(?:道)?\s*[。，,]")
+# The sentence after a closed quotation, opening with its speaker: "副院长赵瑞罡表示，…", "赵瑞罡说。"
+_SAYS_LEAD = re.compile(r"^[^，,。“”「」]{1,40}?(?:说|表示|指出|介绍|称|强调|坦言|透露|认为|回忆)(?:道)?\s*[，,：:。]")
+# A sentence that lists its points: "一是…二是…", "第一…第二…", "首先…其次…".
+_ENUMERATION = re.compile(r"一是.{1,60}?二是|第一.{1,60}?第二|首先.{1,80}?其次|其一.{1,60}?其二")
 # How far around the previous quote a cause or a speaker is looked for, in passages of one paragraph.
 _NEARBY = 4
 
@@ -154,10 +160,30 @@ class Answerer:
             number = n
             if _SAYS.search(passages[n].text):
                 return self._quoted(n, previous.score)
+        # Words quoted first and attributed after: "“…将进一步……。”赵瑞罡说。" The quotation
+        # may run over several sentences; its speaker is named where it closes.
+        for n in (n for n in self._paragraph_around(previous) if n >= previous.number):
+            if n > previous.number and passages[n].text.lstrip().startswith(("“", "「")):
+                break   # another quotation begins: no attribution of this one follows
+            closed_before = n > previous.number and passages[n - 1].text.rstrip().endswith(("”", "」"))
+            if _SAID_AFTER.search(passages[n].text) or (closed_before and _SAYS_LEAD.match(passages[n].text)):
+                return self._quoted(n, previous.score)
         return Answer("", False, (), "文章没有说这话出自谁，是报道本身的叙述。", kind="refusal",
                       article_id=previous.article_id)
 
-    def in_context(self, question: text.Message, previous: Quote) -> Answer | None:
+    def count(self, question: text.Message, previous: Quote) -> Answer | None:
+        """"几个？" after an answer: the previous quote again when it lists its points ("一是…二是…")
+        or holds a count it was not quoted for ("…三名学子…每人两千元" after "给多少"), else the
+        next sentence of its paragraph with a count (in_context). None when there is none."""
+        if not 0 <= previous.number < len(self.searcher.index.passages):
+            return None
+        counts = [c for c in answer_types.spans("number", previous.text, question.question)
+                  if not any(c in a or a in c for a in previous.answer)]
+        if _ENUMERATION.search(previous.text) or counts:
+            return self._quoted(previous.number, previous.score, "number", question)
+        return self.in_context(question, previous, share_a_word=False)
+
+    def in_context(self, question: text.Message, previous: Quote, share_a_word: bool = True) -> Answer | None:
         """A follow-up that retrieval could not answer alone, answered where the previous answer
         stands: the previous quote itself when it holds a number or date of the kind now asked for
         that it was not quoted for ("6780亿元，比去年…增长11%" for "比上一年多了多少"), else the
@@ -175,7 +201,7 @@ class Answerer:
         for number in (n for n in self._paragraph_around(previous) if n > previous.number):
             passage = self.searcher.passage_text(number)
             holds = answer_types.matches(wanted, int(self.searcher.index.passage_types[number])) > 0
-            if holds and any(pair in passage for pair in pairs):
+            if holds and (not share_a_word or any(pair in passage for pair in pairs)):
                 return self._quoted(number, previous.score, wanted, question)
         return None
 
@@ -254,5 +280,11 @@ def citation(quote: Quote) -> str:
 
 
 def _reply_text(quotes: list[Quote]) -> str:
-    return "\n".join(f"“{q.text}”——{citation(q)}" for q in quotes)
+    return "\n".join(f"{quoted(q.text)}——{citation(q)}" for q in quotes)
+
+
+def quoted(sentence: str) -> str:
+    """The sentence in quote marks, once: a sentence that is itself a whole quotation keeps its own."""
+    whole = sentence.startswith("“") and sentence.endswith("”") and "“" not in sentence[1:-1]
+    return sentence if whole else f"“{sentence}”"
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Protocol
 
 from bot.chat import about, followup, intent, spoken
-from bot.chat.answer import Answer, Answerer, QuestionError, Quote, citation, read_question
+from bot.chat.answer import Answer, Answerer, QuestionError, Quote, citation, quoted, read_question
 from index import text
 
 ASK_IN_CHINESE = "请用中文提问，我会引用文章原文回答。"
@@ -199,6 +199,10 @@ class Conversations:
         quotes = memory.answer.quotes
         if not quotes or not memory.answer.answered:
             return None
+        if followup.asks_count(message):
+            counted = self.answerer.count(message, quotes[0])
+            if counted:
+                return counted, text.Message.of(f"{memory.question}——{message.typed}")
         if followup.asks_reason(message):
             return self.answerer.reason(quotes[0]), text.Message.of(f"{memory.question}——为什么")
         if followup.asks_speaker(message):
@@ -210,7 +214,7 @@ class Conversations:
         more = memory.answer.more[: self.answerer.max_quotes]
         if not more:
             return Answer("", False, (), NO_MORE, kind="refusal", article_id=memory.article_id)
-        reply = "\n".join(f"“{q.text}”——{citation(q)}" for q in more)
+        reply = "\n".join(f"{quoted(q.text)}——{citation(q)}" for q in more)
         return Answer("", True, more, reply, more=memory.answer.more[len(more):], article_id=more[0].article_id)
 
     def _scope(self, message: text.Message, memory: _Memory | None) -> str | None:

@@ -26,6 +26,9 @@ _REASON = re.compile(r"^(那|那么|可是|但是?)?(这|那)?(是)?(为什么|�
                      r"why)(呢|啊|呀)?" + _END + "$")
 _SPEAKER = re.compile(r"^(那)?(这|这些|这句|这句话|这段话|这番话|那句话|这话|以上|上面)?(话)?(是)?(谁|哪位|什么人)"
                       r"(说|讲|表示|提)(的|出来的)?(呢|啊|呀)?" + _END + "$")
+# "几个？", "一共多少条": a bare count, of what the previous answer was about.
+_COUNT = re.compile(r"^(那|那么)?(一共|总共|共|有|一共有|总共有)?(几|多少)(个|条|种|名|位|家|项|件|次|回|届|人|样|点|批|所)?"
+                    r"(啊|呢|呀|吗|哈)?" + _END + "$")
 _MORE = re.compile(r"^(还有|还有别的|还有其他的?|其他的?|别的|更多|继续|然后)(呢|吗|吧)?" + _END + "$")
 # The most common Chinese surnames, for names jieba cuts after the surname.
 _NAME_SUFFIX = r"(?:街道|社区|公司|集团|大学|学院|学校|医院|村|镇|乡|区|县|市|省|州|馆|局|厅|部|委|园|站|港|队|组)"
@@ -41,6 +44,11 @@ class Previous:
 def wants_more(message: text.Message | str) -> bool:
     """"还有呢", "其他的呢": the next passages for the previous question."""
     return bool(_MORE.match(text.as_message(message).normal))
+
+
+def asks_count(message: text.Message) -> bool:
+    """"几个？", "一共多少条": how many of what the previous answer was about."""
+    return bool(_COUNT.match(message.normal))
 
 
 def asks_reason(message: text.Message) -> bool:

@@ -44,11 +44,18 @@ _GREETING = re.compile(r"^(你好|您好|嗨|哈喽|哈啰|hello|hi|hey|早上�
 # Words that point at the article itself, not at anything in it.
 _ARTICLE_WORDS = re.compile(r"叫什么名字|叫什么|名字|姓名|消息|这条|此文|这篇|本篇|该篇|此篇|那篇|这一篇|这份|"
                             r"文章|报道|报导|新闻|稿件|稿子|全文|本文|原文|内容|"
-                            r"发布|发表|刊登|刊发|主要|一下|几句话|简单|简要|大概|大致|给我|帮我|讲讲|说说|"
+                            r"发布|发表|刊登|刊发|主要|一下|几句话|两句|简单|简要|大概|大致|给我|帮我|讲讲|说说|捋一捋|意思|"
                             r"请|你|用|篇|文")
 _OVERVIEW = re.compile(r"(讲|说|写|谈|介绍|报道|描述|提到)(了|的|些)?(是)?(什么|啥|哪些)|主要内容|大意|概括|总结|"
                        r"概要|摘要|简介|梗概|关于什么|讲啥|说啥|介绍|主题|要点|核心|summar|about")
-_LEFTOVER = re.compile(r"什么时候|时候|时间|日期|事情|事儿|[是的了在吗呢吧啊呀么哪谁什么里个些吗有从何由于被给哪儿事]")
+_LEFTOVER = re.compile(r"什么时候|时候|时间|日期|事情|事儿|玩意儿?|看不懂|没看懂|看不明白|一句话|东西|"
+                       r"[是的了在吗呢吧啊呀么哪谁什么里个些吗有从何由于被给哪儿事呗嘛哈啦哦这那啥]")
+# A small-talk reply never answers a message that asks something ("搞了几回了", "这是头一回吧").
+_NOTHING = re.compile(r"(?!)")
+_ASKS = re.compile(r"几|多少|什么|啥|谁|哪|怎|咋|为何|吗|是不是|有没有|头一|第一|多久|多大")
+# Asking what someone thinks of it, or what it is good for, is asked of the report's content.
+_ASKS_OF_CONTENT = re.compile(r"怎么看|咋看|如何看|怎么评价|咋评价|如何评价|什么态度|啥态度|有什么用|有啥用|"
+                              r"什么作用|啥作用|有什么好处|有啥好处")
 
 
 @dataclass(frozen=True)
@@ -67,8 +74,12 @@ def classify(message: text.Message | str, embedder=None) -> Intent:
     if _GREETING.match(m):
         return Intent("smalltalk", "greeting")
     kind = _classifier(embedder.name if embedder is not None else "").kind(message, embedder)
+    if kind in _SMALLTALK and kind != "about" and _ASKS.search(m):
+        return Intent("question")
     if kind in _SMALLTALK:
         return Intent("smalltalk", kind)
+    if _ASKS_OF_CONTENT.search(m):
+        return Intent("question")
     if kind in _METADATA_KINDS:
         return Intent("metadata", kind)
     if kind == "sections":
@@ -76,6 +87,11 @@ def classify(message: text.Message | str, embedder=None) -> Intent:
     # "X讲了什么": X may be a section's name ("向稳讲了什么"); the conversation checks the headings
     # and asks retrieval when no section is named so.
     rest = _leftover(m, _OVERVIEW) if _OVERVIEW.search(m) else ""
+    if kind == "overview" and not rest and not _OVERVIEW.search(m):
+        # Chosen by meaning alone ("下一步打算干啥"): what it names besides the article goes to the
+        # conversation, which answers a section's name or else asks retrieval.
+        rest = _leftover(m, _NOTHING)
+    rest = rest if len(rest) >= 2 else ""   # one character left over names nothing
     if kind == "overview" or (rest and len(rest) <= 12):
         return Intent("overview", rest)
     return Intent("question")

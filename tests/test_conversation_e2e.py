@@ -1,0 +1,48 @@
+"""End-to-end tier: a conversation about one forwarded report, in the reader's own words — through
+the CLI (ask --jsonl) and through Telegram — on a one-paragraph wire report made for the test."""
+import json
+
+import pytest
+
+from conftest import DATA, run_cli
+from test_telegram_e2e import Bot, plain
+
+pytestmark = pytest.mark.e2e
+REPORT = DATA / "wire_smart_campus.txt"
+# (message, what the reply must hold): the spoken register, a bare count that leans on the previous
+# answer, a quotation's speaker named after it, and an age the report never gives.
+TURNS = [
+    ("这新闻讲的啥", "智慧校园"),
+    ("每所学校给了多少钱啊", "50万元"),
+    ("几所？", "12所"),
+    ("评选搞了几回了", "三届"),
+    ("王建国多大岁数", "没有提到年龄"),
+]
+
+
+@pytest.fixture(scope="module")
+def report_index(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("wire") / "index"
+    assert run_cli("index", REPORT, "--index-dir", folder).returncode == 0
+    return folder
+
+
+def test_five_turns_through_the_cli(report_index):
+    lines = "\n".join(json.dumps({"question": q, "conversation": "c"}, ensure_ascii=False) for q, _ in TURNS)
+    result = run_cli("ask", "--jsonl", "--index-dir", report_index, stdin=lines + "\n")
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [a["kind"] for a in answers] == ["overview", "quote", "quote", "quote", "refusal"]
+    for (question, expected), answer in zip(TURNS, answers):
+        assert expected in answer["reply"], (question, answer["reply"])
+    assert answers[2]["understood_as"].endswith("几所？")   # the count is read in the previous question's topic
+
+
+def test_five_turns_through_telegram(report_index, tmp_path):
+    bot = Bot(report_index, tmp_path).start()
+    try:
+        for n, (question, expected) in enumerate(TURNS, 1):
+            bot.api.message(question, user_id=4711)
+            reply = plain(bot.replies(4711, n)[n - 1]["params"]["text"])
+            assert expected in reply, (question, reply)
+    finally:
+        bot.stop()
