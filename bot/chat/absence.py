@@ -36,10 +36,12 @@ _NOT_COUNTED = re.compile(r"^(?:年|月|天|日|小时|分钟|秒|岁|周|星期
                           r"钱|回|遍|下|点|号|了|呢|吗|啊|呀|的|是|有|在|能|会|要|被|给|让|都|也|还|就|才|又)")
 
 
-def lacking(question: str, closest: list[str], article: str) -> str:
+def lacking(question: str, closest: list[str], article: str, kinds: list[int] | None = None) -> str:
     """What the report lacks that the question (in normal form) asks for, named for the reply
     ("年龄", "比特的数量", "时间"), or "" when nothing is plainly missing. `closest` are the
-    closest sentences' texts, best first; `article` the report's whole text (normal form)."""
+    closest sentences' texts, best first; `article` the report's whole text (normal form);
+    `kinds` the answer kinds the closest sentences hold, as the index stores them (found here
+    when not given)."""
     for asks, answers, name in _ATTRIBUTES:
         if asks.search(question) and not answers.search(article if name == "人口" else "".join(closest)):
             return name
@@ -47,9 +49,15 @@ def lacking(question: str, closest: list[str], article: str) -> str:
     if counted and not _counts(counted, "".join(closest)):
         return f"{counted}的数量"
     kind = answer_types.wanted(question)
-    if kind in _KIND_NAMES and closest and all(
-            answer_types.matches(kind, answer_types.holds(sentence)) < 0 for sentence in closest):
-        return _KIND_NAMES[kind]
+    if kind in _KIND_NAMES and closest:
+        kinds = kinds if kinds is not None else [answer_types.holds(sentence) for sentence in closest]
+        if all(answer_types.matches(kind, flags) < 0 for flags in kinds):
+            return _KIND_NAMES[kind]
+    # A name the report never mentions leaves a pair of characters it never has: only then is the
+    # question tagged (jieba's tagger is the slow part of this check).
+    han = re.sub(r"[^\u4e00-\u9fff]", "", question)
+    if all(han[i:i + 2] in article for i in range(len(han) - 1)):
+        return ""
     missing = [name for name in _names(question) if name not in article]
     return missing[0] if missing else ""
 

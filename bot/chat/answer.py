@@ -107,8 +107,10 @@ class Answerer:
         elif one_report:
             # Measured on CMRC/DRCD passages with the answering sentence deleted (scripts/
             # fit_single_report.py): these refusals keep more wrong quotes out than right ones.
-            missing = absence.lacking(question.question, [self.searcher.passage_text(h.number) for h in hits[:3]],
-                                      self.searcher.article_text(hits[0].passage.article))
+            closest = hits[:3]
+            missing = absence.lacking(question.question, [self.searcher.passage_text(h.number) for h in closest],
+                                      self.searcher.article_text(hits[0].passage.article),
+                                      [int(self.searcher.index.passage_types[h.number]) for h in closest])
             if missing:
                 return self._refusal(question.typed, hits, missing)
         # Supporting quotes must be plausible answers themselves, not just the next-best sentences:
