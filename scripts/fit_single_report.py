@@ -90,14 +90,35 @@ def _articles(items):
             answers = [a["text"] for a in qa["answers"] if a["text"] in context]
             if not answers:
                 continue
-            questions.append((article_id, qa["question"], answers, False))
             start = qa["answers"][0].get("answer_start", context.find(answers[0]))
+            reworded = _reworded(qa["question"], _sentence_at(context, start))
+            asked = [qa["question"]] + ([reworded] if reworded else [])
+            questions += [(article_id, q, answers, False) for q in asked]
             cut = _without_sentence(context, start)
             if cut and not any(a in cut for a in answers):
                 near_id = f"{article_id}-{m}"
                 deleted.append(parse_article(f"{title}\n\n{cut}\n", near_id))
-                questions.append((near_id, qa["question"], answers, True))
+                questions += [(near_id, q, answers, True) for q in asked]
     return whole, deleted, questions
+
+
+def _reworded(question: str, sentence: str) -> str:
+    """The question as a reader who did not copy the report's words asks it: without its rarest
+    word that the answering sentence shares (spoken questions share at most one content word with
+    the sentence that answers them). "" when it shares none."""
+    shared = [w for w in text.content_words(question) if w in sentence and len(w) >= 2]
+    if not shared:
+        return ""
+    rarest = max(shared, key=text.word_weight)
+    reworded = question.replace(rarest, "", 1).strip()
+    return reworded if len(reworded) >= 4 else ""
+
+
+def _sentence_at(context: str, at: int) -> str:
+    ends = [m.end() for m in re.finditer(r"[。！？!?]+[”’」』\"']?", context)]
+    start = max([e for e in ends if e <= at], default=0)
+    end = min([e for e in ends if e > at], default=len(context))
+    return context[start:end]
 
 
 def _without_sentence(context: str, at: int) -> str:
@@ -116,6 +137,7 @@ def _row(answerer: Answerer, article_id: str, question: str, answers: list[str],
     lacking = absence.lacking(message.question, [answerer.searcher.passage_text(h.number) for h in result.hits],
                               answerer.searcher.article_text(article_id)) if best else "nothing"
     return {"article": article_id.split("-")[0], "confidence": result.confidence, "near_miss": near_miss,
+            "question": question,
             "correct": not near_miss and any(a in quoted for a in answers), "lacking": bool(lacking)}
 
 
