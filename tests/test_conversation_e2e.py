@@ -46,3 +46,16 @@ def test_five_turns_through_telegram(report_index, tmp_path):
             assert expected in reply, (question, reply)
     finally:
         bot.stop()
+
+
+def test_a_quotation_over_several_sentences_is_one_unit(tmp_path):
+    report = tmp_path / "reading.txt"
+    report.write_text("某市举办读书节\n\n本报讯 记者王五报道 某市第五届读书节昨日开幕。市图书馆馆长李红在开幕式上说：“读书是一辈子的事。"
+                      "我们希望每个市民每年读十本书。今年我们还会开放夜间阅览室。”活动将持续一个月。\n", encoding="utf-8")
+    assert run_cli("index", report, "--index-dir", tmp_path / "index").returncode == 0
+    lines = "\n".join(json.dumps({"question": q, "conversation": "c"}, ensure_ascii=False)
+                      for q in ("李红说了什么", "这话是谁说的"))
+    said, who = [json.loads(line) for line in run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index",
+                                                       stdin=lines + "\n").stdout.splitlines()]
+    assert said["quotes"][0]["text"].endswith("开放夜间阅览室。”")   # the quotation closed, not cut at its first sentence
+    assert who["kind"] == "quote" and "李红" in who["quotes"][0]["text"]

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.chat import absence
 from index import answer_types, text
@@ -117,6 +117,7 @@ class Answerer:
         # at least a third as likely as the best one (on CMRC this keeps hit@3 where showing every
         # next-best sentence puts it, 0.84, with fewer unrelated quotes).
         quotes = [_quote(h) for h in hits[: self.max_quotes] if h is hits[0] or h.score >= hits[0].score / 3]
+        quotes[0] = self._whole_quotation(quotes[0])
         more = tuple(_quote(h) for h in result.hits if all(h.number != q.number for q in quotes))
         return Answer(question.typed, True, tuple(quotes), _reply_text(quotes), more=more,
                       article_id=quotes[0].article_id)
@@ -206,6 +207,21 @@ class Answerer:
             if holds and (not share_a_word or any(pair in passage for pair in pairs)):
                 return self._quoted(number, previous.score, wanted, question)
         return None
+
+    def _whole_quotation(self, quote: Quote) -> Quote:
+        """A quote that opens someone's words without closing them ("“我们希望……" going on over
+        several sentences) runs on to where the words close, within its paragraph (at most
+        _NEARBY sentences more): one speaker's words are one unit, and a quote is never left open."""
+        passages = self.searcher.index.passages
+        if quote.text.count("“") <= quote.text.count("”") or not 0 <= quote.number < len(passages):
+            return quote
+        whole, opened = quote.text, quote.text.count("“") - quote.text.count("”")
+        for n in (n for n in self._paragraph_around(quote) if n > quote.number):
+            whole += passages[n].text
+            opened += passages[n].text.count("“") - passages[n].text.count("”")
+            if opened <= 0:
+                return replace(quote, text=whole) if whole in quote.context else quote
+        return quote
 
     def _paragraph_around(self, quote: Quote) -> list[int]:
         """Numbers of the passages of the quote's paragraph within _NEARBY of it, in order."""

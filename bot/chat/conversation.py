@@ -272,18 +272,27 @@ class Conversations:
         answer = memory.answer
         if answer is None or all(self._passage_is(q) for q in (*answer.quotes, *answer.suggestions, *answer.more)):
             return memory
-        number = {(p.article, p.text): n for n, p in enumerate(self.answerer.searcher.index.passages)}
+        passages = self.answerer.searcher.index.passages
+        number = {(p.article, p.text): n for n, p in enumerate(passages)}
+
+        def found(q: Quote) -> int | None:
+            """The quote's passage in this index: by its text, or for a quotation quoted whole
+            (answer.py's _whole_quotation), the passage it starts with."""
+            if (q.article_id, q.text) in number:
+                return number[(q.article_id, q.text)]
+            return next((n for (article, sentence), n in number.items()
+                         if article == q.article_id and q.text.startswith(sentence)), None)
 
         def moved(quotes):
-            return tuple(q if q.number < 0 else replace(q, number=number[(q.article_id, q.text)]) for q in quotes
-                         if q.number < 0 or (q.article_id, q.text) in number)
+            return tuple(q if q.number < 0 else replace(q, number=found(q)) for q in quotes
+                         if q.number < 0 or found(q) is not None)
         answer = replace(answer, quotes=moved(answer.quotes), suggestions=moved(answer.suggestions),
                          more=moved(answer.more))
         return replace(memory, answer=answer)
 
     def _passage_is(self, quote: Quote) -> bool:
         passages = self.answerer.searcher.index.passages
-        return quote.number < 0 or (quote.number < len(passages) and passages[quote.number].text == quote.text
+        return quote.number < 0 or (quote.number < len(passages) and quote.text.startswith(passages[quote.number].text)
                                     and passages[quote.number].article == quote.article_id)
 
     def _remember(self, conversation: str, memory: _Memory) -> None:
