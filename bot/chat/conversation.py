@@ -155,7 +155,9 @@ class Conversations:
         conversation about one report (the only one, or the one the reader chose) a question the
         report plainly cannot answer is refused saying what it lacks."""
         one_report = len(self.articles) == 1 or scope is not None
-        written = spoken.written(question.normal)
+        # In one report, spoken words become the written words that report uses.
+        vocabulary = self.answerer.searcher.article_text(scope or self.articles[0].id) if one_report else ""
+        written = spoken.written(question.normal, vocabulary)
         if written == question.normal:
             return self.answerer.ask(question, scope, one_report)
         answer = self.answerer.ask(text.Message.of(written), scope, one_report)
