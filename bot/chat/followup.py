@@ -104,19 +104,44 @@ def person_names(sentence: str) -> list[str]:
     """Person names in a sentence: jieba's nr tags, with a name cut in two joined back and a
     common surname that jieba left outside the name ("张|志远") put back in front."""
     names, current, position, start = [], "", 0, 0
-    for w in _tagged(sentence):
-        if w.flag.startswith("nr") and re.fullmatch(r"[\u4e00-\u9fff]+", w.word):
+    words, n = list(_tagged(sentence)), 0
+    while n < len(words):
+        w = words[n]
+        if w.flag.startswith("nr") and re.fullmatch(r"[\u4e00-\u9fff]+", w.word) and not _common_word(w.word):
             start = start if current else position
             current += w.word
+            following = words[n + 1] if n + 1 < len(words) else None
+            if len(current) == 2 and following is not None and not following.flag.startswith("nr") \
+                    and _name_tail(following):
+                current += following.word   # "高启|硕": the given name's last character cut off
+                position += len(following.word)
+                n += 1
         else:
             names.append(_with_surname(current, sentence, start))
             current = ""
         position += len(w.word)
+        n += 1
     names.append(_with_surname(current, sentence, start))
     # A surname and a given name before an honorific ("韩不言先生"), which jieba does not know.
     names += answer_types.honoured_names(sentence)
     names = [n for n in dict.fromkeys(names) if 2 <= len(n) <= 4]
     return [n for n in names if not any(n != other and n in other for other in names)]
+
+
+# A two-character word this common in jieba's dictionary is a common noun it tags as a name
+# ("卫星": 卫 is a surname), not a person a report names.
+_COMMON_WORD_FREQ = 2000
+# What can end a given name that jieba cut short: one Han character that is no function word.
+_NOT_NAME_TAIL = ("v", "p", "c", "u", "d", "r", "m", "q", "f", "y", "e", "o", "a", "t", "s")
+
+
+def _common_word(word: str) -> bool:
+    return len(word) == 2 and jieba.dt.FREQ.get(word, 0) >= _COMMON_WORD_FREQ
+
+
+def _name_tail(w) -> bool:
+    return len(w.word) == 1 and re.fullmatch(r"[\u4e00-\u9fff]", w.word) is not None \
+        and not w.flag.startswith(_NOT_NAME_TAIL)
 
 
 def warm_up() -> None:
