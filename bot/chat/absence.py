@@ -43,7 +43,8 @@ def lacking(question: str, closest: list[str], article: str, kinds: list[int] | 
     `kinds` the answer kinds the closest sentences hold, as the index stores them (found here
     when not given)."""
     for asks, answers, name in _ATTRIBUTES:
-        if asks.search(question) and not answers.search(article if name == "人口" else "".join(closest)):
+        if asks.search(question) and not answers.search("".join(closest)) \
+                and not _held_elsewhere(question, answers, article):
             return name
     counted = _counted_thing(question, article)
     if counted and not _counts(counted, "".join(closest)):
@@ -60,6 +61,25 @@ def lacking(question: str, closest: list[str], article: str, kinds: list[int] | 
         return ""
     missing = [name for name in _names(question) if name not in article]
     return missing[0] if missing else ""
+
+
+def attribute(question: str) -> re.Pattern | None:
+    """What a sentence must hold to answer the question's attribute (an age: 岁 or a birth year…),
+    or None when it asks for none."""
+    return next((answers for asks, answers, _ in _ATTRIBUTES if asks.search(question)), None)
+
+
+def gives_attribute(question: str, sentence: str, article: str) -> bool:
+    """Whether the sentence holds the attribute the question asks — of the person it names, when
+    it names one the report mentions ("陈某多大岁数": 岁 in a sentence with 陈某)."""
+    answers = attribute(question)
+    named = [name for name in _names(question) if name in article]
+    return bool(answers and answers.search(sentence)) and all(name in sentence for name in named)
+
+
+def _held_elsewhere(question: str, answers: re.Pattern, article: str) -> bool:
+    """Whether a sentence of the report gives the attribute asked (see gives_attribute)."""
+    return any(gives_attribute(question, sentence, article) for sentence in re.split(r"(?<=[。！？!?；;])", article))
 
 
 def _counts(thing: str, sentences: str) -> bool:

@@ -105,6 +105,7 @@ class Answerer:
         elif not hits or result.confidence < self.threshold:
             return self._refusal(question.typed, hits)
         elif one_report:
+            hits = self._holding_the_attribute(question, hits, article_id)
             # Measured on CMRC/DRCD passages with the answering sentence deleted (scripts/
             # fit_single_report.py): these refusals keep more wrong quotes out than right ones.
             closest = hits[:3]
@@ -121,6 +122,18 @@ class Answerer:
         more = tuple(_quote(h) for h in result.hits if all(h.number != q.number for q in quotes))
         return Answer(question.typed, True, tuple(quotes), _reply_text(quotes), more=more,
                       article_id=quotes[0].article_id)
+
+    def _holding_the_attribute(self, question: text.Message, hits: list[Hit], article_id: str | None) -> list[Hit]:
+        """An age, a salary, a phone number is answered by a sentence that holds it: the best one
+        among more candidates when the closest do not ("那个孩子多大了" → "12岁的…")."""
+        holds = absence.attribute(question.question)
+        if holds is None or any(holds.search(self.searcher.passage_text(h.number)) for h in hits[:3]):
+            return hits
+        article = self.searcher.article_text(hits[0].passage.article)
+        wider = self.searcher.search(question, k=20, article_id=article_id or hits[0].passage.article).hits
+        holder = next((h for h in wider if absence.gives_attribute(question.question, self.searcher.passage_text(h.number),
+                                                                   article)), None)
+        return [holder] + [h for h in hits if h.number != holder.number] if holder else hits
 
     def _introduction(self, subject: str, hits: list[Hit]) -> Hit | None:
         """The passage that introduces the subject: its definition ("X是…") if the article has one,
