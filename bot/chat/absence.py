@@ -9,6 +9,7 @@ Every rule is general Chinese, never the words of one report (tests/test_absence
 """
 from __future__ import annotations
 
+import functools
 import re
 
 import jieba
@@ -101,6 +102,7 @@ def _counted_thing(question: str, article: str) -> str:
     return thing if len(thing) >= 2 and thing in article else ""
 
 
+@functools.lru_cache(maxsize=256)
 def _names(question: str) -> list[str]:
     """Names of people and places in the question (jieba's nr/ns tags), which a report that never
     mentions them cannot be about."""

@@ -133,13 +133,15 @@ class Conversations:
             if leaning:
                 return leaning
         question = self._resolved(message, memory)
+        scope = self._scope(message, memory)
         # A message that leans on the previous turn ("这个行动要做实什么") asks about what the turn
-        # was about, never about the article itself.
+        # was about, never about the article itself. The intent reads the vector of the message in
+        # written words: one sentence vector then serves the intent and the retrieval.
         if question is message:
-            about_article = self._about_article(message, memory)
+            about_article = self._about_article(message, memory, self._in_written_words(message, scope))
             if about_article:
                 return about_article, message
-        answer = self._ask(question, self._scope(message, memory))
+        answer = self._ask(question, scope)
         if not answer.answered and memory and memory.answer and memory.answer.answered and memory.answer.quotes:
             # "比上一年多了多少" after "…一共卖了多少钱": a follow-up without a subject of its own is
             # about what the previous answer told, where the report goes on telling it.
@@ -150,26 +152,37 @@ class Conversations:
 
     def _ask(self, question: text.Message, scope: str | None) -> Answer:
         """Retrieval for a question. One in the spoken register ("他以前干啥的") is asked in written
-        words (bot/chat/spoken.py), which retrieval reads better; the words as typed are tried
-        too when the written form finds nothing (a report may say "老家" itself). In a
+        words (bot/chat/spoken.py), which retrieval reads better; among many reports, the words
+        as typed are tried too when the written form finds nothing (a report may say "老家"
+        itself; in one report, such a word is kept when it uses it). In a
         conversation about one report (the only one, or the one the reader chose) a question the
         report plainly cannot answer is refused saying what it lacks."""
-        one_report = len(self.articles) == 1 or scope is not None
-        # In one report, spoken words become the written words that report uses.
-        vocabulary = self.answerer.searcher.article_text(scope or self.articles[0].id) if one_report else ""
-        written = spoken.written(question.normal, vocabulary)
-        if written == question.normal:
+        one_report = self._one_report(scope)
+        written = self._in_written_words(question, scope)
+        if written is question:
             return self.answerer.ask(question, scope, one_report)
-        answer = self.answerer.ask(text.Message.of(written), scope, one_report)
-        if answer.answered:
+        answer = self.answerer.ask(written, scope, one_report)
+        if answer.answered or one_report:   # in one report, a spoken word it uses itself was kept
             return answer
         as_typed = self.answerer.ask(question, scope, one_report)
         return as_typed if as_typed.answered else answer
 
-    def _about_article(self, message: text.Message, memory: _Memory | None) -> Answer | None:
+    def _one_report(self, scope: str | None) -> bool:
+        return len(self.articles) == 1 or scope is not None
+
+    def _in_written_words(self, message: text.Message, scope: str | None) -> text.Message:
+        """The message in written words (bot/chat/spoken.py): in one report, the words that report
+        uses. The message itself when nothing in it is spoken."""
+        vocabulary = self.answerer.searcher.article_text(scope or self.articles[0].id) if self._one_report(scope) else ""
+        written = spoken.written(message.normal, vocabulary)
+        return message if written == message.normal else text.Message.of(written)
+
+    def _about_article(self, message: text.Message, memory: _Memory | None,
+                       written: text.Message | None = None) -> Answer | None:
         """Small talk, or a reply about the article itself (overview, parts, metadata); None for a
-        question about what the article says."""
-        asked = intent.classify(message, self.answerer.searcher.embedder)
+        question about what the article says. `written`: the message in written words, whose
+        sentence vector retrieval reads too."""
+        asked = intent.classify(message, self.answerer.searcher.embedder, written)
         if asked.kind == "smalltalk":
             return about.smalltalk(asked.detail, self.articles)
         articles = self._articles_meant(message, memory)

@@ -52,7 +52,7 @@ _LEFTOVER = re.compile(r"什么时候|时候|时间|日期|事情|事儿|玩意�
                        r"[是的了在吗呢吧啊呀么哪谁什么里个些吗有从何由于被给哪儿事呗嘛哈啦哦这那啥]")
 # A small-talk reply never answers a message that asks something ("搞了几回了", "这是头一回吧").
 _NOTHING = re.compile(r"(?!)")
-_ASKS = re.compile(r"几|多少|什么|啥|谁|哪|怎|咋|为何|吗|是不是|有没有|头一|第一|多久|多大")
+_ASKS = re.compile(r"几|多少|什么|啥|谁|哪|怎|咋|为何|吗|是不是|有没有|头一|第一|首次|多久|多大")
 # Asking what someone thinks of it, or what it is good for, is asked of the report's content.
 _ASKS_OF_CONTENT = re.compile(r"怎么看|咋看|如何看|怎么评价|咋评价|如何评价|什么态度|啥态度|有什么用|有啥用|"
                               r"什么作用|啥作用|有什么好处|有啥好处")
@@ -65,15 +65,16 @@ class Intent:
                         # overview: the words left over (a section's name), if any
 
 
-def classify(message: text.Message | str, embedder=None) -> Intent:
+def classify(message: text.Message | str, embedder=None, meaning: text.Message | None = None) -> Intent:
     """What the message asks for (see the module docstring). With the embedder that answers (an
     index.embed.Embedder), the classifier reads the message's vector too, if it was fitted on that
-    model's vectors; without, the n-grams alone."""
+    model's vectors; without, the n-grams alone. `meaning`: the message in other words whose
+    vector stands for it (its written form, which retrieval embeds as well: one vector for both)."""
     message = text.as_message(message)
     m = message.normal
     if _GREETING.match(m):
         return Intent("smalltalk", "greeting")
-    kind = _classifier(embedder.name if embedder is not None else "").kind(message, embedder)
+    kind = _classifier(embedder.name if embedder is not None else "").kind(message, embedder, meaning)
     if kind in _SMALLTALK and kind != "about" and _ASKS.search(m):
         return Intent("question")
     if kind in _SMALLTALK:
@@ -108,10 +109,10 @@ class _Classifier:
             self.ngram_weights, self.vector_weights, self.bias = f["ngram_weights"], f["vector_weights"], f["bias"]
             self.alone_weights, self.alone_bias = f["alone_weights"], f["alone_bias"]
 
-    def kind(self, message: text.Message, embedder=None) -> str:
+    def kind(self, message: text.Message, embedder=None, meaning: text.Message | None = None) -> str:
         slots, values = ngram_slots(message.normal)
         if embedder is not None and embedder.name == self.model:
-            vector = embedder.encode_question(message.question)[0]
+            vector = embedder.encode_question((meaning or message).question)[0]
             logits = self.ngram_weights[:, slots] @ values + self.vector_weights @ vector + self.bias
         else:
             logits = self.alone_weights[:, slots] @ values + self.alone_bias
