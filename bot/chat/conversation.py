@@ -225,12 +225,26 @@ class Conversations:
         return None
 
     def _more(self, memory: _Memory) -> Answer:
-        """"还有呢": the next passages of the previous answer."""
-        more = memory.answer.more[: self.answerer.max_quotes]
+        """"还有呢": the next passages of the previous answer. The sentence right after the one
+        quoted comes first when retrieval found it relevant too: after a list ("…储存和运输商品"),
+        a report goes on with the rest of it ("还将处理营销…")."""
+        following = self._following(memory.answer.quotes[0]) if memory.answer.quotes else -1
+        ranked = sorted(memory.answer.more, key=lambda q: q.number != following)   # stable: the rest keep their order
+        more = tuple(ranked[: self.answerer.max_quotes])
         if not more:
             return Answer("", False, (), NO_MORE, kind="refusal", article_id=memory.article_id)
         reply = "\n".join(f"{quoted(q.text)}——{citation(q)}" for q in more)
-        return Answer("", True, more, reply, more=memory.answer.more[len(more):], article_id=more[0].article_id)
+        return Answer("", True, more, reply, more=tuple(ranked[len(more):]), article_id=more[0].article_id)
+
+    def _following(self, quote: Quote) -> int:
+        """The number of the passage after the quote's in the same paragraph, or -1."""
+        passages = self.answerer.searcher.index.passages
+        n = quote.number + 1
+        if quote.number < 0 or n >= len(passages):
+            return -1
+        same = (passages[n].article, passages[n].section_no, passages[n].paragraph) == \
+            (quote.article_id, quote.section_no, quote.paragraph)
+        return n if same else -1
 
     def _scope(self, message: text.Message, memory: _Memory | None) -> str | None:
         """The article a question is answered from: the one the reader chose, unless the question
