@@ -72,7 +72,8 @@ def main() -> None:
     print(f"{len(rows)} questions ({sum(r['near_miss'] for r in rows)} near misses) over {len(by_passage)} passages")
     for name, part in (("fit", fit), ("held out", test)):
         for label, threshold, rules in (("corpus gate", corpus, False), ("+ absence", corpus, True),
-                                        ("lower gate", 0.0, True), ("best gate", best, True)):
+                                        ("+ absence@1", corpus, "first"), ("lower gate", 0.0, True),
+                                        ("best gate", best, True)):
             utility, counts = _utility(part, threshold, rules)
             print(f"{name:9s} {label:12s} t={threshold:.2f}: utility {utility:.0f}; " + ", ".join(
                 f"{k} {v}" for k, v in counts.items()))
@@ -136,15 +137,20 @@ def _row(answerer: Answerer, article_id: str, question: str, answers: list[str],
     quoted = best.passage.text if best else ""
     lacking = absence.lacking(message.question, [answerer.searcher.passage_text(h.number) for h in result.hits],
                               answerer.searcher.article_text(article_id)) if best else "nothing"
+    first_only = absence.lacking(message.question, [answerer.searcher.passage_text(best.number)],
+                                 answerer.searcher.article_text(article_id)) if best else "nothing"
     return {"article": article_id.split("-")[0], "confidence": result.confidence, "near_miss": near_miss,
-            "question": question,
+            "question": question, "lacking_first": bool(first_only),
             "correct": not near_miss and any(a in quoted for a in answers), "lacking": bool(lacking)}
 
 
-def _utility(rows: list[dict], threshold: float, rules: bool = True) -> tuple[float, dict]:
+def _utility(rows: list[dict], threshold: float, rules: bool | str = True) -> tuple[float, dict]:
+    """rules: False (the gate alone), True (absence judged on the three closest sentences) or
+    "first" (on the first alone)."""
     counts = {"answered right": 0, "answered wrong": 0, "near misses quoted": 0, "refused": 0}
     for r in rows:
-        answered = r["confidence"] >= threshold and not (rules and r["lacking"])
+        lacks = r["lacking_first"] if rules == "first" else (rules and r["lacking"])
+        answered = r["confidence"] >= threshold and not lacks
         if not answered:
             counts["refused"] += 1
         elif r["near_miss"]:

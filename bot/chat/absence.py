@@ -1,10 +1,9 @@
 """Evidence of absence: what a report lacks that a question asks for.
 
-In a conversation about one report, the bot quotes the closest sentence even when retrieval is
-unsure, and says it is the closest — unless the report plainly lacks what is asked: the attribute
-and its unit (an age needs 岁 or a birth year, a salary the word for it, a count of bits a number
-before 比特), a kind of answer none of the closest sentences holds (a date, an amount, a
-duration), or a name the report never mentions. Then it refuses and says what is missing.
+In a conversation about one report, an answer is refused — saying what is missing — when the
+report plainly lacks what is asked: the attribute and its unit (an age needs 岁 or a birth year, a
+salary the word for it, a count of bits a number before 比特), a kind of answer none of the closest
+sentences holds (a date, an amount, a duration), or a name the report never mentions.
 Every rule is general Chinese, never the words of one report (tests/test_absence.py).
 """
 from __future__ import annotations
