@@ -53,9 +53,12 @@ def test_a_quotation_over_several_sentences_is_one_unit(tmp_path):
     report.write_text("某市举办读书节\n\n本报讯 记者王五报道 某市第五届读书节昨日开幕。市图书馆馆长李红在开幕式上说：“读书是一辈子的事。"
                       "我们希望每个市民每年读十本书。今年我们还会开放夜间阅览室。”活动将持续一个月。\n", encoding="utf-8")
     assert run_cli("index", report, "--index-dir", tmp_path / "index").returncode == 0
-    lines = "\n".join(json.dumps({"question": q, "conversation": "c"}, ensure_ascii=False)
-                      for q in ("李红说了什么", "这话是谁说的"))
-    said, who = [json.loads(line) for line in run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index",
-                                                       stdin=lines + "\n").stdout.splitlines()]
+    turns = [("c", "李红说了什么"), ("c", "这话是谁说的"), ("d", "今年还会开放什么"), ("d", "这话是谁说的")]
+    lines = "\n".join(json.dumps({"question": q, "conversation": c}, ensure_ascii=False) for c, q in turns)
+    said, who, later, whose = [json.loads(line) for line in run_cli(
+        "ask", "--jsonl", "--index-dir", tmp_path / "index", stdin=lines + "\n").stdout.splitlines()]
     assert said["quotes"][0]["text"].endswith("开放夜间阅览室。”")   # the quotation closed, not cut at its first sentence
     assert who["kind"] == "quote" and "李红" in who["quotes"][0]["text"]
+    # Its last sentence, quoted alone, is shown as a quotation's end, and its speaker is found before it.
+    assert "“…今年我们还会开放夜间阅览室。”" in later["reply"]
+    assert whose["kind"] == "quote" and "李红" in whose["quotes"][0]["text"]

@@ -57,6 +57,8 @@ def test_a_whole_quotation_is_not_quoted_twice():
     assert quoted("“我们希望用三年时间。”") == "“我们希望用三年时间。”"
     assert quoted("他说：“好。”") == "“他说：“好。””"
     assert quoted("“甲”和“乙”都来了") == "““甲”和“乙”都来了”"
+    assert quoted("今年还会开放夜间阅览室。”") == "“…今年还会开放夜间阅览室。”"     # a quotation's last sentence
+    assert quoted("他说：“读书是一辈子的事。") == "“他说：“读书是一辈子的事。…””"     # its first
 
 
 @pytest.mark.parametrize("message, kind", [

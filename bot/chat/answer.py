@@ -172,9 +172,14 @@ class Answerer:
         sentence is quoted clause by clause). A sentence that names no one is the report's own."""
         passages = self.searcher.index.passages
         number = previous.number
+        # Inside a quotation opened earlier ("李红说：“A。B。”" asked about B), the sentences before
+        # belong to the same words: go back to where it opens.
+        inside = passages[number].text.count("”") - passages[number].text.count("“") if number >= 0 else 0
         for n in reversed([n for n in self._paragraph_around(previous) if n <= previous.number]):
-            if n < number and re.search(r"[。！？!?…]\s*[”’」』\"']?\s*$", passages[n].text):
+            if n < number and inside <= 0 and re.search(r"[。！？!?…]\s*[”’」』\"']?\s*$", passages[n].text):
                 break   # the sentence before: someone else's words, or the report's
+            if n < number:
+                inside -= passages[n].text.count("“") - passages[n].text.count("”")
             number = n
             if _SAYS.search(passages[n].text):
                 return self._quoted(n, previous.score)
@@ -317,7 +322,16 @@ def _reply_text(quotes: list[Quote]) -> str:
 
 
 def quoted(sentence: str) -> str:
-    """The sentence in quote marks, once: a sentence that is itself a whole quotation keeps its own."""
+    """The sentence in quote marks, once, and every quote mark closed: a sentence that is itself a
+    whole quotation keeps its own; the end of a quotation opened in an earlier sentence
+    ("今年我们还会开放夜间阅览室。”") is shown as such ("“…今年我们还会开放夜间阅览室。”")."""
     whole = sentence.startswith("“") and sentence.endswith("”") and "“" not in sentence[1:-1]
-    return sentence if whole else f"“{sentence}”"
+    if whole:
+        return sentence
+    opened = sentence.count("“") - sentence.count("”")
+    if opened < 0 and sentence.endswith("”"):
+        return f"“…{sentence}"
+    if opened > 0:   # its own quotation goes on in the next sentence
+        return f"“{sentence}…" + "”" * (opened + 1)
+    return f"“{sentence}”"
 

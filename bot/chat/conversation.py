@@ -144,8 +144,11 @@ class Conversations:
         answer = self._ask(question, scope)
         if not answer.answered and memory and memory.answer and memory.answer.answered and memory.answer.quotes:
             # "比上一年多了多少" after "…一共卖了多少钱": a follow-up without a subject of its own is
-            # about what the previous answer told, where the report goes on telling it.
-            answer = self.answerer.in_context(question, memory.answer.quotes[0]) or answer
+            # about what the previous answer told, where the report goes on telling it — and the
+            # reply says it was read so.
+            in_context = self.answerer.in_context(question, memory.answer.quotes[0])
+            if in_context:
+                return in_context, text.Message.of(f"{memory.question}——{question.typed}")
         if intent.is_foreign(message) and not answer.answered:
             answer = replace(answer, reply=ASK_IN_CHINESE, suggestions=())
         return answer, question
