@@ -16,6 +16,7 @@ REPORT = ("记者从某市了解到，张三1975年出生，现任某公司总�
     ("这台电脑有多少个比特", ["量子比特具有叠加态"], "比特的数量"),
     ("新工厂哪天投产", ["张三现任某公司总经理"], "时间"),
     ("李四是做什么的", ["张三现任某公司总经理"], "李四"),
+    ("这家公司的计算机有多少", ["量子比特具有叠加态"], "计算机的数量"),
 ])
 def test_what_is_missing_is_named(question, closest, missing):
     assert lacking(question, closest, REPORT) == missing
@@ -27,6 +28,7 @@ def test_what_is_missing_is_named(question, closest, missing):
     ("量子计算机有多少个量子比特", ["该公司研发的量子计算机拥有53个量子比特"]),
     ("新工厂什么时候投产", ["新工厂将于明年3月投产"]),
     ("公司去年赚了多少钱", ["公司去年营收3亿元"]),
+    ("公司的员工有多少", ["员工共有800余人"]),
 ])
 def test_a_report_that_answers_is_not_refused(question, closest):
     assert lacking(question, closest, REPORT) == ""

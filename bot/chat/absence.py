@@ -30,7 +30,11 @@ _KIND_NAMES = {"number": "具体数字", "amount": "金额", "percent": "比例"
 # "多少个比特", "几名学生": a count of a thing, the thing named after the measure word.
 _COUNT_OF = re.compile(r"(?:多少|几)(?:个|名|位|种|项|件|家|条|次|只|台|座|所|批|组|届|支|辆|架|颗|枚|部|本|篇)?"
                        r"(?P<rest>[\u4e00-\u9fffA-Za-z]{2,8})")
-_NUMERAL = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万亿几数多余]+)"
+# A number: digits, or Chinese numerals ("数百" counts by its 百; 数 or 多 alone is no number).
+_NUMERAL = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万亿]+)"
+# "美国用户有多少": the thing counted named before the question word, which ends the question.
+_COUNT_AFTER = re.compile(r"(?P<before>[\u4e00-\u9fffA-Za-z]{2,12}?)(?:有|是|共有|一共有|总共有|一共|总共)多少"
+                          r"(?:个|名|位|人)?[\s？?。.！!~～…]*$")
 # Words after 多少/几 that are not things counted: units of time and measure, verbs, particles.
 _NOT_COUNTED = re.compile(r"^(?:年|月|天|日|小时|分钟|秒|岁|周|星期|倍|成|元|块|万|亿|米|公里|吨|度|人次?|"
                           r"钱|回|遍|下|点|号|了|呢|吗|啊|呀|的|是|有|在|能|会|要|被|给|让|都|也|还|就|才|又)")
@@ -91,20 +95,26 @@ def _counts(thing: str, sentences: str) -> bool:
 
 
 def _counted_thing(question: str, article: str) -> str:
-    """The thing a "多少个X" question counts, when the report names X at all (a word it never
-    uses tells nothing: the reader may have put it in other words)."""
+    """The thing a "多少个X" or "X有多少" question counts, when the report names X at all (a word
+    it never uses tells nothing: the reader may have put it in other words)."""
     match = _COUNT_OF.search(question)
-    if not match or _NOT_COUNTED.match(match.group("rest")):
-        return ""
-    words = jieba.lcut(match.group("rest"))
-    thing = words[0] if words else ""
-    return thing if len(thing) >= 2 and thing in article else ""
+    if match and not _NOT_COUNTED.match(match.group("rest")):
+        words = jieba.lcut(match.group("rest"))
+        thing = words[0] if words else ""
+        return thing if len(thing) >= 2 and thing in article else ""
+    before = _COUNT_AFTER.search(question)
+    if before:
+        from jieba import posseg   # the tagger loads on first use (a third of a second)
+        nouns = [w.word for w in posseg.cut(before.group("before")) if w.flag.startswith("n") and len(w.word) >= 2]
+        thing = nouns[-1] if nouns else ""
+        return thing if thing in article else ""
+    return ""
 
 
 @functools.lru_cache(maxsize=256)
 def _names(question: str) -> list[str]:
     """Names of people and places in the question (jieba's nr/ns tags), which a report that never
     mentions them cannot be about."""
-    import jieba.posseg
-    return [w.word for w in jieba.posseg.cut(question)
+    from jieba import posseg   # the tagger loads on first use (a third of a second)
+    return [w.word for w in posseg.cut(question)
             if w.flag in ("nr", "ns") and len(w.word) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w.word)]
