@@ -62,3 +62,14 @@ def test_a_quotation_over_several_sentences_is_one_unit(tmp_path):
     # Its last sentence, quoted alone, is shown as a quotation's end, and its speaker is found before it.
     assert "“…今年我们还会开放夜间阅览室。”" in later["reply"]
     assert whose["kind"] == "quote" and "李红" in whose["quotes"][0]["text"]
+
+
+def test_a_refused_turn_does_not_end_the_conversation_and_words_come_before_their_speaker(report_index):
+    turns = ["王建国是谁", "明年的预算是多少", "他说了什么"]
+    lines = "\n".join(json.dumps({"question": q, "conversation": "r"}, ensure_ascii=False) for q in turns)
+    who, refused, said = [json.loads(line) for line in run_cli(
+        "ask", "--jsonl", "--index-dir", report_index, stdin=lines + "\n").stdout.splitlines()]
+    assert who["kind"] == "quote" and refused["kind"] == "refusal"
+    assert said["understood_as"] == "王建国说了什么"   # 他: the person of the last answered turn
+    assert said["quotes"][0]["text"].startswith("“我们希望用三年时间")   # what he said, then that he said it
+    assert said["quotes"][0]["text"].endswith("王建国说。")

@@ -9,6 +9,7 @@ from index import answer_types, text
 from index.search import Hit, Searcher
 
 NOT_FOUND = "文章中没有找到与这个问题相关的内容。"
+LACKS = "这篇报道没有提到"   # a refusal that says what the report lacks (bot/chat/absence.py)
 EMPTY_QUESTION = "请输入一个问题。"
 
 # "X是谁 / X是什么人 / X是做什么的 / X是什么 / 介绍一下X": the sentence that introduces X answers.
@@ -35,6 +36,8 @@ _SAYS = re.compile(r"(?P<who>[^，,。；;：:！？!?“”]{2,40}?)(?:表示|�
 _SAID_AFTER = re.compile(r"[”」』]\s*[，,]?\s*[^，,。“”「」]{1,20}?(?:说|表示|指出|介绍|称|强调|坦言|透露|认为|回忆)(?:道)?\s*[。，,]")
 # The sentence after a closed quotation, opening with its speaker: "副院长赵瑞罡表示，…", "赵瑞罡说。"
 _SAYS_LEAD = re.compile(r"^[^，,。“”「」]{1,40}?(?:说|表示|指出|介绍|称|强调|坦言|透露|认为|回忆)(?:道)?\s*[，,：:。]")
+# A sentence that only says who spoke: "杭州市教育局局长王建国说。", "他表示。"
+_ATTRIBUTION_ONLY = re.compile(r"^[^“”「」，,。]{1,30}?(?:说|表示|指出|强调|坦言|透露|介绍)(?:道)?\s*[。！!]?\s*$")
 # A sentence that lists its points: "一是…二是…", "第一…第二…", "首先…其次…".
 _ENUMERATION = re.compile(r"一是.{1,60}?二是|第一.{1,60}?第二|首先.{1,80}?其次|其一.{1,60}?其二")
 # How far around the previous quote a cause or a speaker is looked for, in passages of one paragraph.
@@ -120,8 +123,10 @@ class Answerer:
         # at least a third as likely as the best one (on CMRC this keeps hit@3 where showing every
         # next-best sentence puts it, 0.84, with fewer unrelated quotes).
         quotes = [_quote(h) for h in hits[: self.max_quotes] if h is hits[0] or h.score >= hits[0].score / 3]
-        quotes[0] = self._whole_quotation(quotes[0])
-        more = tuple(_quote(h) for h in result.hits if all(h.number != q.number for q in quotes))
+        quotes[0] = self._whole_quotation(self._words_attributed(quotes[0]))
+        quotes = quotes[:1] + [q for q in quotes[1:] if q.text not in quotes[0].text]   # now inside the first
+        more = tuple(_quote(h) for h in result.hits
+                     if all(h.number != q.number and h.passage.text not in q.text for q in quotes))
         return Answer(question.typed, True, tuple(quotes), _reply_text(quotes), more=more,
                       article_id=quotes[0].article_id)
 
@@ -218,7 +223,7 @@ class Answerer:
         passages = self.searcher.index.passages
         if 0 <= previous.number < len(passages):
             own = answer_types.spans(wanted, passages[previous.number].text, question.question)
-            if own and not any(o in a or a in o for o in own for a in previous.answer):
+            if any(not any(o in a or a in o for a in previous.answer) for o in own):   # one it was not quoted for
                 return self._quoted(previous.number, previous.score, wanted, question)
         pairs = set(text.bigrams(question.question))   # its Han character pairs, to share one
         for number in (n for n in self._paragraph_around(previous) if n > previous.number):
@@ -227,6 +232,24 @@ class Answerer:
             if holds and (not share_a_word or any(pair in passage for pair in pairs)):
                 return self._quoted(number, previous.score, wanted, question)
         return None
+
+    def _words_attributed(self, quote: Quote) -> Quote:
+        """A quote that only attributes the words before it ("杭州市教育局局长王建国说。" after
+        "“我们希望……。”") runs back to where those words open: what was said, then who said it."""
+        passages = self.searcher.index.passages
+        if not _ATTRIBUTION_ONLY.match(quote.text) or not 0 <= quote.number < len(passages):
+            return quote
+        around = [n for n in self._paragraph_around(quote) if n < quote.number]
+        if not around or not passages[around[-1]].text.rstrip().endswith(("”", "」")):
+            return quote
+        words, closed = "", 0
+        for n in reversed(around):
+            words = passages[n].text + words
+            closed += passages[n].text.count("”") - passages[n].text.count("“")
+            if closed <= 0:
+                whole = words + quote.text
+                return replace(quote, text=whole, number=n) if whole in quote.context else quote
+        return quote
 
     def _whole_quotation(self, quote: Quote) -> Quote:
         """A quote that opens someone's words without closing them ("“我们希望……" going on over
@@ -264,7 +287,7 @@ class Answerer:
         lacks), says so and shows the closest sentence to read for oneself."""
         if missing:
             closest = _quote(hits[0])
-            return Answer(question, False, (), f"这篇报道没有提到{missing}。最接近的一句是：\n{_reply_text([closest])}",
+            return Answer(question, False, (), f"{LACKS}{missing}。最接近的一句是：\n{_reply_text([closest])}",
                           (closest,), kind="refusal", article_id=closest.article_id)
         seen, suggestions = set(), []
         for h in hits:

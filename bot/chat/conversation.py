@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Protocol
 
 from bot.chat import about, followup, intent, spoken
-from bot.chat.answer import Answer, Answerer, QuestionError, Quote, citation, quoted, read_question
+from bot.chat.answer import LACKS, Answer, Answerer, QuestionError, Quote, citation, quoted, read_question
 from index import text
 
 ASK_IN_CHINESE = "请用中文提问，我会引用文章原文回答。"
@@ -50,6 +50,9 @@ class _Memory:
     article_id: str         # the article the conversation is about ("" when not known)
     at: float
     chosen: bool = False    # the reader chose that article: questions are answered from it alone
+    # The last answered turn before this one, when this one was not answered: a refused question
+    # does not end the conversation ("他妈妈老家哪的" after a refusal still means the boy before it).
+    earlier: "_Memory | None" = None
 
 
 class Conversations:
@@ -93,8 +96,9 @@ class Conversations:
         if answer.kind != "smalltalk":
             chosen = bool(memory and memory.chosen)
             article_id = memory.article_id if chosen else answer.article_id or (memory.article_id if memory else "")
-            self._remember(conversation, _Memory(understood.typed, answer if answer.kind in ("quote", "refusal") else None,
-                                                 article_id, now, chosen))
+            remembered = answer if answer.kind in ("quote", "refusal") else None
+            self._remember(conversation, _Memory(understood.typed, remembered, article_id, now, chosen,
+                                                 None if remembered and remembered.answered else _last_answered(memory)))
         return answer
 
     def warm_up(self) -> None:
@@ -142,13 +146,15 @@ class Conversations:
             if about_article:
                 return about_article, message
         answer = self._ask(question, scope)
-        if not answer.answered and memory and memory.answer and memory.answer.answered and memory.answer.quotes:
+        leaning = _last_answered(memory)
+        # Not when the report was found to lack what is asked: that refusal stands.
+        if not answer.answered and not answer.reply.startswith(LACKS) and leaning and leaning.answer.quotes:
             # "比上一年多了多少" after "…一共卖了多少钱": a follow-up without a subject of its own is
             # about what the previous answer told, where the report goes on telling it — and the
             # reply says it was read so.
-            in_context = self.answerer.in_context(question, memory.answer.quotes[0])
+            in_context = self.answerer.in_context(question, leaning.answer.quotes[0])
             if in_context:
-                return in_context, text.Message.of(f"{memory.question}——{question.typed}")
+                return in_context, text.Message.of(f"{leaning.question}——{question.typed}")
         if intent.is_foreign(message) and not answer.answered:
             answer = replace(answer, reply=ASK_IN_CHINESE, suggestions=())
         return answer, question
@@ -206,9 +212,14 @@ class Conversations:
         message itself."""
         if not memory or not memory.question:
             return message
-        first = memory.answer.quotes[0].text if memory.answer and memory.answer.quotes else ""
-        rewritten = followup.rewrite(message, followup.Previous(memory.question, first))
-        return message if rewritten == message.typed else text.Message.of(rewritten)
+        for turn in (memory, memory.earlier):   # the previous turn, else the last answered one
+            if turn is None or not turn.question:
+                continue
+            first = turn.answer.quotes[0].text if turn.answer and turn.answer.quotes else ""
+            rewritten = followup.rewrite(message, followup.Previous(turn.question, first))
+            if rewritten != message.typed:
+                return text.Message.of(rewritten)
+        return message
 
     def _on_previous_answer(self, message: text.Message, memory: _Memory) -> tuple[Answer, text.Message] | None:
         """"还有呢", "为什么", "这话是谁说的": replies about the previous answer itself, or None."""
@@ -301,6 +312,8 @@ class Conversations:
         """The memory with its quotes' passage numbers those of this index. A turn remembered on an
         older index (rebuilt since, or before a restart) would otherwise give "还有呢" and its
         buttons the numbers of other passages; a quote whose passage is gone is dropped."""
+        if memory.earlier is not None:
+            memory = replace(memory, earlier=self._renumbered(memory.earlier))
         answer = memory.answer
         if answer is None or all(self._passage_is(q) for q in (*answer.quotes, *answer.suggestions, *answer.more)):
             return memory
@@ -375,17 +388,36 @@ class _Titles:
         return sorted(found)
 
 
+def _last_answered(memory: _Memory | None) -> _Memory | None:
+    """The turn a follow-up can lean on: the previous one if it was answered, else the one before
+    it that was (within the time-to-live, as the memory itself)."""
+    if memory is None:
+        return None
+    if memory.answer and memory.answer.answered:
+        return replace(memory, earlier=None)
+    return memory.earlier
+
+
 def _memory_to_json(memory: _Memory) -> str:
-    return json.dumps({"question": memory.question, "article_id": memory.article_id, "chosen": memory.chosen,
-                       "answer": asdict(memory.answer) if memory.answer else None}, ensure_ascii=False)
+    return json.dumps(_memory_dict(memory), ensure_ascii=False)
+
+
+def _memory_dict(memory: _Memory) -> dict:
+    return {"question": memory.question, "article_id": memory.article_id, "chosen": memory.chosen,
+            "answer": asdict(memory.answer) if memory.answer else None,
+            "earlier": _memory_dict(memory.earlier) if memory.earlier else None}
 
 
 def _memory_from_json(turn: str, at: float) -> _Memory:
-    data = json.loads(turn)
+    return _memory_from_dict(json.loads(turn), at)
+
+
+def _memory_from_dict(data: dict, at: float) -> _Memory:
     answer = data["answer"]
     if answer is not None:
         quotes = {key: tuple(Quote(**{**q, "matched": tuple(q["matched"]), "answer": tuple(q.get("answer", ()))})
                              for q in answer[key])
                   for key in ("quotes", "suggestions", "more")}
         answer = Answer(**{**answer, **quotes})
-    return _Memory(data["question"], answer, data["article_id"], at, data.get("chosen", False))
+    earlier = _memory_from_dict(data["earlier"], at) if data.get("earlier") else None
+    return _Memory(data["question"], answer, data["article_id"], at, data.get("chosen", False), earlier)
