@@ -38,3 +38,10 @@ def test_an_attribute_held_elsewhere_in_the_report_is_not_missing_unless_of_some
     report = "12岁的小明兴奋地发现了自己的照片。两年前，小明和母亲陈某参加了夏令营。"
     assert lacking("那个孩子多少岁", ["两年前，小明和母亲陈某参加了夏令营"], report) == ""
     assert lacking("陈某多少岁", ["两年前，小明和母亲陈某参加了夏令营"], report) == "年龄"
+
+
+def test_the_reply_names_who_the_report_mentions_and_what_it_does_not_say():
+    from bot.chat.absence import said_missing
+    assert said_missing("王五多少岁", "年龄", REPORT) == "报道提到了王五，但没有说年龄"
+    assert said_missing("某市有多少人口", "人口", REPORT) == "这篇报道没有提到人口"
+    assert said_missing("李四是做什么的", "李四", REPORT) == "这篇报道没有提到李四"

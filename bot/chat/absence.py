@@ -67,6 +67,16 @@ def lacking(question: str, closest: list[str], article: str, kinds: list[int] | 
     return missing[0] if missing else ""
 
 
+def said_missing(question: str, missing: str, article: str) -> str:
+    """The reply's words for what is missing: "报道提到了杨某，但没有说他的收入" when the question
+    names someone the report mentions (and the missing thing is not that name), else
+    "这篇报道没有提到年龄"."""
+    named = [name for name in _names(question) if name in article and name != missing]
+    if named:
+        return f"报道提到了{named[0]}，但没有说{missing}"
+    return f"这篇报道没有提到{missing}"
+
+
 def attribute(question: str) -> re.Pattern | None:
     """What a sentence must hold to answer the question's attribute (an age: 岁 or a birth year…),
     or None when it asks for none."""

@@ -9,7 +9,6 @@ from index import answer_types, text
 from index.search import Hit, Searcher
 
 NOT_FOUND = "文章中没有找到与这个问题相关的内容。"
-LACKS = "这篇报道没有提到"   # a refusal that says what the report lacks (bot/chat/absence.py)
 EMPTY_QUESTION = "请输入一个问题。"
 
 # "X是谁 / X是什么人 / X是做什么的 / X是什么 / 介绍一下X": the sentence that introduces X answers.
@@ -74,6 +73,7 @@ class Answer:
     kind: str = "quote"   # quote, overview, sections, metadata, smalltalk, refusal or invalid
     understood_as: str = ""   # the question as rewritten from the conversation, when it was
     article_id: str = ""      # the article the answer is about, when there is one
+    lacking: str = ""         # a refusal's reason: what the report lacks (bot/chat/absence.py)
 
     def to_json(self) -> dict:
         """The `article-qa ask --json/--jsonl` object."""
@@ -118,7 +118,7 @@ class Answerer:
                                       self.searcher.article_text(hits[0].passage.article),
                                       [int(self.searcher.index.passage_types[h.number]) for h in closest])
             if missing:
-                return self._refusal(question.typed, hits, missing)
+                return self._refusal(question.typed, hits, missing, question.question)
         # Supporting quotes must be plausible answers themselves, not just the next-best sentences:
         # at least a third as likely as the best one (on CMRC this keeps hit@3 where showing every
         # next-best sentence puts it, 0.84, with fewer unrelated quotes).
@@ -282,13 +282,15 @@ class Answerer:
         quote = _quote(Hit(passage, score, (), number, answer))
         return Answer("", True, (quote,), _reply_text([quote]), article_id=quote.article_id)
 
-    def _refusal(self, question: str, hits: list[Hit], missing: str = "") -> Answer:
+    def _refusal(self, question: str, hits: list[Hit], missing: str = "", asked: str = "") -> Answer:
         """"Not found", with the sections closest to the question; with `missing` (what the report
-        lacks), says so and shows the closest sentence to read for oneself."""
+        lacks, for the question `asked` in normal form), says so and shows the closest sentence to
+        read for oneself."""
         if missing:
             closest = _quote(hits[0])
-            return Answer(question, False, (), f"{LACKS}{missing}。最接近的一句是：\n{_reply_text([closest])}",
-                          (closest,), kind="refusal", article_id=closest.article_id)
+            said = absence.said_missing(asked, missing, self.searcher.article_text(closest.article_id))
+            return Answer(question, False, (), f"{said}。最接近的一句是：\n{_reply_text([closest])}",
+                          (closest,), kind="refusal", article_id=closest.article_id, lacking=missing)
         seen, suggestions = set(), []
         for h in hits:
             key = (h.passage.article, h.passage.section_no)

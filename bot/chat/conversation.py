@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Protocol
 
 from bot.chat import about, followup, intent, spoken
-from bot.chat.answer import LACKS, Answer, Answerer, QuestionError, Quote, citation, quoted, read_question
+from bot.chat.answer import Answer, Answerer, QuestionError, Quote, citation, quoted, read_question
 from index import text
 
 ASK_IN_CHINESE = "请用中文提问，我会引用文章原文回答。"
@@ -148,7 +148,7 @@ class Conversations:
         answer = self._ask(question, scope)
         leaning = _last_answered(memory)
         # Not when the report was found to lack what is asked: that refusal stands.
-        if not answer.answered and not answer.reply.startswith(LACKS) and leaning and leaning.answer.quotes:
+        if not answer.answered and not answer.lacking and leaning and leaning.answer.quotes:
             # "比上一年多了多少" after "…一共卖了多少钱": a follow-up without a subject of its own is
             # about what the previous answer told, where the report goes on telling it — and the
             # reply says it was read so.
