@@ -8,8 +8,11 @@ def terminal(answer: Answer) -> str:
     """Plain text for the terminal chat: each quote, then where it stands in the article."""
     lines = [f"（按“{answer.understood_as}”理解）"] if answer.understood_as else []
     if answer.kind != "quote":
-        lines.append(headline(answer) if answer.suggestions else body(answer))
-        if answer.suggestions:
+        # A refusal's message and the sections to look at; one that says what the report lacks
+        # shows its closest sentence instead.
+        briefly = answer.suggestions and not answer.lacking
+        lines.append(headline(answer) if briefly else body(answer))
+        if briefly:
             lines.append("可以看看这些部分：")
             lines += [f"  · {citation(s)}" for s in answer.suggestions]
         return "\n".join(lines)

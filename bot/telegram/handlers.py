@@ -536,6 +536,8 @@ def _answer_reply(context, answer: Answer):
     understood = [f"<i>{html.escape(f'（按“{answer.understood_as}”理解）')}</i>"] if answer.understood_as else []
     if answer.kind == "quote":
         return understood + th.answer_blocks(answer), _answer_buttons(context, answer)
+    if answer.lacking:   # what the report lacks, and the closest sentence to read for oneself
+        return understood + [html.escape(body(answer))], _suggestion_buttons(context, answer)
     if answer.suggestions:
         return understood + [html.escape(headline(answer))], _suggestion_buttons(context, answer)
     if answer.kind == "metadata":
