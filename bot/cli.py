@@ -223,6 +223,7 @@ def cmd_serve(args, settings: Settings) -> int:
     from bot.telegram.journal import Journal, JournalError
     from bot.telegram.conversation_store import ConversationStore
     from bot.telegram.admin import Library
+    from index.isolated import python_child
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")
@@ -233,8 +234,9 @@ def cmd_serve(args, settings: Settings) -> int:
         folder = args.index_dir or settings.index_dir
         watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir, config_articles=False),
                            version=runtime.index_version(settings, folder))
-        index_command = [*CHILD_COMMAND, *(["--config", args.config] if args.config else []),
-                         "index", "--index-dir", str(folder)]
+        # The admin's index changes run in a child process (index/isolated.py says why so).
+        index_command = [*python_child("from bot.cli import main; sys.exit(main())"),
+                         *(["--config", args.config] if args.config else []), "index", "--index-dir", str(folder)]
         library = Library(index_command, Path(folder).parent / "uploads", frozenset(p.stem for p in settings.article_files()))
         # Its own file beside the update journal: one database would make the answering threads'
         # writes and the event loop's journal writes wait for each other's locks.
@@ -258,12 +260,6 @@ def cmd_serve(args, settings: Settings) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
-
-
-# The admin's index changes run this in a child process. Not `python -m bot.cli`: that puts the
-# working directory first on sys.path, and a bot started in a folder holding its own `index/` (a
-# data folder, say) would import that folder instead of the package.
-CHILD_COMMAND = [sys.executable, "-c", "import sys; sys.path.pop(0); from bot.cli import main; sys.exit(main())"]
 
 
 def cmd_run(args, settings: Settings) -> int:

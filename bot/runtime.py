@@ -50,12 +50,18 @@ def load_articles(sources: list, limits: SourceLimits = SourceLimits(), isolated
             article, text = (load_source_isolated if isolated else load_source)(source, limits)
         except ArticleError as exc:
             raise UserError(str(exc), 2) from None
-        unique, n = article.id, 2
-        while unique in texts:
-            unique, n = f"{article.id}-{n}", n + 1
+        unique = _unique_id(article.id, texts)
         texts[unique] = text
         articles.append(replace(article, id=unique))
     return articles, texts
+
+
+def _unique_id(article_id: str, taken) -> str:
+    """The id, or with -2, -3… appended while it is taken."""
+    unique, n = article_id, 2
+    while unique in taken:
+        unique, n = f"{article_id}-{n}", n + 1
+    return unique
 
 
 @contextlib.contextmanager
@@ -79,10 +85,9 @@ def changing(folder: Path):
 def _remove_leftovers(folder: Path) -> None:
     """Half-built folders of a change that was killed outright (SIGKILL, power): with the lock
     held, no change is running, so every one of them is a leftover."""
-    for leftover in folder.parent.glob(f".{folder.name}.new-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
-    for leftover in folder.parent.glob(f".{folder.name}.old-*"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    for kind in ("new", "old"):
+        for leftover in folder.parent.glob(f".{folder.name}.{kind}-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def build(settings: Settings, sources: list, folder: Path, progress: bool = False) -> str:
@@ -104,7 +109,8 @@ def rebuild(settings: Settings, folder: Path, only_config: bool = False) -> str:
 
 def _rebuild(settings: Settings, folder: Path, only_config: bool = False) -> str:
     configured = [str(p.resolve()) for p in settings.article_files()]
-    added = [e for e in _built_articles(settings, folder) if e["path"] not in configured]
+    built = {e["path"]: e for e in _built_articles(settings, folder)}
+    added = [e for path, e in built.items() if path not in configured]
     if only_config:
         articles, texts = load_articles(configured, settings.sources.source_limits())
         report = _build(settings, articles, texts, folder, progress=True)
@@ -113,7 +119,6 @@ def _rebuild(settings: Settings, folder: Path, only_config: bool = False) -> str
     # an admin removed stays removed.
     removed = removed_configured(folder)
     configured = [p for p in configured if Path(p).stem not in {e["id"] for e in added} | removed]
-    built = {e["path"]: e for e in _built_articles(settings, folder)}
     articles, texts, notes = [], {}, []
     for path in configured:
         try:
@@ -130,9 +135,7 @@ def _rebuild(settings: Settings, folder: Path, only_config: bool = False) -> str
                 raise UserError(f"{path}: {note}", 2)
             notes.append(f"  {article.id}: {note}")
             found_texts = {article.id: text}
-        unique, n = article.id, 2
-        while unique in texts:
-            unique, n = f"{article.id}-{n}", n + 1
+        unique = _unique_id(article.id, texts)
         articles.append(replace(article, id=unique))
         texts[unique] = found_texts[article.id]
     for entry in added:
@@ -170,10 +173,14 @@ def _indexed_article(settings: Settings, folder: Path, entry: dict) -> tuple[Art
 REMOVED_FILE = "removed-configured.json"
 
 
+def _removed_file(folder: Path) -> Path:
+    return Path(folder).parent / f".{Path(folder).name}.{REMOVED_FILE}"
+
+
 def removed_configured(folder: Path) -> set[str]:
     """Ids of configured articles an admin removed (/remove, --remove): a rebuild leaves them out."""
     try:
-        return set(json.loads((Path(folder).parent / f".{Path(folder).name}.{REMOVED_FILE}").read_text("utf-8")))
+        return set(json.loads(_removed_file(folder).read_text("utf-8")))
     except (OSError, ValueError, TypeError):
         return set()
 
@@ -182,7 +189,7 @@ def _remember_removed(settings: Settings, folder: Path, ids: list[str], added: l
     """Keep the ids of removed configured articles (and forget those added again) beside the index."""
     configured = {p.stem for p in settings.article_files()}
     removed = (removed_configured(folder) | (set(ids) & configured)) - set(added)
-    path = Path(folder).parent / f".{Path(folder).name}.{REMOVED_FILE}"
+    path = _removed_file(folder)
     if removed:
         path.write_text(json.dumps(sorted(removed), ensure_ascii=False), encoding="utf-8")
     else:

@@ -25,14 +25,18 @@ from index.sources import SourceLimits, load_source
 _PROJECT = str(Path(__file__).resolve().parents[1])
 
 
+def python_child(code: str) -> list[str]:
+    """The command that runs `code` in a child Python of this one. Not `python -m …`: that puts
+    the working directory first on sys.path, and a folder there holding an `index/` of its own (a
+    service's data folder, say) would be imported instead of this package."""
+    return [sys.executable, "-c", f"import sys; sys.path.pop(0); {code}"]
+
+
 def load_source_isolated(source: str, limits: SourceLimits) -> tuple[Article, str]:
     """load_source(source, limits) in a bounded child process. Raises ArticleError with one line
     naming the limit that was hit."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PROJECT, os.environ.get("PYTHONPATH")]))}
-    # Not `-m index.isolated`: that puts the working directory first on sys.path, and a folder
-    # there holding an `index/` of its own would be imported instead of this package.
-    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.pop(0); from index.isolated import main; main()"],
-                             stdin=subprocess.PIPE,
+    child = subprocess.Popen(python_child("from index.isolated import main; main()"), stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         out, err = child.communicate(pickle.dumps((str(source), limits)), timeout=limits.seconds)

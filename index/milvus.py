@@ -44,6 +44,7 @@ from index.keyword import B, K1
 from index.store import FORMAT, SECTION_TOKENS, Index, IndexStoreError, _article_from_json, _embed_in_batches, _flatten
 
 log = logging.getLogger(__name__)
+_NO_COUNTS = {"articles": 0, "passages": 0, "passage_tokens": 0, "sections": 0, "section_tokens": 0}
 PART_CHARS = 16_000          # a VARCHAR holds 65,535 bytes: 16,000 characters of any UTF-8
 ROW_BITS = 20                # a passage or section key: article key << 20 | its number in the article
 BATCH = 2_000                # rows per insert or query call
@@ -160,11 +161,15 @@ class MilvusArchive:
             params.add_index(field_name="article", index_type="INVERTED")
             self.client.create_collection(self.names[kind], schema=schema, index_params=params)
         self._plain_collection("articles", [("article", 512), ("kind", 16), ("body", 65_535)], [("part", DataType.INT64)])
-        self._plain_collection("terms", [], [("passages", DataType.INT64), ("sections", DataType.INT64)])
+        self._terms_collection()
         self._plain_collection("meta", [("body", 65_535)], [])
         self.load_collections()
-        self._write_meta({"format": FORMAT, "model": model, "dimension": dimension, "version": time.time_ns(), "articles": 0,
-                          "passages": 0, "passage_tokens": 0, "sections": 0, "section_tokens": 0})
+        self._write_meta({"format": FORMAT, "model": model, "dimension": dimension, "version": time.time_ns(),
+                          **_NO_COUNTS})
+
+    def _terms_collection(self) -> None:
+        from pymilvus import DataType
+        self._plain_collection("terms", [], [("passages", DataType.INT64), ("sections", DataType.INT64)])
 
     def _dense_index(self) -> dict:
         """Exact search for a local Milvus Lite file (small archives, the tests), HNSW for a server,
@@ -253,7 +258,6 @@ class MilvusArchive:
     def _repair(self, cut_short: list[str]) -> None:
         """After a write that was cut short: its articles are taken out wherever they got to, and
         every count is made again from the articles stored."""
-        from pymilvus import DataType
         log.warning("The Milvus archive at %s: a change of %s was cut short; taking those articles out "
                     "and recounting the keyword statistics", self.uri, ", ".join(cut_short))
         expression = f"article in {json.dumps(cut_short, ensure_ascii=False)}"
@@ -262,10 +266,9 @@ class MilvusArchive:
         self._flush()
         stored = [article for _, article, _ in self._stored_articles()]
         self.client.drop_collection(self.names["terms"])
-        self._plain_collection("terms", [], [("passages", DataType.INT64), ("sections", DataType.INT64)])
+        self._terms_collection()
         self.client.load_collection(self.names["terms"])
-        meta = self.meta()
-        meta.update(articles=0, passages=0, passage_tokens=0, sections=0, section_tokens=0)
+        meta = {**self.meta(), **_NO_COUNTS}
         self._count(meta, len(stored), *_tokens(stored), +1)
         self._end(meta)
 
@@ -275,8 +278,7 @@ class MilvusArchive:
         stored = [article for _, article, _ in self._stored_articles()]
         passage_tokens, section_tokens = _tokens(stored)
         return {"articles": len(stored), "passages": len(passage_tokens), "sections": len(section_tokens),
-                "passage_df": Counter(token_dimension(t) for tokens in passage_tokens for t in set(tokens)),
-                "section_df": Counter(token_dimension(t) for tokens in section_tokens for t in set(tokens))}
+                "passage_df": _documents_holding(passage_tokens), "section_df": _documents_holding(section_tokens)}
 
     def articles(self, ids: list[str]) -> list[Article]:
         """Those of these articles the archive holds."""
@@ -322,8 +324,7 @@ class MilvusArchive:
 
     def _count_terms(self, passage_tokens: list[list[str]], section_tokens: list[list[str]], sign: int) -> None:
         """Add (or take away) the documents holding each token to the archive's counts."""
-        passage_df = Counter(d for tokens in passage_tokens for d in {token_dimension(t) for t in tokens})
-        section_df = Counter(d for tokens in section_tokens for d in {token_dimension(t) for t in tokens})
+        passage_df, section_df = _documents_holding(passage_tokens), _documents_holding(section_tokens)
         dims = sorted(set(passage_df) | set(section_df))
         for start in range(0, len(dims), BATCH):
             chunk = dims[start:start + BATCH]
@@ -480,6 +481,11 @@ def _unreachable(exc: Exception) -> bool:
     """Whether a failed call means the server could not be reached (rather than that it refused)."""
     text = f"{type(exc).__name__} {exc}".lower()
     return any(word in text for word in _UNREACHABLE)
+
+
+def _documents_holding(documents: list[list[str]]) -> Counter:
+    """How many of the documents hold each token's dimension."""
+    return Counter(d for tokens in documents for d in {token_dimension(t) for t in tokens})
 
 
 def is_server(uri: str) -> bool:

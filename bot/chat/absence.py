@@ -28,8 +28,8 @@ _ATTRIBUTES = tuple((re.compile(a), re.compile(h), name) for a, h, name in _ATTR
 _KIND_NAMES = {"number": "具体数字", "amount": "金额", "percent": "比例", "date": "时间", "duration": "时长",
                "work": "作品或文件的名称"}
 # "多少个比特", "几名学生": a count of a thing, the thing named after the measure word.
-_COUNT_OF = re.compile(r"(?:多少|几)(?:个|名|位|种|项|件|家|条|次|只|台|座|所|批|组|届|支|辆|架|颗|枚|部|本|篇)?"
-                       r"(?P<rest>[\u4e00-\u9fffA-Za-z]{2,8})")
+_MEASURE = "[个名位种项件家条次只台座所批组届支辆架颗枚部本篇]"   # the measure words things are counted in
+_COUNT_OF = re.compile(r"(?:多少|几)" + _MEASURE + r"?(?P<rest>[\u4e00-\u9fffA-Za-z]{2,8})")
 # A number: digits, or Chinese numerals ("数百" counts by its 百; 数 or 多 alone is no number).
 _NUMERAL = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万亿]+)"
 # "美国用户有多少": the thing counted named before the question word, which ends the question.
@@ -47,8 +47,7 @@ def lacking(question: str, closest: list[str], article: str, kinds: list[int] | 
     `kinds` the answer kinds the closest sentences hold, as the index stores them (found here
     when not given)."""
     for asks, answers, name in _ATTRIBUTES:
-        if asks.search(question) and not answers.search("".join(closest)) \
-                and not _held_elsewhere(question, answers, article):
+        if asks.search(question) and not answers.search("".join(closest)) and not _held_elsewhere(question, article):
             return name
     counted = _counted_thing(question, article)
     if counted and not _counts(counted, "".join(closest)):
@@ -91,7 +90,7 @@ def gives_attribute(question: str, sentence: str, article: str) -> bool:
     return bool(answers and answers.search(sentence)) and all(name in sentence for name in named)
 
 
-def _held_elsewhere(question: str, answers: re.Pattern, article: str) -> bool:
+def _held_elsewhere(question: str, article: str) -> bool:
     """Whether a sentence of the report gives the attribute asked (see gives_attribute)."""
     return any(gives_attribute(question, sentence, article) for sentence in re.split(r"(?<=[。！？!?；;])", article))
 
@@ -99,8 +98,7 @@ def _held_elsewhere(question: str, answers: re.Pattern, article: str) -> bool:
 def _counts(thing: str, sentences: str) -> bool:
     """Whether the sentences give a number of the thing: "53个量子比特", "员工共有800余人"."""
     thing = re.escape(thing)
-    return bool(re.search(_NUMERAL + r"\s*[个名位种项件家条次只台座所批组届支辆架颗枚部本篇]?\s*"
-                          r"[\u4e00-\u9fffA-Za-z]{0,4}?" + thing, sentences)
+    return bool(re.search(_NUMERAL + r"\s*" + _MEASURE + r"?\s*[\u4e00-\u9fffA-Za-z]{0,4}?" + thing, sentences)
                 or re.search(thing + r"[^。；;，,]{0,6}?" + _NUMERAL, sentences))
 
 

@@ -127,7 +127,7 @@ class Answerer:
         quotes = quotes[:1] + [q for q in quotes[1:] if q.text not in quotes[0].text]   # now inside the first
         more = tuple(_quote(h) for h in result.hits
                      if all(h.number != q.number and h.passage.text not in q.text for q in quotes))
-        return Answer(question.typed, True, tuple(quotes), _reply_text(quotes), more=more,
+        return Answer(question.typed, True, tuple(quotes), reply_text(quotes), more=more,
                       article_id=quotes[0].article_id)
 
     def _holding_the_attribute(self, question: text.Message, hits: list[Hit], article_id: str | None) -> list[Hit]:
@@ -266,6 +266,10 @@ class Answerer:
                 return replace(quote, text=whole) if whole in quote.context else quote
         return quote
 
+    def following(self, quote: Quote) -> int:
+        """The number of the passage after the quote's in its paragraph, or -1."""
+        return next((n for n in self._paragraph_around(quote) if n > quote.number), -1)
+
     def _paragraph_around(self, quote: Quote) -> list[int]:
         """Numbers of the passages of the quote's paragraph within _NEARBY of it, in order."""
         passages = self.searcher.index.passages
@@ -280,7 +284,7 @@ class Answerer:
         passage = self.searcher.index.passages[number]
         answer = answer_types.spans(wanted, passage.text, question.question) if question else ()
         quote = _quote(Hit(passage, score, (), number, answer))
-        return Answer("", True, (quote,), _reply_text([quote]), article_id=quote.article_id)
+        return Answer("", True, (quote,), reply_text([quote]), article_id=quote.article_id)
 
     def _refusal(self, question: str, hits: list[Hit], missing: str = "", asked: str = "") -> Answer:
         """"Not found", with the sections closest to the question; with `missing` (what the report
@@ -289,7 +293,7 @@ class Answerer:
         if missing:
             closest = _quote(hits[0])
             said = absence.said_missing(asked, missing, self.searcher.article_text(closest.article_id))
-            return Answer(question, False, (), f"{said}。最接近的一句是：\n{_reply_text([closest])}",
+            return Answer(question, False, (), f"{said}。最接近的一句是：\n{reply_text([closest])}",
                           (closest,), kind="refusal", article_id=closest.article_id, lacking=missing)
         seen, suggestions = set(), []
         for h in hits:
@@ -342,7 +346,8 @@ def citation(quote: Quote) -> str:
     return " · ".join(parts)
 
 
-def _reply_text(quotes: list[Quote]) -> str:
+def reply_text(quotes) -> str:
+    """Each quote in quote marks, then where it stands."""
     return "\n".join(f"{quoted(q.text)}——{citation(q)}" for q in quotes)
 
 

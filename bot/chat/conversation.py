@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Protocol
 
 from bot.chat import about, followup, intent, spoken
-from bot.chat.answer import Answer, Answerer, QuestionError, Quote, citation, quoted, read_question
+from bot.chat.answer import Answer, Answerer, QuestionError, Quote, read_question, reply_text
 from index import text
 
 ASK_IN_CHINESE = "请用中文提问，我会引用文章原文回答。"
@@ -141,11 +141,12 @@ class Conversations:
         # A message that leans on the previous turn ("这个行动要做实什么") asks about what the turn
         # was about, never about the article itself. The intent reads the vector of the message in
         # written words: one sentence vector then serves the intent and the retrieval.
-        if question is message:
-            about_article = self._about_article(message, memory, self._in_written_words(message, scope))
+        written = self._in_written_words(message, scope) if question is message else None
+        if written is not None:
+            about_article = self._about_article(message, memory, written)
             if about_article:
                 return about_article, message
-        answer = self._ask(question, scope)
+        answer = self._ask(question, scope, written)
         leaning = _last_answered(memory)
         # Not when the report was found to lack what is asked: that refusal stands.
         if not answer.answered and not answer.lacking and leaning and leaning.answer.quotes:
@@ -159,15 +160,16 @@ class Conversations:
             answer = replace(answer, reply=ASK_IN_CHINESE, suggestions=())
         return answer, question
 
-    def _ask(self, question: text.Message, scope: str | None) -> Answer:
+    def _ask(self, question: text.Message, scope: str | None, written: text.Message | None = None) -> Answer:
         """Retrieval for a question. One in the spoken register ("他以前干啥的") is asked in written
         words (bot/chat/spoken.py), which retrieval reads better; among many reports, the words
         as typed are tried too when the written form finds nothing (a report may say "老家"
         itself; in one report, such a word is kept when it uses it). In a
         conversation about one report (the only one, or the one the reader chose) a question the
-        report plainly cannot answer is refused saying what it lacks."""
+        report plainly cannot answer is refused saying what it lacks. `written`: the question in
+        written words, when already made."""
         one_report = self._one_report(scope)
-        written = self._in_written_words(question, scope)
+        written = written or self._in_written_words(question, scope)
         if written is question:
             return self.answerer.ask(question, scope, one_report)
         answer = self.answerer.ask(written, scope, one_report)
@@ -242,23 +244,12 @@ class Conversations:
         """"还有呢": the next passages of the previous answer. The sentence right after the one
         quoted comes first when retrieval found it relevant too: after a list ("…储存和运输商品"),
         a report goes on with the rest of it ("还将处理营销…")."""
-        following = self._following(memory.answer.quotes[0]) if memory.answer.quotes else -1
+        following = self.answerer.following(memory.answer.quotes[0]) if memory.answer.quotes else -1
         ranked = sorted(memory.answer.more, key=lambda q: q.number != following)   # stable: the rest keep their order
         more = tuple(ranked[: self.answerer.max_quotes])
         if not more:
             return Answer("", False, (), NO_MORE, kind="refusal", article_id=memory.article_id)
-        reply = "\n".join(f"{quoted(q.text)}——{citation(q)}" for q in more)
-        return Answer("", True, more, reply, more=tuple(ranked[len(more):]), article_id=more[0].article_id)
-
-    def _following(self, quote: Quote) -> int:
-        """The number of the passage after the quote's in the same paragraph, or -1."""
-        passages = self.answerer.searcher.index.passages
-        n = quote.number + 1
-        if quote.number < 0 or n >= len(passages):
-            return -1
-        same = (passages[n].article, passages[n].section_no, passages[n].paragraph) == \
-            (quote.article_id, quote.section_no, quote.paragraph)
-        return n if same else -1
+        return Answer("", True, more, reply_text(more), more=tuple(ranked[len(more):]), article_id=more[0].article_id)
 
     def _scope(self, message: text.Message, memory: _Memory | None) -> str | None:
         """The article a question is answered from: the one the reader chose, unless the question
@@ -329,8 +320,8 @@ class Conversations:
                          if article == q.article_id and q.text.startswith(sentence)), None)
 
         def moved(quotes):
-            return tuple(q if q.number < 0 else replace(q, number=found(q)) for q in quotes
-                         if q.number < 0 or found(q) is not None)
+            numbers = [q.number if q.number < 0 else found(q) for q in quotes]
+            return tuple(q if q.number < 0 else replace(q, number=n) for q, n in zip(quotes, numbers) if n is not None)
         answer = replace(answer, quotes=moved(answer.quotes), suggestions=moved(answer.suggestions),
                          more=moved(answer.more))
         return replace(memory, answer=answer)

@@ -51,7 +51,6 @@ _OVERVIEW = re.compile(r"(讲|说|写|谈|介绍|报道|描述|提到)(了|的|�
 _LEFTOVER = re.compile(r"什么时候|时候|时间|日期|事情|事儿|玩意儿?|看不懂|没看懂|看不明白|一句话|东西|"
                        r"[是的了在吗呢吧啊呀么哪谁什么里个些吗有从何由于被给哪儿事呗嘛哈啦哦这那啥]")
 # A small-talk reply never answers a message that asks something ("搞了几回了", "这是头一回吧").
-_NOTHING = re.compile(r"(?!)")
 _ASKS = re.compile(r"几|多少|什么|啥|谁|哪|怎|咋|为何|吗|是不是|有没有|头一|第一|首次|多久|多大")
 # Asking what someone thinks of it, or what it is good for, is asked of the report's content.
 _ASKS_OF_CONTENT = re.compile(r"怎么看|咋看|如何看|怎么评价|咋评价|如何评价|什么态度|啥态度|有什么用|有啥用|"
@@ -91,7 +90,7 @@ def classify(message: text.Message | str, embedder=None, meaning: text.Message |
     if kind == "overview" and not rest and not _OVERVIEW.search(m):
         # Chosen by meaning alone ("下一步打算干啥"): what it names besides the article goes to the
         # conversation, which answers a section's name or else asks retrieval.
-        rest = _leftover(m, _NOTHING)
+        rest = _leftover(m)
     rest = rest if len(rest) >= 2 else ""   # one character left over names nothing
     if kind == "overview" or (rest and len(rest) <= 12):
         return Intent("overview", rest)
@@ -145,9 +144,9 @@ def ngram_slots(normal: str) -> tuple[np.ndarray, np.ndarray]:
     return slots, values
 
 
-def _leftover(message: str, pattern: re.Pattern) -> str:
-    """What the message says besides the intent's own words and words for the article."""
-    rest = _ARTICLE_WORDS.sub("", pattern.sub("", message))
+def _leftover(message: str, pattern: re.Pattern | None = None) -> str:
+    """What the message says besides the intent's own words (`pattern`) and words for the article."""
+    rest = _ARTICLE_WORDS.sub("", pattern.sub("", message) if pattern else message)
     rest = "".join(re.findall(r"[\w\u4e00-\u9fff]", rest))
     return _LEFTOVER.sub("", rest)
 

@@ -173,14 +173,20 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE, reply)
     if target is None:
         return
     if target.stem in library.configured_ids:
-        token = secrets.token_hex(4)
-        context.bot_data.setdefault("replacements", {})[token] = (library.add_upload, str(target))
-        buttons = InlineKeyboardMarkup([[InlineKeyboardButton("替换", callback_data=f"replace:{token}"),
-                                         InlineKeyboardButton("取消", callback_data=f"keep:{token}")]])
-        await reply(update, context, [html.escape(f"文件 {name} 会替换配置文件里的文章 {target.stem}。确定替换吗？")],
-                    buttons)
+        await _ask_to_replace(update, context, reply, (library.add_upload, str(target), name),
+                              f"文件 {name} 会替换配置文件里的文章 {target.stem}。确定替换吗？")
         return
     await _change(update, context, reply, library.add_upload, str(target), name)
+
+
+async def _ask_to_replace(update, context, reply, pending: tuple, question: str) -> None:
+    """Keep a change that would replace an article of config.yaml — (change, argument, what) —
+    until the admin presses 替换 or 取消 (on_replace_button)."""
+    token = secrets.token_hex(4)
+    context.bot_data.setdefault("replacements", {})[token] = pending
+    buttons = InlineKeyboardMarkup([[InlineKeyboardButton("替换", callback_data=f"replace:{token}"),
+                                     InlineKeyboardButton("取消", callback_data=f"keep:{token}")]])
+    await reply(update, context, [html.escape(question)], buttons)
 
 
 async def _download(update, context, reply, target: Path) -> Path | None:
@@ -213,13 +219,13 @@ async def on_replace_button(update: Update, context: ContextTypes.DEFAULT_TYPE, 
     if not is_admin(context, update) or pending is None:
         await reply(update, context, ["这个按钮已经失效，请重新发送文件或链接。"])
         return
-    change, argument = pending
+    change, argument, what = pending
     if kind != "replace":
         if change == context.bot_data["library"].add_upload:
             context.bot_data["library"].discard_upload(argument)
         await reply(update, context, ["好的，没有替换。"])
         return
-    await _change(update, context, reply, change, argument, Path(argument).name if change != context.bot_data["library"].add else argument)
+    await _change(update, context, reply, change, argument, what)
 
 
 async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
@@ -230,11 +236,8 @@ async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> 
         await reply(update, context, ["链接里带有用户名或密码，没有处理：请发送公开的链接。"])
         return
     if url_id(link) in library.configured_ids:
-        token = secrets.token_hex(4)
-        context.bot_data.setdefault("replacements", {})[token] = (library.add, link)
-        buttons = InlineKeyboardMarkup([[InlineKeyboardButton("替换", callback_data=f"replace:{token}"),
-                                         InlineKeyboardButton("取消", callback_data=f"keep:{token}")]])
-        await reply(update, context, [html.escape(f"这个链接会替换配置文件里的文章 {url_id(link)}。确定替换吗？")], buttons)
+        await _ask_to_replace(update, context, reply, (library.add, link, link),
+                              f"这个链接会替换配置文件里的文章 {url_id(link)}。确定替换吗？")
         return
     await _change(update, context, reply, library.add, link, link)
 

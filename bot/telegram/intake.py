@@ -53,7 +53,9 @@ class Intake:
     def take(self, updates: list[Update]) -> int:
         """Journal the updates, then queue those not seen before. Returns how many were new."""
         by_id = {u.update_id: u for u in updates}
-        new = self.journal.add([(i, journal_body(u), _sender(u)) for i, u in by_id.items()])
+        bodies = {i: _journalable(u) for i, u in by_id.items()}
+        by_id = {i: u for i, u in by_id.items() if bodies[i] is not None}
+        new = self.journal.add([(i, bodies[i], _sender(u)) for i, u in by_id.items()])
         screened_out = [i for i in new if not self.screen(by_id[i])]
         if screened_out:
             self.journal.done(*screened_out)
@@ -156,7 +158,6 @@ def parse_update(data, bot) -> Update | None:
         message = update.effective_message
         if message is not None and message.chat is None:   # PTB lets it through; every handler would fail
             raise ValueError("a message without a chat")
-        journal_body(update)   # it must be journaled as well
         return update
     except Exception as exc:   # noqa: BLE001 — any shape PTB cannot read is skipped, never fatal
         update_id = data.get("update_id") if isinstance(data, dict) else None
@@ -167,6 +168,15 @@ def parse_update(data, bot) -> Update | None:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _USERINFO = re.compile(r"(https?://)[^/@\s\"]+@", re.IGNORECASE)
 _NAMES = ("first_name", "last_name", "username")
+
+
+def _journalable(update: Update) -> str | None:
+    """The update's journal body, or None (logged in one line) when it cannot be made one."""
+    try:
+        return journal_body(update)
+    except Exception as exc:   # noqa: BLE001 — an update the journal cannot hold is skipped, never fatal
+        log.warning("Set aside update %s: it cannot be journaled (%s)", update.update_id, one_line(exc))
+        return None
 
 
 def journal_body(update: Update) -> str:
