@@ -17,6 +17,8 @@ REPORT = ("记者从某市了解到，张三1975年出生，现任某公司总�
     ("新工厂哪天投产", ["张三现任某公司总经理"], "时间"),
     ("李四是做什么的", ["张三现任某公司总经理"], "李四"),
     ("这家公司的计算机有多少", ["量子比特具有叠加态"], "计算机的数量"),
+    ("领头的教授叫啥", ["张三现任某公司总经理"], "教授"),           # a role the report never names
+    ("这是哪颗彗星带来的", ["量子比特具有叠加态"], "彗星"),
 ])
 def test_what_is_missing_is_named(question, closest, missing):
     assert lacking(question, closest, REPORT) == missing
@@ -29,6 +31,9 @@ def test_what_is_missing_is_named(question, closest, missing):
     ("新工厂什么时候投产", ["新工厂将于明年3月投产"]),
     ("公司去年赚了多少钱", ["公司去年营收3亿元"]),
     ("公司的员工有多少", ["员工共有800余人"]),
+    ("副总经理叫啥", ["王五是公司副总经理"]),
+    ("是哪个单位研发的", ["该公司研发的量子计算机拥有53个量子比特"]),   # units are named otherwise
+    ("这是哪家媒体报道的", ["记者从某市了解到"]),
 ])
 def test_a_report_that_answers_is_not_refused(question, closest):
     assert lacking(question, closest, REPORT) == ""

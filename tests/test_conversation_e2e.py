@@ -65,11 +65,22 @@ def test_a_quotation_over_several_sentences_is_one_unit(tmp_path):
 
 
 def test_a_refused_turn_does_not_end_the_conversation_and_words_come_before_their_speaker(report_index):
-    turns = ["王建国是谁", "明年的预算是多少", "他说了什么"]
+    turns = ["王建国是谁", "教育局的电话是多少", "他说了什么"]
     lines = "\n".join(json.dumps({"question": q, "conversation": "r"}, ensure_ascii=False) for q in turns)
     who, refused, said = [json.loads(line) for line in run_cli(
         "ask", "--jsonl", "--index-dir", report_index, stdin=lines + "\n").stdout.splitlines()]
     assert who["kind"] == "quote" and refused["kind"] == "refusal"
+    assert refused["reply"].startswith("这篇报道没有提到联系方式")
     assert said["understood_as"] == "王建国说了什么"   # 他: the person of the last answered turn
     assert said["quotes"][0]["text"].startswith("“我们希望用三年时间")   # what he said, then that he said it
     assert said["quotes"][0]["text"].endswith("王建国说。")
+
+
+def test_a_question_nothing_plainly_missing_from_gets_the_closest_sentence_said_to_be_only_that(report_index):
+    """In one report, what the many-report gate would refuse but the report does not plainly lack
+    is answered by its closest sentence, said to be only that."""
+    line = json.dumps({"question": "农村的娃以后咋办", "conversation": "u"}, ensure_ascii=False)
+    answer = json.loads(run_cli("ask", "--jsonl", "--index-dir", report_index, stdin=line + "\n").stdout)
+    assert answer["kind"] == "quote" and answer["sure"] is False
+    assert answer["reply"].startswith("报道里没有把握找到确切的答案，最接近的是：\n“")
+    assert "农村学校" in answer["quotes"][0]["text"]

@@ -40,6 +40,19 @@ _NOT_COUNTED = re.compile(r"^(?:年|月|天|日|小时|分钟|秒|岁|周|星期
                           r"钱|回|遍|下|点|号|了|呢|吗|啊|呀|的|是|有|在|能|会|要|被|给|让|都|也|还|就|才|又)")
 
 
+# "领头的教授叫啥", "那位专家是谁": the person or thing whose name is asked, named before the question
+# words; "哪颗彗星", "哪几所学校": named after 哪 and a measure word.
+_NAME_OF = re.compile(r"(?P<before>[\u4e00-\u9fffA-Za-z]{2,10}?)(?:叫啥|叫什么|是谁|是哪位|姓啥|姓什么|的名字)"
+                      r"(?:名字?|呀|啊|呢|来着)?[\s？?。.！!~～…]*$")
+_WHICH = re.compile(r"哪(?:一|几)?" + _MEASURE + r"(?P<after>[\u4e00-\u9fff]{2,6})")
+# Kinds whose members are named without the kind's word ("哪个单位" is answered by "…研究所",
+# "哪家媒体" by "《华尔街日报》"): their absence from a report tells nothing.
+_COMMON_NOUN = ("n", "nz")   # jieba's tags; a name (nr, ns, nt) is checked by _names
+_KINDS_NAMED_OTHERWISE = frozenset(
+    "单位 机构 部门 组织 企业 公司 学校 院校 媒体 平台 网站 地方 地区 国家 城市 省份 东西 人物 名字 时候 方面 "
+    "项目 产品 品牌 活动 比赛 节目 作品 法律 报纸 杂志 通讯社 电视台 记者 作者 编辑 稿子 文章 报道".split())
+
+
 def lacking(question: str, closest: list[str], article: str, kinds: list[int] | None = None) -> str:
     """What the report lacks that the question (in normal form) asks for, named for the reply
     ("年龄", "比特的数量", "时间"), or "" when nothing is plainly missing. `closest` are the
@@ -52,6 +65,9 @@ def lacking(question: str, closest: list[str], article: str, kinds: list[int] | 
     counted = _counted_thing(question, article)
     if counted and not _counts(counted, "".join(closest)):
         return f"{counted}的数量"
+    named = _thing_named(question)
+    if named and named not in article:
+        return named
     kind = answer_types.wanted(question)
     if kind in _KIND_NAMES and closest:
         kinds = kinds if kinds is not None else [answer_types.holds(sentence) for sentence in closest]
@@ -100,6 +116,23 @@ def _counts(thing: str, sentences: str) -> bool:
     thing = re.escape(thing)
     return bool(re.search(_NUMERAL + r"\s*" + _MEASURE + r"?\s*[\u4e00-\u9fffA-Za-z]{0,4}?" + thing, sentences)
                 or re.search(thing + r"[^。；;，,]{0,6}?" + _NUMERAL, sentences))
+
+
+def _thing_named(question: str) -> str:
+    """The person or thing whose name a question asks ("领头的教授叫啥" → 教授, "哪颗彗星" → 彗星),
+    when it is a noun whose members carry its word (a professor is "某某教授"), else ""."""
+    from jieba import posseg   # the tagger loads on first use (a third of a second)
+    before, which = _NAME_OF.search(question), _WHICH.search(question)
+    if before:
+        nouns = [w.word for w in posseg.cut(before.group("before")) if w.flag in _COMMON_NOUN]
+        thing = nouns[-1] if nouns else ""
+    elif which:
+        words = list(posseg.cut(which.group("after")))
+        thing = words[0].word if words and words[0].flag in _COMMON_NOUN else ""
+    else:
+        return ""
+    named_otherwise = any(thing.startswith(kind) for kind in _KINDS_NAMED_OTHERWISE)   # "媒体报道"
+    return thing if len(thing) >= 2 and not named_otherwise else ""
 
 
 def _counted_thing(question: str, article: str) -> str:

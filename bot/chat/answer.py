@@ -9,6 +9,8 @@ from index import answer_types, text
 from index.search import Hit, Searcher
 
 NOT_FOUND = "文章中没有找到与这个问题相关的内容。"
+# Above the closest sentence of a report when the answer is not sure (a conversation about one report).
+UNSURE = "报道里没有把握找到确切的答案，最接近的是："
 EMPTY_QUESTION = "请输入一个问题。"
 
 # "X是谁 / X是什么人 / X是做什么的 / X是什么 / 介绍一下X": the sentence that introduces X answers.
@@ -74,6 +76,7 @@ class Answer:
     understood_as: str = ""   # the question as rewritten from the conversation, when it was
     article_id: str = ""      # the article the answer is about, when there is one
     lacking: str = ""         # a refusal's reason: what the report lacks (bot/chat/absence.py)
+    sure: bool = True         # False: the closest sentence of one report, quoted as such (UNSURE)
 
     def to_json(self) -> dict:
         """The `article-qa ask --json/--jsonl` object."""
@@ -81,7 +84,7 @@ class Answer:
                 "understood_as": self.understood_as or None,
                 "quotes": [{"text": q.text, "article": q.article, "section": q.section,
                             "paragraph": q.paragraph, "score": round(q.score, 4)} for q in self.quotes],
-                "reply": self.reply}
+                "sure": self.sure, "reply": self.reply}
 
 
 class Answerer:
@@ -96,7 +99,9 @@ class Answerer:
         """Answer one question (from one article only, with `article_id`). `one_report`: the
         conversation is about one report; a question it plainly cannot answer (it lacks the
         attribute, the kind of answer or the name asked for: bot/chat/absence.py) is refused
-        saying what is missing, with the closest sentence to read for oneself."""
+        saying what is missing, with the closest sentence to read for oneself; any other question
+        is answered, by the closest sentence said to be only that (UNSURE) when the gate that
+        chooses among many reports would refuse."""
         result = self.searcher.search(question, k=self.max_quotes + 3, article_id=article_id)
         hits = result.hits
         subject = subject_asked(question.question)
@@ -105,7 +110,7 @@ class Answerer:
             # The article names what is asked about: quote where it introduces it, never refuse.
             hits = [introduction] + [h for h in hits if h.number != introduction.number and subject in
                                      self.searcher.passage_text(h.number)]
-        elif not hits or result.confidence < self.threshold:
+        elif not hits or (result.confidence < self.threshold and not one_report):
             return self._refusal(question.typed, hits)
         elif one_report:
             hits = self._holding_the_attribute(question, hits, article_id)
@@ -119,6 +124,12 @@ class Answerer:
                                       [int(self.searcher.index.passage_types[h.number]) for h in closest])
             if missing:
                 return self._refusal(question.typed, hits, missing, question.question)
+            if result.confidence < self.threshold:
+                # Not plainly missing, not sure either: the closest sentence, said to be only that.
+                quote = self._whole_quotation(self._words_attributed(_quote(hits[0])))
+                return Answer(question.typed, True, (quote,), f"{UNSURE}\n{reply_text([quote])}",
+                              more=tuple(_quote(h) for h in hits[1:self.max_quotes + 1]),
+                              article_id=quote.article_id, sure=False)
         # Supporting quotes must be plausible answers themselves, not just the next-best sentences:
         # at least a third as likely as the best one (on CMRC this keeps hit@3 where showing every
         # next-best sentence puts it, 0.84, with fewer unrelated quotes).

@@ -186,7 +186,7 @@ def _person_of(previous: Previous) -> str:
     if in_question:
         return in_question[0]
     leading = _leading_noun(asked)
-    if leading:
+    if leading and not re.fullmatch(r".*" + _NAME_SUFFIX, leading):   # "教育局" is no 他
         return leading
     answer_names = [n for n in person_names(previous.first_quote) if n not in asked]
     return answer_names[0] if answer_names else ""

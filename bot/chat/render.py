@@ -1,7 +1,7 @@
 """Rendering an Answer for people: terminal text here, Telegram HTML in bot/telegram/html.py."""
 from __future__ import annotations
 
-from bot.chat.answer import Answer, citation
+from bot.chat.answer import UNSURE, Answer, citation
 
 
 def terminal(answer: Answer) -> str:
@@ -16,6 +16,8 @@ def terminal(answer: Answer) -> str:
             lines.append("可以看看这些部分：")
             lines += [f"  · {citation(s)}" for s in answer.suggestions]
         return "\n".join(lines)
+    if not answer.sure:
+        lines.append(UNSURE)
     for n, quote in enumerate(answer.quotes):
         if n == 1:
             lines.append("相关段落：")

@@ -182,13 +182,13 @@ class Insights:
                     "INSERT INTO questions (at, reader, article, question, kind, answered, latency_ms, vector) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (at, reader, _article(answer), answer.understood_as or answer.question, answer.kind,
-                     int(answer.kind != "refusal"), seconds * 1000, vector))
+                     int(_answered(answer)), seconds * 1000, vector))
                 self._db.executemany("INSERT INTO quoted (question, article, section, passage) VALUES (?, ?, ?, ?)",
                                      [(cursor.lastrowid, q.article, q.section, q.text) for q in answer.quotes
                                       if q.number >= 0])
 
     def _vector(self, answer: Answer) -> bytes | None:
-        if answer.kind != "refusal" or self._embed is None:
+        if _answered(answer) or self._embed is None:
             return None
         try:
             return np.asarray(self._embed(answer.understood_as or answer.question), dtype=np.float16).tobytes()
@@ -246,3 +246,7 @@ def _read_key(path: Path) -> bytes:
     os.chmod(path, 0o600)
     return key
 
+
+def _answered(answer: Answer) -> bool:
+    """Refusals and the closest sentence quoted without being sure are what readers did not find."""
+    return answer.kind != "refusal" and answer.sure

@@ -6,14 +6,14 @@ from __future__ import annotations
 import html
 import re
 
-from bot.chat.answer import Answer, Quote, citation
+from bot.chat.answer import UNSURE, Answer, Quote, citation
 
 LIMIT = 4096   # Telegram's limit, in UTF-16 units of the parsed text (visible_length)
 
 
 def answer_blocks(answer: Answer) -> list[str]:
     """HTML blocks (each well-formed on its own) for an answered question."""
-    blocks = []
+    blocks = [] if answer.sure else [f"<i>{html.escape(UNSURE)}</i>"]
     for n, quote in enumerate(answer.quotes):
         if n == 1:
             blocks.append("<i>相关段落：</i>")
