@@ -19,6 +19,9 @@ REPORT = ("记者从某市了解到，张三1975年出生，现任某公司总�
     ("这家公司的计算机有多少", ["量子比特具有叠加态"], "计算机的数量"),
     ("领头的教授叫啥", ["张三现任某公司总经理"], "教授"),           # a role the report never names
     ("这是哪颗彗星带来的", ["量子比特具有叠加态"], "彗星"),
+    ("某市明天天气怎么样", ["记者从某市了解到"], "天气"),
+    ("某市的GDP是多少", ["公司去年营收3亿元"], "地区生产总值"),
+    ("员工受伤能赔多少钱", ["员工共有800余人"], "赔偿"),
 ])
 def test_what_is_missing_is_named(question, closest, missing):
     assert lacking(question, closest, REPORT) == missing
@@ -32,6 +35,7 @@ def test_what_is_missing_is_named(question, closest, missing):
     ("公司去年赚了多少钱", ["公司去年营收3亿元"]),
     ("公司的员工有多少", ["员工共有800余人"]),
     ("副总经理叫啥", ["王五是公司副总经理"]),
+    ("去年交了多少税", ["公司去年营收3亿元，纳税5000万元"]),
     ("是哪个单位研发的", ["该公司研发的量子计算机拥有53个量子比特"]),   # units are named otherwise
     ("这是哪家媒体报道的", ["记者从某市了解到"]),
 ])
@@ -50,3 +54,8 @@ def test_the_reply_names_who_the_report_mentions_and_what_it_does_not_say():
     assert said_missing("王五多少岁", "年龄", REPORT) == "报道提到了王五，但没有说年龄"
     assert said_missing("某市有多少人口", "人口", REPORT) == "这篇报道没有提到人口"
     assert said_missing("李四是做什么的", "李四", REPORT) == "这篇报道没有提到李四"
+
+
+def test_a_fee_is_missing_only_from_a_report_that_names_no_money():
+    assert lacking("参观要交钱吗", ["新工厂将于明年3月投产"], "新工厂将于明年3月投产。") == "费用"
+    assert lacking("参观要交钱吗", ["新工厂将于明年3月投产"], REPORT) == ""   # 3亿元: money is named

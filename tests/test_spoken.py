@@ -33,6 +33,8 @@ def test_spoken_words_read_as_written_ones(asked, reads):
     ("上好高中的有几个娃", "六名学子考入重点高中", "上好高中的有几个学子"),
     ("两口子咋认识的", "她与丈夫在网上结缘", "夫妻怎么结缘的"),
     ("评选搞了几回了", "评选已经举办了三届", "评选举办了几届了"),
+    ("上面能买衣服不", "售卖服装、电子产品", "上面能买服装吗"),          # a synonym from the thesaurus
+    ("他老家哪的", "他的祖籍是浙江", "他祖籍哪里"),
 ])
 def test_the_written_word_is_one_the_report_uses(asked, report, reads):
     assert spoken.written(asked, report) == reads

@@ -23,6 +23,13 @@ _ATTRIBUTES = (
     (r"电话|手机号|联系方式|热线", r"电话|热线|手机|\d{7,}", "联系方式"),
     (r"身高|多高", r"身高|米|cm|厘米|公分", "身高"),
     (r"体重|多重", r"体重|公斤|千克|斤|吨|克", "重量"),
+    (r"天气|气温|温度|下雨|下雪", r"天气|气温|温度|℃|摄氏度|雨|雪|晴|阴天|多云|风力", "天气"),
+    (r"GDP|gdp|生产总值|经济总量", r"GDP|gdp|生产总值|经济总量", "地区生产总值"),
+    (r"财政收入|税收", r"财政|税收|税", "财政收入"),
+    (r"门票|票价", r"门票|票价|免费|元", "票价"),
+    (r"运费|邮费", r"运费|邮费|包邮|物流费", "运费"),
+    (r"交钱|收费|费用|学费|报名费", r"费|免费|元|收取|缴纳|交纳", "费用"),
+    (r"赔多少|赔偿|索赔|赔了", r"赔", "赔偿"),
 )
 _ATTRIBUTES = tuple((re.compile(a), re.compile(h), name) for a, h, name in _ATTRIBUTES)
 _KIND_NAMES = {"number": "具体数字", "amount": "金额", "percent": "比例", "date": "时间", "duration": "时长",
@@ -47,6 +54,7 @@ _NAME_OF = re.compile(r"(?P<before>[\u4e00-\u9fffA-Za-z]{2,10}?)(?:叫啥|叫什
 _WHICH = re.compile(r"哪(?:一|几)?" + _MEASURE + r"(?P<after>[\u4e00-\u9fff]{2,6})")
 # Kinds whose members are named without the kind's word ("哪个单位" is answered by "…研究所",
 # "哪家媒体" by "《华尔街日报》"): their absence from a report tells nothing.
+_DEMONSTRATIVES = frozenset("这 那 这个 那个 这些 那些 该 此".split())
 _COMMON_NOUN = ("n", "nz")   # jieba's tags; a name (nr, ns, nt) is checked by _names
 _KINDS_NAMED_OTHERWISE = frozenset(
     "单位 机构 部门 组织 企业 公司 学校 院校 媒体 平台 网站 地方 地区 国家 城市 省份 东西 人物 名字 时候 方面 "
@@ -65,7 +73,7 @@ def lacking(question: str, closest: list[str], article: str, kinds: list[int] | 
     counted = _counted_thing(question, article)
     if counted and not _counts(counted, "".join(closest)):
         return f"{counted}的数量"
-    named = _thing_named(question)
+    named = _thing_named(question, article)
     if named and named not in article:
         return named
     kind = answer_types.wanted(question)
@@ -118,12 +126,15 @@ def _counts(thing: str, sentences: str) -> bool:
                 or re.search(thing + r"[^。；;，,]{0,6}?" + _NUMERAL, sentences))
 
 
-def _thing_named(question: str) -> str:
+def _thing_named(question: str, article: str) -> str:
     """The person or thing whose name a question asks ("领头的教授叫啥" → 教授, "哪颗彗星" → 彗星),
     when it is a noun whose members carry its word (a professor is "某某教授"), else ""."""
     from jieba import posseg   # the tagger loads on first use (a third of a second)
     before, which = _NAME_OF.search(question), _WHICH.search(question)
     if before:
+        owner = before.group("before").rpartition("的")[0]
+        if owner and (_names(owner) or owner in article):
+            return ""   # "孙海宁的老师": a relation the report may put otherwise ("师承…")
         nouns = [w.word for w in posseg.cut(before.group("before")) if w.flag in _COMMON_NOUN]
         thing = nouns[-1] if nouns else ""
     elif which:
@@ -157,5 +168,7 @@ def _names(question: str) -> list[str]:
     """Names of people and places in the question (jieba's nr/ns tags), which a report that never
     mentions them cannot be about."""
     from jieba import posseg   # the tagger loads on first use (a third of a second)
-    return [w.word for w in posseg.cut(question)
-            if w.flag in ("nr", "ns") and len(w.word) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w.word)]
+    words = list(posseg.cut(question))
+    return [w.word for n, w in enumerate(words)
+            if w.flag in ("nr", "ns") and len(w.word) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w.word)
+            and not (n and words[n - 1].word in _DEMONSTRATIVES)]   # "这东西" is no place

@@ -29,7 +29,7 @@ _DEFINES = (r"[”」』\"》]?\s*[，,]?\s*(?:是|为|系|指)|"
 
 # Words that give a cause, at the start of a sentence or within it: the answer to "为什么".
 _CAUSE = re.compile(r"^(?:原来|因为|由于|之所以|究其原因|原因是|这是因为|主要是因为)|因为|由于|是因为|原因是|之所以|"
-                    r"导致|造成|所以|因此|为了|用于|旨在|以便|目的是|得益于|带动")
+                    r"导致|造成|所以|因此|为了|用于|旨在|以便|目的|理由|得益于|带动")
 # Someone saying something: "馆长李虹霖谈及观展感受表示：", "王科超称，", "他说：".
 _SAYS = re.compile(r"(?P<who>[^，,。；;：:！？!?“”]{2,40}?)(?:表示|说|称|指出|介绍|认为|强调|透露|坦言|告诉|解释|"
                    r"提到|回忆|感慨|直言|呼吁|宣布|谈到|写道)(?:道|说)?[：:，,]")
@@ -41,6 +41,9 @@ _SAYS_LEAD = re.compile(r"^[^，,。“”「」]{1,40}?(?:说|表示|指出|介
 _ATTRIBUTION_ONLY = re.compile(r"^[^“”「」，,。]{1,30}?(?:说|表示|指出|强调|坦言|透露|介绍)(?:道)?\s*[。！!]?\s*$")
 # A sentence that lists its points: "一是…二是…", "第一…第二…", "首先…其次…".
 _ENUMERATION = re.compile(r"一是.{1,60}?二是|第一.{1,60}?第二|首先.{1,80}?其次|其一.{1,60}?其二")
+# A sentence that goes on with the point of the one before: "此外，…", "TikTok还将…", "二是…".
+_GOES_ON = re.compile(r"^(?:此外|另外|同时|而且|并且|其次|再者|与此同时|[二三四五六七八九]是|第[二三四五六七八九])|"
+                      r"^[^，,。；;“”]{0,12}?(?:还将|还会|还要|还有|还可|也将|也会|也可)")
 # How far around the previous quote a cause or a speaker is looked for, in passages of one paragraph.
 _NEARBY = 4
 
@@ -143,15 +146,31 @@ class Answerer:
 
     def _holding_the_attribute(self, question: text.Message, hits: list[Hit], article_id: str | None) -> list[Hit]:
         """An age, a salary, a phone number is answered by a sentence that holds it: the best one
-        among more candidates when the closest do not ("那个孩子多大了" → "12岁的…")."""
+        among more candidates when the closest do not ("那个孩子多大了" → "12岁的…"). A date, an
+        amount or a duration asked for: the closest sentence that holds one, among the three
+        closest, when it says what the first says of the question ("画画多少年了" → "…五十余载")."""
         holds = absence.attribute(question.question)
-        if holds is None or any(holds.search(self.searcher.passage_text(h.number)) for h in hits[:3]):
+        if holds is None:
+            return self._holding_the_kind(question, hits)
+        if any(holds.search(self.searcher.passage_text(h.number)) for h in hits[:3]):
             return hits
         article = self.searcher.article_text(hits[0].passage.article)
         wider = self.searcher.search(question, k=20, article_id=article_id or hits[0].passage.article).hits
         holder = next((h for h in wider if absence.gives_attribute(question.question, self.searcher.passage_text(h.number),
                                                                    article)), None)
         return [holder] + [h for h in hits if h.number != holder.number] if holder else hits
+
+    def _holding_the_kind(self, question: text.Message, hits: list[Hit]) -> list[Hit]:
+        kind = answer_types.wanted(question.question)
+        if kind not in answer_types.RANKED or not hits:
+            return hits
+        first = self.searcher.passage_text(hits[0].number)
+        topic = [w for w in text.content_words(question.question) if w in first]   # kept by the one promoted
+        for hit in hits[:3]:
+            if answer_types.matches(kind, int(self.searcher.index.passage_types[hit.number])) > 0:
+                holds_topic = all(w in self.searcher.passage_text(hit.number) for w in topic)
+                return [hit] + [h for h in hits if h is not hit] if holds_topic else hits
+        return hits
 
     def _introduction(self, subject: str, hits: list[Hit]) -> Hit | None:
         """The passage that introduces the subject: its definition ("X是…") if the article has one,
@@ -277,9 +296,19 @@ class Answerer:
                 return replace(quote, text=whole) if whole in quote.context else quote
         return quote
 
-    def following(self, quote: Quote) -> int:
+    def _following(self, quote: Quote) -> int:
         """The number of the passage after the quote's in its paragraph, or -1."""
         return next((n for n in self._paragraph_around(quote) if n > quote.number), -1)
+
+    def continuation(self, quote: Quote, more: tuple[Quote, ...] = ()) -> Quote | None:
+        """The sentence after the quote when it goes on with the same point ("TikTok还将…",
+        "此外，…") or is among `more` (retrieval found it relevant too); else None."""
+        number = self._following(quote)
+        if number < 0:
+            return None
+        if any(q.number == number for q in more) or _GOES_ON.match(self.searcher.passage_text(number)):
+            return self._quoted(number, quote.score).quotes[0]
+        return None
 
     def _paragraph_around(self, quote: Quote) -> list[int]:
         """Numbers of the passages of the quote's paragraph within _NEARBY of it, in order."""

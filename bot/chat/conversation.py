@@ -148,8 +148,9 @@ class Conversations:
                 return about_article, message
         answer = self._ask(question, scope, written)
         leaning = _last_answered(memory)
-        # Not when the report was found to lack what is asked: that refusal stands.
-        if not answer.answered and not answer.lacking and leaning and leaning.answer.quotes:
+        # Not when the report was found to lack what is asked: that refusal stands. A closest
+        # sentence quoted without being sure gives way too.
+        if not (answer.answered and answer.sure) and not answer.lacking and leaning and leaning.answer.quotes:
             # "比上一年多了多少" after "…一共卖了多少钱": a follow-up without a subject of its own is
             # about what the previous answer told, where the report goes on telling it — and the
             # reply says it was read so.
@@ -242,10 +243,14 @@ class Conversations:
 
     def _more(self, memory: _Memory) -> Answer:
         """"还有呢": the next passages of the previous answer. The sentence right after the one
-        quoted comes first when retrieval found it relevant too: after a list ("…储存和运输商品"),
-        a report goes on with the rest of it ("还将处理营销…")."""
-        following = self.answerer.following(memory.answer.quotes[0]) if memory.answer.quotes else -1
-        ranked = sorted(memory.answer.more, key=lambda q: q.number != following)   # stable: the rest keep their order
+        quoted comes first when retrieval found it relevant too or when it goes on with the same
+        point: after a list ("…储存和运输商品"), a report goes on with the rest of it ("TikTok还将
+        处理营销…")."""
+        following = (self.answerer.continuation(memory.answer.quotes[0], memory.answer.more)
+                     if memory.answer.quotes else None)
+        ranked = list(memory.answer.more)
+        if following is not None:   # stable: the rest keep their order
+            ranked = [following] + [q for q in ranked if q.number != following.number]
         more = tuple(ranked[: self.answerer.max_quotes])
         if not more:
             return Answer("", False, (), NO_MORE, kind="refusal", article_id=memory.article_id)

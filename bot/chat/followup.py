@@ -178,7 +178,7 @@ def _person_of(previous: Previous) -> str:
         new_names = named_after or [n for n in person_names(quote) if n not in asked]
         if new_names:
             return new_names[0]   # the subject was a role: "区委书记焦春锋…"
-    if re.search(r"谁|哪位|什么人", asked):
+    if re.search(r"谁|哪位|什么人|叫啥|叫什么", asked):
         new_names = [n for n in person_names(previous.first_quote) if n not in asked]
         if new_names:
             return new_names[-1]   # the answer to "…是谁" comes last: "师承…的弟子韩不言先生"

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from bot.chat import thesaurus
+
 # (spoken, written candidates), applied in this order: longer phrases before the words inside them.
 LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
     # why, how, what
@@ -78,6 +80,9 @@ LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"干不了", ("无法", "不能")),
 )
 _LEXICON = [(re.compile(spoken), written) for spoken, written in LEXICON]
+# jieba's tags of the words a synonym may stand for: nouns, verbs, adjectives (never a question
+# word, a pronoun or a particle).
+_CONTENT_TAGS = ("n", "v", "a")
 # Particles that colour a phone message but carry no meaning for the search.
 _PARTICLES = re.compile(r"(?<=[\u4e00-\u9fff])(?:啊|呀|呗|嘛|哈|啦|咧|哦|噢|喔|哇|呐)(?=[\s，,。.！!？?~～…]*$|[，,])")
 _OPENERS = re.compile(r"^(?:问下哈?|问一下|请问一下|想问下|想问一下|我想问|那个|话说)[，,\s]*")
@@ -95,7 +100,24 @@ def written(question: str, vocabulary: str = "") -> str:
         out = pattern.sub(lambda match: _written_word(match.group(), candidates, vocabulary), out)
     out = _PARTICLES.sub("", out)
     out = _NOT_QUESTION.sub("吗", out)
+    if vocabulary:
+        out = _in_report_words(out, vocabulary)
     return out if out.strip() else question
+
+
+def _in_report_words(question: str, vocabulary: str) -> str:
+    """Each content word the report never uses replaced by a synonym it does use (bot/chat/
+    thesaurus.py: "能买衣服吗" → "能买服装吗" in a report that says 服装): the longest such
+    synonym, then the one it uses most."""
+    from jieba import posseg   # the tagger loads on first use (a third of a second)
+    out = []
+    for w in posseg.cut(question):
+        word = w.word
+        if len(word) >= 2 and w.flag.startswith(_CONTENT_TAGS) and word not in vocabulary:
+            used = [s for s in thesaurus.synonyms(word) if s in vocabulary]
+            word = max(used, key=lambda s: (len(s), vocabulary.count(s)), default=word)
+        out.append(word)
+    return "".join(out)
 
 
 def _written_word(spoken: str, candidates: tuple[str, ...], vocabulary: str) -> str:
