@@ -2,7 +2,7 @@
 follow-ups are rewritten (fast tier, no model)."""
 import pytest
 
-from bot.chat.followup import Previous, asks_reason, asks_speaker, rewrite, wants_more
+from bot.chat.followup import Previous, asks_reason, asks_speaker, relative_named, rewrite, wants_more
 from bot.chat.intent import classify, is_foreign
 from index.text import Message
 
@@ -104,6 +104,9 @@ def test_more_please():
      "韩不言又是什么来头"),
     (Previous("“二许”各被判了多少年", "他们一个判25年，另一个判22年。"), "他们的老婆呢", "“二许的老婆”各被判了多少年"),
     (Previous("区委书记是谁", "区委书记张志远表示，干部是关键。"), "此人说了什么", "张志远说了什么"),
+    (Previous("书记叫啥", "社区党支部书记杨虎德同志对学子提出了希望。"), "他提了啥要求", "杨虎德提了啥要求"),
+    (Previous("高启硕咋对航天感兴趣的", "卫星图片深深吸引了高启硕。"), "他妈妈老家哪的", "高启硕妈妈老家哪的"),
+    (Previous("高启硕妈妈老家哪的", ""), "那他爸呢", "高启硕爸老家哪的"),
 ])
 def test_follow_ups_about_a_person_named_in_the_answer_or_what_belongs_to_the_subject(previous, message, expected):
     assert rewrite(message, previous) == expected
@@ -117,3 +120,9 @@ def test_follow_ups_about_a_person_named_in_the_answer_or_what_belongs_to_the_su
 def test_why_and_who_said_it_are_only_bare_follow_ups(message, reason, speaker):
     m = Message.of(message)
     assert (asks_reason(m), asks_speaker(m)) == (reason, speaker)
+
+
+def test_a_relative_is_asked_about_by_the_name_the_report_gives():
+    report = "两年前，高启硕和母亲陈某参加了夏令营。陈某的家乡在台湾桃园。"
+    assert relative_named("高启硕母亲家乡哪里", report) == "陈某家乡哪里"
+    assert relative_named("高启硕父亲家乡哪里", report) == "高启硕父亲家乡哪里"   # the report names no father

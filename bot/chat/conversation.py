@@ -184,9 +184,12 @@ class Conversations:
 
     def _in_written_words(self, message: text.Message, scope: str | None) -> text.Message:
         """The message in written words (bot/chat/spoken.py): in one report, the words that report
-        uses. The message itself when nothing in it is spoken."""
+        uses, and a relative by the name it gives ("他母亲" → "陈某"). The message itself when
+        nothing in it is spoken."""
         vocabulary = self.answerer.searcher.article_text(scope or self.articles[0].id) if self._one_report(scope) else ""
         written = spoken.written(message.normal, vocabulary)
+        if vocabulary:
+            written = followup.relative_named(written, vocabulary)
         return message if written == message.normal else text.Message.of(written)
 
     def _about_article(self, message: text.Message, memory: _Memory | None,

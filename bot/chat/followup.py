@@ -32,6 +32,11 @@ _COUNT = re.compile(r"^(那|那么)?(一共|总共|共|有|一共有|总共有)?
 _MORE = re.compile(r"^(还有|还有别的|还有其他的?|其他的?|别的|更多|继续|然后)(呢|吗|吧)?" + _END + "$")
 # The most common Chinese surnames, for names jieba cuts after the surname.
 _NAME_SUFFIX = r"(?:街道|社区|公司|集团|大学|学院|学校|医院|村|镇|乡|区|县|市|省|州|馆|局|厅|部|委|园|站|港|队|组)"
+# A relative, as typed: "的妈妈", "爸", "老婆".
+_KIN = r"(?:的)?(?:母亲|父亲|妻子|丈夫|儿子|女儿|老婆|老公|媳妇|妈妈|爸爸|老妈|老爸|妈|爸|哥哥|姐姐|弟弟|妹妹)"
+# "高某的母亲", "高某母亲": a person asked about by relation to someone named.
+_RELATIVE = re.compile(r"(?P<owner>[\u4e00-\u9fff]{2,4}?)的?(?P<relation>母亲|父亲|妻子|丈夫|儿子|女儿|哥哥|姐姐|弟弟|"
+                       r"妹妹|爷爷|奶奶|外公|外婆|老师|师父|师傅|徒弟|学生)")
 _QUESTION_WORD = re.compile(r"谁|什么|哪|几|多少|怎|何|吗|是否|为啥|啥|多大|多长|多久")
 
 
@@ -74,7 +79,8 @@ def rewrite(message: text.Message | str, previous: Previous) -> str:
             return m
         m = m[:person.start()] + name + m[person.end():]
         ellipsis = _ELLIPSIS.match(m)   # "他们的老婆呢": then the previous question about them
-        if ellipsis and m.rstrip("？?！!。. ").endswith("呢") and "的" in ellipsis.group("topic"):
+        kin = ellipsis and re.search(_KIN + "$", ellipsis.group("topic"))
+        if ellipsis and m.rstrip("？?！!。. ").endswith("呢") and ("的" in ellipsis.group("topic") or kin):
             return _substitute(ellipsis.group("topic"), previous.question.typed) or m
         return m
     thing = _THING.search(masked)
@@ -87,6 +93,20 @@ def rewrite(message: text.Message | str, previous: Previous) -> str:
     if ellipsis and _is_ellipsis(m, ellipsis.group("topic")):
         return _substitute(ellipsis.group("topic"), previous.question.typed) or m
     return m
+
+
+def relative_named(question: str, article: str) -> str:
+    """The question with "X的母亲" put as the name the report gives her ("母亲陈某" → "陈某"): a
+    relative or a teacher is asked about by relation, and the report says the rest under the name.
+    The question itself when the report names no such person."""
+    match = _RELATIVE.search(question)
+    if not match or match.group("owner") not in article:
+        return question
+    for found in re.finditer(match.group("relation"), article):
+        names = person_names(article[found.end():found.end() + 4])
+        if names and article.startswith(names[0], found.end()):
+            return question[:match.start()] + names[0] + question[match.end():]
+    return question
 
 
 def _is_ellipsis(message: str, topic: str) -> bool:
@@ -184,7 +204,9 @@ def _person_of(previous: Previous) -> str:
             return new_names[-1]   # the answer to "…是谁" comes last: "师承…的弟子韩不言先生"
     in_question = person_names(asked)
     if in_question:
-        return in_question[0]
+        # jieba may cut a name it does not know short ("高启|硕咋…"): the answer names it whole.
+        whole = [n for n in person_names(previous.first_quote) if n.startswith(in_question[0])]
+        return max(whole, key=len, default=in_question[0])
     leading = _leading_noun(asked)
     if leading and not re.fullmatch(r".*" + _NAME_SUFFIX, leading):   # "教育局" is no 他
         return leading
@@ -230,6 +252,12 @@ def _substitute(topic: str, previous_question: str) -> str:
     owner = re.match(r"(?P<owner>.{2,8}?)的", topic)
     if owner and owner.group("owner") in previous_question:
         return previous_question.replace(owner.group("owner"), topic, 1)
+    # "高某爸" after "高某妈妈老家哪的": another relative of the same person.
+    kin = re.match(r"(?P<owner>.{2,8}?)" + _KIN + "$", topic)
+    if kin and kin.group("owner") in previous_question:
+        asked = re.search(re.escape(kin.group("owner")) + _KIN, previous_question)
+        if asked:
+            return previous_question[:asked.start()] + topic + previous_question[asked.end():]
     # A place or body named by its kind ("河东镇", "税务局"): the previous question's name of that kind.
     suffix = re.search(_NAME_SUFFIX + "$", topic)
     if suffix:
