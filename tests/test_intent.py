@@ -26,6 +26,8 @@ from index.text import Message
     ("作者是谁", "metadata", "author"),
     ("记者叫什么名字", "metadata", "author"),
     ("文章出自哪里", "metadata", "source"),
+    ("论文登在哪了", "question", ""),            # the paper the report tells of, not the report
+    ("研究成果发表在哪本期刊", "question", ""),
     ("哪个网站发布的", "metadata", "source"),
     ("這篇報導是什麼時候發布的", "metadata", "date"),
     # Newsroom words, none of them an example the classifier was fitted on.
