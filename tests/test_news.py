@@ -102,3 +102,15 @@ def test_a_sentence_without_the_kind_counts_against_it_where_the_kind_is_clear()
     assert answer_types.matches("date", flags) == -1.0 and answer_types.matches("amount", flags) == -1.0
     assert answer_types.matches("", flags) == 0.0
     assert answer_types.matches("place", flags) == 0.0   # too loose a detector to rank by
+
+
+def test_a_report_passing_on_another_outlets_news_says_whose_it_was():
+    from bot.chat import about
+    article = parse_article("中新网北京7月26日电 (记者 夏宾)据美国媒体《华尔街日报》报道，某平台将推出新业务。\n\n"
+                            "知情人士表示，该计划将于8月初推出。", "w")
+    answer = about.metadata([article], "source")
+    assert answer.reply.startswith("来源：“中新网北京7月26日电”")
+    assert "报道援引：“中新网北京7月26日电 (记者 夏宾)据美国媒体《华尔街日报》报道" in answer.reply
+    assert answer.quotes[-1].answer == ("《华尔街日报》",)
+    plain = parse_article("新华社北京2月24日电（记者于佳欣）记者24日从商务部获悉，消费增长。\n\n后续。", "x")
+    assert "报道援引" not in about.metadata([plain], "source").reply

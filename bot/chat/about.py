@@ -13,6 +13,9 @@ from index.article import Article
 # Lead sentences quoted in an overview: enough to say what the article reports, short enough to read.
 LEAD_CHARS = 160
 MAX_ARTICLES_LISTED = 5
+# "据美国媒体《华尔街日报》报道", "据新华社消息", "援引路透社报道": another outlet's report passed on.
+_CITES = re.compile(r"(?:据|援引)[^，,。；;]{0,12}?(?P<outlet>《[^》]{2,20}》|[\u4e00-\u9fffA-Za-z]{2,12}?"
+                    r"(?:通讯社|社|日报|晚报|时报|报|电视台|广播电台|网))(?:的)?(?:报道|消息|称|援引)")
 _METADATA_LABEL = {"author": "作者", "source": "来源", "date": "发布时间", "place": "发稿地", "editor": "编辑"}
 _SMALLTALK = {
     "greeting": "你好！",
@@ -105,8 +108,12 @@ def metadata(articles: list[Article], kind: str) -> Answer:
         reply = "、".join(f"《{a.title}》" for a in missing) + f"没有注明{_METADATA_LABEL[kind]}。"
         return Answer("", False, (), reply + ("\n文章注明的信息：" + "；".join(given) if given else ""),
                       kind="refusal", article_id=missing[0].id)
-    reply = "\n".join(f"{_METADATA_LABEL[kind]}：“{q.text}”——{citation(q)}" for q in quotes)
-    return Answer("", True, tuple(quotes), reply, kind="metadata", article_id=quotes[0].article_id)
+    lines = [f"{_METADATA_LABEL[kind]}：“{q.text}”——{citation(q)}" for q in quotes]
+    if kind == "source":   # a report that passes on another outlet's news says whose it was first
+        cited = [q for a in articles[:MAX_ARTICLES_LISTED] for q in _citing(a)]
+        quotes += cited
+        lines += [f"报道援引：“{q.text}”——{citation(q)}" for q in cited]
+    return Answer("", True, tuple(quotes), "\n".join(lines), kind="metadata", article_id=quotes[0].article_id)
 
 
 def metadata_lines(article: Article) -> list[str]:
@@ -124,6 +131,17 @@ def _metadata_quotes(article: Article, kind: str) -> list[Quote]:
         quotes.append(Quote(whole, article.title, "文章信息", 0, 1.0, whole, article_id=article.id,
                             answer=(value,) if whole != value else ()))
     return quotes
+
+
+def _citing(article: Article) -> list[Quote]:
+    """The first sentence of the article that cites another outlet's report ("据美国媒体《华尔街日报》
+    报道，…"), with the outlet in bold; [] when it cites none."""
+    for p in article.passages():
+        cited = _CITES.search(p.text)
+        if cited:
+            return [Quote(p.text, p.title, p.section, p.paragraph, 1.0, p.context, (), p.article, p.section_no,
+                          answer=(cited.group("outlet"),))]
+    return []
 
 
 def _section_lines(article: Article) -> list[str]:
