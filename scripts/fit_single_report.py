@@ -1,6 +1,7 @@
 """Measure how a conversation about ONE report should refuse: the corpus gate alone, the corpus
-gate with the evidence-of-absence rules (bot/chat/absence.py), and a lower gate that would quote
-the closest sentence of the report more often.
+gate with the evidence-of-absence rules (bot/chat/absence.py), a lower gate that would quote
+the closest sentence of the report more often, and what the bot serves (absence refuses; below
+the gate, the closest sentence is quoted said to be unsure).
 
 Honest data only, never the evaluation conversations: SQuAD-style passages (CMRC 2018 trial, DRCD
 test), each one a report of its own (the question is asked within its passage, as in a chat about
@@ -77,6 +78,8 @@ def main() -> None:
             utility, counts = _utility(part, threshold, rules)
             print(f"{name:9s} {label:12s} t={threshold:.2f}: utility {utility:.0f}; " + ", ".join(
                 f"{k} {v}" for k, v in counts.items()))
+        print(f"{name:9s} as served (absence refuses, below t={corpus:.2f} the closest sentence said to be "
+              f"only that): " + ", ".join(f"{k} {v}" for k, v in _as_served(part, corpus).items()))
 
 
 def _articles(items):
@@ -161,6 +164,21 @@ def _utility(rows: list[dict], threshold: float, rules: bool | str = True) -> tu
             counts["answered wrong"] += 1
     wrong = counts["answered wrong"] + counts["near misses quoted"]
     return counts["answered right"] - COST_OF_A_WRONG_QUOTE * wrong, counts
+
+
+def _as_served(rows: list[dict], threshold: float) -> dict:
+    """What the bot does in a conversation about one report: refuse what the report plainly
+    lacks; quote the closest sentence, said to be unsure, below the gate; answer above it."""
+    counts = {"sure right": 0, "sure wrong": 0, "sure near misses": 0, "unsure right": 0,
+              "unsure wrong": 0, "unsure near misses": 0, "refused": 0}
+    for r in rows:
+        if r["lacking"]:
+            counts["refused"] += 1
+            continue
+        how = "sure" if r["confidence"] >= threshold else "unsure"
+        what = "near misses" if r["near_miss"] else ("right" if r["correct"] else "wrong")
+        counts[f"{how} {what}"] += 1
+    return counts
 
 
 if __name__ == "__main__":

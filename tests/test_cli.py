@@ -19,7 +19,7 @@ def _ask_jsonl(index_dir, questions):
 def test_jsonl_interface_has_exact_keys_and_order(index_dir):
     answers = _ask_jsonl(index_dir, ["岚山区委书记是谁？", "", "馆长叫什么名字？"])
     assert [a["question"] for a in answers] == ["岚山区委书记是谁？", "", "馆长叫什么名字？"]
-    assert set(answers[0]) == {"question", "answered", "kind", "understood_as", "quotes", "reply"}
+    assert set(answers[0]) == {"question", "answered", "kind", "understood_as", "quotes", "sure", "reply"}
     assert [a["kind"] for a in answers] == ["quote", "invalid", "quote"]
     assert set(answers[0]["quotes"][0]) == {"text", "article", "section", "paragraph", "score"}
     assert "焦春锋" in answers[0]["quotes"][0]["text"]
