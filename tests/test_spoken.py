@@ -70,3 +70,10 @@ def test_a_whole_quotation_is_not_quoted_twice():
 def test_intents_in_the_spoken_register(message, kind):
     from bot.chat import intent
     assert intent.classify(message).kind == kind
+
+
+def test_the_thesaurus_gives_synonyms_of_two_characters_or_more():
+    from bot.chat import thesaurus
+    assert "服装" in thesaurus.synonyms("衣服") and "夫妻" in thesaurus.synonyms("两口子")
+    assert all(len(word) >= 2 for word in thesaurus.synonyms("衣服"))   # not "服", "装"
+    assert thesaurus.synonyms("不是一个词") == ()

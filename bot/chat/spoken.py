@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+import jieba
+
 from bot.chat import thesaurus
 
 # (spoken, written candidates), applied in this order: longer phrases before the words inside them.
@@ -109,15 +111,20 @@ def _in_report_words(question: str, vocabulary: str) -> str:
     """Each content word the report never uses replaced by a synonym it does use (bot/chat/
     thesaurus.py: "能买衣服吗" → "能买服装吗" in a report that says 服装): the longest such
     synonym, then the one it uses most."""
-    from jieba import posseg   # the tagger loads on first use (a third of a second)
     out = []
-    for w in posseg.cut(question):
-        word = w.word
-        if len(word) >= 2 and w.flag.startswith(_CONTENT_TAGS) and word not in vocabulary:
+    for word in jieba.lcut(question):
+        if len(word) >= 2 and word not in vocabulary:
             used = [s for s in thesaurus.synonyms(word) if s in vocabulary]
-            word = max(used, key=lambda s: (len(s), vocabulary.count(s)), default=word)
+            if used and _tag(word).startswith(_CONTENT_TAGS):
+                word = max(used, key=lambda s: (len(s), vocabulary.count(s)))
         out.append(word)
     return "".join(out)
+
+
+def _tag(word: str) -> str:
+    """jieba's part-of-speech tag of a word in its dictionary ("x" when it has none)."""
+    from jieba import posseg   # its tag table loads on first use (a fifth of a second)
+    return posseg.dt.word_tag_tab.get(word, "x")
 
 
 def _written_word(spoken: str, candidates: tuple[str, ...], vocabulary: str) -> str:
