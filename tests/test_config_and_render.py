@@ -152,3 +152,13 @@ def test_a_milvus_lite_file_is_relative_to_the_config_and_defaults_to_the_index_
     path.write_text("store: {backend: milvus}\n", encoding="utf-8")
     settings = load_settings(path, environ={})
     assert settings.store.archive_uri(settings.index_dir) == str(tmp_path / "data" / "index" / "archive.db")
+
+
+def test_an_unsure_answer_says_so_above_its_quote_in_the_terminal_and_in_telegram():
+    from bot.chat.render import terminal
+    quote = Quote("记者2日获悉，今年共有12所学校获评示范校。", "智慧校园", "", 1, 0.1)
+    unsure = Answer("娃们能拿多少", True, (quote,), "", sure=False)
+    assert terminal(unsure).splitlines()[0] == "报道里没有把握找到确切的答案，最接近的是："
+    blocks = th.answer_blocks(unsure)
+    assert blocks[0] == "<i>报道里没有把握找到确切的答案，最接近的是：</i>" and "12所学校" in blocks[1]
+    assert "没有把握" not in terminal(Answer("q", True, (quote,), ""))
