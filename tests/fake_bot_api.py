@@ -63,6 +63,8 @@ class FakeBotAPI:
         self.calls: list[str] = []
         self.faults: dict[str, list] = {}   # method -> list of ("429", s) / ("500",) / ("html",) / ("slow", s)
         self.commands: list = []
+        self.scoped_commands: dict[int, list] = {}   # chat id → the menu set for that chat
+        self.description = self.short_description = None
         self.webhook: dict = {}
         self.files: dict[str, bytes] = {}        # file_id -> content, for getFile and downloads
         self.down_until: dict[str, float] = {}   # method -> time until which it answers 500
@@ -200,7 +202,20 @@ class FakeBotAPI:
         return _ok(BOT)
 
     async def _m_setMyCommands(self, params):
-        self.commands = params.get("commands")
+        scope = params.get("scope")
+        scope = json.loads(scope) if isinstance(scope, str) else scope
+        if scope and scope.get("type") == "chat":
+            self.scoped_commands[int(scope["chat_id"])] = params.get("commands")
+        else:
+            self.commands = params.get("commands")
+        return _ok(True)
+
+    async def _m_setMyDescription(self, params):
+        self.description = params.get("description")
+        return _ok(True)
+
+    async def _m_setMyShortDescription(self, params):
+        self.short_description = params.get("short_description")
         return _ok(True)
 
     def document(self, name: str, content: bytes, user_id: int) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA, LANSHAN, QINGSHUI, run_cli
-from test_telegram_e2e import Bot, plain
+from test_telegram_e2e import Bot, confirm, plain
 
 pytestmark = pytest.mark.e2e
 ADMIN = 77
@@ -78,7 +78,8 @@ def test_a_stale_or_removed_configured_article_never_stops_the_bot(tmp_path):
         bot.api.document("bar.md", QINGSHUI.read_bytes(), user_id=ADMIN)
         assert "已添加" in plain(bot.replies(ADMIN, 2, timeout=90)[1]["params"]["text"])
         bot.api.message("/remove lanshan", user_id=ADMIN)
-        assert "已删除 lanshan" in plain(bot.replies(ADMIN, 4, timeout=90)[3]["params"]["text"])
+        confirm(bot, ADMIN, 3)
+        assert "已删除 lanshan" in plain(bot.replies(ADMIN, 5, timeout=90)[4]["params"]["text"])
     finally:
         bot.stop()
     bot.start()   # a removed configured article does not make the next start fail either
@@ -105,10 +106,11 @@ def test_uploads_work_from_a_folder_that_holds_an_index_package(tmp_path):
         bot.api.document("-h.txt", PARIS.read_bytes(), user_id=ADMIN)   # an id that reads like an option
         assert "已添加" in plain(bot.replies(ADMIN, 2, timeout=90)[1]["params"]["text"])
         bot.api.message("/remove -h", user_id=ADMIN)
-        assert "已删除 -h" in plain(bot.replies(ADMIN, 4, timeout=90)[3]["params"]["text"])
+        confirm(bot, ADMIN, 3)
+        assert "已删除 -h" in plain(bot.replies(ADMIN, 5, timeout=90)[4]["params"]["text"])
         for name in ("/remove id\x00", "/report 99999999999999999d"):
             bot.api.message(name, user_id=ADMIN)
-        texts = [plain(r["params"]["text"]) for r in bot.replies(ADMIN, 6, timeout=30)[4:]]
+        texts = [plain(r["params"]["text"]) for r in bot.replies(ADMIN, 7, timeout=30)[5:]]
         assert "用法" in texts[0] and "用法" in texts[1]
         assert "Traceback" not in bot.log.read_text()
     finally:

@@ -52,6 +52,19 @@ class Bot:
         raise AssertionError(f"expected {count} replies to {chat_id}, got {self.api.sent_to(chat_id)}")
 
 
+def press(bot, user_id: int, data: str, tag: str) -> None:
+    """The user presses a button with this callback data, in their private chat."""
+    bot.api.push("callback_query", id=f"press{user_id}-{tag}", data=data, chat_instance="x",
+                 **{"from": {"id": user_id, "is_bot": False, "first_name": "u"}},
+                 message={"message_id": 5, "date": 0, "chat": {"id": user_id, "type": "private"}})
+
+
+def confirm(bot, user_id: int, count: int) -> None:
+    """Press the first button (添加, 删除, 替换) of the `count`-th reply to the user, after it came."""
+    reply = bot.replies(user_id, count, timeout=90)[count - 1]
+    press(bot, user_id, reply["params"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"], f"c{count}")
+
+
 @pytest.fixture(scope="module")
 def bot(index_dir, tmp_path_factory):
     b = Bot(index_dir, tmp_path_factory.mktemp("bot")).start()
@@ -519,9 +532,11 @@ def test_an_admin_uploads_an_article_while_readers_ask(tmp_path):
         bot.api.message("/articles", user_id=79)
         assert "qingshui_library" in plain(bot.replies(79)[0]["params"]["text"])
         bot.api.message("/remove qingshui_library", user_id=77)
-        assert "现在共有 1 篇文章" in plain(bot.replies(77, 4, timeout=60)[3]["params"]["text"])
+        confirm(bot, 77, 3)   # "确定删除《清水镇…》吗？"
+        assert "现在共有 1 篇文章" in plain(bot.replies(77, 5, timeout=60)[4]["params"]["text"])
         bot.api.message("/remove nothing_here", user_id=77)
-        assert "没有完成" in plain(bot.replies(77, 6, timeout=60)[5]["params"]["text"])
+        confirm(bot, 77, 6)
+        assert "没有完成" in plain(bot.replies(77, 8, timeout=60)[7]["params"]["text"])
     finally:
         bot.stop()
 

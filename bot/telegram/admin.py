@@ -38,6 +38,11 @@ _ARTICLE_ID = re.compile(r"[\w\u4e00-\u9fff.-]{1,200}")
 ADMINS_ONLY = "只有管理员可以添加或删除文章。请用文字提问。"
 TOO_BIG = f"文件太大（超过 {MAX_UPLOAD_BYTES // 2**20} MB），没有处理。"
 _URL_ONLY = re.compile(r"^\s*https?://\S+\s*$")
+# A link inside a message ("看看这篇 https://…"), as phones share them; it ends at a space, a
+# Chinese character or Chinese punctuation.
+_URL_IN = re.compile(r"https?://[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef<>\"']+")
+# A server path in a child's error message: the admin sees the file's name, not where it lies.
+_SERVER_PATH = re.compile(r"(?:/[^/\s:'\"]+)+/(?=[^/\s]+)")
 
 
 class Library:
@@ -52,6 +57,7 @@ class Library:
     def __init__(self, index_command: list[str], uploads: Path, configured_ids: frozenset[str] = frozenset()):
         self.index_command, self.uploads = index_command, Path(uploads)
         self.configured_ids = configured_ids   # articles of config.yaml: replaced only when an admin confirms
+        self.link_for: Callable[[str], str] | None = None   # an article's t.me link, once the bot knows its name
         self._lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="admin")
         self._queued: list[str] = []   # what the lane holds, the one in progress first
         self._child: subprocess.Popen | None = None
@@ -75,6 +81,8 @@ class Library:
         lines = []
         for a in change["added"]:
             lines.append(f"已添加《{a['title']}》（编号 {a['id']}）：{a['sections']} 个部分，{a['passages']} 句。")
+            if self.link_for:
+                lines.append(f"· 读者链接（打开即就这篇提问）：{self.link_for(a['id'])}")
             lines += [f"· {line}" for line in a["metadata"]]
             if a["dropped"]:
                 lines.append(f"· 去掉了文末 {len(a['dropped'])} 行网页杂项：" + " | ".join(d[:20] for d in a["dropped"][:5]))
@@ -154,12 +162,18 @@ def is_link(text: str | None) -> bool:
     return bool(text and _URL_ONLY.match(text) and is_url(text.strip()))
 
 
+def link_in(text: str | None) -> str:
+    """The first web link in a message, or ""."""
+    found = _URL_IN.search(text or "")
+    return found.group() if found and is_url(found.group()) else ""
+
+
 async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
     """A file sent in a private chat: an admin's new article. One that would replace an article
     of config.yaml waits for the admin to confirm it with a button."""
     document = update.effective_message.document
     if not is_admin(context, update):
-        await reply(update, context, [ADMINS_ONLY])
+        await reply(update, context, [_admins_only(update)])
         return
     name = Path(document.file_name or "article.txt").name
     if Path(name).suffix.lower() not in SUFFIXES:
@@ -179,12 +193,13 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE, reply)
     await _change(update, context, reply, library.add_upload, str(target), name)
 
 
-async def _ask_to_replace(update, context, reply, pending: tuple, question: str) -> None:
-    """Keep a change that would replace an article of config.yaml — (change, argument, what) —
-    until the admin presses 替换 or 取消 (on_replace_button)."""
+async def _ask_to_replace(update, context, reply, pending: tuple, question: str, yes: str = "替换") -> None:
+    """Keep a change — (change, argument, what) — that replaces an article of config.yaml, adds a
+    link found inside a message or removes an article, until the admin presses `yes` or 取消
+    (on_replace_button)."""
     token = secrets.token_hex(4)
     context.bot_data.setdefault("replacements", {})[token] = pending
-    buttons = InlineKeyboardMarkup([[InlineKeyboardButton("替换", callback_data=f"replace:{token}"),
+    buttons = InlineKeyboardMarkup([[InlineKeyboardButton(yes, callback_data=f"replace:{token}"),
                                      InlineKeyboardButton("取消", callback_data=f"keep:{token}")]])
     await reply(update, context, [html.escape(question)], buttons)
 
@@ -223,15 +238,20 @@ async def on_replace_button(update: Update, context: ContextTypes.DEFAULT_TYPE, 
     if kind != "replace":
         if change == context.bot_data["library"].add_upload:
             context.bot_data["library"].discard_upload(argument)
-        await reply(update, context, ["好的，没有替换。"])
+        await reply(update, context, ["好的，没有改动。"])
         return
     await _change(update, context, reply, change, argument, what)
 
 
 async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
-    """An admin's message that is only a link: index the page."""
-    link = update.effective_message.text.strip()
+    """An admin's message with a link: a message that is only the link indexes the page; a link
+    inside other words ("看看这篇 https://…", as phones share) is added once the admin confirms."""
+    text = update.effective_message.text
+    link = link_in(text)
     library: Library = context.bot_data["library"]
+    if not is_link(text):
+        await _ask_to_replace(update, context, reply, (library.add, link, link), f"要添加这个链接吗？\n{link}", yes="添加")
+        return
     if urlsplit(link).username is not None:
         await reply(update, context, ["链接里带有用户名或密码，没有处理：请发送公开的链接。"])
         return
@@ -244,12 +264,17 @@ async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> 
 
 async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
     if not is_admin(context, update):
-        await reply(update, context, [ADMINS_ONLY])
+        await reply(update, context, [_admins_only(update)])
         return
     if len(context.args or []) != 1 or not _ARTICLE_ID.fullmatch(context.args[0]):
         await reply(update, context, ["用法：/remove 文章编号（/articles 列出编号）"])
         return
-    await _change(update, context, reply, context.bot_data["library"].remove, context.args[0], f"删除 {context.args[0]}")
+    article_id = context.args[0]
+    article = next((a for a in context.bot_data["answerer"].searcher.index.articles if a.id == article_id), None)
+    # Not yet in the index the bot answers from when it was added a second ago: asked by its id.
+    named = f"《{article.title}》（编号 {article_id}）" if article else f"编号为 {article_id} 的文章"
+    await _ask_to_replace(update, context, reply, (context.bot_data["library"].remove, article_id, f"删除 {article_id}"),
+                          f"确定删除{named}吗？读者将不能再就它提问。", yes="删除")
 
 
 async def _change(update, context, reply, change: Callable[[str], str], argument: str, what: str) -> None:
@@ -269,8 +294,14 @@ async def _change(update, context, reply, change: Callable[[str], str], argument
             raise asyncio.CancelledError("the bot is stopping") from None
         if not isinstance(exc, UserError):
             log.exception("Index change %r failed", what)
-        report = f"没有完成：{exc}" if isinstance(exc, UserError) else "没有完成：出了意外错误，详情见日志。"
+        report = f"没有完成：{_SERVER_PATH.sub('', str(exc))}" if isinstance(exc, UserError) else "没有完成：出了意外错误，详情见日志。"
     await reply(update, context, [html.escape(report)])
+
+
+def _admins_only(update: Update) -> str:
+    """The refusal, with the id the editor needs to make this user an admin."""
+    user = update.effective_user
+    return ADMINS_ONLY + (f"（你的 Telegram id：{user.id}；编辑把它加进 telegram.admin_ids 后即可。）" if user else "")
 
 
 async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:

@@ -3,8 +3,9 @@ replies. Running it — start-up, the update journal, index reloads, shutdown �
 
 Buttons carry passage numbers plus a fingerprint of the index in their callback_data, never a
 key into memory, so they keep working after a restart and say "请重新提问" once the index changes.
-Edited messages are ignored: the original question was already answered, and answering the edit
-too would send a second reply the user did not ask for.
+Messages are taken as people send them: an edited question is answered again (said so above the
+answer), a photo's caption is a question, an unknown /command gets a hint, a reader's link is
+pointed to the editor and an admin's "看看这篇 https://…" asks whether to add the page.
 """
 from __future__ import annotations
 
@@ -23,15 +24,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity,
+from telegram import (InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity,
                       ReplyParameters, Update)
 from telegram.constants import ChatAction, ChatType, ParseMode
-from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler,
                           CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
 
 from bot.chat import about
-from bot.telegram import admin
+from bot.telegram import admin, first_contact
 from bot.telegram import html as th
 from bot.chat.answer import Answer, Answerer, Quote
 from bot.config import Telegram as TelegramSettings
@@ -47,6 +48,10 @@ SORRY = "抱歉，出了点问题，请稍后再试。"
 LATE = "抱歉，服务中断了一段时间，没能及时回答这条消息。请再问一次。"
 TEXT_ONLY = "请用文字提问。"
 NOT_ALLOWED = "抱歉，这个机器人目前只对受邀用户开放。"
+UNKNOWN_COMMAND = "没有这个命令，发 /help 看用法。"
+EDITED = "（按修改后的问题回答）"
+READERS_LINK = ("我只回答关于已读文章的问题，读不了链接里的网页。想让我读这篇，请把链接发给编辑（管理员）；"
+                "我读过哪些文章，发 /articles 看。")
 SLOW_DOWN = "提问有点太快了，请稍等片刻再问。"
 GONE = "这个按钮已经失效，请重新提问。"
 NO_CHAT = "请在与机器人的对话里使用这个按钮。"
@@ -55,9 +60,6 @@ NO_CHAT = "请在与机器人的对话里使用这个按钮。"
 PAGED = {"sec": 2, "ctx": 1}
 MESSAGES_PER_PRESS = 3
 STRANGER_NOTICES = 10   # refusals a minute across all strangers: a flood of new accounts costs no more
-COMMANDS = [("start", "介绍与示例问题"), ("help", "怎么提问"), ("sections", "文章目录"),
-            ("source", "文章来源与作者"), ("articles", "文章列表"), ("ask", "在群里提问：/ask 问题"),
-            ("forget", "删除我的提问记录")]
 
 
 class RateLimiter:
@@ -182,6 +184,8 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app.add_handler(CommandHandler("remove", lambda u, c: admin.on_remove(u, c, _reply)))
     app.add_handler(CommandHandler("report", lambda u, c: admin.on_report(u, c, _reply)))
     app.add_handler(CommandHandler("forget", on_forget))
+    app.add_handler(CommandHandler("id", on_id))
+    app.add_handler(MessageHandler(filters.COMMAND, on_unknown_command))
     app.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE,
                                    lambda u, c: admin.on_document(u, c, _reply)))
     app.add_handler(CallbackQueryHandler(lambda u, c: admin.on_replace_button(u, c, _reply), pattern=r"^(replace|keep):"))
@@ -195,12 +199,11 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
 
 
 async def set_commands(app: Application) -> None:
-    try:
-        await app.bot.set_my_commands([BotCommand(c, d) for c, d in COMMANDS])
-    except InvalidToken:
-        raise
-    except TelegramError as exc:   # the command menu is a convenience: answer questions anyway
-        log.warning("Could not set the command menu: %s", exc)
+    """The command menus, the description and the short description (bot/telegram/first_contact.py)."""
+    titles = [a.title for a in app.bot_data["answerer"].searcher.index.articles]
+    await first_contact.introduce(app, titles, app.bot_data["settings"].admin_ids)
+    if app.bot_data.get("library"):
+        app.bot_data["library"].link_for = functools.partial(first_contact.deep_link, app.bot.username)
     print(f"article-qa: @{app.bot.username} is answering (Ctrl-C to stop)", file=sys.stderr, flush=True)
 
 
@@ -259,7 +262,8 @@ async def gatekeeper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     user = update.effective_user
     if not _allowed(context.bot_data, update):
         if addressed and (update.effective_chat or update.callback_query):
-            await _tell(update, context, NOT_ALLOWED)
+            # The id is what the editor needs to let them in.
+            await _tell(update, context, NOT_ALLOWED + (f"（你的 Telegram id：{user.id}）" if user else ""))
         raise ApplicationHandlerStop
     if addressed and user and not context.bot_data["rate"].allow(user.id):
         if context.bot_data["rate"].notice_due(user.id):
@@ -295,24 +299,50 @@ def _addresses_bot(message: Message, username: str | None) -> bool:
 
 
 async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Introduce the bot and start the conversation afresh."""
-    context.bot_data["conversations"].forget(conversation_id(update, context.bot_data["threads"]))
+    """Introduce the bot and start the conversation afresh. "/start KEY" (an article's link,
+    bot/telegram/first_contact.py) makes that article the conversation's own."""
+    conversation = conversation_id(update, context.bot_data["threads"])
+    context.bot_data["conversations"].forget(conversation)
     articles = _answerer(context).searcher.index.articles
-    lines = ["我只用文章里的原句回答问题，并注明出处（章节、段落）。文章里没有的，我会直说。", "", "我读过："]
-    lines += [f"· 《{a.title}》" + "".join(f"（{m}）" for k, m in a.metadata if k == "source")
-              for a in articles[:5]]
+    key = (context.args or [""])[0]
+    chosen = first_contact.article_for_key(key, articles) if key else None
+    lines = ["我只用文章里的原句回答问题，并注明出处（章节、段落）。文章里没有的，我会直说。", ""]
+    if chosen:
+        context.bot_data["conversations"].choose_article(conversation, chosen.id)
+        lines += [f"我们聊《{chosen.title}》" + "".join(f"（{m}）" for k, m in chosen.metadata if k == "source") + "。"]
+    else:
+        if key:
+            lines += ["这个链接指向的文章已经不在了。", ""]
+        lines += ["我读过："] + [f"· 《{a.title}》" + "".join(f"（{m}）" for k, m in a.metadata if k == "source")
+                               for a in articles[:5]]
     lines += ["", "直接发中文问题即可；在群里请 @我、回复我，或用 /ask 问题。"]
+    if not chosen and len(articles) > 1:
+        lines += ["想只问其中一篇，点下面的“就这篇”。"]
     if context.bot_data["conversations"].recorder:
         keep = context.bot_data["settings"].journal_keep_hours
         lines += ["", "为了让编辑知道读者想了解什么，我会记录提问，但不记录你是谁（只存一个无法还原的编号）；"
                       f"你发来的消息本身（不含名字）在服务器上最多保留 {keep:g} 小时。发 /forget 可立即删除这些记录。"]
-    await _reply(update, context, [html.escape("\n".join(lines))], _example_buttons(context))
+    buttons = _example_buttons(context, chosen)
+    if not chosen and len(articles) > 1:
+        buttons = InlineKeyboardMarkup(list(buttons.inline_keyboard) + list(_article_chooser(context).inline_keyboard))
+    await _reply(update, context, [html.escape("\n".join(lines))], buttons)
 
 
-def _example_buttons(context) -> InlineKeyboardMarkup:
-    examples = about.example_questions(_answerer(context).searcher.index.articles)
-    return InlineKeyboardMarkup([[InlineKeyboardButton(q[:30], callback_data=_data(context, "ex", i))]
+def _example_buttons(context, article=None) -> InlineKeyboardMarkup:
+    """Example questions: about `article` when the conversation has one, else the first article.
+    The button names the article by its number, so its question is found again when pressed."""
+    articles = _answerer(context).searcher.index.articles
+    number = next((n for n, a in enumerate(articles) if article is not None and a.id == article.id), 0)
+    examples = about.example_questions(articles[number:]) if articles else []
+    return InlineKeyboardMarkup([[InlineKeyboardButton(q[:30], callback_data=_data(context, "ex", number, i))]
                                  for i, q in enumerate(examples)])
+
+
+def _article_chooser(context) -> InlineKeyboardMarkup:
+    """A "就这篇" button per article: pressing one makes it the conversation's article."""
+    articles = _answerer(context).searcher.index.articles
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"就这篇：{a.title}"[:40], callback_data=_data(context, "art", n))]
+                                 for n, a in enumerate(articles[:90])])
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -320,7 +350,10 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             "并注明《标题》· 章节 · 第N段；文章里没有的，我会直说。\n"
             "可以接着上一个问题追问，例如先问“某某是谁”，再问“他做了什么”“那某某呢”；/start 重新开始。\n"
             "/sections 文章目录　/source 来源与作者　/ask 问题（群聊中使用）\n"
-            "“更多相关段落”显示其他可能相关的句子，“查看上下文”显示整段原文。")
+            "“更多相关段落”显示其他可能相关的句子，“查看上下文”显示整段原文。/id 查看你的 Telegram id。")
+    if admin.is_admin(context, update):
+        text += ("\n\n管理员：在私聊里发来文件（.txt .md .html .docx .pdf）或链接即可添加文章，回复里有这篇文章的专属链接；"
+                 "/remove 编号 删除文章（/articles 列出编号）；/report 7d 查看读者提问报告。")
     await _reply(update, context, [html.escape(text)])
 
 
@@ -378,10 +411,8 @@ async def on_articles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """The indexed articles, each with a button that makes it the conversation's article."""
     articles = _answerer(context).searcher.index.articles
     lines = [f"{n}. 《{a.title}》（编号 {a.id}，{len(a.sections)} 部分）" for n, a in enumerate(articles, 1)]
-    rows = [[InlineKeyboardButton(f"就这篇：{a.title}"[:40], callback_data=_data(context, "art", n))]
-            for n, a in enumerate(articles[:90])]
     await _reply(update, context, [html.escape("我读过的文章：\n" + "\n".join(lines))],
-                 InlineKeyboardMarkup(rows) if len(articles) > 1 else None)
+                 _article_chooser(context) if len(articles) > 1 else None)
 
 
 async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -400,18 +431,50 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return   # group chatter not meant for the bot
     else:
         question = message.text
-        if admin.is_link(question) and admin.is_admin(context, update) and context.bot_data["library"]:
+        if admin.is_admin(context, update) and context.bot_data["library"] and admin.link_in(question):
             await admin.on_link(update, context, _reply)   # an admin's link is an article to add
+            return
+        if admin.link_in(question) and not admin.is_admin(context, update):
+            await _reply(update, context, [html.escape(READERS_LINK)])
             return
     await _answer_question(update, context, question)
 
 
 async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Edits are ignored (see the module docstring); this handler only keeps them from the others."""
+    """An edited question is answered again, said so above the answer: a reader who fixed a typo
+    wants the answer to what they meant. Edited commands, files and group chatter are left alone."""
+    message = update.edited_message
+    text = message.text if message else None
+    if not text or text.startswith("/"):
+        return
+    question = text if message.chat.type == ChatType.PRIVATE else _addressed_question(message, context.bot.username)
+    if question is not None:
+        await _answer_question(update, context, question, note=EDITED)
 
 
 async def on_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo or a file with a caption: the caption is the question. Anything else: text, please."""
+    caption = update.effective_message.caption
+    if caption and caption.strip():
+        await _answer_question(update, context, caption)
+        return
     await _reply(update, context, [TEXT_ONLY])
+
+
+async def on_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Anyone's numeric Telegram id (and the group's), for telegram.admin_ids / allowed_ids."""
+    user, chat = update.effective_user, update.effective_chat
+    lines = [f"你的 Telegram 数字 id：{user.id}" if user else "看不到你的 id。"]
+    if chat and chat.type != ChatType.PRIVATE:
+        lines.append(f"这个群的 id：{chat.id}")
+    lines.append("（编辑把它写进 config.yaml 的 telegram.admin_ids，你就能上传和删除文章。）")
+    await _reply(update, context, [html.escape("\n".join(lines))])
+
+
+async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A /command this bot does not have (one for another bot in a group is not ours to answer)."""
+    if _addresses_bot(update.effective_message, context.bot.username):
+        await _reply(update, context, [UNKNOWN_COMMAND])
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -432,9 +495,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     try:
         values = [int(n) for n in numbers[1:]]
-        if kind == "ex":   # an example question: answer it like a typed one
-            examples = about.example_questions(_answerer(context).searcher.index.articles)
-            await _answer_question(update, context, examples[values[0]])
+        if kind == "ex":   # an example question: answered like a typed one, shown above its answer
+            number, example = values if len(values) == 2 else (0, values[0])
+            examples = about.example_questions(_answerer(context).searcher.index.articles[number:])
+            await _answer_question(update, context, examples[example], shown=True)
             return
         if kind == "art":   # a reader chose the article the conversation is about
             article = _answerer(context).searcher.index.articles[values[0]]
@@ -514,7 +578,11 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 # ---- answering ------------------------------------------------------------------------------------
 
-async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str) -> None:
+async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str,
+                           shown: bool = False, note: str = "") -> None:
+    """Answer a question in its conversation. `shown`: the question is written above the answer
+    (a button's question, which nobody typed: in a group no one would see what was asked);
+    `note`: a line above the answer ("按修改后的问题回答")."""
     conversation = conversation_id(update, context.bot_data["threads"])
     async with context.bot_data["in_order"].turn(conversation):
         index_used = context.bot_data["fingerprint"]
@@ -524,6 +592,8 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
         work = asyncio.get_running_loop().run_in_executor(context.bot_data["answering"], reply)
         answer = await _with_typing(update, context, work, context.bot_data["settings"].typing_after)
         blocks, markup = _answer_reply(context, answer)
+        above = ([f"<b>问：</b>{html.escape(question)}"] if shown else []) + ([html.escape(note)] if note else [])
+        blocks = ["\n".join(above + blocks[:1])] + blocks[1:] if above else blocks
         if context.bot_data["fingerprint"] != index_used:
             markup = None   # the index was swapped meanwhile: buttons would point into the new one
         sent = await _reply(update, context, blocks, markup)

@@ -20,6 +20,7 @@ from telegram.ext import Application
 
 from bot.config import Telegram as TelegramSettings
 from bot.chat.conversation import Conversations
+from bot.telegram import first_contact
 from bot.telegram.index_watch import IndexWatch
 from bot.errors import UserError
 from bot.telegram.intake import Intake, WebhookPortError, connect as intake_connect, poll, receive_webhook
@@ -145,6 +146,9 @@ def use_index(app: Application, conversations: Conversations) -> None:
     conversations.adopt(app.bot_data["conversations"])
     app.bot_data.update(conversations=conversations, answerer=conversations.answerer,
                         fingerprint=fingerprint(conversations.answerer))
+    titles = [a.title for a in conversations.answerer.searcher.index.articles]
+    # Kept in bot_data: a task nobody holds may be collected before it runs.
+    app.bot_data["describing"] = asyncio.get_running_loop().create_task(first_contact.describe(app, titles))
 
 
 def _on_signals(stopping: asyncio.Event, hurry: asyncio.Event) -> None:

@@ -1,0 +1,87 @@
+"""End-to-end tier: a newsroom's bot — what it says about itself, the ways in (an article's own
+link, /id), messages as people send them (edits, captions, links, unknown commands) and the
+admin's menu and confirmations — through the real bot and the fake Bot API."""
+import time
+
+import pytest
+
+from conftest import DATA
+from test_library_e2e import ADMIN, _library_bot
+from test_telegram_e2e import bot, plain, press  # noqa: F401 — bot: the module's running bot (a fixture)
+
+pytestmark = pytest.mark.e2e
+
+
+def _button(reply: dict, text: str) -> dict:
+    return next(b for row in reply["params"]["reply_markup"]["inline_keyboard"] for b in row if text in b["text"])
+
+
+def test_what_the_bot_says_about_itself_and_the_ways_in(bot):
+    api = bot.api
+    deadline = time.time() + 10   # set just after the command menu, which the bot's start waits for
+    while api.short_description is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert "日照岚山区" in api.description and "清水镇" in api.description   # from the article list
+    assert len(api.short_description) <= 120 and "注明出处" in api.short_description
+    assert "id" in [c["command"] for c in api.commands] and "remove" not in [c["command"] for c in api.commands]
+    api.message("/id", user_id=601)
+    assert "你的 Telegram 数字 id：601" in plain(bot.replies(601)[0]["params"]["text"])
+    api.message("/frobnicate", user_id=602)
+    assert plain(bot.replies(602)[0]["params"]["text"]) == "没有这个命令，发 /help 看用法。"
+    # An article's own link: /start with its key makes it the conversation's article.
+    api.message("/start qingshui_library", user_id=603)
+    start = bot.replies(603)[0]
+    assert "我们聊《清水镇" in plain(start["params"]["text"])
+    api.message("这篇文章讲了什么？", user_id=603)
+    overview = plain(bot.replies(603, 2)[1]["params"]["text"])
+    assert "清水镇图书馆" in overview and "日照岚山区" not in overview
+    # Its example questions are about that article, and the answer shows the question pressed.
+    example = start["params"]["reply_markup"]["inline_keyboard"][0][0]
+    press(bot, 603, example["callback_data"], "1")
+    answered = plain(bot.replies(603, 3)[2]["params"]["text"])
+    assert answered.startswith(f"问：{example['text']}") and "清水镇" in answered
+    # Without a key, /start with several articles offers to choose one.
+    api.message("/start", user_id=604)
+    assert _button(bot.replies(604)[0], "就这篇")
+
+
+def test_messages_as_people_send_them(bot):
+    api = bot.api
+    api.message("岚山区委书记是谁", user_id=611, message_id=9001)
+    bot.replies(611)
+    api.push("edited_message", message_id=9001, date=int(time.time()), edit_date=int(time.time()),
+             chat={"id": 611, "type": "private"}, text="虎山镇副镇长是谁？",
+             **{"from": {"id": 611, "is_bot": False, "first_name": "u"}})
+    edited = plain(bot.replies(611, 2)[1]["params"]["text"])
+    assert edited.startswith("（按修改后的问题回答）") and "副镇长" in edited
+    api.message(None, user_id=612, caption="岚山区委书记是谁？",
+                photo=[{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}])
+    assert "焦春锋" in plain(bot.replies(612)[0]["params"]["text"])
+    api.message("看看这篇 https://example.com/news/1.html", user_id=613)   # a reader, not an admin
+    assert "编辑" in plain(bot.replies(613)[0]["params"]["text"])
+
+
+def test_an_admins_menu_link_and_removal_wait_for_confirmation(tmp_path):
+    bot = _library_bot(tmp_path).start()
+    try:
+        api = bot.api
+        assert "remove" in [c["command"] for c in api.scoped_commands[ADMIN]]
+        api.message("/help", user_id=ADMIN)
+        assert "发来文件" in plain(bot.replies(ADMIN)[0]["params"]["text"])
+        api.message("看看这篇 https://example.com/a.html 写得不错", user_id=ADMIN)
+        ask = bot.replies(ADMIN, 2)[1]
+        assert plain(ask["params"]["text"]) == "要添加这个链接吗？\nhttps://example.com/a.html"
+        press(bot, ADMIN, _button(ask, "取消")["callback_data"], "1")
+        assert "没有改动" in plain(bot.replies(ADMIN, 3)[2]["params"]["text"])
+        api.document("paris.txt", (DATA / "paris_ai_summit.txt").read_bytes(), user_id=ADMIN)
+        added = plain(bot.replies(ADMIN, 5, timeout=90)[4]["params"]["text"])
+        assert "已添加" in added and "https://t.me/article_qa_bot?start=paris" in added
+        api.message("/remove paris", user_id=ADMIN)
+        confirm = bot.replies(ADMIN, 6)[5]
+        assert "确定删除" in plain(confirm["params"]["text"])
+        press(bot, ADMIN, _button(confirm, "删除")["callback_data"], "2")
+        assert "已删除" in plain(bot.replies(ADMIN, 8, timeout=90)[7]["params"]["text"])
+        api.document("x.txt", b"text", user_id=701)   # not an admin: told the id the editor needs
+        assert "你的 Telegram id：701" in plain(bot.replies(701)[0]["params"]["text"])
+    finally:
+        bot.stop()
