@@ -207,7 +207,8 @@ def cmd_bench(args, settings: Settings) -> int:
 def cmd_report(args, settings: Settings) -> int:
     from bot.insights import report
     try:
-        made = report.build(settings.insights.path, report.parse_period(args.since), args.article)
+        made = report.build(settings.insights.path, report.parse_period(args.since), args.article,
+                            timezone=settings.insights.timezone)
     except report.ReportError as exc:
         raise UserError(str(exc)) from None
     print(json.dumps(made.to_json(), ensure_ascii=False, indent=2) if args.json else report.text(made))
@@ -247,7 +248,7 @@ def cmd_serve(args, settings: Settings) -> int:
         conversations.warm_up()
         with _recording(conversations):
             telegram_serve.serve(conversations, settings.telegram, token, journal, watch, library,
-                                 settings.insights.path)
+                                 settings.insights)
     except telegram_serve.TokenRejected as exc:
         raise UserError(str(exc), 1) from None
     except JournalError as exc:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -151,6 +152,17 @@ class InsightsSettings(_Strict):
     # The secret key of the readers' hashes, away from the data folder: with a copy of the database
     # and its key, a Telegram id could be found by trying every id. Relative: to config.yaml.
     key: Path = Path("~/.config/article-qa/insights.key")
+    # The report's hours of day and dates are this zone's (an IANA name), not the server's clock.
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(f"unknown time zone {value!r}: give an IANA name such as Asia/Shanghai") from None
+        return value
 
 
 class Settings(_Strict):

@@ -133,3 +133,23 @@ def test_report_and_forget_in_telegram_and_nothing_identifying_anywhere(tmp_path
         assert "读者提问 2 次" in plain(bot.replies(77, 2)[1]["params"]["text"])
     finally:
         bot.stop()
+
+
+def test_readers_verdicts_are_kept_with_their_answers_and_the_hours_are_the_newsrooms(tmp_path):
+    from bot.chat.answer import Answer, Quote
+    insights = Insights(tmp_path / "insights.sqlite3")
+    quote = Quote("岚山区委书记焦春锋表示……", "岚山", "", 1, 0.9, number=5)
+    insights.record("tg:1", Answer("书记是谁", True, (quote,), "…"), 0.002, feedback=4242)
+    insights.record("tg:2", Answer("镇长是谁", True, (quote,), "…"), 0.002, feedback=77)
+    assert insights.verdict("tg:1", 4242, good=False)
+    assert not insights.verdict("tg:2", 4242, good=True)   # another reader's answer: not theirs to judge
+    assert insights.verdict("tg:2", 77, good=True)
+    insights.close()
+    shanghai = report.build(tmp_path / "insights.sqlite3", 3600)
+    assert shanghai.marked_wrong == [("书记是谁", "岚山区委书记焦春锋表示……", 1)] and shanghai.liked == 1
+    text = report.text(shanghai)
+    assert "读者点了“没答对”的回答" in text and "“书记是谁” → “岚山区委书记焦春锋表示……”" in text
+    assert "最忙的时段（北京时间）" in text
+    utc = report.build(tmp_path / "insights.sqlite3", 3600, timezone="UTC")
+    hour = time.gmtime().tm_hour
+    assert utc.by_hour[hour] == 2 and shanghai.by_hour[(hour + 8) % 24] == 2

@@ -83,5 +83,16 @@ def test_an_admins_menu_link_and_removal_wait_for_confirmation(tmp_path):
         assert "已删除" in plain(bot.replies(ADMIN, 8, timeout=90)[7]["params"]["text"])
         api.document("x.txt", b"text", user_id=701)   # not an admin: told the id the editor needs
         assert "你的 Telegram id：701" in plain(bot.replies(701)[0]["params"]["text"])
+        # A reader's 👎 reaches the editor's report; a period the report does not know gets a hint.
+        api.message("岚山区委书记是谁？", user_id=720)
+        acknowledged = api.calls.count("answerCallbackQuery")
+        press(bot, 720, _button(bot.replies(720)[0], "没答对")["callback_data"], "v")
+        deadline = time.time() + 10   # the verdict is written before the press is acknowledged
+        while api.calls.count("answerCallbackQuery") == acknowledged and time.time() < deadline:
+            time.sleep(0.05)
+        api.message("/report", user_id=ADMIN)
+        assert "读者点了“没答对”的回答" in plain(bot.replies(ADMIN, 9, timeout=30)[8]["params"]["text"])
+        api.message("/report 本周", user_id=ADMIN)
+        assert "没有编号为 本周 的文章" in plain(bot.replies(ADMIN, 10)[9]["params"]["text"])
     finally:
         bot.stop()

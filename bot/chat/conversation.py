@@ -40,7 +40,7 @@ class TurnStore(Protocol):
 class Recorder(Protocol):
     """Where each handled message is recorded for the editor's report (bot/insights/record.py)."""
 
-    def record(self, who: str, answer: Answer, seconds: float) -> None: ...
+    def record(self, who: str, answer: Answer, seconds: float, feedback: int | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -72,14 +72,16 @@ class Conversations:
         if store:
             self._restore(store)
 
-    def reply(self, conversation: str, raw: str, now: float | None = None, who: str | None = None) -> Answer:
+    def reply(self, conversation: str, raw: str, now: float | None = None, who: str | None = None,
+              feedback: int | None = None) -> Answer:
         """The reply to one message of a conversation. Never raises for a bad message: an empty or
         over-long one gets an `invalid` answer that says what is wrong. With a recorder, the reply
-        is recorded as asked by `who` (the conversation when not given)."""
+        is recorded as asked by `who` (the conversation when not given), under the `feedback` key
+        the reader's 👍/👎 will carry, if any."""
         started = time.perf_counter()
         answer = self._reply(conversation, raw, time.monotonic() if now is None else now)
         if self.recorder:
-            self.recorder.record(who or conversation, answer, time.perf_counter() - started)
+            self.recorder.record(who or conversation, answer, time.perf_counter() - started, feedback)
         return answer
 
     def _reply(self, conversation: str, raw: str, now: float) -> Answer:

@@ -46,7 +46,9 @@ CREATE TABLE IF NOT EXISTS questions (
     kind TEXT NOT NULL,          -- quote, refusal, overview, sections, metadata, smalltalk, invalid
     answered INTEGER NOT NULL,
     latency_ms REAL NOT NULL,
-    vector BLOB                  -- float16 question vector, for refused questions only
+    vector BLOB,                 -- float16 question vector, for refused questions only
+    feedback INTEGER,            -- the key of its 👍/👎 buttons (random, not the reader)
+    verdict INTEGER              -- 1 👍, 0 👎 (没答对), NULL when the reader said nothing
 );
 CREATE INDEX IF NOT EXISTS questions_at ON questions (at);
 CREATE INDEX IF NOT EXISTS questions_reader ON questions (reader);
@@ -70,6 +72,11 @@ def connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     db.executescript(SCHEMA)
+    columns = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
+    for column in ("feedback", "verdict"):   # a database from before the readers' verdict
+        if column not in columns:
+            db.execute(f"ALTER TABLE questions ADD COLUMN {column} INTEGER")
+    db.execute("CREATE INDEX IF NOT EXISTS questions_feedback ON questions (feedback)")
     return db
 
 
@@ -102,9 +109,23 @@ class Insights:
         """The stored form of a reader: a keyed hash, the same for the same reader on this install."""
         return hmac.new(self._key, who.encode(), hashlib.sha256).hexdigest()[:32]
 
-    def record(self, who: str, answer: Answer, seconds: float) -> None:
-        """Queue one handled message (returns at once; written within half a second)."""
-        self._queue.put((time.time(), self.reader(who), answer, seconds))
+    def record(self, who: str, answer: Answer, seconds: float, feedback: int | None = None) -> None:
+        """Queue one handled message (returns at once; written within half a second). `feedback`:
+        the key its 👍/👎 buttons carry (verdict())."""
+        self._queue.put((time.time(), self.reader(who), answer, seconds, feedback))
+
+    def verdict(self, who: str, feedback: int, good: bool) -> bool:
+        """A reader's 👍 (good) or 👎 on an answer they were given, found by its buttons' key; the
+        last press counts. False when there is no such answer of theirs (expired, or another
+        reader's in a group). Raises InsightsError when the database cannot be written now."""
+        try:
+            self.flush()   # the answer may have been recorded a moment ago
+            with self._db_lock, _transaction(self._db):
+                changed = self._db.execute("UPDATE questions SET verdict = ? WHERE feedback = ? AND reader = ?",
+                                           (int(good), feedback, self.reader(who))).rowcount
+        except sqlite3.Error as exc:
+            raise InsightsError(f"cannot write to {self.path} now: {exc}") from None
+        return bool(changed)
 
     def forget(self, who: str) -> int:
         """Delete every row of a reader (Telegram's /forget), overwritten on disk. Returns how many
@@ -175,14 +196,15 @@ class Insights:
     def _write(self, rows: list) -> None:
         if not rows:
             return
-        prepared = [(at, reader, answer, seconds, self._vector(answer)) for at, reader, answer, seconds in rows]
+        prepared = [(at, reader, answer, seconds, feedback, self._vector(answer))
+                    for at, reader, answer, seconds, feedback in rows]
         with self._db_lock, _transaction(self._db):
-            for at, reader, answer, seconds, vector in prepared:
+            for at, reader, answer, seconds, feedback, vector in prepared:
                 cursor = self._db.execute(
-                    "INSERT INTO questions (at, reader, article, question, kind, answered, latency_ms, vector) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO questions (at, reader, article, question, kind, answered, latency_ms, vector, feedback) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (at, reader, _article(answer), answer.understood_as or answer.question, answer.kind,
-                     int(_answered(answer)), seconds * 1000, vector))
+                     int(_answered(answer)), seconds * 1000, vector, feedback))
                 self._db.executemany("INSERT INTO quoted (question, article, section, passage) VALUES (?, ?, ?, ?)",
                                      [(cursor.lastrowid, q.article, q.section, q.text) for q in answer.quotes
                                       if q.number >= 0])

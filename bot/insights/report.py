@@ -18,7 +18,9 @@ import sqlite3
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -54,6 +56,9 @@ class Report:
     sections: list[tuple[str, str, int]] = field(default_factory=list)       # article, section, times quoted
     passages: list[tuple[str, str, int]] = field(default_factory=list)       # article, passage, times quoted
     median_latency_ms: float = 0.0
+    timezone: str = "Asia/Shanghai"   # the hours and dates above are this zone's
+    liked: int = 0                     # answers readers marked 👍
+    marked_wrong: list[tuple[str, str, int]] = field(default_factory=list)   # 👎: question, first quote, times
 
     @property
     def share_answered(self) -> float:
@@ -64,6 +69,7 @@ class Report:
         data["share_answered"] = round(self.share_answered, 4)
         data["sections"] = [{"article": a, "section": s, "quoted": n} for a, s, n in self.sections]
         data["passages"] = [{"article": a, "passage": p, "quoted": n} for a, p, n in self.passages]
+        data["marked_wrong"] = [{"question": q, "quote": p, "times": n} for q, p, n in self.marked_wrong]
         return data
 
 
@@ -82,12 +88,13 @@ def parse_period(text: str) -> float:
 
 
 def build(path: Path, since_seconds: float = 7 * 86400, article: str | None = None,
-          now: float | None = None) -> Report:
-    """The report over the questions recorded in the last `since_seconds` (of one article)."""
+          now: float | None = None, timezone: str = "Asia/Shanghai") -> Report:
+    """The report over the questions recorded in the last `since_seconds` (of one article), its
+    hours of day in `timezone`."""
     if not Path(path).is_file():
-        return Report(0, 0, article)   # nothing recorded yet: an empty report, said as such
+        return Report(0, 0, article, timezone=timezone)   # nothing recorded yet: an empty report, said as such
     until = time.time() if now is None else now
-    report = Report(until - since_seconds, until, article)
+    report = Report(until - since_seconds, until, article, timezone=timezone)
     try:
         db = connect(Path(path))
     except sqlite3.Error as exc:
@@ -98,6 +105,7 @@ def build(path: Path, since_seconds: float = 7 * 86400, article: str | None = No
         if report.questions:
             _quoted(db, report, where, args)
             report.unanswered = _groups(db, where, args)
+            _verdicts(db, report, where, args)
     finally:
         db.close()
     return report
@@ -114,9 +122,13 @@ def _where(report: Report) -> tuple[str, list]:
 
 
 def _counts(db, report: Report, where: str, args: list) -> None:
-    rows = db.execute(f"SELECT CAST(strftime('%H', q.at, 'unixepoch', 'localtime') AS INTEGER), q.answered, "
-                      f"COUNT(*) FROM questions q WHERE {where} GROUP BY 1, 2", args).fetchall()
-    for hour, answered, count in rows:
+    # Counted per hour since the epoch, then placed at that hour's local hour of day (the server's
+    # clock may be UTC while the newsroom reads Beijing time).
+    rows = db.execute(f"SELECT CAST(q.at / 3600 AS INTEGER), q.answered, COUNT(*) FROM questions q "
+                      f"WHERE {where} GROUP BY 1, 2", args).fetchall()
+    zone = ZoneInfo(report.timezone)
+    for epoch_hour, answered, count in rows:
+        hour = datetime.fromtimestamp(epoch_hour * 3600 + 1800, zone).hour
         report.questions += count
         report.by_hour[hour] += count
         if answered:
@@ -125,6 +137,15 @@ def _counts(db, report: Report, where: str, args: list) -> None:
             report.refused_by_hour[hour] += count
     latencies = [r[0] for r in db.execute(f"SELECT q.latency_ms FROM questions q WHERE {where}", args)]
     report.median_latency_ms = float(np.median(latencies)) if latencies else 0.0
+
+
+def _verdicts(db, report: Report, where: str, args: list) -> None:
+    """The readers' 👍 count and the answers marked 👎 (没答对), most marked first."""
+    report.liked = db.execute(f"SELECT COUNT(*) FROM questions q WHERE {where} AND q.verdict = 1", args).fetchone()[0]
+    report.marked_wrong = [tuple(row) for row in db.execute(
+        f"SELECT q.question, COALESCE((SELECT p.passage FROM quoted p WHERE p.question = q.id LIMIT 1), ''), "
+        f"COUNT(*) AS n FROM questions q WHERE {where} AND q.verdict = 0 GROUP BY 1, 2 ORDER BY n DESC, 1 LIMIT ?",
+        [*args, TOP])]
 
 
 def _quoted(db, report: Report, where: str, args: list) -> None:
@@ -183,7 +204,12 @@ def text(report: Report) -> str:
         return f"{period}：没有记录到读者的提问。"
     lines = [f"{period}：读者提问 {report.questions} 次，回答了 {report.answered} 次（{report.share_answered:.0%}），"
              f"中位用时 {report.median_latency_ms:.0f} 毫秒。",
-             "最忙的时段：" + "、".join(f"{h}点（{n}次）" for h, n in _busiest(report.by_hour)) + "。"]
+             f"最忙的时段（{_zone_name(report.timezone)}）：" + "、".join(f"{h}点（{n}次）" for h, n in _busiest(report.by_hour)) + "。"]
+    if report.marked_wrong:
+        lines += ["", "读者点了“没答对”的回答（先看这些）："]
+        lines += [f"· {n} 次：“{q}”" + (f" → “{_short(p)}”" if p else "") for q, p, n in report.marked_wrong]
+    if report.liked:
+        lines.append(f"读者点了 👍 的回答：{report.liked} 个。")
     if report.unanswered:
         lines += ["", "读者想知道、文章里没有的（按意思归组，大组在前）："]
         for n, group in enumerate(report.unanswered[:TOP], 1):
@@ -227,8 +253,13 @@ def chart(report: Report, path: Path) -> Path:
 def _period(report: Report) -> str:
     if not report.until:
         return "还没有记录"
-    start, end = (time.strftime("%Y-%m-%d %H:%M", time.localtime(t)) for t in (report.since, report.until))
+    zone = ZoneInfo(report.timezone)
+    start, end = (datetime.fromtimestamp(t, zone).strftime("%Y-%m-%d %H:%M") for t in (report.since, report.until))
     return f"{start} 至 {end}" + (f"（文章 {report.article}）" if report.article else "")
+
+
+def _zone_name(timezone: str) -> str:
+    return "北京时间" if timezone in ("Asia/Shanghai", "Asia/Chongqing", "PRC") else timezone
 
 
 def _busiest(by_hour: list[int], n: int = 3) -> list[tuple[int, int]]:

@@ -315,9 +315,15 @@ async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -
     args = list(context.args or [])
     period = args.pop(0) if args and args[0][:1].isdigit() else "7d"
     article = args[0] if args else None
+    known = {a.id for a in context.bot_data["answerer"].searcher.index.articles}
+    if article is not None and article not in known:   # "/report 本周": not an article, say how to ask
+        await reply(update, context, [html.escape(f"没有编号为 {article} 的文章。用法：/report [时段] [文章编号]，"
+                                                  f"时段如 24h、7d、2w（默认 7d）；/articles 列出编号。")])
+        return
     try:
         made, png = await asyncio.get_running_loop().run_in_executor(
-            context.bot_data["answering"], _report, context.bot_data["insights_path"], period, article)
+            context.bot_data["answering"], _report, context.bot_data["insights_path"], period, article,
+            context.bot_data["report_timezone"])
     except report.ReportError as exc:
         await reply(update, context, [html.escape(f"用法：/report [7d] [文章编号]（{exc}）")])
         return
@@ -332,8 +338,8 @@ async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -
             Path(png).unlink(missing_ok=True)
 
 
-def _report(path: Path, period: str, article: str | None):
-    made = report.build(path, report.parse_period(period), article)
+def _report(path: Path, period: str, article: str | None, timezone: str):
+    made = report.build(path, report.parse_period(period), article, timezone=timezone)
     if not made.questions:
         return made, None
     with tempfile.NamedTemporaryFile(suffix=".png", delete=False) as out:

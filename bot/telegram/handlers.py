@@ -16,6 +16,7 @@ import hashlib
 import html
 import logging
 import re
+import secrets
 import sqlite3
 import sys
 import time
@@ -35,7 +36,7 @@ from bot.chat import about
 from bot.telegram import admin, first_contact
 from bot.telegram import html as th
 from bot.chat.answer import Answer, Answerer, Quote
-from bot.config import Telegram as TelegramSettings
+from bot.config import InsightsSettings, Telegram as TelegramSettings
 from bot.insights.record import InsightsError
 from bot.chat.conversation import Conversations
 from bot.telegram.intake import Outage, one_line
@@ -158,14 +159,15 @@ def conversation_id(update: Update, threads: ThreadMap) -> str:
 _BUTTON_NUMBER = re.compile(r"[0-9]{1,7}")
 _MAX_BUTTON_NUMBERS = 3
 def build_application(conversations: Conversations, settings: TelegramSettings, token: str,
-                      library: admin.Library | None = None, insights_path: Path | None = None) -> Application:
+                      library: admin.Library | None = None, insights: InsightsSettings | None = None) -> Application:
     """The PTB Application with every handler registered; heavy objects live in bot_data."""
     app = (Application.builder().token(token).base_url(settings.base_url)
            .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
            .rate_limiter(AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5))
            .updater(None).read_timeout(settings.read_timeout).write_timeout(settings.read_timeout).build())
     app.bot_data.update(conversations=conversations, answerer=conversations.answerer, settings=settings,
-                        insights_path=insights_path,
+                        insights_path=insights.path if insights else None,
+                        report_timezone=insights.timezone if insights else "Asia/Shanghai",
                         fingerprint=fingerprint(conversations.answerer), threads=ThreadMap(), in_order=InOrder(),
                         rate=RateLimiter(settings.rate_limit.questions, settings.rate_limit.per_seconds),
                         strangers=RateLimiter(1, settings.rate_limit.per_seconds),
@@ -189,6 +191,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE,
                                    lambda u, c: admin.on_document(u, c, _reply)))
     app.add_handler(CallbackQueryHandler(lambda u, c: admin.on_replace_button(u, c, _reply), pattern=r"^(replace|keep):"))
+    app.add_handler(CallbackQueryHandler(on_verdict, pattern=r"^fb:"))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
@@ -587,11 +590,15 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
     async with context.bot_data["in_order"].turn(conversation):
         index_used = context.bot_data["fingerprint"]
         user = update.effective_user
+        # The key the answer's 👍/👎 buttons carry, recorded with it (never the reader's id).
+        feedback = secrets.randbelow(9_999_999) + 1 if context.bot_data["conversations"].recorder else None
         reply = functools.partial(context.bot_data["conversations"].reply, conversation, question,
-                                  who=_reader(user) if user else conversation)
+                                  who=_reader(user) if user else conversation, feedback=feedback)
         work = asyncio.get_running_loop().run_in_executor(context.bot_data["answering"], reply)
         answer = await _with_typing(update, context, work, context.bot_data["settings"].typing_after)
         blocks, markup = _answer_reply(context, answer)
+        if feedback and answer.kind in ("quote", "refusal", "metadata"):
+            markup = _with_verdict_buttons(context, markup, feedback)
         above = ([f"<b>问：</b>{html.escape(question)}"] if shown else []) + ([html.escape(note)] if note else [])
         blocks = ["\n".join(above + blocks[:1])] + blocks[1:] if above else blocks
         if context.bot_data["fingerprint"] != index_used:
@@ -599,6 +606,33 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
         sent = await _reply(update, context, blocks, markup)
     for message in sent:
         context.bot_data["threads"].record(message.chat_id, message.message_id, conversation)
+
+
+def _with_verdict_buttons(context, markup: InlineKeyboardMarkup | None, feedback: int) -> InlineKeyboardMarkup:
+    """The answer's buttons and a row for the reader's verdict (bot/insights: the answers to look at)."""
+    rows = list(markup.inline_keyboard) if markup else []
+    rows.append([InlineKeyboardButton("👍", callback_data=_data(context, "fb", 1, feedback)),
+                 InlineKeyboardButton("👎 没答对", callback_data=_data(context, "fb", 0, feedback))])
+    return InlineKeyboardMarkup(rows)
+
+
+async def on_verdict(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reader's 👍/👎 on an answer: recorded with the answer, thanked in a toast."""
+    query = update.callback_query
+    parts = (query.data or "").split(":")
+    recorder = context.bot_data["conversations"].recorder
+    thanks = "这个按钮已经失效。"
+    if len(parts) == 4 and parts[2] in ("0", "1") and _BUTTON_NUMBER.fullmatch(parts[3]) and recorder and update.effective_user:
+        try:
+            if recorder.verdict(_reader(update.effective_user), int(parts[3]), parts[2] == "1"):
+                thanks = "谢谢，已记下。" if parts[2] == "1" else "谢谢，已记下，编辑会看到这个回答。"
+            else:
+                thanks = "只有提问的人可以评价这个回答。"
+        except InsightsError as exc:
+            log.warning("Could not record a verdict: %s", exc)
+            thanks = SORRY
+    with contextlib.suppress(TelegramError):
+        await query.answer(thanks)
 
 
 def _answer_reply(context, answer: Answer):

@@ -18,7 +18,7 @@ from pathlib import Path
 from telegram.error import InvalidToken
 from telegram.ext import Application
 
-from bot.config import Telegram as TelegramSettings
+from bot.config import InsightsSettings, Telegram as TelegramSettings
 from bot.chat.conversation import Conversations
 from bot.telegram import first_contact
 from bot.telegram.index_watch import IndexWatch
@@ -64,7 +64,7 @@ class TokenRejected(Exception):
 
 
 def serve(conversations: Conversations, settings: TelegramSettings, token: str, journal: Journal,
-          watch: IndexWatch | None = None, library: Library | None = None, insights_path: Path | None = None) -> None:
+          watch: IndexWatch | None = None, library: Library | None = None, insights: InsightsSettings | None = None) -> None:
     """Run the bot until SIGINT/SIGTERM. Every accepted update goes through the journal (see
     bot/telegram/intake.py): the first signal lets the answers in hand finish for a few seconds, a second one
     stops within half a second; what is left is answered at the next start. Raises TokenRejected when Telegram
@@ -73,7 +73,7 @@ def serve(conversations: Conversations, settings: TelegramSettings, token: str, 
     is refused at once; it is closed here."""
     webhook_secret = secrets.token_urlsafe(32)   # Telegram sends it back with every webhook request
     _protect_logs(token, webhook_secret)
-    app = build_application(conversations, settings, token, library, insights_path)
+    app = build_application(conversations, settings, token, library, insights)
     try:
         asyncio.run(_run(app, settings, journal, watch, webhook_secret))
     except InvalidToken:
