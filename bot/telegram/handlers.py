@@ -597,12 +597,12 @@ async def _answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, q
         work = asyncio.get_running_loop().run_in_executor(context.bot_data["answering"], reply)
         answer = await _with_typing(update, context, work, context.bot_data["settings"].typing_after)
         blocks, markup = _answer_reply(context, answer)
-        if feedback and answer.kind in ("quote", "refusal", "metadata"):
-            markup = _with_verdict_buttons(context, markup, feedback)
         above = ([f"<b>问：</b>{html.escape(question)}"] if shown else []) + ([html.escape(note)] if note else [])
         blocks = ["\n".join(above + blocks[:1])] + blocks[1:] if above else blocks
         if context.bot_data["fingerprint"] != index_used:
             markup = None   # the index was swapped meanwhile: buttons would point into the new one
+        if feedback and answer.kind in ("quote", "refusal", "metadata"):   # these point at the answer itself
+            markup = _with_verdict_buttons(context, markup, feedback)
         sent = await _reply(update, context, blocks, markup)
     for message in sent:
         context.bot_data["threads"].record(message.chat_id, message.message_id, conversation)
