@@ -162,3 +162,18 @@ def test_an_unsure_answer_says_so_above_its_quote_in_the_terminal_and_in_telegra
     blocks = th.answer_blocks(unsure)
     assert blocks[0] == "<i>报道里没有把握找到确切的答案，最接近的是：</i>" and "12所学校" in blocks[1]
     assert "没有把握" not in terminal(Answer("q", True, (quote,), ""))
+
+
+def test_a_phone_sees_a_short_citation_and_context_with_the_neighbouring_paragraphs():
+    from types import SimpleNamespace
+    from bot.telegram.handlers import _with_neighbours
+    from index.article import Passage
+    quote = Quote("一句话。", "很长很长的报道标题", "向稳·一线蹲苗", 2, 0.9)
+    assert th.short_citation(quote) == "向稳·一线蹲苗 · 第2段"
+    assert th.quote_block(quote, titled=False).endswith("— 向稳·一线蹲苗 · 第2段")
+    assert "《很长很长的报道标题》" in th.quote_block(quote)   # several articles: the title too
+    passages = [Passage("a", "t", "", 0, n, f"第{n}段的句子。", f"第{n}段。") for n in (1, 2, 3, 4)]
+    passages.append(Passage("b", "t", "", 0, 3, "别的文章。", "别的文章。"))
+    index = SimpleNamespace(passages=passages)
+    assert _with_neighbours(index, 1) == "第1段。\n\n第2段。\n\n第3段。"
+    assert _with_neighbours(index, 0) == "第1段。\n\n第2段。"

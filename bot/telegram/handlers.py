@@ -545,8 +545,18 @@ def _button_reply(context, kind: str, values: list[int]):
         return (["<i>更多相关段落：</i>"] + [th.quote_block(q) for q in quotes]), _context_buttons(context, quotes)
     if kind == "ctx":
         quote = _passage_quote(index, values[0])
-        return th.context_blocks(quote, quote.context), None
+        return th.context_blocks(quote, _with_neighbours(index, values[0])), None
     raise ValueError(kind)
+
+
+def _with_neighbours(index, number: int) -> str:
+    """The paragraph a passage stands in, between the paragraphs before and after it in its
+    section: a one-sentence paragraph alone would only repeat the quote."""
+    here = index.passages[number]
+    around = {p.paragraph: p.context for p in index.passages
+              if p.article == here.article and p.section_no == here.section_no
+              and abs(p.paragraph - here.paragraph) <= 1}
+    return "\n\n".join(around[n] for n in sorted(around))
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -639,7 +649,8 @@ def _answer_reply(context, answer: Answer):
     """HTML blocks and buttons for any kind of answer."""
     understood = [f"<i>{html.escape(f'（按“{answer.understood_as}”理解）')}</i>"] if answer.understood_as else []
     if answer.kind == "quote":
-        return understood + th.answer_blocks(answer), _answer_buttons(context, answer)
+        titled = len(_answerer(context).searcher.index.articles) > 1
+        return understood + th.answer_blocks(answer, titled), _answer_buttons(context, answer)
     if answer.lacking:   # what the report lacks, and the closest sentence to read for oneself
         return understood + [html.escape(body(answer))], _suggestion_buttons(context, answer)
     if answer.suggestions:
@@ -675,7 +686,17 @@ def _answer_buttons(context, answer: Answer) -> InlineKeyboardMarkup | None:
     first = answer.quotes[0]
     if first.number >= 0:
         row.append(InlineKeyboardButton("查看上下文", callback_data=_data(context, "ctx", first.number)))
-    return InlineKeyboardMarkup([row]) if row else None
+    rows = [row] if row else []
+    source = _source_page(context, first.article_id)
+    if source:   # the page the article came from: the reader can read the whole report there
+        rows.append([InlineKeyboardButton("阅读原文", url=source)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _source_page(context, article_id: str) -> str:
+    """The web address an article was fetched from, or "" (a file)."""
+    article = next((a for a in _answerer(context).searcher.index.articles if a.id == article_id), None)
+    return article.path if article and re.match(r"https?://", article.path) else ""
 
 
 def _context_buttons(context, quotes: list[Quote]) -> InlineKeyboardMarkup:

@@ -11,13 +11,14 @@ from bot.chat.answer import UNSURE, Answer, Quote, citation
 LIMIT = 4096   # Telegram's limit, in UTF-16 units of the parsed text (visible_length)
 
 
-def answer_blocks(answer: Answer) -> list[str]:
-    """HTML blocks (each well-formed on its own) for an answered question."""
+def answer_blocks(answer: Answer, titled: bool = True) -> list[str]:
+    """HTML blocks (each well-formed on its own) for an answered question. `titled`: citations
+    name the article (when the bot has several); else only where in it."""
     blocks = [] if answer.sure else [f"<i>{html.escape(UNSURE)}</i>"]
     for n, quote in enumerate(answer.quotes):
         if n == 1:
             blocks.append("<i>相关段落：</i>")
-        blocks.append(quote_block(quote))
+        blocks.append(quote_block(quote, titled))
     return blocks
 
 
@@ -35,8 +36,17 @@ def metadata_block(answer: Answer, reply: str) -> str:
     return "\n".join(out)
 
 
-def quote_block(quote: Quote) -> str:
-    return f"<blockquote>{highlight(quote.text, quote.matched, quote.answer)}</blockquote>\n— {html.escape(citation(quote))}"
+def quote_block(quote: Quote, titled: bool = True) -> str:
+    return (f"<blockquote>{highlight(quote.text, quote.matched, quote.answer)}</blockquote>\n"
+            f"— {html.escape(citation(quote) if titled else short_citation(quote))}")
+
+
+def short_citation(quote: Quote) -> str:
+    """Where a quote stands within its article, for a phone: "向稳·… · 第2段" (the title only
+    when the bot has several articles: citation())."""
+    parts = [quote.section] if quote.section else []
+    parts.append(f"第{quote.paragraph}段" if quote.paragraph else "文章信息")
+    return " · ".join(parts)
 
 
 def context_blocks(quote: Quote, paragraph: str) -> list[str]:
