@@ -153,3 +153,27 @@ def test_readers_verdicts_are_kept_with_their_answers_and_the_hours_are_the_news
     utc = report.build(tmp_path / "insights.sqlite3", 3600, timezone="UTC")
     hour = time.gmtime().tm_hour
     assert utc.by_hour[hour] == 2 and shanghai.by_hour[(hour + 8) % 24] == 2
+
+
+def test_the_chart_is_labelled_in_chinese_with_whole_numbers(tmp_path):
+    import warnings
+    made = report.Report(time.time() - 3600, time.time(), None, questions=5, answered=2)
+    made.by_hour[9], made.refused_by_hour[9] = 5, 3
+    made.unanswered = [report.Group(3, ["岚山明天会下雨吗"]), report.Group(2, ["房价多少钱一平"])]
+    assert report._cjk_font()   # the font package is installed with the project
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # matplotlib warns "Glyph … missing from font" for a label it cannot draw
+        png = report.chart(made, tmp_path / "chart.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_laughter_and_links_are_not_grouped_as_what_readers_wanted(tmp_path):
+    import numpy as np
+    from bot.chat.answer import Answer
+    insights = Insights(tmp_path / "insights.sqlite3", embed=lambda q: np.ones(4, dtype=np.float32))
+    for question in ("哈哈哈哈", "https://example.com/news 看看", "岚山明天会下雨吗"):
+        insights.record("tg:1", Answer(question, False, (), "…", kind="refusal"), 0.001)
+    insights.close()
+    db = sqlite3.connect(tmp_path / "insights.sqlite3")
+    grouped = [q for (q,) in db.execute("SELECT question FROM questions WHERE vector IS NOT NULL")]
+    assert grouped == ["岚山明天会下雨吗"]

@@ -19,6 +19,7 @@ import hmac
 import logging
 import os
 import queue
+import re
 import secrets
 import sqlite3
 import threading
@@ -210,7 +211,7 @@ class Insights:
                                       if q.number >= 0])
 
     def _vector(self, answer: Answer) -> bytes | None:
-        if _answered(answer) or self._embed is None:
+        if _answered(answer) or self._embed is None or not _asks_something(answer.understood_as or answer.question):
             return None
         try:
             return np.asarray(self._embed(answer.understood_as or answer.question), dtype=np.float16).tobytes()
@@ -272,3 +273,10 @@ def _read_key(path: Path) -> bytes:
 def _answered(answer: Answer) -> bool:
     """Refusals and the closest sentence quoted without being sure are what readers did not find."""
     return answer.kind != "refusal" and answer.sure
+
+
+def _asks_something(question: str) -> bool:
+    """Whether a refused message can tell the editor what readers wanted: not a link, not
+    laughter or a few characters ("哈哈", "？"); only those are grouped in the report."""
+    han = re.findall(r"[\u4e00-\u9fff]", question)
+    return "://" not in question and len(han) >= 4 and len(set(han)) >= 3

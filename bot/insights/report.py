@@ -227,27 +227,62 @@ def text(report: Report) -> str:
 
 def chart(report: Report, path: Path) -> Path:
     """The report as a PNG: questions per hour of day (answered and refused) and the sizes of the
-    largest unanswered groups (G1, G2… as in the text). Labels are in ASCII so that the chart needs
-    no CJK font."""
+    largest unanswered groups, each labelled by its most asked question. In Chinese, with the Noto
+    Sans CJK font the `cvttf-notosanscjk-regular` package ships; without it, in ASCII (G1, G2… as
+    in the text), so that no label is drawn as empty boxes."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    figure, (hours, groups) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 2]})
-    answered = [t - r for t, r in zip(report.by_hour, report.refused_by_hour)]
-    hours.bar(range(24), answered, color="#4c72b0", label="answered")
-    hours.bar(range(24), report.refused_by_hour, bottom=answered, color="#dd8452", label="not found")
-    hours.set(title=f"Questions by hour ({report.questions}, {report.share_answered:.0%} answered)",
-              xlabel="hour of day", ylabel="questions", xticks=range(0, 24, 3))
-    hours.legend()
-    top = report.unanswered[:TOP]
-    groups.barh([f"G{n}" for n in range(1, len(top) + 1)][::-1], [g.size for g in top][::-1], color="#dd8452")
-    groups.set(title="Unanswered, by group of meaning", xlabel="questions")
-    if not top:
-        groups.text(0.5, 0.5, "none", ha="center", va="center", transform=groups.transAxes)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    from matplotlib.ticker import MaxNLocator
+    font = _cjk_font()
+    words = _CHART_WORDS["zh" if font else "en"]
+    with plt.rc_context({"font.family": font} if font else {}):
+        figure, (hours, groups) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 2]})
+        answered = [t - r for t, r in zip(report.by_hour, report.refused_by_hour)]
+        hours.bar(range(24), answered, color="#4c72b0", label=words["answered"])
+        hours.bar(range(24), report.refused_by_hour, bottom=answered, color="#dd8452", label=words["refused"])
+        hours.set(title=words["hours"].format(n=report.questions, share=report.share_answered),
+                  xlabel=words["hour"].format(zone=_zone_name(report.timezone)), ylabel=words["questions"],
+                  xticks=range(0, 24, 3))
+        hours.yaxis.set_major_locator(MaxNLocator(integer=True))   # questions come whole
+        hours.legend()
+        top = report.unanswered[:TOP]
+        labels = [_short(g.examples[0], 14) if font else f"G{n}" for n, g in enumerate(top, 1)]
+        groups.barh(labels[::-1], [g.size for g in top][::-1], color="#dd8452")
+        groups.set(title=words["groups"], xlabel=words["questions"])
+        groups.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if not top:
+            groups.text(0.5, 0.5, words["none"], ha="center", va="center", transform=groups.transAxes)
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
     return Path(path)
+
+
+_CHART_WORDS = {
+    "zh": {"answered": "已回答", "refused": "没找到", "hours": "各时段的提问（共 {n} 次，回答了 {share:.0%}）",
+           "hour": "几点（{zone}）", "questions": "提问次数", "groups": "读者想知道、文章里没有的（按意思归组）",
+           "none": "没有"},
+    "en": {"answered": "answered", "refused": "not found", "hours": "Questions by hour ({n}, {share:.0%} answered)",
+           "hour": "hour of day ({zone})", "questions": "questions", "groups": "Unanswered, by group of meaning",
+           "none": "none"},
+}
+
+
+def _cjk_font() -> str | None:
+    """The name of the CJK font matplotlib is given (registered once), or None when the font
+    package is not installed."""
+    import importlib.metadata
+    from matplotlib import font_manager
+    try:
+        path = importlib.metadata.distribution("cvttf-notosanscjk-regular").locate_file(
+            "cvttf_NotoSansCJK_Regular/NotoSansCJKtc-Regular.otf")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    if not Path(path).is_file():
+        return None
+    font_manager.fontManager.addfont(str(path))
+    return font_manager.FontProperties(fname=str(path)).get_name()
 
 
 def _period(report: Report) -> str:
