@@ -141,8 +141,9 @@ def _docx_text(raw: bytes, path: Path, inflated_mb: int) -> str:
     paragraphs = [(p.style.name if p.style is not None else "", p.text.strip()) for p in document.paragraphs]
     paragraphs = [(style, text) for style, text in paragraphs if text]
     title = properties.title or next((t for s, t in paragraphs if s == "Title"), "") or _first_clause([t for _, t in paragraphs])
+    # The file's creation date is not the publication date (a document made from a template
+    # carries the template's): a date is given only where the text itself says it.
     lines = [title] + ([f"作者：{properties.author}"] if properties.author else [])
-    lines += [f"日期：{properties.created:%Y-%m-%d}"] if properties.created else []
     body = []
     for style, text in paragraphs:
         if style == "Title" or text == title:

@@ -76,6 +76,7 @@ def test_a_word_file_with_headings(tmp_path):
     document.save(path)
     article, _ = load_source(path)
     assert article.title == "清水镇图书馆改造完成" and ("author", "作者：李华") in article.metadata
+    assert not any(kind == "date" for kind, _ in article.metadata)   # the template's creation date is no publication date
     assert [s.heading for s in article.sections] == ["", "阅览座位增加一倍"]
     assert "改造后的图书馆面积达到1200平方米，阅览座位由80个增加到160个。" in _passages(article)
 
