@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.chat.answer import Answerer
-from bot.insights.record import Insights, InsightsError
+from bot.insights.record import Insights, InsightsError, without_places
 from bot.chat.conversation import Conversations
 from bot.telegram.conversation_store import ConversationStore
 from bot.config import Settings
@@ -498,7 +498,11 @@ def insights(settings: Settings, ready: Answerer | None = None) -> Insights | No
     With an answerer, refused questions are embedded with its model for the report's groups."""
     if not settings.insights.enabled:
         return None
-    embed = (lambda question: ready.searcher.embedder.encode_question(question)[0]) if ready else None
+    embed = None
+    if ready:
+        texts = [a.title + "\n" + ready.searcher.article_text(a.id) for a in ready.searcher.index.articles]
+        topic = without_places(texts)   # a question's topic, without the place it names
+        embed = lambda question: ready.searcher.embedder.encode_question(topic(question))[0]  # noqa: E731
     try:
         return Insights(settings.insights.path, settings.insights.keep_days, embed, settings.insights.key)
     except InsightsError as exc:   # answering matters more than recording: go on without it

@@ -177,3 +177,22 @@ def test_laughter_and_links_are_not_grouped_as_what_readers_wanted(tmp_path):
     db = sqlite3.connect(tmp_path / "insights.sqlite3")
     grouped = [q for (q,) in db.execute("SELECT question FROM questions WHERE vector IS NOT NULL")]
     assert grouped == ["岚山明天会下雨吗"]
+
+
+def test_groups_follow_the_topic_not_the_place_it_names(index_dir, tmp_path):
+    topics = {
+        "weather": ["明天会下雨吗", "这周天气怎么样", "周末气温多少度", "今天冷不冷", "下周会不会降温"],
+        "housing": ["房价现在多少钱一平", "二手房贵不贵", "新楼盘均价多少", "买房要交多少首付", "租一套房子多少钱"],
+        "transport": ["公交车几点收班", "打车起步价多少", "停车费怎么收", "地铁什么时候开通", "去机场坐几路车"],
+    }
+    settings = load_settings()
+    conversations = runtime.conversations(settings, index_dir, config_articles=False)
+    insights = runtime.insights(settings.model_copy(update={"insights": settings.insights.model_copy(
+        update={"path": tmp_path / "insights.sqlite3", "key": tmp_path / "insights.key"})}), conversations.answerer)
+    conversations.recorder = insights
+    asked = [(topic, f"{place}{q}") for topic, qs in topics.items() for q in qs for place in ("岚山", "日照")]
+    for n, (_, question) in enumerate(asked):
+        assert conversations.reply(f"c{n}", question, who="tg:1").kind == "refusal", question
+    insights.close()
+    groups = report.build(tmp_path / "insights.sqlite3", 3600).unanswered
+    assert len(groups) == 3 and sorted(g.size for g in groups) == [10, 10, 10], groups

@@ -166,7 +166,10 @@ def _groups(db, where: str, args: list) -> list[Group]:
     questions = [r[0] for r in rows]
     counts = np.array([r[1] for r in rows])
     vectors = np.stack([np.frombuffer(r[2], dtype=np.float16).astype(np.float32) for r in rows])
-    labels = cluster(vectors)
+    # Questions that read alike once their place is dropped share a vector: clustered once, so that
+    # the groups are drawn between topics, not between a question and its twin.
+    distinct, twin_of = np.unique(vectors, axis=0, return_inverse=True)
+    labels = cluster(distinct)[twin_of.ravel()]
     groups = []
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)   # already in order of frequency
