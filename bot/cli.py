@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.errors import UserError
-from index.archive import ArchiveQueryError, ArchiveUnavailable
+from index.archive.base import ArchiveQueryError, ArchiveUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ def cmd_serve(args, settings: Settings) -> int:
     from bot.telegram.journal import Journal, JournalError
     from bot.telegram.conversation_store import ConversationStore
     from bot.telegram.admin import Library
-    from index.isolated import python_child
+    from index.sources.isolated import python_child
     token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
     if not token:
         raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")
@@ -235,7 +235,7 @@ def cmd_serve(args, settings: Settings) -> int:
         folder = args.index_dir or settings.index_dir
         watch = IndexWatch(folder, lambda: runtime.conversations(settings, args.index_dir, config_articles=False),
                            version=runtime.index_version(settings, folder))
-        # The admin's index changes run in a child process (index/isolated.py says why so).
+        # The admin's index changes run in a child process (index/sources/isolated.py says why so).
         index_command = [*python_child("from bot.cli import main; sys.exit(main())"),
                          *(["--config", args.config] if args.config else []), "index", "--index-dir", str(folder)]
         library = Library(index_command, Path(folder).parent / "uploads", frozenset(p.stem for p in settings.article_files()))

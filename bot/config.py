@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from index.fetch import FetchLimits
-from index.sources import SourceLimits
+from index.sources.fetch import FetchLimits
+from index.sources.load import SourceLimits
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 
@@ -41,7 +41,7 @@ class Retrieval(_Strict):
 
 
 class SourceLimitSettings(_Strict):
-    # What one added file or link may cost (index/sources.py, index/isolated.py).
+    # What one added file or link may cost (index/sources/load.py, index/sources/isolated.py).
     seconds: float = Field(60, gt=0)          # to parse it, in a child process killed at the limit
     memory_mb: int = Field(512, ge=128)       # the child's address space
     pdf_pages: int = Field(2000, ge=1)
@@ -125,7 +125,7 @@ class Telegram(_Strict):
 
 class Store(_Strict):
     # Where the passages' vectors and keyword weights live: the index folder (embedded, FAISS), or
-    # Milvus (index/milvus.py), which several bot processes and machines can share.
+    # Milvus (index/archive/milvus.py), which several bot processes and machines can share.
     backend: Literal["embedded", "milvus"] = "embedded"
     # milvus: a file path runs Milvus Lite in this process (one process at a time); an http(s)://
     # address talks to a Milvus server or cluster. null: archive.db in the index folder.

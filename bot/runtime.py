@@ -17,13 +17,13 @@ from bot.chat.conversation import Conversations
 from bot.telegram.conversation_store import ConversationStore
 from bot.config import Settings
 from bot.errors import UserError
-from index.article import Article, ArticleError, parse_article
-from index.embed import LICENCE_NOTES, Embedder, EmbeddingError
-from index.milvus import MilvusArchive, is_server
-from index.search import Searcher, fitted_networks
-from index.isolated import load_source_isolated
-from index.sources import SourceLimits, is_url, load_source
-from index.store import ENCODER_DIR, IndexStoreError, build_beside, build_index, load_index, stored_source_text
+from index.sources.article import Article, ArticleError, parse_article
+from index.encode.embed import LICENCE_NOTES, Embedder, EmbeddingError
+from index.archive.milvus import MilvusArchive, is_server
+from index.search.retrieve import Searcher, fitted_networks
+from index.sources.isolated import load_source_isolated
+from index.sources.load import SourceLimits, is_url, load_source
+from index.archive.store import ENCODER_DIR, IndexStoreError, build_beside, build_index, load_index, stored_source_text
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def load_articles(sources: list, limits: SourceLimits = SourceLimits(), isolated
                   ) -> tuple[list[Article], dict[str, str]]:
     """Parse article sources (files of any supported kind, URLs), giving each a unique id; return
     the articles and the text each was parsed from. `isolated`: each in a bounded child process
-    (index/isolated.py), for sources nobody vetted. Raises UserError (exit 2) on an unusable one."""
+    (index/sources/isolated.py), for sources nobody vetted. Raises UserError (exit 2) on an unusable one."""
     articles, texts = [], {}
     for source in sources:
         try:

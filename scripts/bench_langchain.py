@@ -63,7 +63,7 @@ def _langchain_retriever(index_dir: Path):
     from langchain_community.vectorstores import FAISS
     from langchain_huggingface import HuggingFaceEmbeddings
 
-    from index.embed import resolve_model_path
+    from index.encode.embed import resolve_model_path
     passages = [row[4] for row in json.loads((index_dir / "passages.json").read_text(encoding="utf-8"))]
     embeddings = HuggingFaceEmbeddings(model_name=resolve_model_path("m3e-small"),
                                        model_kwargs={"device": "cpu"}, encode_kwargs={"normalize_embeddings": True})

@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bot.insights.record import Insights, connect  # noqa: E402
-from index.embed import Embedder  # noqa: E402
-from index.store import ENCODER_DIR  # noqa: E402
+from index.encode.embed import Embedder  # noqa: E402
+from index.archive.store import ENCODER_DIR  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 

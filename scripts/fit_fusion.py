@@ -7,7 +7,7 @@ words (CMRC trial's entries have one paragraph each: it has the first shape only
 trained on and tested on. The features come from the code that answers (Searcher.features and
 Searcher.rank): nothing here computes them again.
 
-- Ranking: a network with one tanh hidden layer over the candidate features of index/search.py,
+- Ranking: a network with one tanh hidden layer over the candidate features of index/search/retrieve.py,
   learned listwise (softmax over each question's candidates, label = the candidate holds an
   accepted answer), then Platt-scaled into a probability. Reported as 2-fold cross-validated
   hit@1, per corpus.
@@ -44,11 +44,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from index import text  # noqa: E402
-from index.article import parse_article  # noqa: E402
-from index.embed import Embedder  # noqa: E402
-from index.search import ABSTAIN_FEATURES, FEATURES, Network, Searcher, fitted_networks  # noqa: E402
-from index.store import IndexStoreError, build_index, load_index  # noqa: E402
+from index.language import text  # noqa: E402
+from index.sources.article import parse_article  # noqa: E402
+from index.encode.embed import Embedder  # noqa: E402
+from index.search.retrieve import ABSTAIN_FEATURES, FEATURES, Network, Searcher, fitted_networks  # noqa: E402
+from index.archive.store import IndexStoreError, build_index, load_index  # noqa: E402
 
 # Refusing an answerable question costs the reader an answer the article holds; 3% of them is the
 # price of refusing about nine in ten questions the articles cannot answer (cross-validated).
@@ -282,7 +282,7 @@ def _network(inputs: int, hidden: int):
 
 
 def _params(net, inputs) -> dict:
-    """The parameters of a fitted network, as index.search.Network reads them."""
+    """The parameters of a fitted network, as index.search.retrieve.Network reads them."""
     first, last = net[0], net[2]
     return {"inputs": list(inputs), "hidden_weights": first.weight.detach().tolist(),
             "hidden_bias": first.bias.detach().tolist(), "output_weights": last.weight.detach()[0].tolist(),

@@ -31,8 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bot.chat.intent import MIN_PROBABILITY, NGRAM_SLOTS, NGRAM_WEIGHT, model_file, ngram_slots  # noqa: E402
-from index import text  # noqa: E402
-from index.embed import Embedder  # noqa: E402
+from index.language import text  # noqa: E402
+from index.encode.embed import Embedder  # noqa: E402
 
 MODEL = ("sentence-transformers", "m3e-small")
 

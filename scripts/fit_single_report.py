@@ -29,11 +29,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bot.chat import absence  # noqa: E402
 from bot.chat.answer import Answerer  # noqa: E402
-from index import text  # noqa: E402
-from index.article import parse_article  # noqa: E402
-from index.embed import Embedder  # noqa: E402
-from index.search import Searcher, fitted_networks  # noqa: E402
-from index.store import build_index, load_index  # noqa: E402
+from index.language import text  # noqa: E402
+from index.sources.article import parse_article  # noqa: E402
+from index.encode.embed import Embedder  # noqa: E402
+from index.search.retrieve import Searcher, fitted_networks  # noqa: E402
+from index.archive.store import build_index, load_index  # noqa: E402
 
 # Quoting a sentence that does not answer misleads; refusing one that does only disappoints.
 COST_OF_A_WRONG_QUOTE = 2.0

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from index.onnx_encoder import MIN_INT8_COSINE, OnnxEncoder  # noqa: E402
-from index.store import ENCODER_DIR  # noqa: E402
+from index.encode.onnx_encoder import MIN_INT8_COSINE, OnnxEncoder  # noqa: E402
+from index.archive.store import ENCODER_DIR  # noqa: E402
 
 folder = Path(sys.argv[1] if len(sys.argv) > 1 else "data/index") / ENCODER_DIR
 encoder = OnnxEncoder(folder)

@@ -33,6 +33,6 @@ def index_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def embedder(index_dir):
     """The model as the bot loads it: the index's ONNX export."""
-    from index.embed import Embedder
-    from index.store import ENCODER_DIR
+    from index.encode.embed import Embedder
+    from index.archive.store import ENCODER_DIR
     return Embedder("sentence-transformers", "m3e-small", encoder_dir=index_dir / ENCODER_DIR)

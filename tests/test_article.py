@@ -1,6 +1,6 @@
 """Fast tier: article parsing on real files."""
 from conftest import DATA, LANSHAN, QINGSHUI
-from index.article import ArticleError, load_article, parse_article, split_passages
+from index.sources.article import ArticleError, load_article, parse_article, split_passages
 
 import pytest
 

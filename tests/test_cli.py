@@ -217,7 +217,7 @@ def test_the_index_keeps_its_onnx_encoder_with_hashes(index_dir, tmp_path):
 def _drifting_copy(index_dir, tmp_path):
     """The index's encoder with PyTorch's reference vectors turned around: on any CPU, the int8
     model now disagrees with them, as it would on a CPU whose int8 arithmetic drifted."""
-    from index.onnx_encoder import REFERENCE_FILE
+    from index.encode.onnx_encoder import REFERENCE_FILE
     folder = tmp_path / "drifting"
     shutil.copytree(index_dir / "encoder", folder)
     np.save(folder / REFERENCE_FILE, -np.load(folder / REFERENCE_FILE), allow_pickle=False)
@@ -225,7 +225,7 @@ def _drifting_copy(index_dir, tmp_path):
 
 
 def test_an_int8_encoder_that_drifts_where_it_runs_falls_back_to_fp32(index_dir, tmp_path, caplog):
-    from index.onnx_encoder import FP32_FILE, OnnxEncoder
+    from index.encode.onnx_encoder import FP32_FILE, OnnxEncoder
     trusted = OnnxEncoder(index_dir / "encoder")
     assert trusted.settings["quantization"] == "int8" and trusted.agreement >= 0.99
     drifting = _drifting_copy(index_dir, tmp_path)
@@ -249,7 +249,7 @@ def test_changing_the_runtime_asks_for_a_rebuild(index_dir, tmp_path):
 
 def test_questions_encoded_from_many_threads_get_their_own_vectors(index_dir):
     from concurrent.futures import ThreadPoolExecutor
-    from index.embed import Embedder
+    from index.encode.embed import Embedder
     embedder = Embedder("sentence-transformers", "m3e-small", encoder_dir=index_dir / "encoder")
     questions = [f"第{n}个问题：岚山的{n}号项目是什么？" for n in range(40)]
     with ThreadPoolExecutor(8) as pool:
@@ -280,7 +280,7 @@ def _answers(index_dir, questions):
 
 
 def test_adding_and_removing_an_article_reuses_the_others_and_answers_as_a_full_rebuild(tmp_path):
-    from index.keyword import load_counts
+    from index.archive.keyword import load_counts
     paris = DATA / "paris_ai_summit.txt"
     qingshui = DATA / "qingshui_library.md"
     assert run_cli("index", LANSHAN, qingshui, paris, "--index-dir", tmp_path / "full").returncode == 0

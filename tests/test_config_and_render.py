@@ -167,7 +167,7 @@ def test_an_unsure_answer_says_so_above_its_quote_in_the_terminal_and_in_telegra
 def test_a_phone_sees_a_short_citation_and_context_with_the_neighbouring_paragraphs():
     from types import SimpleNamespace
     from bot.telegram.handlers import _with_neighbours
-    from index.article import Passage
+    from index.sources.article import Passage
     quote = Quote("一句话。", "很长很长的报道标题", "向稳·一线蹲苗", 2, 0.9)
     assert th.short_citation(quote) == "向稳·一线蹲苗 · 第2段"
     assert th.quote_block(quote, titled=False).endswith("— 向稳·一线蹲苗 · 第2段")

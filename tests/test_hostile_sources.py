@@ -9,11 +9,11 @@ import zipfile
 
 import pytest
 
-from index import fetch as fetch_module
-from index.article import ArticleError
-from index.fetch import FetchError, FetchLimits, fetch, is_public
-from index.isolated import load_source_isolated
-from index.sources import SourceLimits, load_source
+from index.sources import fetch as fetch_module
+from index.sources.article import ArticleError
+from index.sources.fetch import FetchError, FetchLimits, fetch, is_public
+from index.sources.isolated import load_source_isolated
+from index.sources.load import SourceLimits, load_source
 
 PAGE = ("<html><head><title>清水镇图书馆夜间开放</title></head><body><p>新华社济南3月18日电（记者王小明）"
         "清水镇图书馆改造完成后，开放时间延长到晚上九点，首周夜间到馆读者超过1500人次。</p>"

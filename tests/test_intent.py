@@ -4,7 +4,7 @@ import pytest
 
 from bot.chat.followup import Previous, asks_reason, asks_speaker, relative_named, rewrite, wants_more
 from bot.chat.intent import classify, is_foreign
-from index.text import Message
+from index.language.text import Message
 
 
 @pytest.mark.parametrize("message, kind, detail", [

@@ -8,7 +8,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # What each package may import from the project (besides itself).
 ALLOWED = {
-    "index": set(),
+    # index/: each stage imports only the ones below it (index/__init__.py shows the plan).
+    "index.language": set(),
+    "index.sources": {"index.language"},
+    "index.encode": {"index.language"},
+    "index.archive": {"index.language", "index.sources", "index.encode"},
+    "index.search": {"index.language", "index.sources", "index.encode", "index.archive"},
     "bot.chat": {"index"},
     "bot.insights": {"bot.chat", "bot.storage"},
     "bot.telegram": {"bot.chat", "bot.config", "bot.errors", "bot.insights", "bot.runtime", "bot.storage", "index"},
@@ -41,3 +46,10 @@ def test_a_package_imports_only_what_stands_below_it(package):
                                               for a in ALLOWED[package]):
                 wrong.append(f"{path.relative_to(ROOT)} imports {module}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_index_holds_its_stages_as_packages_and_nothing_beside_them():
+    loose = [p.name for p in (ROOT / "index").glob("*.py") if p.name != "__init__.py"]
+    assert not loose, loose
+    stages = {p.name for p in (ROOT / "index").iterdir() if (p / "__init__.py").is_file()}
+    assert stages == {name.split(".")[1] for name in ALLOWED if name.startswith("index.")}

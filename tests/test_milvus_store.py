@@ -65,7 +65,7 @@ def test_add_replace_and_remove_change_the_milvus_archive_in_place(tmp_path):
 
 
 def test_a_milvus_lite_file_held_by_another_process_is_one_clear_line(tmp_path):
-    from index.milvus import MilvusArchive
+    from index.archive.milvus import MilvusArchive
     config, folder = milvus_config(tmp_path), tmp_path / "index"
     assert run_cli("--config", config, "index", LANSHAN, "--index-dir", folder).returncode == 0
     holder = MilvusArchive(str(folder / "archive.db"))
@@ -129,8 +129,8 @@ def test_stored_weights_times_the_question_idf_is_the_embedded_bm25(documents):
     """What Milvus's inner product computes is the embedded keyword index's BM25, to float precision."""
     import math
     from collections import Counter
-    from index.keyword import KeywordIndex
-    from index.milvus import _weights, token_dimension
+    from index.archive.keyword import KeywordIndex
+    from index.archive.milvus import _weights, token_dimension
     embedded = KeywordIndex.build(documents)
     average = sum(map(len, documents)) / len(documents)
     stored = _weights(documents, average)
@@ -147,8 +147,8 @@ def _terms(archive) -> tuple[dict, dict]:
 
 
 def test_a_write_cut_short_is_repaired_and_never_skews_the_keyword_counts(embedder, tmp_path):
-    from index.milvus import MilvusArchive
-    from index.sources import load_source
+    from index.archive.milvus import MilvusArchive
+    from index.sources.load import load_source
     archive = MilvusArchive(str(tmp_path / "archive.db"))
     archive.create(embedder.dimension, embedder.name)
     (lanshan, lanshan_text), (qingshui, qingshui_text) = load_source(LANSHAN), load_source(QINGSHUI)
@@ -173,9 +173,9 @@ def test_a_write_cut_short_is_repaired_and_never_skews_the_keyword_counts(embedd
 
 
 def test_a_query_milvus_refuses_is_that_questions_error_not_an_outage(embedder, tmp_path):
-    from index.archive import ArchiveQueryError, ArchiveUnavailable
-    from index.milvus import MilvusArchive
-    from index.sources import load_source
+    from index.archive.base import ArchiveQueryError, ArchiveUnavailable
+    from index.archive.milvus import MilvusArchive
+    from index.sources.load import load_source
     archive = MilvusArchive(str(tmp_path / "archive.db"))
     archive.create(embedder.dimension, embedder.name)
     lanshan, text = load_source(LANSHAN)

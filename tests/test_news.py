@@ -1,8 +1,8 @@
 """Fast tier: news reports in the shapes agencies and papers write them, and answer types."""
 import pytest
 
-from index import answer_types
-from index.article import parse_article
+from index.language import answer_types
+from index.sources.article import parse_article
 
 BODY = "第二段写的是后续进展，内容很长很长。\n\n第三段是评论和展望。"
 

@@ -12,15 +12,21 @@ from test_telegram_e2e import bot, plain, press  # noqa: F401 — bot: the modul
 pytestmark = pytest.mark.e2e
 
 
+def _introduced(api) -> None:
+    """Wait until the bot has set its menus and descriptions (the short description comes last;
+    the bot's start is counted from its first menu)."""
+    deadline = time.time() + 10
+    while api.short_description is None and time.time() < deadline:
+        time.sleep(0.05)
+
+
 def _button(reply: dict, text: str) -> dict:
     return next(b for row in reply["params"]["reply_markup"]["inline_keyboard"] for b in row if text in b["text"])
 
 
 def test_what_the_bot_says_about_itself_and_the_ways_in(bot):
     api = bot.api
-    deadline = time.time() + 10   # set just after the command menu, which the bot's start waits for
-    while api.short_description is None and time.time() < deadline:
-        time.sleep(0.05)
+    _introduced(api)
     assert "日照岚山区" in api.description and "清水镇" in api.description   # from the article list
     assert len(api.short_description) <= 120 and "注明出处" in api.short_description
     assert "id" in [c["command"] for c in api.commands] and "remove" not in [c["command"] for c in api.commands]
@@ -65,6 +71,7 @@ def test_an_admins_menu_link_and_removal_wait_for_confirmation(tmp_path):
     bot = _library_bot(tmp_path).start()
     try:
         api = bot.api
+        _introduced(api)
         assert "remove" in [c["command"] for c in api.scoped_commands[ADMIN]]
         api.message("/help", user_id=ADMIN)
         assert "发来文件" in plain(bot.replies(ADMIN)[0]["params"]["text"])

@@ -6,10 +6,10 @@ import threading
 import pytest
 
 from conftest import DATA, LANSHAN
-from index import sources
-from index.article import ArticleError, load_article
-from index.fetch import FetchLimits
-from index.sources import SourceLimits, load_source
+from index.sources import load as sources
+from index.sources.article import ArticleError, load_article
+from index.sources.fetch import FetchLimits
+from index.sources.load import SourceLimits, load_source
 
 LOCAL = SourceLimits(fetch=FetchLimits(allow_private=True))   # the test servers run on this machine
 

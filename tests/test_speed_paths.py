@@ -3,10 +3,10 @@ plain way of computing them."""
 import numpy as np
 import pytest
 
-from index import text
-from index.keyword import KeywordIndex
-from index.onnx_export import ExportError, _pipeline
-from index.search import _presence
+from index.language import text
+from index.archive.keyword import KeywordIndex
+from index.encode.onnx_export import ExportError, _pipeline
+from index.search.retrieve import _presence
 
 
 def test_presence_table_matches_plain_substring_tests():
@@ -66,9 +66,9 @@ def test_exportable_pipeline():
 
 def test_section_counts_from_passages_equal_tokenising_the_whole_section():
     from conftest import LANSHAN, QINGSHUI
-    from index.article import load_article
-    from index.keyword import term_counts
-    from index.store import _flatten, _section_counts, section_text
+    from index.sources.article import load_article
+    from index.archive.keyword import term_counts
+    from index.archive.store import _flatten, _section_counts, section_text
     articles = [load_article(LANSHAN), load_article(QINGSHUI)]
     passages, passage_section, _ = _flatten(articles)
     vocabulary = {}

@@ -50,7 +50,7 @@ def test_written_questions_are_left_as_they_are(written):
                                                ("几条？", True), ("几个人参加了", False), ("多少", True)])
 def test_a_bare_count_leans_on_the_previous_answer(message, is_count):
     from bot.chat import followup
-    from index import text
+    from index.language import text
     assert followup.asks_count(text.Message.of(message)) is is_count
 
 

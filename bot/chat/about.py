@@ -8,7 +8,7 @@ import re
 
 from bot.chat.answer import Answer, Quote, citation
 from bot.chat.followup import person_names
-from index.article import Article
+from index.sources.article import Article
 
 # Lead sentences quoted in an overview: enough to say what the article reports, short enough to read.
 LEAD_CHARS = 160

@@ -13,7 +13,7 @@ import re
 
 import jieba
 
-from index import answer_types
+from index.language import answer_types
 
 # (what the question asks, what a sentence that answers must hold, how the reply names it)
 _ATTRIBUTES = (

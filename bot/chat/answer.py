@@ -5,8 +5,8 @@ import re
 from dataclasses import dataclass, field, replace
 
 from bot.chat import absence
-from index import answer_types, text
-from index.search import Hit, Searcher
+from index.language import answer_types, text
+from index.search.retrieve import Hit, Searcher
 
 NOT_FOUND = "文章中没有找到与这个问题相关的内容。"
 # Above the closest sentence of a report when the answer is not sure (a conversation about one report).

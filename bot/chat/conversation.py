@@ -2,7 +2,7 @@
 the Telegram bot (which only maps its chats and threads to conversation ids).
 
 A conversation remembers its last question (as understood), that question's answer and the article
-it was about, for a limited time. A message is read once at the door (index.text.Message: the text
+it was about, for a limited time. A message is read once at the door (index.language.text.Message: the text
 as typed, its normal form) and that object travels down. It is first classified (intent.py): small
 talk and questions about the article itself are answered from the article's structure and metadata
 (about.py); anything else is a question, rewritten when it leans on the previous turn
@@ -19,7 +19,7 @@ from typing import Iterable, Protocol
 
 from bot.chat import about, followup, intent, spoken
 from bot.chat.answer import Answer, Answerer, QuestionError, Quote, read_question, reply_text
-from index import text
+from index.language import text
 
 ASK_IN_CHINESE = "请用中文提问，我会引用文章原文回答。"
 NO_MORE = "关于上一个问题，没有更多相关的句子了。"

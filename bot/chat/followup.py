@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import jieba
 
 from bot.chat.answer import subject_asked
-from index import answer_types, text
+from index.language import answer_types, text
 
 _END = r"[\s!！。.,，~～?？…]*"
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index import text
-from index.embed import DEFAULT_MODEL, fitted_for
+from index.language import text
+from index.encode.embed import DEFAULT_MODEL, fitted_for
 
 MODEL_FILE = Path(__file__).with_name("intent_model.npz")   # fitted on the default model's vectors
 # Hashed n-gram space: large enough that the examples' n-grams rarely share a slot.
@@ -69,7 +69,7 @@ class Intent:
 
 def classify(message: text.Message | str, embedder=None, meaning: text.Message | None = None) -> Intent:
     """What the message asks for (see the module docstring). With the embedder that answers (an
-    index.embed.Embedder), the classifier reads the message's vector too, if it was fitted on that
+    index.encode.embed.Embedder), the classifier reads the message's vector too, if it was fitted on that
     model's vectors; without, the n-grams alone. `meaning`: the message in other words whose
     vector stands for it (its written form, which retrieval embeds as well: one vector for both)."""
     message = text.as_message(message)

@@ -28,7 +28,7 @@ from telegram.ext import ContextTypes
 
 from bot.errors import UserError
 from bot.insights import report
-from index.sources import SUFFIXES, is_url, url_id
+from index.sources.load import SUFFIXES, is_url, url_id
 
 log = logging.getLogger(__name__)
 

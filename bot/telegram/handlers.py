@@ -41,7 +41,7 @@ from bot.insights.record import InsightsError
 from bot.chat.conversation import Conversations
 from bot.telegram.intake import Outage, one_line
 from bot.chat.render import body, headline
-from index.archive import ArchiveUnavailable
+from index.archive.base import ArchiveUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from bot import runtime
 from bot.config import Settings
 from bot.tools.measure import percentile as _pct
 from bot.chat.render import terminal
-from index.embed import Embedder, EmbeddingError
-from index.store import build_index
+from index.encode.embed import Embedder, EmbeddingError
+from index.archive.store import build_index
 
 
 def in_process(settings: Settings, index_dir: Path | None, questions_file: Path | None) -> str:

@@ -20,8 +20,8 @@ from pathlib import Path
 from bot.config import Settings
 from bot.tools.measure import peak_rss_mb, percentile as _pct
 from bot.runtime import embedder
-from index.article import Article, parse_article
-from index.store import build_index
+from index.sources.article import Article, parse_article
+from index.archive.store import build_index
 
 DEFAULT_SOURCES = [Path(__file__).resolve().parents[3] / "shared" / "eval" / name
                    for name in ("cmrc2018_trial.json", "drcd_test.json")]
@@ -105,7 +105,7 @@ def _milvus(settings: Settings, articles: list[Article], model, asked: list[str]
     writing it (vectors reused), questions through `ask --jsonl` and that process's memory — the
     archive's is the server's — then --add and --remove."""
     from bot.tools.milvus_server import milvus_lite_server
-    from index.milvus import MilvusArchive
+    from index.archive.milvus import MilvusArchive
     with tempfile.TemporaryDirectory() as folder, milvus_lite_server(Path(folder) / "milvus") as (uri, server):
         started = time.perf_counter()
         archive = MilvusArchive(uri, "bench", "auto")

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.decode import DecodeError, decode
+from index.sources.decode import DecodeError, decode
 
 
 class ArticleError(ValueError):

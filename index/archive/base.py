@@ -1,7 +1,7 @@
 """What retrieval asks of the archive that holds the passages' vectors and keyword weights.
 
 Two archives answer these questions: the embedded one (FAISS and NumPy arrays loaded from the index
-folder, index/store.py) and Milvus (index/milvus.py), where the vectors and BM25 weights stay in
+folder, index/archive/store.py) and Milvus (index/archive/milvus.py), where the vectors and BM25 weights stay in
 the Milvus server and only the candidates of a question travel. Passages and sections are named
 by their numbers in the loaded index (Index.passages, the sections of Index.articles in order);
 ranking, refusal and the conversation never see which archive answered.

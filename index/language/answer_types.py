@@ -3,7 +3,7 @@
 "多少钱" wants an amount, "哪天" a date, "多少年了" a duration, "谁" a person, "哪里" a place,
 "哪家" an organisation, "为什么" a cause, "哪部法律" a titled work. A sentence that holds the kind
 asked for is more likely the answer, and a question whose kind its best sentence lacks is more
-likely one the article cannot answer: both the ranker and the refusal model read it (index/search.py).
+likely one the article cannot answer: both the ranker and the refusal model read it (index/search/retrieve.py).
 Every rule is general Chinese, never the words of one article. A passage's kinds are found once,
 when the index is built, and stored with it as bit flags.
 """

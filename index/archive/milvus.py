@@ -37,11 +37,11 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from index import answer_types, text
-from index.archive import ArchiveQueryError, ArchiveUnavailable
-from index.article import Article
-from index.keyword import B, K1
-from index.store import FORMAT, SECTION_TOKENS, Index, IndexStoreError, _article_from_json, _embed_in_batches, _flatten
+from index.language import answer_types, text
+from index.archive.base import ArchiveQueryError, ArchiveUnavailable
+from index.sources.article import Article
+from index.archive.keyword import B, K1
+from index.archive.store import FORMAT, SECTION_TOKENS, Index, IndexStoreError, _article_from_json, _embed_in_batches, _flatten
 
 log = logging.getLogger(__name__)
 _NO_COUNTS = {"articles": 0, "passages": 0, "passage_tokens": 0, "sections": 0, "section_tokens": 0}
@@ -346,7 +346,7 @@ class MilvusArchive:
 
 
 class MilvusView:
-    """The Archive interface (index/archive.py) over Milvus for one loaded Index. Passage and
+    """The Archive interface (index/archive/base.py) over Milvus for one loaded Index. Passage and
     section numbers of the index ↔ the keys of their rows. Milvus answers what needs the whole
     archive (the nearest passages, the best BM25 scores); the candidates' own vectors and keyword
     weights are then fetched by key, once per question, and scored here."""

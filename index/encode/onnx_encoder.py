@@ -1,6 +1,6 @@
 """Sentence embeddings with ONNX Runtime and `tokenizers`: the answer path never imports PyTorch.
 
-The folder (made by index/onnx_export.py) holds model.onnx (the transformer, int8 or fp32),
+The folder (made by index/encode/onnx_export.py) holds model.onnx (the transformer, int8 or fp32),
 tokenizer.json and encoder.json (source model, pooling, normalisation, maximum length,
 quantisation, agreement with PyTorch, sample texts). With an int8 model it also holds the fp32
 model and PyTorch's vectors of the sample texts: int8 matrix products differ between CPUs (with
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.cores import usable_cores
+from index.encode.cores import usable_cores
 
 MODEL_FILE, TOKENIZER_FILE, ENCODER_FILE = "model.onnx", "tokenizer.json", "encoder.json"
 FP32_FILE, REFERENCE_FILE = "model.fp32.onnx", "reference.npy"

@@ -1,7 +1,7 @@
 """Parsing an untrusted source in a child process that the operating system bounds.
 
 A file or link sent by an admin may be built to cost minutes or gigabytes (a PDF declaring
-90,000 pages, a .docx whose XML inflates without end, a page of 19 MB). index/sources.py refuses
+90,000 pages, a .docx whose XML inflates without end, a page of 19 MB). index/sources/load.py refuses
 what it can see coming; this module bounds what it cannot: the child gets an address-space
 limit (RLIMIT_AS) and a CPU-time limit, and is killed at the wall-time limit. The caller's process
 keeps its memory and its interpreter lock, and the child dies with a caller that is stopped.
@@ -19,10 +19,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from index.article import Article, ArticleError
-from index.sources import SourceLimits, load_source
+from index.sources.article import Article, ArticleError
+from index.sources.load import SourceLimits, load_source
 
-_PROJECT = str(Path(__file__).resolve().parents[1])
+_PROJECT = str(Path(__file__).resolve().parents[2])
 
 
 def python_child(code: str) -> list[str]:
@@ -36,7 +36,7 @@ def load_source_isolated(source: str, limits: SourceLimits) -> tuple[Article, st
     """load_source(source, limits) in a bounded child process. Raises ArticleError with one line
     naming the limit that was hit."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PROJECT, os.environ.get("PYTHONPATH")]))}
-    child = subprocess.Popen(python_child("from index.isolated import main; main()"), stdin=subprocess.PIPE,
+    child = subprocess.Popen(python_child("from index.sources.isolated import main; main()"), stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         out, err = child.communicate(pickle.dumps((str(source), limits)), timeout=limits.seconds)

@@ -2,7 +2,7 @@
 
 sentence-transformers names and loads the model; torch.onnx exports its transformer; ONNX
 Runtime's dynamic quantisation makes the int8 copy. Pooling and normalisation are a few lines of
-NumPy in index/onnx_encoder.py, so only models made of a transformer, a mean or CLS pooling and an
+NumPy in index/encode/onnx_encoder.py, so only models made of a transformer, a mean or CLS pooling and an
 optional normalisation export; any other model stays on PyTorch (ExportError says why).
 
 Exports are cached (ARTICLE_QA_CACHE, else ~/.cache/article-qa) by source model and quantisation:
@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.text import cache_root
-from index.onnx_encoder import (ENCODER_FILE, FP32_FILE, MIN_INT8_COSINE, MODEL_FILE, REFERENCE_FILE,
+from index.language.text import cache_root
+from index.encode.onnx_encoder import (ENCODER_FILE, FP32_FILE, MIN_INT8_COSINE, MODEL_FILE, REFERENCE_FILE,
                                 TOKENIZER_FILE, OnnxEncoder, file_sha256)
 
 # Bumped when an export is made differently: a cached export of the old kind is not reused.
