@@ -1,5 +1,8 @@
 """Fast tier: the pieces of the answer path that were made faster must give the same results as the
 plain way of computing them."""
+import os
+import pickle
+
 import numpy as np
 import pytest
 
@@ -86,3 +89,34 @@ def test_the_cached_tag_table_gives_jieba_posseg_dictionary_tags():
     assert len(sample) > 300
     assert all(table.get(word) == tag for word, tag in sample)
     assert text.is_noun("工资") and not text.is_noun("是") and text.is_noun("杨维凯")   # unknown: a name
+
+
+_TOKENS = ("import json, sys; sys.path.insert(0, {root!r}); import jieba; from index.language import text; "
+           "{load}; print(json.dumps([len(jieba.dt.FREQ), jieba.dt.total, "
+           "[jieba.lcut(s) for s in ('岚山区委书记焦春锋表示', '高启硕和母亲陈韦伟参加了夏令营', '量子计算机的计算速度')]], "
+           "ensure_ascii=False))")
+
+
+def _tokens(tmp_path, load: str) -> str:
+    import subprocess
+    import sys
+    from conftest import ROOT
+    env = {**os.environ, "ARTICLE_QA_CACHE": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", _TOKENS.format(root=str(ROOT), load=load)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_jiebas_dictionary_from_the_cache_gives_the_same_tokens_and_runs_nothing(tmp_path):
+    jiebas_own = _tokens(tmp_path, "jieba.initialize()")
+    assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own   # made, from jieba's own loading
+    cached = next(tmp_path.glob("jieba-*-dictionary.pickle"))
+    assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own   # read from the cache
+    marker = tmp_path / "ran"
+
+    class Planted:   # a cache file someone else wrote: unpickling it would run a command
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+    cached.write_bytes(pickle.dumps(Planted()))
+    assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own and not marker.exists()
