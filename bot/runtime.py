@@ -500,8 +500,9 @@ def insights(settings: Settings, ready: Answerer | None = None) -> Insights | No
         return None
     embed = None
     if ready:
-        texts = [a.title + "\n" + ready.searcher.article_text(a.id) for a in ready.searcher.index.articles]
-        topic = without_places(texts)   # a question's topic, without the place it names
+        articles = ready.searcher.index.articles
+        # A question's topic, without the place it names (titles and texts read when first needed).
+        topic = without_places(lambda: [a.title for a in articles] + [ready.searcher.article_text(a.id) for a in articles])
         embed = lambda question: ready.searcher.embedder.encode_question(topic(question))[0]  # noqa: E731
     try:
         return Insights(settings.insights.path, settings.insights.keep_days, embed, settings.insights.key)

@@ -52,10 +52,10 @@ _NOT_COUNTED = re.compile(r"^(?:年|月|天|日|小时|分钟|秒|岁|周|星期
 _NAME_OF = re.compile(r"(?P<before>[\u4e00-\u9fffA-Za-z]{2,10}?)(?:叫啥|叫什么|是谁|是哪位|姓啥|姓什么|的名字)"
                       r"(?:名字?|呀|啊|呢|来着)?[\s？?。.！!~～…]*$")
 _WHICH = re.compile(r"哪(?:一|几)?" + _MEASURE + r"(?P<after>[\u4e00-\u9fff]{2,6})")
+_DEMONSTRATIVES = frozenset("这 那 这个 那个 这些 那些 该 此".split())   # "这东西" is no place
+_COMMON_NOUN = ("n", "nz")   # jieba's tags; a name (nr, ns, nt) is checked by _names
 # Kinds whose members are named without the kind's word ("哪个单位" is answered by "…研究所",
 # "哪家媒体" by "《华尔街日报》"): their absence from a report tells nothing.
-_DEMONSTRATIVES = frozenset("这 那 这个 那个 这些 那些 该 此".split())
-_COMMON_NOUN = ("n", "nz")   # jieba's tags; a name (nr, ns, nt) is checked by _names
 _KINDS_NAMED_OTHERWISE = frozenset(
     "单位 机构 部门 组织 企业 公司 学校 院校 媒体 平台 网站 地方 地区 国家 城市 省份 东西 人物 名字 时候 方面 "
     "项目 产品 品牌 活动 比赛 节目 作品 法律 报纸 杂志 通讯社 电视台 记者 作者 编辑 稿子 文章 报道".split())
@@ -171,4 +171,4 @@ def _names(question: str) -> list[str]:
     words = list(posseg.cut(question))
     return [w.word for n, w in enumerate(words)
             if w.flag in ("nr", "ns") and len(w.word) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w.word)
-            and not (n and words[n - 1].word in _DEMONSTRATIVES)]   # "这东西" is no place
+            and not (n and words[n - 1].word in _DEMONSTRATIVES)]

@@ -32,11 +32,12 @@ _COUNT = re.compile(r"^(那|那么)?(一共|总共|共|有|一共有|总共有)?
 _MORE = re.compile(r"^(还有|还有别的|还有其他的?|其他的?|别的|更多|继续|然后)(呢|吗|吧)?" + _END + "$")
 # The most common Chinese surnames, for names jieba cuts after the surname.
 _NAME_SUFFIX = r"(?:街道|社区|公司|集团|大学|学院|学校|医院|村|镇|乡|区|县|市|省|州|馆|局|厅|部|委|园|站|港|队|组)"
-# A relative, as typed: "的妈妈", "爸", "老婆".
-_KIN = r"(?:的)?(?:母亲|父亲|妻子|丈夫|儿子|女儿|老婆|老公|媳妇|妈妈|爸爸|老妈|老爸|妈|爸|哥哥|姐姐|弟弟|妹妹)"
-# "高某的母亲", "高某母亲": a person asked about by relation to someone named.
-_RELATIVE = re.compile(r"(?P<owner>[\u4e00-\u9fff]{2,4}?)的?(?P<relation>母亲|父亲|妻子|丈夫|儿子|女儿|哥哥|姐姐|弟弟|"
-                       r"妹妹|爷爷|奶奶|外公|外婆|老师|师父|师傅|徒弟|学生)")
+# Relatives as reports write them; as readers type them ("的妈妈", "爸", "老婆").
+_FAMILY = "母亲|父亲|妻子|丈夫|儿子|女儿|哥哥|姐姐|弟弟|妹妹"
+_KIN = r"(?:的)?(?:" + _FAMILY + r"|老婆|老公|媳妇|妈妈|爸爸|老妈|老爸|妈|爸)"
+# "高某的母亲", "高某的老师": a person asked about by relation to someone named.
+_RELATIVE = re.compile(r"(?P<owner>[\u4e00-\u9fff]{2,4}?)的?(?P<relation>" + _FAMILY +
+                       r"|爷爷|奶奶|外公|外婆|老师|师父|师傅|徒弟|学生)")
 _QUESTION_WORD = re.compile(r"谁|什么|哪|几|多少|怎|何|吗|是否|为啥|啥|多大|多长|多久")
 
 

@@ -41,9 +41,11 @@ _END = r"[\s!！。.,，~～?？…]*"
 _GREETING = re.compile(r"^(你好|您好|嗨|哈喽|哈啰|hello|hi|hey|早上好|上午好|中午好|下午好|晚上好|早安|早|"
                        r"在吗|在不在|有人吗|喂)[啊呀哦哈吖]*(机器人|小助手|助手)?" + _END + "$")
 
+# Nouns that name a report itself.
+_REPORT_NOUNS = r"文章|报道|报导|新闻|稿件|稿子|全文|本文|原文|内容|消息"
 # Words that point at the article itself, not at anything in it.
-_ARTICLE_WORDS = re.compile(r"叫什么名字|叫什么|名字|姓名|消息|这条|此文|这篇|本篇|该篇|此篇|那篇|这一篇|这份|"
-                            r"文章|报道|报导|新闻|稿件|稿子|全文|本文|原文|内容|"
+_ARTICLE_WORDS = re.compile(r"叫什么名字|叫什么|名字|姓名|这条|此文|这篇|本篇|该篇|此篇|那篇|这一篇|这份|"
+                            + _REPORT_NOUNS + "|"
                             r"发布|发表|刊登|刊发|主要|一下|几句话|两句|简单|简要|大概|大致|给我|帮我|讲讲|说说|捋一捋|意思|"
                             r"请|你|用|篇|文")
 _OVERVIEW = re.compile(r"(讲|说|写|谈|介绍|报道|描述|提到)(了|的|些)?(是)?(什么|啥|哪些)|主要内容|大意|概括|总结|"
@@ -53,8 +55,8 @@ _LEFTOVER = re.compile(r"什么时候|时候|时间|日期|事情|事儿|玩意�
 # A small-talk reply never answers a message that asks something ("搞了几回了", "这是头一回吧").
 _ASKS = re.compile(r"几|多少|什么|啥|谁|哪|怎|咋|为何|吗|是不是|有没有|头一|第一|首次|多久|多大")
 # A report, and who publishes, writes and files it: the nouns of a question about the report itself.
-_PUBLISHERS = re.compile(r"文章|报道|报导|新闻|稿件|稿子|通稿|电头|电讯|全文|本文|原文|内容|消息|篇|名字|姓名|城市|媒体|报纸|报社|通讯社|网站|网|平台|公众号|电视台|记者|作者|编辑|通讯员|来源|出处|"
-                         r"日期|时间|时候|地点|地方|单位|机构|哪家|哪个")
+_PUBLISHERS = re.compile(_REPORT_NOUNS + r"|通稿|电头|电讯|篇|名字|姓名|城市|媒体|报纸|报社|通讯社|网站|网|平台|公众号|电视台|记者|作者|"
+                         r"编辑|通讯员|来源|出处|日期|时间|时候|地点|地方|单位|机构|哪家|哪个")
 # Asking what someone thinks of it, or what it is good for, is asked of the report's content.
 _ASKS_OF_CONTENT = re.compile(r"怎么看|咋看|如何看|怎么评价|咋评价|如何评价|什么态度|啥态度|有什么用|有啥用|"
                               r"什么作用|啥作用|有什么好处|有啥好处")

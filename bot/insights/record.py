@@ -14,6 +14,7 @@ A killed process loses at most the last half second of rows.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import logging
@@ -287,17 +288,21 @@ _PLACE_SUFFIX = re.compile(r"([\u4e00-\u9fff]{2,4}?)(?=省|市|区|县|镇|乡|�
 MAX_PLACE_TEXT = 5 * 2**20   # characters of the articles read for place names (the start of each)
 
 
-def without_places(texts: list[str]) -> Callable[[str], str]:
+def without_places(texts: Callable[[], list[str]]) -> Callable[[str], str]:
     """A function that drops the places a question names, as the articles name them (a name
-    before 市/区/县/镇… in their texts) or as jieba tags them: "岚山明天会下雨吗" and "日照明天会
-    下雨吗" then read alike, and the report groups refused questions by what was asked, not by the
-    place it was asked about."""
-    budget = max(MAX_PLACE_TEXT // max(len(texts), 1), 200)
-    places = {m.group(1) for t in texts for m in _PLACE_SUFFIX.finditer(t[:budget])}
+    before 市/区/县/镇… in `texts()`, their titles and texts) or as jieba tags them: "岚山明天会下雨吗"
+    and "日照明天会下雨吗" then read alike, and the report groups refused questions by what was
+    asked, not by the place it was asked about. The articles are read for places at the first
+    question embedded (in the writer thread), not at start-up."""
+    @functools.cache
+    def places() -> frozenset[str]:
+        read = texts()
+        budget = max(MAX_PLACE_TEXT // max(len(read), 1), 200)
+        return frozenset(m.group(1) for t in read for m in _PLACE_SUFFIX.finditer(t[:budget]))
 
     def drop(question: str) -> str:
         from jieba import posseg   # the tagger loads on first use (a third of a second)
         kept = [w.word for w in posseg.cut(question)
-                if not (len(w.word) >= 2 and (w.flag == "ns" or w.word in places))]
+                if not (len(w.word) >= 2 and (w.flag == "ns" or w.word in places()))]
         return "".join(kept) or question
     return drop

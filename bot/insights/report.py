@@ -13,6 +13,7 @@ on their mean to remove what they all share.
 """
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import time
@@ -272,9 +273,10 @@ _CHART_WORDS = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def _cjk_font() -> str | None:
-    """The name of the CJK font matplotlib is given (registered once), or None when the font
-    package is not installed."""
+    """The name of the CJK font matplotlib is given (registered once per process), or None when
+    the font package is not installed."""
     import importlib.metadata
     from matplotlib import font_manager
     try:

@@ -187,18 +187,18 @@ async def on_document(update: Update, context: ContextTypes.DEFAULT_TYPE, reply)
     if target is None:
         return
     if target.stem in library.configured_ids:
-        await _ask_to_replace(update, context, reply, (library.add_upload, str(target), name),
+        await _ask_to_confirm(update, context, reply, (library.add_upload, str(target), name),
                               f"文件 {name} 会替换配置文件里的文章 {target.stem}。确定替换吗？")
         return
     await _change(update, context, reply, library.add_upload, str(target), name)
 
 
-async def _ask_to_replace(update, context, reply, pending: tuple, question: str, yes: str = "替换") -> None:
+async def _ask_to_confirm(update, context, reply, pending: tuple, question: str, yes: str = "替换") -> None:
     """Keep a change — (change, argument, what) — that replaces an article of config.yaml, adds a
     link found inside a message or removes an article, until the admin presses `yes` or 取消
-    (on_replace_button)."""
+    (on_confirm_button)."""
     token = secrets.token_hex(4)
-    context.bot_data.setdefault("replacements", {})[token] = pending
+    context.bot_data.setdefault("confirmations", {})[token] = pending
     buttons = InlineKeyboardMarkup([[InlineKeyboardButton(yes, callback_data=f"replace:{token}"),
                                      InlineKeyboardButton("取消", callback_data=f"keep:{token}")]])
     await reply(update, context, [html.escape(question)], buttons)
@@ -225,12 +225,12 @@ async def _download(update, context, reply, target: Path) -> Path | None:
     return target
 
 
-async def on_replace_button(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
-    """The admin's answer to "replace the configured article?"."""
+async def on_confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
+    """The admin's answer to a change that waits for confirmation (_ask_to_confirm)."""
     query = update.callback_query
     await query.answer()
     kind, _, token = (query.data or "").partition(":")
-    pending = context.bot_data.get("replacements", {}).pop(token, None)
+    pending = context.bot_data.get("confirmations", {}).pop(token, None)
     if not is_admin(context, update) or pending is None:
         await reply(update, context, ["这个按钮已经失效，请重新发送文件或链接。"])
         return
@@ -250,13 +250,13 @@ async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> 
     link = link_in(text)
     library: Library = context.bot_data["library"]
     if not is_link(text):
-        await _ask_to_replace(update, context, reply, (library.add, link, link), f"要添加这个链接吗？\n{link}", yes="添加")
+        await _ask_to_confirm(update, context, reply, (library.add, link, link), f"要添加这个链接吗？\n{link}", yes="添加")
         return
     if urlsplit(link).username is not None:
         await reply(update, context, ["链接里带有用户名或密码，没有处理：请发送公开的链接。"])
         return
     if url_id(link) in library.configured_ids:
-        await _ask_to_replace(update, context, reply, (library.add, link, link),
+        await _ask_to_confirm(update, context, reply, (library.add, link, link),
                               f"这个链接会替换配置文件里的文章 {url_id(link)}。确定替换吗？")
         return
     await _change(update, context, reply, library.add, link, link)
@@ -273,7 +273,7 @@ async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -
     article = next((a for a in context.bot_data["answerer"].searcher.index.articles if a.id == article_id), None)
     # Not yet in the index the bot answers from when it was added a second ago: asked by its id.
     named = f"《{article.title}》（编号 {article_id}）" if article else f"编号为 {article_id} 的文章"
-    await _ask_to_replace(update, context, reply, (context.bot_data["library"].remove, article_id, f"删除 {article_id}"),
+    await _ask_to_confirm(update, context, reply, (context.bot_data["library"].remove, article_id, f"删除 {article_id}"),
                           f"确定删除{named}吗？读者将不能再就它提问。", yes="删除")
 
 

@@ -190,7 +190,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app.add_handler(MessageHandler(filters.COMMAND, on_unknown_command))
     app.add_handler(MessageHandler(filters.Document.ALL & filters.ChatType.PRIVATE,
                                    lambda u, c: admin.on_document(u, c, _reply)))
-    app.add_handler(CallbackQueryHandler(lambda u, c: admin.on_replace_button(u, c, _reply), pattern=r"^(replace|keep):"))
+    app.add_handler(CallbackQueryHandler(lambda u, c: admin.on_confirm_button(u, c, _reply), pattern=r"^(replace|keep):"))
     app.add_handler(CallbackQueryHandler(on_verdict, pattern=r"^fb:"))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited))
@@ -552,10 +552,17 @@ def _button_reply(context, kind: str, values: list[int]):
 def _with_neighbours(index, number: int) -> str:
     """The paragraph a passage stands in, between the paragraphs before and after it in its
     section: a one-sentence paragraph alone would only repeat the quote."""
-    here = index.passages[number]
-    around = {p.paragraph: p.context for p in index.passages
-              if p.article == here.article and p.section_no == here.section_no
-              and abs(p.paragraph - here.paragraph) <= 1}
+    passages, here = index.passages, index.passages[number]
+
+    def near(n: int) -> bool:   # a section's passages are stored in order: its neighbours are adjacent
+        p = passages[n]
+        return p.article == here.article and p.section_no == here.section_no and abs(p.paragraph - here.paragraph) <= 1
+    first, last = number, number
+    while first > 0 and near(first - 1):
+        first -= 1
+    while last + 1 < len(passages) and near(last + 1):
+        last += 1
+    around = {p.paragraph: p.context for p in passages[first:last + 1]}
     return "\n\n".join(around[n] for n in sorted(around))
 
 
