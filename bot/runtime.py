@@ -19,11 +19,12 @@ from bot.config import Settings
 from bot.errors import UserError
 from index.sources.article import Article, ArticleError, parse_article
 from index.encode.embed import LICENCE_NOTES, Embedder, EmbeddingError
-from index.archive.milvus import MilvusArchive, is_server
 from index.search.retrieve import Searcher, fitted_networks
 from index.sources.isolated import load_source_isolated
 from index.sources.load import SourceLimits, is_url, load_source
-from index.archive.store import ENCODER_DIR, IndexStoreError, build_beside, build_index, load_index, stored_source_text
+from index.archive.base import Archive, ArchiveCutShort
+from index.archive.folder import FolderArchive
+from index.archive.store import ENCODER_DIR, IndexStoreError
 
 log = logging.getLogger(__name__)
 
@@ -204,45 +205,40 @@ def would_drop(settings: Settings, folder: Path, sources: list) -> list[str]:
 
 def _built_articles(settings: Settings, folder: Path) -> list[dict]:
     """The articles (id, path, sha256, title) of the index as it is, [] when there is none usable."""
-    archive = _archive(settings, folder)
     try:
-        if archive:
-            return archive.load().manifest["articles"]
-        return json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))["articles"]
+        return _archive(settings, folder).load().manifest["articles"]
     except (OSError, ValueError, KeyError, IndexStoreError):
         return []   # no usable previous index: only the configured articles
 
 
 def _source_text(settings: Settings, folder: Path, article_id: str) -> str:
-    archive = _archive(settings, folder)
-    return archive.source_text(article_id) if archive else stored_source_text(folder, article_id)
+    return _archive(settings, folder).source_text(article_id)
 
 
-_ARCHIVES: dict[tuple[str, str], MilvusArchive] = {}
+_MILVUS: dict[tuple[str, str], Archive] = {}
 
 
-def _archive(settings: Settings, folder: Path) -> MilvusArchive | None:
-    """The Milvus archive the settings name (one client per process: a Milvus Lite file admits one
-    opener), or None for the embedded index. Raises UserError when it cannot be reached."""
+def _archive(settings: Settings, folder: Path) -> Archive:
+    """The archive the settings name: the index folder, or Milvus (one client per process: a
+    Milvus Lite file admits one opener). Raises UserError when Milvus cannot be reached."""
     store = settings.store
     if store.backend != "milvus":
-        return None
+        return FolderArchive(folder, settings.retrieval.faiss, settings.embedding.runtime)
+    from index.archive.milvus import MilvusArchive, is_server   # pymilvus only when it is used
     uri = store.archive_uri(folder)
-    if (uri, store.collection) not in _ARCHIVES:
+    if (uri, store.collection) not in _MILVUS:
         if not is_server(uri):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
         try:
-            _ARCHIVES[uri, store.collection] = MilvusArchive(uri, store.collection, settings.retrieval.faiss)
+            _MILVUS[uri, store.collection] = MilvusArchive(uri, store.collection, settings.retrieval.faiss)
         except IndexStoreError as exc:
             raise UserError(str(exc), 1) from None
-    return _ARCHIVES[uri, store.collection]
+    return _MILVUS[uri, store.collection]
 
 
 def index_version(settings: Settings, folder: Path):
-    """For a running bot: a function whose value changes when another process changes the Milvus
-    archive (None for the embedded index, whose folder is watched instead)."""
-    archive = _archive(settings, folder)
-    return archive.version if archive else None
+    """For a running bot: a function whose value changes when another process changes the archive."""
+    return _archive(settings, folder).version
 
 
 @dataclass(frozen=True)
@@ -274,15 +270,13 @@ def add(settings: Settings, sources: list, folder: Path) -> Change:
 def _add(settings: Settings, new: list[Article], new_texts: dict[str, str], folder: Path) -> Change:
     _remember_removed(settings, folder, [], [a.id for a in new])
     archive = _archive(settings, folder)
-    if archive:
-        return _add_to_archive(settings, archive, new, new_texts)
-    index = _current(settings, folder)
-    ids = {a.id for a in new}
-    kept = [a for a in index.articles if a.id not in ids]
-    replaced = tuple(a for a in index.articles if a.id in ids)
-    texts = {a.id: stored_source_text(folder, a.id) for a in kept} | new_texts
-    report = _build(settings, kept + new, texts, folder, False, previous=index)
-    return Change("\n".join([report, *_added_lines(new, replaced)]), tuple(new), len(kept) + len(new), replaced)
+    started = time.time()
+    written = _writing(lambda: archive.add(new, new_texts, embedder(settings)))
+    report = (f"Added {len(new)} article(s), {written.passages} passages to {archive.where} "
+              f"({time.time() - started:.1f}s" + (f", {written.reused} passages of unchanged articles reused" if written.reused else "")
+              + ").")
+    lines = [report, *_added_lines(new, written.replaced), *_notes(settings), *_dropped_lines(new)]
+    return Change("\n".join(lines), tuple(new), archive.article_count(), written.replaced)
 
 
 def _added_lines(new: list[Article], replaced: tuple[Article, ...]) -> list[str]:
@@ -292,26 +286,13 @@ def _added_lines(new: list[Article], replaced: tuple[Article, ...]) -> list[str]
         + [f"  replaced {a.id}: 《{a.title}》 from {a.path}" for a in replaced]
 
 
-def _add_to_archive(settings: Settings, archive: MilvusArchive, new: list[Article], texts: dict[str, str]) -> Change:
-    """--add on Milvus: the new articles alone are embedded and written; the archive keeps the rest."""
-    started = time.time()
-    model = embedder(settings)
-    replaced = tuple(archive.articles([a.id for a in new]))
+def _writing(write):
+    """Run one write of the archive, its refusal (another model's index, a damaged one) or its
+    interruption (a Milvus server gone midway; the next change repairs) said in one line."""
     try:
-        written = archive.add(new, texts, model)
-    except IndexStoreError as exc:
+        return write()
+    except (IndexStoreError, ArchiveCutShort) as exc:
         raise UserError(str(exc), 1) from None
-    except Exception as exc:   # noqa: BLE001 — the server went away mid-write: one line, and the next change repairs
-        raise _cut_short(archive, exc) from None
-    report = (f"Added {len(new)} article(s), {written} passages to the Milvus archive at {archive.uri} "
-              f"({time.time() - started:.1f}s).")
-    return Change("\n".join([report, *_added_lines(new, replaced)]), tuple(new), archive.meta()["articles"], replaced)
-
-
-def _cut_short(archive: MilvusArchive, exc: Exception) -> UserError:
-    first = (str(exc).strip().splitlines() or [""])[0][:200]
-    return UserError(f"the change of the Milvus archive at {archive.uri} was cut short ({type(exc).__name__}: "
-                     f"{first}); the next change repairs the archive's counts", 1)
 
 
 def remove(settings: Settings, ids: list[str], folder: Path) -> Change:
@@ -322,80 +303,50 @@ def remove(settings: Settings, ids: list[str], folder: Path) -> Change:
 
 def _remove(settings: Settings, ids: list[str], folder: Path) -> Change:
     archive = _archive(settings, folder)
-    if archive:
-        change = _remove_from_archive(archive, ids)
-        _remember_removed(settings, folder, ids)
-        return change
-    index = _current(settings, folder)
-    unknown = set(ids) - {a.id for a in index.articles}
-    if unknown:
-        raise UserError(f"no article {', '.join(sorted(unknown))} in {folder} "
-                        f"(it has: {', '.join(a.id for a in index.articles)})", 2)
-    kept = [a for a in index.articles if a.id not in ids]
-    if not kept:
-        raise UserError("removing every article would leave an empty index", 2)
-    report = _build(settings, kept, {a.id: stored_source_text(folder, a.id) for a in kept}, folder, False,
-                    previous=index)
-    _remember_removed(settings, folder, ids)
-    return Change(report, (), len(kept))
-
-
-def _remove_from_archive(archive: MilvusArchive, ids: list[str]) -> Change:
-    found = {a.id for a in archive.articles(ids)}
+    found = archive.holds(ids)
     if set(ids) - found:
-        raise UserError(f"no article {', '.join(sorted(set(ids) - found))} in the Milvus archive at {archive.uri}", 2)
-    if archive.meta()["articles"] <= len(found):
+        raise UserError(f"no article {', '.join(sorted(set(ids) - found))} in {archive.where}", 2)
+    if archive.article_count() <= len(found):
         raise UserError("removing every article would leave an empty index", 2)
     started = time.time()
-    try:
-        archive.remove(sorted(found))
-        left = archive.meta()["articles"]
-    except Exception as exc:   # noqa: BLE001 — as for an add
-        raise _cut_short(archive, exc) from None
-    return Change(f"Removed {', '.join(sorted(found))} from the Milvus archive at {archive.uri} "
+    _writing(lambda: archive.remove(sorted(found)))
+    _remember_removed(settings, folder, ids)
+    left = archive.article_count()
+    return Change(f"Removed {', '.join(sorted(found))} from {archive.where} "
                   f"({time.time() - started:.1f}s); {left} article(s) left.", (), left)
 
 
-def _current(settings: Settings, folder: Path):
-    try:
-        return load_index(folder, _model_name(settings), settings.embedding.runtime)
-    except IndexStoreError as exc:
-        raise UserError(str(exc), 1) from None
-
-
-def _build(settings: Settings, articles: list[Article], texts: dict[str, str], folder: Path, progress: bool,
-           previous=None) -> str:
-    """Build into a new folder beside `folder`, then put it in place: a running bot (or a failed
-    build) never sees a half-written index. With `previous` (the index an --add or --remove
-    changes), its unchanged articles are not embedded or tokenised again."""
+def _build(settings: Settings, articles: list[Article], texts: dict[str, str], folder: Path, progress: bool) -> str:
+    """Make the archive again from these articles. The embedded one is built into a new folder
+    beside the old and put in its place: a running bot (or a failed build) never sees a
+    half-written index."""
     started = time.time()
     model = embedder(settings)
     loaded = time.time()
-    bar = _progress_bar() if progress else None
     archive = _archive(settings, folder)
-    if archive:   # a full build: the archive is made again (--add and --remove change it in place)
-        archive.create(model.dimension, model.name)
-        passages, reused, where = archive.add(articles, texts, model, bar), 0, f"the Milvus archive at {archive.uri}"
-    else:
-        with build_beside(folder) as fresh:
-            index = build_index(articles, model, fresh, settings.retrieval.faiss, progress=bar, texts=texts,
-                                previous=previous)
-        passages, reused, where = len(index.passages), index.manifest.get("reused_passages", 0), folder
+    written = _writing(lambda: archive.rebuild(articles, texts, model, _progress_bar() if progress else None))
     lines = [f"Indexed {len(articles)} article(s), {sum(len(a.sections) for a in articles)} section(s), "
-             f"{passages} passages into {where} "
-             f"(model load {loaded - started:.1f}s, build {time.time() - loaded:.1f}s"
-             + (f", {reused} passages of unchanged articles reused" if reused else "") + ")."]
+             f"{written.passages} passages into {archive.where} "
+             f"(model load {loaded - started:.1f}s, build {time.time() - loaded:.1f}s)."]
+    return "\n".join(lines + _notes(settings) + _dropped_lines(articles))
+
+
+def _notes(settings: Settings) -> list[str]:
+    """What whoever embeds articles with the configured model should know of it."""
+    notes = []
     if settings.embedding.model in LICENCE_NOTES:
-        lines.append(f"  Note: {LICENCE_NOTES[settings.embedding.model]}.")
+        notes.append(f"  Note: {LICENCE_NOTES[settings.embedding.model]}.")
     if not fitted_networks(_model_name(settings)).is_file():
-        lines.append(f"  Note: no ranking and refusal networks were fitted for {_model_name(settings)}: it uses "
+        notes.append(f"  Note: no ranking and refusal networks were fitted for {_model_name(settings)}: it uses "
                      f"m3e-small's, which refuse poorly with another model's scores — run scripts/fit_fusion.py "
                      f"--backend {settings.embedding.backend} --model {settings.embedding.model}.")
-    for a in articles:
-        if a.dropped:
-            lines.append(f"  {a.id}: dropped {len(a.dropped)} line(s) after the article's end: "
-                         + " | ".join(d[:30] for d in a.dropped))
-    return "\n".join(lines)
+    return notes
+
+
+def _dropped_lines(articles: list[Article]) -> list[str]:
+    """What a change reports of the lines it dropped after each article's end."""
+    return [f"  {a.id}: dropped {len(a.dropped)} line(s) after the article's end: " + " | ".join(d[:30] for d in a.dropped)
+            for a in articles if a.dropped]
 
 
 def _progress_bar():
@@ -443,10 +394,7 @@ def answerer(settings: Settings, index_dir: Path | None = None, config_articles:
 
 def _load(settings: Settings, folder: Path):
     """The index: the folder's, or the Milvus archive's articles with its vectors left in Milvus."""
-    archive = _archive(settings, folder)
-    if archive:
-        return archive.load(_model_name(settings))
-    return load_index(folder, _model_name(settings), settings.embedding.runtime)
+    return _archive(settings, folder).load(_model_name(settings))
 
 
 def _model_name(settings: Settings) -> str:

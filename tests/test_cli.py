@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import DATA, LANSHAN, run_cli
+from conftest import DATA, LANSHAN, QINGSHUI, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -313,6 +313,29 @@ def test_an_add_to_an_hnsw_index_extends_its_graph_and_answers_as_a_fresh_build(
     assert manifest["faiss"] == "IndexHNSWFlat" and manifest["reused_passages"] > 0
     questions = ["岚山区委书记是谁", "法国政府打算花多少钱", "峰会在哪里举办"]
     assert _answers(tmp_path / "grown", questions) == _answers(tmp_path / "fresh", questions)
+
+
+def test_a_removal_from_an_hnsw_index_leaves_tombstones_in_its_graph_until_they_are_many(tmp_path):
+    import faiss
+    config = tmp_path / "config.yaml"
+    config.write_text("retrieval: {faiss: hnsw}\n", encoding="utf-8")
+    paris = DATA / "paris_ai_summit.txt"   # 5 passages; Lanshan 43, Qingshui 11
+    for name, articles in (("three", [LANSHAN, QINGSHUI, paris]), ("two", [LANSHAN, paris]), ("one", [LANSHAN])):
+        assert run_cli("--config", config, "index", *articles, "--index-dir", tmp_path / name).returncode == 0
+    questions = ["岚山区委书记是谁", "法国政府打算花多少钱", "馆长叫什么名字", "图书馆几点开门"]
+
+    assert run_cli("--config", config, "index", "--remove", "qingshui_library", "--index-dir", tmp_path / "three").returncode == 0
+    graph = faiss.read_index(str(tmp_path / "three" / "passages.faiss"))
+    nodes = np.load(tmp_path / "three" / "dense_passages.npy")
+    assert graph.ntotal == len(nodes) == 59 and (nodes >= 0).sum() == 48   # 11 tombstones: 19 % of the graph
+    assert sorted(nodes[nodes >= 0]) == list(range(48))
+    assert _answers(tmp_path / "three", questions) == _answers(tmp_path / "two", questions)
+
+    # 16 of 59 nodes removed is past MAX_REMOVED_SHARE: the graph is built again, without them
+    assert run_cli("--config", config, "index", "--remove", "paris_ai_summit", "--index-dir", tmp_path / "three").returncode == 0
+    assert faiss.read_index(str(tmp_path / "three" / "passages.faiss")).ntotal == 43
+    assert not (tmp_path / "three" / "dense_passages.npy").exists()
+    assert _answers(tmp_path / "three", questions) == _answers(tmp_path / "one", questions)
 
 
 def test_two_index_changes_at_once_from_two_processes_both_land(tmp_path):

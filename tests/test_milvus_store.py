@@ -147,6 +147,7 @@ def _terms(archive) -> tuple[dict, dict]:
 
 
 def test_a_write_cut_short_is_repaired_and_never_skews_the_keyword_counts(embedder, tmp_path):
+    from index.archive.base import ArchiveCutShort
     from index.archive.milvus import MilvusArchive
     from index.sources.load import load_source
     archive = MilvusArchive(str(tmp_path / "archive.db"))
@@ -156,7 +157,7 @@ def test_a_write_cut_short_is_repaired_and_never_skews_the_keyword_counts(embedd
 
     real_insert = archive._insert_articles
     archive._insert_articles = lambda *a: (_ for _ in ()).throw(ConnectionError("server went away"))
-    with pytest.raises(ConnectionError):   # counted in, vectors written, the articles' rows never
+    with pytest.raises(ArchiveCutShort, match="server went away"):   # counted in, vectors written, the articles' rows never
         archive.add([qingshui], {qingshui.id: qingshui_text}, embedder)
     archive._insert_articles = real_insert
     assert archive.meta()["writing"] == [qingshui.id]
@@ -180,7 +181,7 @@ def test_a_query_milvus_refuses_is_that_questions_error_not_an_outage(embedder, 
     archive.create(embedder.dimension, embedder.name)
     lanshan, text = load_source(LANSHAN)
     archive.add([lanshan], {lanshan.id: text}, embedder)
-    view = archive.load().archive
+    view = archive.load().view
     with pytest.raises(ArchiveQueryError):
         view.call("search", archive.names["passages"], data=[{1: -1.0}], anns_field="keywords", limit=3,
                   search_params={"metric_type": "IP"})

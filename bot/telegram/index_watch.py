@@ -12,6 +12,7 @@ from typing import Callable
 
 from bot.chat.conversation import Conversations
 from bot.errors import UserError
+from index.archive.folder import folder_stamp
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 3   # between attempts to load an index that could not be loaded yet
@@ -20,25 +21,21 @@ RETRY_SECONDS = 3   # between attempts to load an index that could not be loaded
 class IndexWatch:
     def __init__(self, folder: Path, load: Callable[[], Conversations], every: float = 1.0,
                  version: Callable[[], object] | None = None):
-        """`version`, for an archive in Milvus, which another process (or machine) may change: read
-        instead of the folder's manifest, and a new value means a new index."""
-        self.folder, self.load, self.every, self.version = Path(folder), load, every, version
+        """`version` (Archive.version): a new value means a new index — the folder's manifest
+        replaced, or another process (or machine) changed the Milvus archive. By default the
+        folder's manifest."""
+        self.folder, self.load, self.every = Path(folder), load, every
+        self.version = version or (lambda: folder_stamp(self.folder))
         self.seen = self.stamp()
 
     def stamp(self) -> object:
         """Identifies the index now in use (None while a swap is between its two renames, or while
         the archive cannot be reached)."""
-        if self.version:
-            try:
-                return self.version()
-            except Exception as exc:   # Milvus away for a moment: keep answering from what is loaded
-                log.debug("archive version unavailable: %s", exc)
-                return None
         try:
-            status = (self.folder / "manifest.json").stat()
-        except OSError:
+            return self.version()
+        except Exception as exc:   # Milvus away for a moment: keep answering from what is loaded
+            log.debug("archive version unavailable: %s", exc)
             return None
-        return status.st_ino, status.st_mtime_ns
 
     async def run(self, use: Callable[[Conversations], None], executor) -> None:
         """Until cancelled: when the folder holds a new index, load it (in `executor`, off the event

@@ -109,8 +109,7 @@ def _milvus(settings: Settings, articles: list[Article], model, asked: list[str]
     with tempfile.TemporaryDirectory() as folder, milvus_lite_server(Path(folder) / "milvus") as (uri, server):
         started = time.perf_counter()
         archive = MilvusArchive(uri, "bench", "auto")
-        archive.create(model.dimension, model.name)
-        written = archive.add(articles, {}, model)
+        written = archive.rebuild(articles, {}, model).passages
         seconds = time.perf_counter() - started
         config = Path(folder) / "index-config.yaml"
         config.write_text(f"store: {{backend: milvus, uri: '{uri}', collection: bench}}\n"

@@ -23,6 +23,7 @@ written back): `article-qa index` holds the change lock beside the index folder 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -31,14 +32,15 @@ import os
 import time
 import zlib
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
 from index.language import answer_types, text
-from index.archive.base import ArchiveQueryError, ArchiveUnavailable
+from index.archive.base import ArchiveCutShort, ArchiveQueryError, ArchiveUnavailable, Progress, Written
 from index.sources.article import Article
 from index.archive.keyword import B, K1
 from index.archive.store import FORMAT, SECTION_TOKENS, Index, IndexStoreError, _article_from_json, _embed_in_batches, _flatten
@@ -77,6 +79,7 @@ class MilvusArchive:
             raise IndexStoreError(f"Cannot open the Milvus archive at {uri} ({type(exc).__name__}: "
                                   f"{_first_line(exc)}){shared}") from None
         self.uri, self.prefix, self.index_kind = uri, prefix, index_kind
+        self.where = f"the Milvus archive at {uri}"
         self.names = {kind: f"{prefix}_{kind}" for kind in ("passages", "sections", "articles", "terms", "meta")}
         self.load_collections()
 
@@ -119,7 +122,7 @@ class MilvusArchive:
                     "version": meta["version"], "built": str(meta["version"]), "passages": len(passages),
                     "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title} for a in articles]}
         index = Index(Path(self.uri), manifest, articles, passages, passage_section, None, None, None, None, None, types)
-        index.archive = MilvusView(self, index, meta)
+        index.view = MilvusView(self, index, meta)
         return index
 
     def source_text(self, article_id: str) -> str:
@@ -190,15 +193,23 @@ class MilvusArchive:
         params.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
         self.client.create_collection(self.names[kind], schema=schema, index_params=params)
 
-    def add(self, articles: list[Article], texts: dict[str, str], embedder,
-            progress: Callable[[int, int], None] | None = None) -> int:
-        """Embed and write the articles (an article already there under the same id is replaced);
-        return how many passages were written."""
+    def rebuild(self, articles: list[Article], texts: dict[str, str], embedder, progress: Progress | None = None) -> Written:
+        """The archive made again (its collections created anew) holding these articles alone."""
+        self.create(embedder.dimension, embedder.name)
+        return self.add(articles, texts, embedder, progress)
+
+    def add(self, articles: list[Article], texts: dict[str, str], embedder, progress: Progress | None = None) -> Written:
+        """Embed and write the articles (an article already there under the same id is replaced)."""
         meta = self.meta()
         if meta is None or meta["model"] != embedder.name or meta["dimension"] != embedder.dimension:
             raise IndexStoreError(f"The archive at {self.uri} holds another model's vectors — run: article-qa index")
+        with self._cut_short():
+            return self._add(articles, texts, embedder, progress)
+
+    def _add(self, articles: list[Article], texts: dict[str, str], embedder, progress: Progress | None) -> Written:
         meta = self._begin([a.id for a in articles])
-        self._delete(meta, self.articles([a.id for a in articles]))
+        replaced = self.articles([a.id for a in articles])
+        self._delete(meta, replaced)
         passages, passage_section, section_texts = _flatten(articles)
         # As in the embedded build: a sentence is embedded with its article's title.
         vectors = _embed_in_batches(embedder, [f"{p.title}：{p.text}" for p in passages], progress)
@@ -216,17 +227,37 @@ class MilvusArchive:
         types = answer_types.holds_all([p.text for p in passages])
         self._insert_articles(articles, texts, types)
         self._end(meta)
-        return len(passages)
+        return Written(len(passages), 0, tuple(replaced))
 
-    def remove(self, ids: list[str]) -> list[str]:
-        """Delete these articles from every collection; return the ids that were there."""
-        articles = self.articles(ids)
-        if not articles:
-            return []
-        meta = self._begin([a.id for a in articles])
-        self._delete(meta, articles)
-        self._end(meta)
-        return [a.id for a in articles]
+    def remove(self, ids: list[str]) -> Written:
+        """Delete these articles from every collection (Milvus filters deleted rows at search and
+        compacts them itself)."""
+        with self._cut_short():
+            articles = self.articles(ids)
+            if articles:
+                meta = self._begin([a.id for a in articles])
+                self._delete(meta, articles)
+                self._end(meta)
+        return Written(0)
+
+    @contextlib.contextmanager
+    def _cut_short(self):
+        """A write that fails midway (the server went away) as one line; the meta row's mark
+        makes the next write repair it."""
+        try:
+            yield
+        except (IndexStoreError, ArchiveCutShort):
+            raise
+        except Exception as exc:   # noqa: BLE001 — any client or server failure
+            raise ArchiveCutShort(f"the change of {self.where} was cut short ({type(exc).__name__}: "
+                                  f"{_first_line(exc)[:200]}); the next change repairs the archive's counts") from None
+
+    def holds(self, ids: list[str]) -> set[str]:
+        return {a.id for a in self.articles(ids)}
+
+    def article_count(self) -> int:
+        meta = self.meta()
+        return meta["articles"] if meta else 0
 
     def _delete(self, meta: dict, articles: list[Article]) -> None:
         if not articles:
@@ -346,19 +377,27 @@ class MilvusArchive:
 
 
 class MilvusView:
-    """The Archive interface (index/archive/base.py) over Milvus for one loaded Index. Passage and
+    """The ArchiveView (index/archive/base.py) over Milvus for one loaded Index. Passage and
     section numbers of the index ↔ the keys of their rows. Milvus answers what needs the whole
     archive (the nearest passages, the best BM25 scores); the candidates' own vectors and keyword
-    weights are then fetched by key, once per question, and scored here."""
+    weights are then fetched by key, once per question, and scored here.
+
+    A question's calls go out side by side where one does not need another's answer: the
+    keywords' document counts and the nearest vectors; then the BM25 searches of passages and
+    sections; then the candidates' rows and their sections' rows. Three waits a question, not six."""
 
     def __init__(self, archive: MilvusArchive, index: Index, meta: dict):
         self.archive, self.client, self.meta = archive, archive.client, meta
+        self.passage_section = index.passage_section
+        # Shared by every question: a job here waits only for jobs submitted before it, so the
+        # queue (first in, first out) never stalls.
+        self.pool = ThreadPoolExecutor(4, thread_name_prefix="milvus")
         self.passage_keys = np.array(_keys([p.article for p in index.passages]), dtype=np.int64)
         self.section_keys = np.array(_keys([a.id for a in index.articles for _ in a.sections]), dtype=np.int64)
         self.passage_number = {int(k): n for n, k in enumerate(self.passage_keys)}
         self.section_number = {int(k): n for n, k in enumerate(self.section_keys)}
         self._rows: dict[tuple[str, int], tuple[np.ndarray, dict[int, float]]] = {}
-        self._frequencies: dict[tuple[str, ...], dict[int, tuple[int, int]]] = {}
+        self._frequencies: dict[tuple[str, ...], Future] = {}
 
     def call(self, method: str, *args, **kwargs):
         """A Milvus call; any failure of it is ArchiveUnavailable, which the bot treats as Telegram
@@ -380,6 +419,10 @@ class MilvusView:
             raise ArchiveUnavailable(f"the Milvus archive at {self.archive.uri} did not answer "
                                      f"({type(exc).__name__}: {_first_line(exc)})") from None
 
+    def candidates(self, question_vector: np.ndarray, bm25: "MilvusScores", k: int) -> np.ndarray:
+        keyword = self.pool.submit(bm25.top, k)
+        return np.unique(np.concatenate([self.dense_top(question_vector, k), keyword.result()]))
+
     def dense_top(self, question_vector: np.ndarray, k: int) -> np.ndarray:
         hits = self.call("search", self.archive.names["passages"], data=[question_vector[0].tolist()],
                          anns_field="vector", limit=k, output_fields=[], search_params=_DENSE_SEARCH)
@@ -398,72 +441,106 @@ class MilvusView:
     def rows(self, kind: str, numbers) -> list[tuple[np.ndarray, dict[int, float]]]:
         """The stored vector and keyword weights of these passages or sections, fetched by key
         (one query for those not fetched lately)."""
-        keys = self.passage_keys if kind == "passages" else self.section_keys
         found = {n: self._rows.get((kind, n)) for n in {int(n) for n in numbers}}
         missing = {n for n, row in found.items() if row is None}
-        if missing and kind == "passages":   # ranking reads the candidates' neighbours next: one query for both
+        sections = None
+        if missing and kind == "passages":
+            # Ranking reads the candidates' neighbours and their sections next: fetched now, the
+            # neighbours in the same query, the sections in one beside it.
             missing |= {n + step for n in missing for step in (-1, 1)
-                        if 0 <= n + step < len(keys) and (kind, n + step) not in self._rows}
-        missing = sorted(missing)
+                        if 0 <= n + step < len(self.passage_keys) and (kind, n + step) not in self._rows}
+            wanted = sorted({int(self.passage_section[n]) for n in numbers} - {n for k, n in self._rows if k == "sections"})
+            sections = self.pool.submit(self._fetch, "sections", wanted) if wanted else None
         if missing:
-            fetched = {r["pk"]: r for r in self.call("query", self.archive.names[kind], output_fields=["vector", "keywords"],
-                                                      filter=f"pk in {[int(keys[n]) for n in missing]}")}
-            if len(self._rows) > 4_096:   # a bounded cache: a question fetches about 200
-                self._rows = {}
-            for n in missing:
-                row = fetched.get(int(keys[n]))
-                found[n] = (np.asarray(row["vector"], dtype=np.float32), row["keywords"]) if row else \
-                    (np.zeros(self.meta["dimension"], np.float32), {})
-                self._rows[kind, n] = found[n]
+            found.update(self._fetch(kind, sorted(missing)))
+        if sections:
+            sections.result()
         return [found[int(n)] for n in numbers]
+
+    def _fetch(self, kind: str, numbers: list[int]) -> dict[int, tuple[np.ndarray, dict[int, float]]]:
+        """Rows by key in one query, kept in a bounded cache (a question fetches about 200)."""
+        keys = self.passage_keys if kind == "passages" else self.section_keys
+        fetched = {r["pk"]: r for r in self.call("query", self.archive.names[kind], output_fields=["vector", "keywords"],
+                                                  filter=f"pk in {[int(keys[n]) for n in numbers]}")}
+        if len(self._rows) > 4_096:
+            self._rows = {}
+        found = {}
+        for n in numbers:
+            row = fetched.get(int(keys[n]))
+            found[n] = (np.asarray(row["vector"], dtype=np.float32), row["keywords"]) if row else \
+                (np.zeros(self.meta["dimension"], np.float32), {})
+            self._rows[kind, n] = found[n]
+        return found
 
     def passage_bm25(self, tokens: list[str]) -> "MilvusScores":
         return MilvusScores(self, "passages", self.passage_number, self.frequencies(tokens))
 
     def section_bm25(self, tokens: list[str]) -> "MilvusScores":
-        return MilvusScores(self, "sections", self.section_number, self.frequencies(tokens))
+        scores = MilvusScores(self, "sections", self.section_number, self.frequencies(tokens))
+        scores.ask_for_best()   # every question's ranking reads it: asked as soon as the counts are in
+        return scores
 
-    def frequencies(self, tokens: list[str]) -> dict[int, tuple[int, int]]:
-        """The archive's document counts of these tokens (asked once for passages and sections)."""
+    def frequencies(self, tokens: list[str]) -> Future:
+        """The archive's document counts of these tokens, asked once for passages and sections
+        and answered in the background."""
         key = tuple(tokens)
-        if key not in self._frequencies:
+        asked = self._frequencies.get(key)
+        if asked is None or (asked.done() and asked.exception() is not None):   # a failure is asked again
             if len(self._frequencies) > 64:
                 self._frequencies = {}
-            dims = sorted({token_dimension(t) for t in tokens})
-            rows = self.call("query", self.archive.names["terms"], filter=f"pk in {dims}",
-                             output_fields=["passages", "sections"]) if dims else []
-            self._frequencies[key] = {r["pk"]: (r["passages"], r["sections"]) for r in rows}
+            self._frequencies[key] = self.pool.submit(self._count_documents, sorted({token_dimension(t) for t in tokens}))
         return self._frequencies[key]
+
+    def _count_documents(self, dims: list[int]) -> dict[int, tuple[int, int]]:
+        rows = self.call("query", self.archive.names["terms"], filter=f"pk in {dims}",
+                         output_fields=["passages", "sections"]) if dims else []
+        return {r["pk"]: (r["passages"], r["sections"]) for r in rows}
 
 
 class MilvusScores:
     """BM25 scores for one question: the best from Milvus, any other worked out when asked for."""
 
-    def __init__(self, view: MilvusView, kind: str, number_of: dict[int, int], frequencies: dict[int, tuple[int, int]]):
+    def __init__(self, view: MilvusView, kind: str, number_of: dict[int, int], frequencies: Future):
         self.view, self.kind, self.number_of = view, kind, number_of
-        total, column = view.meta[kind], kind == "sections"   # N as when the index was loaded
-        # Repeated tokens count once, and a token no document holds scores nothing. A count above
-        # the total (an archive changed since it was loaded) is taken as the total: an IDF is
-        # never negative, which Milvus would refuse.
-        self.query = {dim: math.log(1 + (total - min(df[column], total) + 0.5) / (min(df[column], total) + 0.5))
-                      for dim, df in frequencies.items() if df[column] > 0}
+        self._frequencies, self._query = frequencies, None
         self.known: dict[int, float] = {}
         self.best: float | None = None
+        self._best: Future | None = None
+
+    @property
+    def query(self) -> dict[int, float]:
+        """The question's sparse vector: each token's IDF. Repeated tokens count once, and a token
+        no document holds scores nothing. A count above the total (an archive changed since it was
+        loaded) is taken as the total: an IDF is never negative, which Milvus would refuse."""
+        if self._query is None:
+            total, column = self.view.meta[self.kind], self.kind == "sections"   # N as when the index was loaded
+            self._query = {dim: math.log(1 + (total - min(df[column], total) + 0.5) / (min(df[column], total) + 0.5))
+                           for dim, df in self._frequencies.result().items() if df[column] > 0}
+        return self._query
 
     def top(self, k: int) -> np.ndarray:
-        if not self.query or not k:
-            self.best = 0.0
-            return np.zeros(0, dtype=np.int64)
-        hits = self.view.call("search", self.view.archive.names[self.kind], data=[self.query], anns_field="keywords",
-                              limit=k, output_fields=[], search_params={"metric_type": "IP"})
-        found = [(self.number_of[h["pk"]], float(h["distance"])) for h in hits[0] if h["pk"] in self.number_of]
+        found = self._search(k)
         self.known.update(found)
         self.best = max((score for _, score in found), default=0.0)
         return np.array([n for n, _ in found], dtype=np.int64)
 
+    def _search(self, k: int) -> list[tuple[int, float]]:
+        if not self.query or not k:
+            return []
+        hits = self.view.call("search", self.view.archive.names[self.kind], data=[self.query], anns_field="keywords",
+                              limit=k, output_fields=[], search_params={"metric_type": "IP"})
+        return [(self.number_of[h["pk"]], float(h["distance"])) for h in hits[0] if h["pk"] in self.number_of]
+
+    def ask_for_best(self) -> None:
+        """Search for the best score in the background (max() waits for it)."""
+        self._best = self.view.pool.submit(self._search, 1)
+
     def max(self) -> float:
         if self.best is None:
-            self.top(1)
+            if self._best is None:
+                self.top(1)
+            else:
+                self.best = max((score for _, score in self._best.result()), default=0.0)
         return self.best
 
     def at(self, numbers: np.ndarray) -> np.ndarray:

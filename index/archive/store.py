@@ -6,6 +6,8 @@ Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format)
   articles.json          parsed articles (title, metadata, sections, paragraphs, dropped lines)
   passages.json          [article, section (in the index), section (in the article), paragraph, text]
   passages.faiss/.npy    passage vectors (FAISS index for search, .npy for scoring candidates)
+  dense_passages.npy     when the HNSW graph outlived a change: the passage each of its nodes is
+                         now, -1 for those of removed articles (filtered out at search)
   sections.npy           one vector per section (title + heading + text)
   passages_bm25.*, sections_bm25.*   keyword indexes
   passage_types.npy      the kinds of answer each passage holds (index/language/answer_types.py), as bit flags
@@ -30,7 +32,7 @@ import faiss
 import numpy as np
 
 from index.language import answer_types, text
-from index.archive.base import Archive, EmbeddedArchive
+from index.archive.base import ArchiveView, EmbeddedView
 from index.sources.article import Article, Passage, Section
 from index.encode.embed import Embedder
 from index.archive.keyword import KeywordIndex, load_counts, term_counts, widened
@@ -42,6 +44,7 @@ from index.encode.onnx_encoder import file_sha256 as _file_sha256
 FORMAT = 5
 ENCODER_DIR = "encoder"
 SOURCES_DIR = "sources"
+DENSE_PASSAGES = "dense_passages.npy"
 # A section's vector is made of its first 256 tokens (title, heading, opening sentences). The whole
 # section (up to 512) costs most of the build, since attention grows with the square of the length,
 # for little: CMRC trial hit@1 0.797 → 0.795, DRCD 0.849 → 0.845, Lanshan 20/20 both (ONNX, one
@@ -50,6 +53,10 @@ SECTION_TOKENS = 256
 # Exact search is fast below this many passages (a few ms at 50k × 512 floats) and has no recall
 # loss; above it HNSW keeps latency flat as the corpus grows.
 HNSW_ABOVE = 50_000
+# A change keeps the HNSW graph, its removed passages left in as tombstones that search skips,
+# until they are this share of its nodes: then the next change builds the graph again. Building
+# it is most of a change at 100,000 passages; searching around many dead nodes costs recall.
+MAX_REMOVED_SHARE = 0.2
 
 
 class IndexStoreError(RuntimeError):
@@ -69,13 +76,16 @@ class Index:
     passage_keywords: KeywordIndex
     section_keywords: KeywordIndex
     passage_types: np.ndarray       # answer_types bit flags of each passage
+    # The passage of each node of `dense` when they differ (a graph kept through a change, with
+    # -1 for removed passages); None when node i is passage i.
+    dense_passages: np.ndarray | None = None
     # Where retrieval reads vectors and keyword scores (index/archive/base.py): these arrays, or Milvus
     # (index/archive/milvus.py), for which the array fields above are None.
-    archive: Archive | None = None
+    view: ArchiveView | None = None
 
     def __post_init__(self):
-        if self.archive is None:
-            self.archive = EmbeddedArchive(self)
+        if self.view is None:
+            self.view = EmbeddedView(self)
 
 
 def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
@@ -100,8 +110,10 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     fresh_sections = [i for i in range(len(section_texts)) if i not in kept.section_rows]
     section_vectors = kept.merged(embedder.encode([section_texts[i] for i in fresh_sections], max_tokens=SECTION_TOKENS),
                                   fresh_sections, "section_vectors")
-    dense = kept.dense(passage_vectors, fresh, faiss_kind) or _faiss_index(passage_vectors, faiss_kind)
-    _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense)
+    dense, dense_passages = kept.dense(passage_vectors, fresh, faiss_kind)
+    if dense is None:
+        dense = _faiss_index(passage_vectors, faiss_kind)
+    _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense, dense_passages)
     passage_counts, vocabulary = kept.counts([text.keyword_tokens(text.normalise(passages[i].text)) for i in fresh],
                                              fresh, len(passages))
     passage_keywords = KeywordIndex.from_counts(passage_counts, vocabulary)
@@ -119,7 +131,7 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     # What was just written, as load_index would read it back (without reading it back).
     return Index(folder, manifest, articles, passages, passage_section, passage_vectors, section_vectors, dense,
-                 passage_keywords, section_keywords, types)
+                 passage_keywords, section_keywords, types, dense_passages)
 
 
 class _Kept:
@@ -156,19 +168,28 @@ class _Kept:
             out[list(rows)] = getattr(self.previous, field)[list(rows.values())]
         return out
 
-    def dense(self, vectors: np.ndarray, fresh: list[int], kind: str) -> faiss.Index | None:
-        """The previous HNSW graph with the new passages added, when they only follow the ones it
-        holds, unchanged and in order (an --add): building the graph again is most of an --add at
-        100,000 passages. None otherwise: the caller builds the index afresh."""
+    def dense(self, vectors: np.ndarray, fresh: list[int], kind: str) -> tuple[faiss.Index | None, np.ndarray | None]:
+        """The previous HNSW graph, changed in place of being built again: the new passages added
+        as nodes, the removed ones left as tombstones, and the passage each node now is (None when
+        node i is passage i). (None, None) when there is no graph to keep, or it would hold more
+        than MAX_REMOVED_SHARE tombstones: the caller builds the index afresh, which compacts it."""
         previous = self.previous
-        if not _uses_hnsw(kind, len(vectors)) or previous is None or not isinstance(previous.dense, faiss.IndexHNSWFlat) \
-                or len(self.passage_rows) != previous.dense.ntotal \
-                or any(new != old for new, old in self.passage_rows.items()):
-            return None
+        if not _uses_hnsw(kind, len(vectors)) or previous is None or not isinstance(previous.dense, faiss.IndexHNSWFlat):
+            return None, None
+        new_number = np.full(len(previous.passages), -1, dtype=np.int64)   # of each old passage
+        new_number[list(self.passage_rows.values())] = list(self.passage_rows)
+        old_passages = previous.dense_passages
+        if old_passages is None:
+            old_passages = np.arange(previous.dense.ntotal)
+        node_passages = np.where(old_passages >= 0, new_number[np.maximum(old_passages, 0)], -1)
+        node_passages = np.concatenate([node_passages, np.asarray(fresh, dtype=np.int64)])
+        if (node_passages < 0).sum() > MAX_REMOVED_SHARE * len(node_passages):
+            return None, None
         dense = faiss.clone_index(previous.dense)
         if fresh:
             dense.add(vectors[fresh])
-        return dense
+        in_order = np.array_equal(node_passages, np.arange(len(node_passages)))
+        return dense, None if in_order else node_passages
 
     def counts(self, fresh_tokens: list[list[str]], fresh: list[int], total: int):
         """Passage term counts in passage order, and their vocabulary (the previous index's columns
@@ -260,7 +281,8 @@ def _files_written(folder: Path) -> list[str]:
     from index.encode.onnx_encoder import FILES
     encoder = [f"{ENCODER_DIR}/{name}" for name in FILES if (folder / ENCODER_DIR / name).is_file()]
     sources = sorted(f"{SOURCES_DIR}/{f.name}" for f in (folder / SOURCES_DIR).glob("*.txt"))
-    return [*_INDEX_FILES, *encoder, *sources]
+    optional = [name for name in (DENSE_PASSAGES,) if (folder / name).is_file()]
+    return [*_INDEX_FILES, *optional, *encoder, *sources]
 
 
 def _write_sources(target: Path, texts: dict[str, str]) -> None:
@@ -360,7 +382,7 @@ def _faiss_index(vectors: np.ndarray, kind: str) -> faiss.Index:
     return dense
 
 
-def _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense):
+def _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense, dense_passages):
     article_no = {a.id: i for i, a in enumerate(articles)}
     (folder / "articles.json").write_text(json.dumps([asdict(a) for a in articles], ensure_ascii=False),
                                           encoding="utf-8")
@@ -370,6 +392,8 @@ def _write(folder, articles, passages, passage_section, passage_vectors, section
     np.save(folder / "passages.npy", passage_vectors, allow_pickle=False)
     np.save(folder / "sections.npy", section_vectors, allow_pickle=False)
     faiss.write_index(dense, str(folder / "passages.faiss"))
+    if dense_passages is not None:
+        np.save(folder / DENSE_PASSAGES, dense_passages, allow_pickle=False)
 
 
 def _manifest(articles, embedder, dense, n_passages, seconds):
@@ -395,11 +419,14 @@ def _read(folder: Path, manifest: dict) -> Index:
     section_vectors = np.load(folder / "sections.npy", allow_pickle=False)
     dense = faiss.read_index(str(folder / "passages.faiss"))
     passage_types = np.load(folder / "passage_types.npy", allow_pickle=False)
-    if dense.ntotal != len(passages) or len(section_vectors) != n_sections or len(passage_types) != len(passages):
+    dense_passages = np.load(folder / DENSE_PASSAGES, allow_pickle=False) if DENSE_PASSAGES in manifest["files"] else None
+    live = dense.ntotal if dense_passages is None else int((dense_passages >= 0).sum())
+    if live != len(passages) or len(section_vectors) != n_sections or len(passage_types) != len(passages) \
+            or (dense_passages is not None and len(dense_passages) != dense.ntotal):
         raise ValueError("vector counts do not match the passages")
     return Index(folder, manifest, articles, passages, np.array([r[1] for r in rows], dtype=np.int32),
                  passage_vectors, section_vectors, dense, KeywordIndex.load(folder, "passages_bm25"),
-                 KeywordIndex.load(folder, "sections_bm25"), passage_types)
+                 KeywordIndex.load(folder, "sections_bm25"), passage_types, dense_passages)
 
 
 def _passage(article: Article, section_no: int, paragraph: int, passage_text: str) -> Passage:

@@ -110,7 +110,7 @@ class Searcher:
     def __init__(self, index: Index, embedder: Embedder, untrained: bool = False):
         """The networks are those fitted for the index's model (fitted_networks()); `untrained` when
         fitting new ones (scripts/fit_fusion.py), where only the features are used."""
-        self.index, self.embedder, self.archive = index, embedder, index.archive
+        self.index, self.embedder, self.view = index, embedder, index.view
         if untrained:
             fusion = {"ranker": Network.untrained(FEATURES),
                       "refusal": {**Network.untrained(ABSTAIN_FEATURES), "threshold": 0.5}}
@@ -206,25 +206,24 @@ class Searcher:
         if n == 0:
             return np.zeros(0, dtype=np.int64), np.zeros((0, len(FEATURES)), dtype=np.float32)
         q_vec = self.embedder.encode_question(query.text)
-        bm25 = self.archive.passage_bm25(query.tokens)
+        # Both asked for now: an archive in Milvus looks their statistics up while it searches.
+        bm25, section_bm25 = self.view.passage_bm25(query.tokens), self.view.section_bm25(query.tokens)
         candidates = self._candidates(q_vec, bm25, article_id)
-        return candidates, self._feature_matrix(query, q_vec[0], bm25, candidates)
+        return candidates, self._feature_matrix(query, q_vec[0], bm25, section_bm25, candidates)
 
     def _candidates(self, q_vec: np.ndarray, bm25: Scores, article_id: str | None = None) -> np.ndarray:
         if article_id in self._article_passages:   # one article: score its passages directly
             numbers = np.array(self._article_passages[article_id])
-            dense = self.archive.passage_similarity(q_vec[0], numbers)
+            dense = self.view.passage_similarity(q_vec[0], numbers)
             return np.unique(np.concatenate([numbers[np.argsort(-dense)[:CANDIDATES]],
                                              numbers[np.argsort(-bm25.at(numbers))[:CANDIDATES]]]))
-        k = min(CANDIDATES, len(self.index.passages))
-        return np.unique(np.concatenate([self.archive.dense_top(q_vec, k), bm25.top(k)]))
+        return self.view.candidates(q_vec, bm25, min(CANDIDATES, len(self.index.passages)))
 
-    def _feature_matrix(self, query, q_vec, bm25: Scores, candidates) -> np.ndarray:
+    def _feature_matrix(self, query, q_vec, bm25: Scores, section_bm25: Scores, candidates) -> np.ndarray:
         idx = self.index
         sections = idx.passage_section[candidates]
-        dense = self.archive.passage_similarity(q_vec, candidates)
-        dense_section = self.archive.section_similarity(q_vec, sections)
-        section_bm25 = self.archive.section_bm25(query.tokens)
+        dense = self.view.passage_similarity(q_vec, candidates)
+        dense_section = self.view.section_similarity(q_vec, sections)
         rel = lambda a, b: a / b.max() if b.max() > 0 else np.zeros_like(a)  # noqa: E731
         texts = [self._passage_text[i] for i in candidates]
         words, weights = [w for w, _ in query.topic], np.array([w for _, w in query.topic], dtype=np.float64)
