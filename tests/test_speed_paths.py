@@ -1,7 +1,6 @@
 """Fast tier: the pieces of the answer path that were made faster must give the same results as the
 plain way of computing them."""
 import os
-import pickle
 
 import numpy as np
 import pytest
@@ -92,9 +91,9 @@ def test_the_cached_tag_table_gives_jieba_posseg_dictionary_tags():
 
 
 _TOKENS = ("import json, sys; sys.path.insert(0, {root!r}); import jieba; from index.language import text; "
-           "{load}; print(json.dumps([len(jieba.dt.FREQ), jieba.dt.total, "
-           "[jieba.lcut(s) for s in ('岚山区委书记焦春锋表示', '高启硕和母亲陈韦伟参加了夏令营', '量子计算机的计算速度')]], "
-           "ensure_ascii=False))")
+           "{load}; tokens = [jieba.lcut(s) for s in ('岚山区委书记焦春锋表示', '高启硕和母亲陈韦伟参加了夏令营', "
+           "'量子计算机的计算速度')]; words = getattr(jieba.dt.FREQ, 'whole', lambda: jieba.dt.FREQ)(); "
+           "print(json.dumps([len(words), sum(words.values()), jieba.dt.total, tokens], ensure_ascii=False))")
 
 
 def _tokens(tmp_path, load: str) -> str:
@@ -111,12 +110,31 @@ def _tokens(tmp_path, load: str) -> str:
 def test_jiebas_dictionary_from_the_cache_gives_the_same_tokens_and_runs_nothing(tmp_path):
     jiebas_own = _tokens(tmp_path, "jieba.initialize()")
     assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own   # made, from jieba's own loading
-    cached = next(tmp_path.glob("jieba-*-dictionary.pickle"))
-    assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own   # read from the cache
+    cached = next(tmp_path.glob("jieba-*-dictionary.npz"))
+    assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own   # read from the cache, a character at a time
+    assert _tokens(tmp_path, "text.load_dictionary(whole=True)") == jiebas_own   # read whole, for a build
+    # A file someone else wrote into the cache: arrays are read without pickle, so nothing in it
+    # runs; what does not read as the arrays is made again from jieba.
     marker = tmp_path / "ran"
 
-    class Planted:   # a cache file someone else wrote: unpickling it would run a command
+    class Planted:
         def __reduce__(self):
             return (os.system, (f"touch {marker}",))
-    cached.write_bytes(pickle.dumps(Planted()))
+    np.savez(cached.with_suffix(""), words=np.array([Planted()], dtype=object))
     assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own and not marker.exists()
+    cached.write_bytes(b"not an archive")
+    assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own
+
+
+def test_the_dictionary_read_a_character_at_a_time_is_jiebas_own():
+    import jieba
+    from index.language.text import _ByFirstCharacter
+    jieba.initialize()
+    own = dict(jieba.dt.FREQ)
+    sample = dict(list(own.items())[::50] + [("岚山", own.get("岚山", 0))])
+    arrays = _ByFirstCharacter.arrays(sample, 7)
+    lazy = _ByFirstCharacter(bytes(arrays["words"]).decode(), arrays["counts"],
+                             dict(zip(bytes(arrays["firsts"]).decode(), arrays["bounds"].tolist())))
+    assert "岚山" in lazy and lazy.get("岚山") == sample["岚山"] and lazy.get("不在词典里的词") is None
+    lazy["新词"] = 3   # jieba's add_word
+    assert lazy["新词"] == 3 and lazy.whole() == {**sample, "新词": 3}

@@ -207,6 +207,7 @@ class MilvusArchive:
             return self._add(articles, texts, embedder, progress)
 
     def _add(self, articles: list[Article], texts: dict[str, str], embedder, progress: Progress | None) -> Written:
+        text.load_dictionary(whole=True)   # every passage is tokenised
         meta = self._begin([a.id for a in articles])
         replaced = self.articles([a.id for a in articles])
         self._delete(meta, replaced)

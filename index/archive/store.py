@@ -98,6 +98,7 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     answer kinds: adding or removing one article embeds and tokenises that article alone."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    text.load_dictionary(whole=True)   # every passage is tokenised
     _write_sources(folder / SOURCES_DIR, texts or {})
     started = time.time()
     passages, passage_section, section_texts = _flatten(articles)
