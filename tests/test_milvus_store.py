@@ -186,3 +186,33 @@ def test_a_query_milvus_refuses_is_that_questions_error_not_an_outage(embedder, 
         view.call("search", archive.names["passages"], data=[{1: -1.0}], anns_field="keywords", limit=3,
                   search_params={"metric_type": "IP"})
     assert not issubclass(ArchiveQueryError, ArchiveUnavailable)
+
+
+def test_article_records_are_joined_from_their_parts_one_article_at_a_time():
+    from index.archive.milvus import _records, row_key
+    record = {"article": {"id": "b"}, "text": "长" * 40}
+    body = json.dumps(record, ensure_ascii=False)
+    rows = [{"pk": row_key("a", 0), "article": "a", "part": 0, "body": '{"article": {"id": "a"}}'}] + \
+        [{"pk": row_key("b", n), "article": "b", "part": n, "body": body[n * 10:(n + 1) * 10]}
+         for n in range(len(body) // 10 + 1)]
+    rows.sort(key=lambda r: r["pk"])
+    streamed = _records(iter(rows))   # as query_iterator gives them: in key order
+    first = next(streamed)
+    assert first["article"]["id"] in ("a", "b") and len(list(streamed)) == 1
+    assert sorted(r["article"]["id"] for r in _records(rows[::-1])) == ["a", "b"]   # a query's list, any order
+    assert record in list(_records(rows[::-1]))
+
+
+def test_a_change_of_more_articles_than_the_meta_row_can_name_is_marked_and_rebuilt_not_repaired(embedder, tmp_path):
+    from index.archive.milvus import MANY, MilvusArchive
+    from index.archive.store import IndexStoreError
+    from index.sources.article import parse_article
+    archive = MilvusArchive(str(tmp_path / "archive.db"))
+    archive.create(embedder.dimension, embedder.name)
+    many = [parse_article(f"第{n}篇\n\n第{n}篇的正文。\n", article_id=f"article-{n:05d}") for n in range(5_000)]
+    meta = archive._begin([a.id for a in many])   # 5,000 ids would not fit the row
+    assert meta["writing"] == MANY == archive.meta()["writing"]
+    with pytest.raises(IndexStoreError, match="run: article-qa index"):
+        archive.add(many[:1], {}, embedder)
+    archive.rebuild(many[:3], {}, embedder)
+    assert archive.meta()["writing"] == [] and archive.article_count() == 3

@@ -8,7 +8,7 @@ import pytest
 from index.language import text
 from index.archive.keyword import KeywordIndex
 from index.encode.onnx_export import ExportError, _pipeline
-from index.search.retrieve import _presence
+from index.search.retrieve import _Joined, _presence
 
 
 def test_presence_table_matches_plain_substring_tests():
@@ -17,6 +17,14 @@ def test_presence_table_matches_plain_substring_tests():
     expected = np.array([[t in s for s in texts] for t in terms])
     assert (_presence(terms, texts) == expected).all()
     assert _presence([], texts).shape == (0, 5) and _presence(terms, []).shape == (6, 0)
+
+
+def test_joined_texts_give_each_text_back_and_never_match_across_two():
+    texts = ["岚山港", "", "钢铁产业", "港口吞吐量", "a"]
+    joined = _Joined(texts, "\n")
+    assert [joined.text(k) for k in range(len(texts))] == texts
+    assert _presence(["港钢", "港口", ""], joined).tolist() == _presence(["港钢", "港口", ""], texts).tolist()
+    assert not _presence(["港\n钢"], joined).any() and _Joined([]).count == 0
 
 
 def test_bm25_scores_without_scipy_match_a_sparse_matrix_product():

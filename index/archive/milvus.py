@@ -50,6 +50,8 @@ _NO_COUNTS = {"articles": 0, "passages": 0, "passage_tokens": 0, "sections": 0, 
 PART_CHARS = 16_000          # a VARCHAR holds 65,535 bytes: 16,000 characters of any UTF-8
 ROW_BITS = 20                # a passage or section key: article key << 20 | its number in the article
 BATCH = 2_000                # rows per insert or query call
+MAX_META_CHARS = 60_000      # the meta row's body, a VARCHAR of at most 65,535 bytes (json.dumps writes ASCII)
+MANY = "many"                # the mark of a write whose articles are too many to name in the meta row
 _UNUSED = [0.0, 0.0]         # Milvus wants a vector field in every collection; these hold none
 _DENSE_SEARCH = {"metric_type": "IP", "params": {"ef": 128}}   # HNSW: as the embedded index's efSearch
 
@@ -279,6 +281,8 @@ class MilvusArchive:
             self._repair(meta["writing"])
             meta = self.meta()
         meta["writing"] = sorted(ids)
+        if len(json.dumps(meta)) > MAX_META_CHARS:   # thousands of articles at once (a build)
+            meta["writing"] = MANY
         self._write_meta(meta)
         return meta
 
@@ -287,9 +291,13 @@ class MilvusArchive:
         meta["writing"], meta["version"] = [], time.time_ns()
         self._write_meta(meta)
 
-    def _repair(self, cut_short: list[str]) -> None:
+    def _repair(self, cut_short: list[str] | str) -> None:
         """After a write that was cut short: its articles are taken out wherever they got to, and
-        every count is made again from the articles stored."""
+        every count is made again from the articles stored. A write of too many articles to name
+        is not repaired here: the archive is built again."""
+        if cut_short == MANY:
+            raise IndexStoreError(f"A change of many articles to {self.where} was cut short — run: article-qa index "
+                                  f"(it builds the archive again)")
         log.warning("The Milvus archive at %s: a change of %s was cut short; taking those articles out "
                     "and recounting the keyword statistics", self.uri, ", ".join(cut_short))
         expression = f"article in {json.dumps(cut_short, ensure_ascii=False)}"
@@ -627,13 +635,18 @@ def _weights(documents: list[list[str]], average_length: float) -> list[dict[int
 
 
 def _records(rows) -> Iterator[dict]:
-    """The article records that rows of the articles collection hold, their parts joined in
-    order; each is parsed only when reached, so loading never holds every record parsed at once."""
-    parts: dict[str, list[tuple[int, str]]] = {}
-    for row in rows:
-        parts.setdefault(row["article"], []).append((row["part"], row["body"]))
-    while parts:
-        _, pieces = parts.popitem()
+    """The article records that rows of the articles collection hold, their parts joined in order.
+    Rows in key order (query_iterator pages by primary key; an article's key is the top bits of
+    its parts' keys) come one article after another, so each record is parsed as soon as its last
+    part is read: loading never holds the whole archive's JSON at once."""
+    article, pieces = None, []
+    for row in sorted(rows, key=lambda r: r["pk"]) if isinstance(rows, list) else rows:
+        if row["article"] != article and pieces:
+            yield json.loads("".join(body for _, body in sorted(pieces)))
+            pieces = []
+        article = row["article"]
+        pieces.append((row["part"], row["body"]))
+    if pieces:
         yield json.loads("".join(body for _, body in sorted(pieces)))
 
 

@@ -120,14 +120,16 @@ class Searcher:
         self.ranker = Network(fusion["ranker"], FEATURES)
         self.refusal = Network(fusion["refusal"], ABSTAIN_FEATURES)
         self.threshold = float(fusion["refusal"]["threshold"])
-        self._passage_text = [text.normalise(p.text) for p in index.passages]
+        # The normalised texts questions are compared with, each kept once: a passage's or an
+        # article's text is a slice of its joined string, which is also what "does this word
+        # occur anywhere" searches.
+        self._passages = _Joined([text.normalise(p.text) for p in index.passages], "\x00")
+        self._articles = _Joined([text.normalise(" ".join([a.title, *[" ".join(s.paragraphs) for s in a.sections]]))
+                                  for a in index.articles], "\n")
+        self._article_number = {a.id: n for n, a in enumerate(index.articles)}
         self._section_text = [text.normalise(section_text(a, s)) for a in index.articles for s in a.sections]
-        self._article_text = {a.id: text.normalise(" ".join([a.title, *[" ".join(s.paragraphs) for s in a.sections]]))
-                              for a in index.articles}
         # A title made from the first sentence names no subject: its words keep their weight.
         self._title_text = {a.id: "" if a.title_from_text else text.normalise(a.title) for a in index.articles}
-        self._known_text = "\n".join(self._article_text.values())
-        self._joined = _Joined(self._passage_text)
         self._article_passages: dict[str, list[int]] = {}
         for number, passage in enumerate(index.passages):
             self._article_passages.setdefault(passage.article, []).append(number)
@@ -137,23 +139,24 @@ class Searcher:
 
     def passage_text(self, number: int) -> str:
         """A passage's normalised text (what questions are compared with)."""
-        return self._passage_text[number]
+        return self._passages.text(number)
 
     def article_text(self, article_id: str) -> str:
         """An article's whole text, normalised (what absence is judged against)."""
-        return self._article_text.get(article_id, "")
+        number = self._article_number.get(article_id)
+        return "" if number is None else self._articles.text(number)
 
     def passages_containing(self, phrase: str) -> list[int]:
         """Numbers of the passages that contain the phrase (already in normal form), in reading order."""
-        if not phrase or not self._passage_text:
+        if not phrase:
             return []
-        return np.flatnonzero(_presence([phrase], self._passage_text, self._joined)[0]).tolist()
+        return np.flatnonzero(_presence([phrase], self._passages)[0]).tolist()
 
     def analyse(self, question: text.Message | str) -> Query:
         """What retrieval needs from a question: its words, topic, focus and the kind of answer wanted."""
         q = text.as_message(question).question
         wants = answer_types.wanted(q)
-        topic = [(w, text.word_weight(w)) for w in text.content_words(q, self._known_text)]
+        topic = [(w, text.word_weight(w)) for w in text.content_words(q, self._articles.string)]
         return Query(q, text.keyword_tokens(q), topic, wants, (_grams(q, 2), _grams(q, 3)), _focus(q, topic))
 
     def search(self, question: text.Message | str, k: int = 3, article_id: str | None = None) -> Result:
@@ -185,7 +188,7 @@ class Searcher:
         about "常住人口" cannot be answered by an article that never says it, however close the
         rest of the question is. Absence is measured by words (weighted by rarity), by rare words
         alone, and by character pairs (robust where jieba cuts a name differently)."""
-        article = self._article_text[article_id]
+        article = self.article_text(article_id)
         missing = [(weight * _absent_share(word, article), weight) for word, weight in query.topic]
         total = sum(weight for _, weight in missing) or 1.0
         rare_missing = sum(weight >= RARE_WORD and word not in article for word, weight in query.topic)
@@ -225,7 +228,7 @@ class Searcher:
         dense = self.view.passage_similarity(q_vec, candidates)
         dense_section = self.view.section_similarity(q_vec, sections)
         rel = lambda a, b: a / b.max() if b.max() > 0 else np.zeros_like(a)  # noqa: E731
-        texts = [self._passage_text[i] for i in candidates]
+        texts = [self._passages.text(i) for i in candidates]
         words, weights = [w for w, _ in query.topic], np.array([w for _, w in query.topic], dtype=np.float64)
         bigrams, trigrams = sorted(query.grams[0]), sorted(query.grams[1])
         # Which of the question's words and n-grams each candidate contains: one pass, every feature
@@ -268,7 +271,7 @@ class Searcher:
         """Each article's weight for each term: log((passages + 1) / (passages holding it + 0.5)),
         0 for the words of its title. One presence table over all the articles' passages."""
         numbers = [self._article_passages[a] for a in articles]
-        present = _presence(terms, [self._passage_text[n] for ns in numbers for n in ns])
+        present = _presence(terms, [self._passages.text(n) for ns in numbers for n in ns])
         firsts = np.cumsum([0] + [len(ns) for ns in numbers[:-1]])
         df = np.add.reduceat(present, firsts, axis=1).astype(np.float32) if len(terms) else np.zeros((0, len(numbers)))
         out = {}
@@ -291,7 +294,7 @@ class Searcher:
 
     def _hit(self, query: Query, passage_no: int, score: float) -> Hit:
         passage = self.index.passages[passage_no]
-        matched = tuple(w for w, _ in query.topic if w in self._passage_text[passage_no])
+        matched = tuple(w for w, _ in query.topic if w in self._passages.text(passage_no))
         return Hit(passage, float(score), matched, int(passage_no), answer_types.spans(query.wants, passage.text, query.text))
 
 
@@ -337,22 +340,27 @@ def _grams(question: str, n: int) -> frozenset:
 
 
 class _Joined:
-    """Texts joined into one string (NUL between them: normalised texts hold none, so a match never
-    spans two texts), with where each one starts."""
+    """Texts joined into one string, with where each one starts; text(k) is the k-th again. The
+    separator is a character the texts never hold (normalised texts hold no NUL; an article's
+    text no newline), so a match never spans two texts."""
 
-    def __init__(self, texts: list[str]):
-        self.string = "\x00".join(texts)
+    def __init__(self, texts: list[str], separator: str = "\x00"):
+        self.string, self.count = separator.join(texts), len(texts)
         self.starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
 
+    def text(self, k: int) -> str:
+        end = self.starts[k + 1] - 1 if k + 1 < self.count else len(self.string)
+        return self.string[self.starts[k]:end]
 
-def _presence(terms: list[str], texts: list[str], joined: _Joined | None = None) -> np.ndarray:
+
+def _presence(terms: list[str], texts: list[str] | _Joined) -> np.ndarray:
     """(terms, texts) table of whether each term occurs in each text. The texts are searched as one
-    string (`joined`, when the caller keeps one), one term at a time, so the work is in str.find
+    string (a _Joined, when the caller keeps one), one term at a time, so the work is in str.find
     rather than a Python loop over every term and text."""
-    out = np.zeros((len(terms), len(texts)), dtype=bool)
-    if not terms or not texts:
+    joined = texts if isinstance(texts, _Joined) else _Joined(texts)
+    out = np.zeros((len(terms), joined.count), dtype=bool)
+    if not terms or not joined.count:
         return out
-    joined = joined or _Joined(texts)
     joined, starts = joined.string, joined.starts
     for row, term in enumerate(terms):
         at = joined.find(term)
