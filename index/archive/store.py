@@ -114,7 +114,11 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     dense, dense_passages = kept.dense(passage_vectors, fresh, faiss_kind)
     if dense is None:
         dense = _faiss_index(passage_vectors, faiss_kind)
-    _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense, dense_passages)
+    # Files that come over unchanged from the previous index are linked, not written again (an
+    # index folder is never changed in place, only replaced), and their sha256 taken over.
+    same = kept.same_files(dense, embedder)
+    _write(folder, articles, passages, passage_section, passage_vectors, section_vectors,
+           None if "passages.faiss" in same else dense, dense_passages)
     passage_counts, vocabulary = kept.counts([text.keyword_tokens(text.normalise(passages[i].text)) for i in fresh],
                                              fresh, len(passages))
     passage_keywords = KeywordIndex.from_counts(passage_counts, vocabulary)
@@ -125,10 +129,13 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     section_keywords.save(folder, "sections_bm25")
     types = kept.merged(answer_types.holds_all([passages[i].text for i in fresh]), fresh, "passage_types")
     np.save(folder / "passage_types.npy", types, allow_pickle=False)
-    _copy_encoder(embedder, folder / ENCODER_DIR)
+    if not any(name.startswith(ENCODER_DIR) for name in same):
+        _copy_encoder(embedder, folder / ENCODER_DIR)
+    for name in same:
+        _link(previous.folder / name, folder / name)
     manifest = _manifest(articles, embedder, dense, len(passages), time.time() - started)
     manifest["reused_passages"] = len(kept.passage_rows)
-    manifest["files"] = {name: _file_sha256(folder / name) for name in _files_written(folder)}
+    manifest["files"] = {name: same.get(name) or _file_sha256(folder / name) for name in _files_written(folder)}
     (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     # What was just written, as load_index would read it back (without reading it back).
     return Index(folder, manifest, articles, passages, passage_section, passage_vectors, section_vectors, dense,
@@ -186,11 +193,26 @@ class _Kept:
         node_passages = np.concatenate([node_passages, np.asarray(fresh, dtype=np.int64)])
         if (node_passages < 0).sum() > MAX_REMOVED_SHARE * len(node_passages):
             return None, None
-        dense = faiss.clone_index(previous.dense)
-        if fresh:
+        dense = previous.dense
+        if fresh:   # a copy grows; with nothing to add the graph is the previous one, unchanged
+            dense = faiss.clone_index(previous.dense)
             dense.add(vectors[fresh])
         in_order = np.array_equal(node_passages, np.arange(len(node_passages)))
         return dense, None if in_order else node_passages
+
+    def same_files(self, dense, embedder: Embedder) -> dict[str, str]:
+        """The previous index's files this build would write again byte for byte — its graph when
+        taken over unchanged, its encoder when the build uses the same one — with their sha256."""
+        previous = self.previous
+        if previous is None:
+            return {}
+        recorded = previous.manifest.get("files", {})
+        same = {}
+        if dense is previous.dense:
+            same["passages.faiss"] = recorded.get("passages.faiss")
+        if _same_encoder(previous, embedder) and embedder.encoder_folder:
+            same |= {name: sha for name, sha in recorded.items() if name.startswith(f"{ENCODER_DIR}/")}
+        return {name: sha for name, sha in same.items() if sha and (previous.folder / name).is_file()}
 
     def counts(self, fresh_tokens: list[list[str]], fresh: list[int], total: int):
         """Passage term counts in passage order, and their vocabulary (the previous index's columns
@@ -290,7 +312,17 @@ def _write_sources(target: Path, texts: dict[str, str]) -> None:
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir()
     for article_id, text_of_article in texts.items():
-        (target / f"{article_id}.txt").write_text(text_of_article, encoding="utf-8")
+        if text_of_article:   # none kept ("" from an index that kept none): no file
+            (target / f"{article_id}.txt").write_text(text_of_article, encoding="utf-8")
+
+
+def _link(source: Path, target: Path) -> None:
+    """`target` as another name of `source` (a copy where the file system has no hard links)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
 
 
 def stored_source_text(folder: Path, article_id: str) -> str:
@@ -392,7 +424,8 @@ def _write(folder, articles, passages, passage_section, passage_vectors, section
     (folder / "passages.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     np.save(folder / "passages.npy", passage_vectors, allow_pickle=False)
     np.save(folder / "sections.npy", section_vectors, allow_pickle=False)
-    faiss.write_index(dense, str(folder / "passages.faiss"))
+    if dense is not None:   # None: the previous index's file is linked instead
+        faiss.write_index(dense, str(folder / "passages.faiss"))
     if dense_passages is not None:
         np.save(folder / DENSE_PASSAGES, dense_passages, allow_pickle=False)
 
