@@ -25,6 +25,9 @@ def test_joined_texts_give_each_text_back_and_never_match_across_two():
     assert [joined.text(k) for k in range(len(texts))] == texts
     assert _presence(["港钢", "港口", ""], joined).tolist() == _presence(["港钢", "港口", ""], texts).tolist()
     assert not _presence(["港\n钢"], joined).any() and _Joined([]).count == 0
+    part = joined.runs([range(3, 5), range(0, 0), range(0, 2)])
+    assert [part.text(k) for k in range(part.count)] == texts[3:5] + texts[0:2]
+    assert _presence(["港", "a"], part).tolist() == _presence(["港", "a"], texts[3:5] + texts[0:2]).tolist()
 
 
 def test_bm25_scores_without_scipy_match_a_sparse_matrix_product():

@@ -104,8 +104,11 @@ class Conversations:
         return answer
 
     def warm_up(self) -> None:
-        """Load what only follow-ups need (jieba's tagger) before the first one: for the bot and
-        the chats, not for a single `ask`."""
+        """For the bot and the chats, not for a single `ask`: load what only follow-ups need
+        (jieba's tagger) before the first one, and jieba's dictionary whole — read a first
+        character at a time, the first questions would each fill part of it, and every look-up
+        would cost a little more."""
+        text.load_dictionary(whole=True)
         followup.warm_up()
 
     def choose_article(self, conversation: str, article_id: str, now: float | None = None) -> None:

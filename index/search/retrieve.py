@@ -130,9 +130,11 @@ class Searcher:
         self._section_text = [text.normalise(section_text(a, s)) for a in index.articles for s in a.sections]
         # A title made from the first sentence names no subject: its words keep their weight.
         self._title_text = {a.id: "" if a.title_from_text else text.normalise(a.title) for a in index.articles}
-        self._article_passages: dict[str, list[int]] = {}
+        # Passages are numbered article by article (store._flatten): each article's are one run.
+        self._article_passages: dict[str, range] = {}
         for number, passage in enumerate(index.passages):
-            self._article_passages.setdefault(passage.article, []).append(number)
+            run = self._article_passages.get(passage.article)
+            self._article_passages[passage.article] = range(run.start if run else number, number + 1)
         text.warm_up()   # load jieba's dictionary and IDF table now, not on the first question
         # One question is one vector: FAISS's OpenMP threads would only spin against ONNX Runtime's.
         faiss.omp_set_num_threads(1)
@@ -271,7 +273,7 @@ class Searcher:
         """Each article's weight for each term: log((passages + 1) / (passages holding it + 0.5)),
         0 for the words of its title. One presence table over all the articles' passages."""
         numbers = [self._article_passages[a] for a in articles]
-        present = _presence(terms, [self._passages.text(n) for ns in numbers for n in ns])
+        present = _presence(terms, self._passages.runs(numbers))
         firsts = np.cumsum([0] + [len(ns) for ns in numbers[:-1]])
         df = np.add.reduceat(present, firsts, axis=1).astype(np.float32) if len(terms) else np.zeros((0, len(numbers)))
         out = {}
@@ -345,12 +347,28 @@ class _Joined:
     text no newline), so a match never spans two texts."""
 
     def __init__(self, texts: list[str], separator: str = "\x00"):
-        self.string, self.count = separator.join(texts), len(texts)
-        self.starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        self.string, self.count, self.separator = separator.join(texts), len(texts), separator
+        self.starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0)) if texts else []
 
     def text(self, k: int) -> str:
-        end = self.starts[k + 1] - 1 if k + 1 < self.count else len(self.string)
-        return self.string[self.starts[k]:end]
+        return self.string[self.starts[k]:self._end(k)]
+
+    def _end(self, k: int) -> int:
+        return self.starts[k + 1] - 1 if k + 1 < self.count else len(self.string)
+
+    def runs(self, runs: list[range]) -> "_Joined":
+        """The texts of these runs of consecutive numbers, joined again: one slice a run."""
+        part = _Joined([], self.separator)
+        pieces, at = [], 0
+        for run in runs:
+            if not run:
+                continue
+            start, end = self.starts[run.start], self._end(run.stop - 1)
+            pieces.append(self.string[start:end])
+            part.starts += [at + s - start for s in self.starts[run.start:run.stop]]
+            at += end - start + 1
+        part.string, part.count = self.separator.join(pieces), len(part.starts)
+        return part
 
 
 def _presence(terms: list[str], texts: list[str] | _Joined) -> np.ndarray:
