@@ -315,10 +315,11 @@ def test_an_add_to_an_hnsw_index_extends_its_graph_and_answers_as_a_fresh_build(
     assert _answers(tmp_path / "grown", questions) == _answers(tmp_path / "fresh", questions)
 
 
-def test_a_removal_from_an_hnsw_index_leaves_tombstones_in_its_graph_until_they_are_many(tmp_path):
+@pytest.mark.parametrize("kind", ["hnsw", "flat"])
+def test_a_removal_leaves_tombstones_in_the_faiss_index_until_they_are_many(tmp_path, kind):
     import faiss
     config = tmp_path / "config.yaml"
-    config.write_text("retrieval: {faiss: hnsw}\n", encoding="utf-8")
+    config.write_text(f"retrieval: {{faiss: {kind}}}\n", encoding="utf-8")
     paris = DATA / "paris_ai_summit.txt"   # 5 passages; Lanshan 43, Qingshui 11
     for name, articles in (("three", [LANSHAN, QINGSHUI, paris]), ("two", [LANSHAN, paris]), ("one", [LANSHAN])):
         assert run_cli("--config", config, "index", *articles, "--index-dir", tmp_path / name).returncode == 0

@@ -145,12 +145,14 @@ class EmbeddedView:
         return node_passages[nodes[0][nodes[0] >= 0]]
 
     def _live_nodes(self):
-        """Search parameters that skip the graph's tombstones (removed passages)."""
+        """Search parameters that skip the index's tombstones (removed passages)."""
         if self._search_live is None:
             import faiss
             removed = faiss.IDSelectorBatch(np.flatnonzero(self.index.dense_passages < 0))
             live = faiss.IDSelectorNot(removed)
-            parameters = faiss.SearchParametersHNSW(sel=live, efSearch=self.index.dense.hnsw.efSearch)
+            dense = self.index.dense
+            parameters = faiss.SearchParametersHNSW(sel=live, efSearch=dense.hnsw.efSearch) \
+                if isinstance(dense, faiss.IndexHNSWFlat) else faiss.SearchParameters(sel=live)
             # FAISS holds bare pointers to the selectors: they must live as long as the parameters
             self._search_live = (parameters, live, removed)
         return self._search_live[0]

@@ -177,12 +177,17 @@ class _Kept:
         return out
 
     def dense(self, vectors: np.ndarray, fresh: list[int], kind: str) -> tuple[faiss.Index | None, np.ndarray | None]:
-        """The previous HNSW graph, changed in place of being built again: the new passages added
+        """The previous FAISS index, changed in place of being built again: the new passages added
         as nodes, the removed ones left as tombstones, and the passage each node now is (None when
-        node i is passage i). (None, None) when there is no graph to keep, or it would hold more
-        than MAX_REMOVED_SHARE tombstones: the caller builds the index afresh, which compacts it."""
+        node i is passage i). An HNSW graph is kept through any change; a flat index (quick to
+        build, but hundreds of megabytes to write) only through a removal, so that it is linked,
+        not written. (None, None) when there is nothing to keep, or it would hold more than
+        MAX_REMOVED_SHARE tombstones: the caller builds the index afresh, which compacts it."""
         previous = self.previous
-        if not _uses_hnsw(kind, len(vectors)) or previous is None or not isinstance(previous.dense, faiss.IndexHNSWFlat):
+        if previous is None or previous.dense is None:
+            return None, None
+        hnsw = isinstance(previous.dense, faiss.IndexHNSWFlat)
+        if hnsw != _uses_hnsw(kind, len(vectors)) or not (hnsw or (isinstance(previous.dense, faiss.IndexFlat) and not fresh)):
             return None, None
         new_number = np.full(len(previous.passages), -1, dtype=np.int64)   # of each old passage
         new_number[list(self.passage_rows.values())] = list(self.passage_rows)
