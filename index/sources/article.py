@@ -17,7 +17,7 @@ class ArticleError(ValueError):
     """The file cannot be read as an article (missing, empty, binary, not UTF-8)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)   # one per sentence of the archive: no __dict__ each
 class Passage:
     article: str      # article id (file stem), unique within an index
     title: str
