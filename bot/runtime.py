@@ -206,7 +206,7 @@ def would_drop(settings: Settings, folder: Path, sources: list) -> list[str]:
 def _built_articles(settings: Settings, folder: Path) -> list[dict]:
     """The articles (id, path, sha256, title) of the index as it is, [] when there is none usable."""
     try:
-        return _archive(settings, folder).load().manifest["articles"]
+        return _archive(settings, folder).entries()
     except (OSError, ValueError, KeyError, IndexStoreError):
         return []   # no usable previous index: only the configured articles
 

@@ -69,6 +69,9 @@ class Archive(Protocol):
         """Changes with every change of the archive, by any process: what a running bot watches
         (None while it cannot be read)."""
 
+    def entries(self) -> list[dict]:
+        """The articles it holds, as recorded (id, path, sha256, title); [] when there is no archive."""
+
     def holds(self, ids: list[str]) -> set[str]:
         """Those of these article ids the archive holds."""
 

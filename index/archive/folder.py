@@ -29,13 +29,13 @@ class FolderArchive:
         return folder_stamp(self.folder)
 
     def holds(self, ids: list[str]) -> set[str]:
-        return {entry["id"] for entry in self._entries()} & set(ids)
+        return {entry["id"] for entry in self.entries()} & set(ids)
 
     def article_count(self) -> int:
-        return len(self._entries())
+        return len(self.entries())
 
-    def _entries(self) -> list[dict]:
-        """The manifest's list of articles (id, path, sha256, title), [] without a readable index."""
+    def entries(self) -> list[dict]:
+        """The manifest's list of articles, [] without a readable index."""
         try:
             return json.loads((self.folder / "manifest.json").read_text(encoding="utf-8"))["articles"]
         except (OSError, ValueError, KeyError):
@@ -59,8 +59,8 @@ class FolderArchive:
         return Written(written.passages, written.reused, replaced)
 
     def remove(self, ids: list[str]) -> Written:
-        previous = self.load()
-        kept = [a for a in previous.articles if a.id not in set(ids)]
+        previous, removed = self.load(), set(ids)
+        kept = [a for a in previous.articles if a.id not in removed]
         # Nothing is embedded: the index's own encoder stands in for the model (its name, its files).
         return self._build(kept, {a.id: self.source_text(a.id) for a in kept}, _encoder_of(previous), None, previous)
 

@@ -255,6 +255,9 @@ class MilvusArchive:
             raise ArchiveCutShort(f"the change of {self.where} was cut short ({type(exc).__name__}: "
                                   f"{_first_line(exc)[:200]}); the next change repairs the archive's counts") from None
 
+    def entries(self) -> list[dict]:
+        return self.load().manifest["articles"] if self.meta() else []
+
     def holds(self, ids: list[str]) -> set[str]:
         return {a.id for a in self.articles(ids)}
 
@@ -458,7 +461,7 @@ class MilvusView:
             # neighbours in the same query, the sections in one beside it.
             missing |= {n + step for n in missing for step in (-1, 1)
                         if 0 <= n + step < len(self.passage_keys) and (kind, n + step) not in self._rows}
-            wanted = sorted({int(self.passage_section[n]) for n in numbers} - {n for k, n in self._rows if k == "sections"})
+            wanted = sorted({s for s in map(int, self.passage_section[list(numbers)]) if ("sections", s) not in self._rows})
             sections = self.pool.submit(self._fetch, "sections", wanted) if wanted else None
         if missing:
             found.update(self._fetch(kind, sorted(missing)))

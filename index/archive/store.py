@@ -6,7 +6,7 @@ Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format)
   articles.json          parsed articles (title, metadata, sections, paragraphs, dropped lines)
   passages.json          [article, section (in the index), section (in the article), paragraph, text]
   passages.faiss/.npy    passage vectors (FAISS index for search, .npy for scoring candidates)
-  dense_passages.npy     when the HNSW graph outlived a change: the passage each of its nodes is
+  dense_passages.npy     when the FAISS index outlived a change: the passage each of its nodes is
                          now, -1 for those of removed articles (filtered out at search)
   sections.npy           one vector per section (title + heading + text)
   passages_bm25.*, sections_bm25.*   keyword indexes
@@ -53,9 +53,9 @@ SECTION_TOKENS = 256
 # Exact search is fast below this many passages (a few ms at 50k × 512 floats) and has no recall
 # loss; above it HNSW keeps latency flat as the corpus grows.
 HNSW_ABOVE = 50_000
-# A change keeps the HNSW graph, its removed passages left in as tombstones that search skips,
-# until they are this share of its nodes: then the next change builds the graph again. Building
-# it is most of a change at 100,000 passages; searching around many dead nodes costs recall.
+# A change keeps the FAISS index, its removed passages left in as tombstones that search skips,
+# until they are this share of its nodes: then the next change builds it again. Building an HNSW
+# graph is most of a change at 100,000 passages; searching around many dead nodes costs recall.
 MAX_REMOVED_SHARE = 0.2
 
 
@@ -187,7 +187,8 @@ class _Kept:
         if previous is None or previous.dense is None:
             return None, None
         hnsw = isinstance(previous.dense, faiss.IndexHNSWFlat)
-        if hnsw != _uses_hnsw(kind, len(vectors)) or not (hnsw or (isinstance(previous.dense, faiss.IndexFlat) and not fresh)):
+        keeps = hnsw or (isinstance(previous.dense, faiss.IndexFlat) and not fresh)
+        if not keeps or hnsw != _uses_hnsw(kind, len(vectors)):
             return None, None
         new_number = np.full(len(previous.passages), -1, dtype=np.int64)   # of each old passage
         new_number[list(self.passage_rows.values())] = list(self.passage_rows)

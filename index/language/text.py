@@ -259,9 +259,13 @@ def load_dictionary(whole: bool = False) -> None:
     everything: a plain dict (0.15 s), a fifth faster to look words up in. Made from jieba's own
     loading the first time; a custom dictionary is left to jieba."""
     tokenizer = jieba.dt
-    if tokenizer.dictionary != jieba.DEFAULT_DICT or (tokenizer.initialized and (
-            not whole or type(tokenizer.FREQ) is dict)):
+    if tokenizer.dictionary != jieba.DEFAULT_DICT:
         jieba.initialize()
+        return
+    if tokenizer.initialized:
+        if whole and isinstance(tokenizer.FREQ, _ByFirstCharacter):
+            with tokenizer.lock:
+                tokenizer.FREQ = tokenizer.FREQ.whole()
         return
     path = cache_root() / f"jieba-{metadata.version('jieba')}-dictionary.npz"
     try:
@@ -271,10 +275,8 @@ def load_dictionary(whole: bool = False) -> None:
         _save_dictionary(path, tokenizer.FREQ, tokenizer.total)
         return
     with tokenizer.lock:
-        if whole:
-            tokenizer.FREQ, tokenizer.total, tokenizer.initialized = freq.whole(), total, True
-        elif not tokenizer.initialized:
-            tokenizer.FREQ, tokenizer.total, tokenizer.initialized = freq, total, True
+        if not tokenizer.initialized:
+            tokenizer.FREQ, tokenizer.total, tokenizer.initialized = (freq.whole() if whole else freq), total, True
 
 
 class _ByFirstCharacter(dict):
@@ -288,27 +290,26 @@ class _ByFirstCharacter(dict):
         self._words, self._counts, self._spans = words, counts, spans
 
     def _fill(self, key: str) -> None:
-        start, end, first, last = self._spans.pop(key[:1])
-        self.update(zip(self._words[start:end].split("\n"), self._counts[first:last].tolist()))
+        """The words that start as `key` does, read in unless they are already."""
+        span = self._spans.pop(key[:1], None)
+        if span:
+            start, end, first, last = span
+            self.update(zip(self._words[start:end].split("\n"), self._counts[first:last].tolist()))
 
     def __contains__(self, key) -> bool:
-        if key[:1] in self._spans:
-            self._fill(key)
+        self._fill(key)
         return dict.__contains__(self, key)
 
     def __getitem__(self, key):
-        if key[:1] in self._spans:
-            self._fill(key)
+        self._fill(key)
         return dict.__getitem__(self, key)
 
     def get(self, key, default=None):
-        if key[:1] in self._spans:
-            self._fill(key)
+        self._fill(key)
         return dict.get(self, key, default)
 
     def __setitem__(self, key, value) -> None:
-        if key[:1] in self._spans:
-            self._fill(key)
+        self._fill(key)
         dict.__setitem__(self, key, value)
 
     def whole(self) -> dict:
