@@ -405,18 +405,18 @@ def _changed_files(index, settings: Settings, folder: Path, config_articles: boo
     """Articles edited since the build; for the configured index also articles added to config.yaml.
     A URL is not fetched again to check: `article-qa index --add URL` refreshes it."""
     changed = []
-    for entry in index.manifest["articles"]:
-        if is_url(entry["path"]):
+    for entry in index.catalogue.entries:
+        if is_url(entry.path):
             continue
-        path = Path(entry["path"])
+        path = Path(entry.path)
         try:
-            if path.is_file() and load_source(path)[0].sha256 != entry["sha256"]:
+            if path.is_file() and load_source(path)[0].sha256 != entry.sha256:
                 changed.append(path.name)
         except ArticleError:
             changed.append(path.name)
     if config_articles and Path(folder).resolve() == Path(settings.index_dir).resolve():
-        built = {e["path"] for e in index.manifest["articles"]}
-        ids = {e["id"] for e in index.manifest["articles"]}
+        built = {e.path for e in index.catalogue.entries}
+        ids = set(index.catalogue.number)
         # An article of config.yaml that an added one replaced (same id, confirmed by an admin) is
         # not missing: the index holds what the admin chose.
         removed = removed_configured(folder)
@@ -448,9 +448,9 @@ def insights(settings: Settings, ready: Answerer | None = None) -> Insights | No
         return None
     embed = None
     if ready:
-        articles = ready.searcher.index.articles
+        catalogue = ready.searcher.index.catalogue
         # A question's topic, without the place it names (titles and texts read when first needed).
-        topic = without_places(lambda: [a.title for a in articles] + [ready.searcher.article_text(a.id) for a in articles])
+        topic = without_places(lambda: catalogue.titles() + [catalogue.texts.text(n) for n in range(len(catalogue))])
         embed = lambda question: ready.searcher.embedder.encode_question(topic(question))[0]  # noqa: E731
     try:
         return Insights(settings.insights.path, settings.insights.keep_days, embed, settings.insights.key)

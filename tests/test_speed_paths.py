@@ -8,7 +8,8 @@ import pytest
 from index.language import text
 from index.archive.keyword import KeywordIndex
 from index.encode.onnx_export import ExportError, _pipeline
-from index.search.retrieve import _Joined, _presence
+from index.archive.shelf import JoinedTexts
+from index.search.retrieve import _presence
 
 
 def test_presence_table_matches_plain_substring_tests():
@@ -21,10 +22,10 @@ def test_presence_table_matches_plain_substring_tests():
 
 def test_joined_texts_give_each_text_back_and_never_match_across_two():
     texts = ["岚山港", "", "钢铁产业", "港口吞吐量", "a"]
-    joined = _Joined(texts, "\n")
+    joined = JoinedTexts(texts, "\n")
     assert [joined.text(k) for k in range(len(texts))] == texts
     assert _presence(["港钢", "港口", ""], joined).tolist() == _presence(["港钢", "港口", ""], texts).tolist()
-    assert not _presence(["港\n钢"], joined).any() and _Joined([]).count == 0
+    assert not _presence(["港\n钢"], joined).any() and JoinedTexts([]).count == 0
     part = joined.runs([range(3, 5), range(0, 0), range(0, 2)])
     assert [part.text(k) for k in range(part.count)] == texts[3:5] + texts[0:2]
     assert _presence(["港", "a"], part).tolist() == _presence(["港", "a"], texts[3:5] + texts[0:2]).tolist()

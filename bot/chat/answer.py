@@ -176,14 +176,15 @@ class Answerer:
         """The passage that introduces the subject: its definition ("X是…") if the article has one,
         else its first mention (news reports give a person's role where they first name them).
         Among several articles, the one retrieval ranks first wins."""
-        numbers = self.searcher.passages_containing(subject)
-        if not numbers:
+        mentioning = self.searcher.articles_mentioning(subject)
+        ranked_first = hits[0].passage.article if hits else None
+        # The article retrieval ranks first if one of its sentences names the subject, else the
+        # first that does.
+        order = sorted(mentioning, key=lambda a: a != ranked_first)
+        own = next((found for a in order if (found := self.searcher.passages_containing(subject, a))), [])
+        if not own:
             return None
         passages = self.searcher.index.passages
-        ranked_first = hits[0].passage.article if hits else None
-        article = next((passages[n].article for n in numbers if passages[n].article == ranked_first),
-                       passages[numbers[0]].article)
-        own = [n for n in numbers if passages[n].article == article]
         defining = [n for n in own if re.search(re.escape(subject) + _DEFINES, self.searcher.passage_text(n))]
         number = (defining or own)[0]
         score = next((h.score for h in hits if h.number == number), hits[0].score if hits else 1.0)

@@ -14,12 +14,14 @@ import json
 import threading
 import time
 from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Protocol
 
 from bot.chat import about, followup, intent, spoken
 from bot.chat.answer import Answer, Answerer, QuestionError, Quote, read_question, reply_text
 from index.language import text
+from index.sources.article import Article
 
 ASK_IN_CHINESE = "请用中文提问，我会引用文章原文回答。"
 NO_MORE = "关于上一个问题，没有更多相关的句子了。"
@@ -61,10 +63,12 @@ class Conversations:
     def __init__(self, answerer: Answerer, ttl_seconds: float = 1800, capacity: int = 10_000,
                  store: TurnStore | None = None, recorder: Recorder | None = None):
         self.answerer, self.recorder = answerer, recorder
+        # Every article, read when needed (an archive in Milvus is not loaded whole); what is
+        # asked of all of them — titles, headings — comes from the catalogue.
         self.articles = answerer.searcher.index.articles
-        self._titles = _Titles(self.articles)
-        self._by_id = {a.id: a for a in self.articles}
-        self._headings = {a.id: [text.normalise(s.heading) for s in a.sections] for a in self.articles}
+        self._catalogue = answerer.searcher.index.catalogue
+        self._titles = _Titles(self._catalogue.titles())
+        self._headings = {e.id: [text.normalise(h) for h in e.headings] for e in self._catalogue.entries if any(e.headings)}
         self.ttl, self.capacity = ttl_seconds, capacity
         self._memory: OrderedDict[str, _Memory] = OrderedDict()
         self._lock = threading.Lock()
@@ -113,7 +117,7 @@ class Conversations:
 
     def choose_article(self, conversation: str, article_id: str, now: float | None = None) -> None:
         """Make an article the one the conversation is about (Telegram's /articles buttons)."""
-        if article_id in self._by_id:
+        if article_id in self._catalogue.number:
             self._remember(conversation, _Memory("", None, article_id, time.monotonic() if now is None else now,
                                                  chosen=True))
 
@@ -272,26 +276,28 @@ class Conversations:
         named = {self.articles[n].id for n in self._titles.named(message.normal)}
         return None if named and memory.article_id not in named else memory.article_id
 
-    def _articles_meant(self, message: text.Message, memory: _Memory | None) -> list:
+    def _articles_meant(self, message: text.Message, memory: _Memory | None) -> Sequence[Article]:
         """The article a question about "the article" means: one named in the message, else the one
         the conversation is about, else every article (the replies then cover or list them all)."""
         if len(self.articles) == 1:
-            return list(self.articles)
+            return self.articles
         named = [self.articles[n] for n in self._titles.named(message.normal)]
         if len(named) == 1:
             return named
-        focus = self._by_id.get(memory.article_id) if memory else None
-        return [focus] if focus else list(self.articles)
+        focus = self._catalogue.number.get(memory.article_id) if memory else None
+        return [self.articles[focus]] if focus is not None else self.articles
 
     def _section_named(self, words: str, articles: list):
         """(article, section number) of the section whose heading holds the words (in normal form,
         as the intent found them in the message), if one does."""
         if len(words) < _MIN_HEADING_MATCH:
             return None
-        for article in articles:
-            for number, heading in enumerate(self._headings[article.id]):
+        # All of them: by the catalogue's headings, without reading every article.
+        ids = self._catalogue.number if articles is self.articles else [a.id for a in articles]
+        for article_id in ids:
+            for number, heading in enumerate(self._headings.get(article_id, ())):
                 if heading and words in heading:
-                    return article, number
+                    return self.articles[self._catalogue.number[article_id]], number
         return None
 
     def adopt(self, previous: "Conversations") -> None:
@@ -321,16 +327,14 @@ class Conversations:
         answer = memory.answer
         if answer is None or all(self._passage_is(q) for q in (*answer.quotes, *answer.suggestions, *answer.more)):
             return memory
-        passages = self.answerer.searcher.index.passages
-        number = {(p.article, p.text): n for n, p in enumerate(passages)}
+        passages, catalogue = self.answerer.searcher.index.passages, self.answerer.searcher.index.catalogue
 
         def found(q: Quote) -> int | None:
             """The quote's passage in this index: by its text, or for a quotation quoted whole
             (answer.py's _whole_quotation), the passage it starts with."""
-            if (q.article_id, q.text) in number:
-                return number[(q.article_id, q.text)]
-            return next((n for (article, sentence), n in number.items()
-                         if article == q.article_id and q.text.startswith(sentence)), None)
+            run = catalogue.passages_of(q.article_id)
+            same = next((n for n in reversed(run) if passages[n].text == q.text), None)
+            return same if same is not None else next((n for n in run if q.text.startswith(passages[n].text)), None)
 
         def moved(quotes):
             numbers = [q.number if q.number < 0 else found(q) for q in quotes]
@@ -374,11 +378,11 @@ class _Titles:
 
     RUN = 4
 
-    def __init__(self, articles):
+    def __init__(self, titles: list[str]):
         self._by_run: dict[str, set[int]] = defaultdict(set)
         self._short: list[tuple[str, int]] = []   # titles shorter than a run: named only whole
-        for number, article in enumerate(articles):
-            title = text.normalise(article.title)
+        for number, title in enumerate(titles):
+            title = text.normalise(title)
             if len(title) < self.RUN:
                 self._short += [(title, number)] if title else []
             for i in range(len(title) - self.RUN + 1):

@@ -270,7 +270,7 @@ async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -
         await reply(update, context, ["用法：/remove 文章编号（/articles 列出编号）"])
         return
     article_id = context.args[0]
-    article = next((a for a in context.bot_data["answerer"].searcher.index.articles if a.id == article_id), None)
+    article = context.bot_data["answerer"].searcher.index.catalogue.get(article_id)
     # Not yet in the index the bot answers from when it was added a second ago: asked by its id.
     named = f"《{article.title}》（编号 {article_id}）" if article else f"编号为 {article_id} 的文章"
     await _ask_to_confirm(update, context, reply, (context.bot_data["library"].remove, article_id, f"删除 {article_id}"),
@@ -315,7 +315,7 @@ async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -
     args = list(context.args or [])
     period = args.pop(0) if args and args[0][:1].isdigit() else "7d"
     article = args[0] if args else None
-    known = {a.id for a in context.bot_data["answerer"].searcher.index.articles}
+    known = context.bot_data["answerer"].searcher.index.catalogue.number
     if article is not None and article not in known:   # "/report 本周": not an article, say how to ask
         await reply(update, context, [html.escape(f"没有编号为 {article} 的文章。用法：/report [时段] [文章编号]，"
                                                   f"时段如 24h、7d、2w（默认 7d）；/articles 列出编号。")])

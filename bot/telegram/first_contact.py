@@ -58,9 +58,10 @@ def start_key(article_id: str) -> str:
     return "a" + hashlib.sha256(article_id.encode()).hexdigest()[:16]
 
 
-def article_for_key(key: str, articles: list):
-    """The article a /start parameter names, or None."""
-    return next((a for a in articles if start_key(a.id) == key), None)
+def article_for_key(key: str, catalogue, articles):
+    """The article a /start parameter names, or None (found by the catalogue's ids, read alone)."""
+    number = next((n for n, entry in enumerate(catalogue.entries) if start_key(entry.id) == key), None)
+    return None if number is None else articles[number]
 
 
 def deep_link(username: str, article_id: str) -> str:

@@ -203,7 +203,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
 
 async def set_commands(app: Application) -> None:
     """The command menus, the description and the short description (bot/telegram/first_contact.py)."""
-    titles = [a.title for a in app.bot_data["answerer"].searcher.index.articles]
+    titles = app.bot_data["answerer"].searcher.index.catalogue.titles()
     await first_contact.introduce(app, titles, app.bot_data["settings"].admin_ids)
     if app.bot_data.get("library"):
         app.bot_data["library"].link_for = functools.partial(first_contact.deep_link, app.bot.username)
@@ -306,9 +306,10 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     bot/telegram/first_contact.py) makes that article the conversation's own."""
     conversation = conversation_id(update, context.bot_data["threads"])
     context.bot_data["conversations"].forget(conversation)
-    articles = _answerer(context).searcher.index.articles
+    index = _answerer(context).searcher.index
+    articles = index.articles
     key = (context.args or [""])[0]
-    chosen = first_contact.article_for_key(key, articles) if key else None
+    chosen = first_contact.article_for_key(key, index.catalogue, articles) if key else None
     lines = ["我只用文章里的原句回答问题，并注明出处（章节、段落）。文章里没有的，我会直说。", ""]
     if chosen:
         context.bot_data["conversations"].choose_article(conversation, chosen.id)
@@ -334,9 +335,9 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def _example_buttons(context, article=None) -> InlineKeyboardMarkup:
     """Example questions: about `article` when the conversation has one, else the first article.
     The button names the article by its number, so its question is found again when pressed."""
-    articles = _answerer(context).searcher.index.articles
-    number = next((n for n, a in enumerate(articles) if article is not None and a.id == article.id), 0)
-    examples = about.example_questions(articles[number:]) if articles else []
+    index = _answerer(context).searcher.index
+    number = index.catalogue.number.get(article.id, 0) if article is not None else 0
+    examples = about.example_questions([index.articles[number]]) if len(index.articles) else []
     return InlineKeyboardMarkup([[InlineKeyboardButton(q[:30], callback_data=_data(context, "ex", number, i))]
                                  for i, q in enumerate(examples)])
 
@@ -412,8 +413,8 @@ async def on_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_articles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The indexed articles, each with a button that makes it the conversation's article."""
-    articles = _answerer(context).searcher.index.articles
-    lines = [f"{n}. 《{a.title}》（编号 {a.id}，{len(a.sections)} 部分）" for n, a in enumerate(articles, 1)]
+    articles = _answerer(context).searcher.index.catalogue.entries
+    lines = [f"{n}. 《{a.title}》（编号 {a.id}，{len(a.headings)} 部分）" for n, a in enumerate(articles, 1)]
     await _reply(update, context, [html.escape("我读过的文章：\n" + "\n".join(lines))],
                  _article_chooser(context) if len(articles) > 1 else None)
 
@@ -500,7 +501,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         values = [int(n) for n in numbers[1:]]
         if kind == "ex":   # an example question: answered like a typed one, shown above its answer
             number, example = values if len(values) == 2 else (0, values[0])
-            examples = about.example_questions(_answerer(context).searcher.index.articles[number:])
+            examples = about.example_questions([_answerer(context).searcher.index.articles[number]])
             await _answer_question(update, context, examples[example], shown=True)
             return
         if kind == "art":   # a reader chose the article the conversation is about
@@ -702,7 +703,7 @@ def _answer_buttons(context, answer: Answer) -> InlineKeyboardMarkup | None:
 
 def _source_page(context, article_id: str) -> str:
     """The web address an article was fetched from, or "" (a file)."""
-    article = next((a for a in _answerer(context).searcher.index.articles if a.id == article_id), None)
+    article = _answerer(context).searcher.index.catalogue.get(article_id)
     return article.path if article and re.match(r"https?://", article.path) else ""
 
 
@@ -713,7 +714,7 @@ def _context_buttons(context, quotes: list[Quote]) -> InlineKeyboardMarkup:
 
 def _suggestion_buttons(context, answer: Answer) -> InlineKeyboardMarkup | None:
     index = _answerer(context).searcher.index
-    article_no = {a.id: i for i, a in enumerate(index.articles)}
+    article_no = index.catalogue.number
     rows = [[InlineKeyboardButton(("看看：" + (s.section or f"《{s.article}》"))[:40],
                                   callback_data=_data(context, "sec", article_no[s.article_id], s.section_no))]
             for s in answer.suggestions if s.article_id in article_no]

@@ -146,7 +146,7 @@ def use_index(app: Application, conversations: Conversations) -> None:
     conversations.adopt(app.bot_data["conversations"])
     app.bot_data.update(conversations=conversations, answerer=conversations.answerer,
                         fingerprint=fingerprint(conversations.answerer))
-    titles = [a.title for a in conversations.answerer.searcher.index.articles]
+    titles = conversations.answerer.searcher.index.catalogue.titles()
     # Kept in bot_data: a task nobody holds may be collected before it runs.
     app.bot_data["describing"] = asyncio.get_running_loop().create_task(first_contact.describe(app, titles))
 

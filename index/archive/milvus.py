@@ -43,12 +43,18 @@ from index.language import answer_types, text
 from index.archive.base import ArchiveCutShort, ArchiveQueryError, ArchiveUnavailable, Progress, Written
 from index.sources.article import Article
 from index.archive.keyword import B, K1
+from index.archive.shelf import ArticleShelf, Catalogue, Entry, JoinedTexts, PassageShelf, searchable_text
 from index.archive.store import FORMAT, SECTION_TOKENS, Index, IndexStoreError, _article_from_json, _embed_in_batches, _flatten
 
 log = logging.getLogger(__name__)
 _NO_COUNTS = {"articles": 0, "passages": 0, "passage_tokens": 0, "sections": 0, "section_tokens": 0}
 PART_CHARS = 16_000          # a VARCHAR holds 65,535 bytes: 16,000 characters of any UTF-8
 ROW_BITS = 20                # a passage or section key: article key << 20 | its number in the article
+# The parts of an article's three records in the articles collection are numbered from these
+# (the whole article from 0): a record of up to 2¹⁸ parts each.
+# 2: a catalogue entry per article, which a process loads in place of the articles
+LAYOUT = 2
+ENTRY_PARTS, SOURCE_PARTS = 1 << (ROW_BITS - 2), 1 << (ROW_BITS - 1)
 BATCH = 2_000                # rows per insert or query call
 MAX_META_CHARS = 60_000      # the meta row's body, a VARCHAR of at most 65,535 bytes (json.dumps writes ASCII)
 MANY = "many"                # the mark of a write whose articles are too many to name in the meta row
@@ -111,21 +117,32 @@ class MilvusArchive:
         meta = self.meta()
         if meta is None:
             raise IndexStoreError(f"No archive in Milvus at {self.uri} (collections {self.prefix}_*) — run: article-qa index")
-        if meta.get("format") != FORMAT:
+        if (meta.get("format"), meta.get("layout")) != (FORMAT, LAYOUT):
             raise IndexStoreError(f"The archive at {self.uri} has an old format — run: article-qa index")
         if model_name and meta["model"] != model_name:
             raise IndexStoreError(f"The archive at {self.uri} was built with {meta['model']}, config asks for "
                                   f"{model_name} — run: article-qa index")
-        stored = sorted(self._stored_articles(), key=lambda entry: entry[0])   # in the order they were added
-        articles = [article for _, article, _ in stored]
-        passages, passage_section, _ = _flatten(articles)
-        types = np.array([t for _, _, kinds in stored for t in kinds], dtype=np.uint16)
+        catalogue, passage_section, types = self._catalogue()
+        shelf = ArticleShelf(catalogue, self.articles)
         manifest = {"format": FORMAT, "model": meta["model"], "dimension": meta["dimension"], "store": "milvus",
-                    "version": meta["version"], "built": str(meta["version"]), "passages": len(passages),
-                    "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title} for a in articles]}
-        index = Index(Path(self.uri), manifest, articles, passages, passage_section, None, None, None, None, None, types)
+                    "version": meta["version"], "built": str(meta["version"]), "passages": len(passage_section)}
+        index = Index(Path(self.uri), manifest, shelf, PassageShelf(shelf), passage_section, None, None, None, None,
+                      None, types, catalogue=catalogue)
         index.view = MilvusView(self, index, meta)
         return index
+
+    def _catalogue(self) -> tuple[Catalogue, np.ndarray, np.ndarray]:
+        """Every article's catalogue entry, in the order they were added, with the section of each
+        passage (numbered in the index) and the kinds of answer it holds."""
+        rows = self._iterate(self.names["articles"], 'kind == "entry"', ["article", "part", "body"])
+        records = sorted(_records(rows), key=lambda r: r["seq"])
+        entries = [Entry(*r["entry"][:4], tuple(r["entry"][4]), *r["entry"][5:]) for r in records]
+        texts = JoinedTexts([r.pop("text") for r in records], "\n")
+        catalogue = Catalogue(entries, texts)
+        passage_section = np.concatenate([np.zeros(0, np.int32)] + [
+            np.asarray(r["sections"], dtype=np.int32) + int(first) for r, first in zip(records, catalogue.section_starts)])
+        types = np.concatenate([np.zeros(0, np.uint16)] + [np.asarray(r["types"], dtype=np.uint16) for r in records])
+        return catalogue, passage_section.astype(np.int32), types
 
     def source_text(self, article_id: str) -> str:
         """The text an article was parsed from ("" when none was kept)."""
@@ -133,10 +150,10 @@ class MilvusArchive:
                                   filter=f'kind == "source" and article == {json.dumps(article_id)}')
         return "".join(p["body"] for p in sorted(parts, key=lambda p: p["part"]))
 
-    def _stored_articles(self) -> list[tuple[int, Article, list[int]]]:
-        """(when added, the article, its passages' answer kinds) of every article."""
+    def _stored_articles(self) -> list[Article]:
+        """Every article, whole (to count its words again)."""
         rows = self._iterate(self.names["articles"], 'kind == "article"', ["article", "part", "body"])
-        return [(r["seq"], _article_from_json(r["article"]), r["types"]) for r in _records(rows)]
+        return [_article_from_json(r["article"]) for r in _records(rows)]
 
     def _iterate(self, collection: str, expression: str, fields: list[str]):
         iterator = self.client.query_iterator(collection, batch_size=BATCH, filter=expression, output_fields=fields)
@@ -169,7 +186,7 @@ class MilvusArchive:
         self._terms_collection()
         self._plain_collection("meta", [("body", 65_535)], [])
         self.load_collections()
-        self._write_meta({"format": FORMAT, "model": model, "dimension": dimension, "version": time.time_ns(),
+        self._write_meta({"format": FORMAT, "layout": LAYOUT, "model": model, "dimension": dimension, "version": time.time_ns(),
                           **_NO_COUNTS})
 
     def _terms_collection(self) -> None:
@@ -205,6 +222,8 @@ class MilvusArchive:
         meta = self.meta()
         if meta is None or meta["model"] != embedder.name or meta["dimension"] != embedder.dimension:
             raise IndexStoreError(f"The archive at {self.uri} holds another model's vectors — run: article-qa index")
+        if meta.get("layout") != LAYOUT:
+            raise IndexStoreError(f"The archive at {self.uri} has an old format — run: article-qa index")
         with self._cut_short():
             return self._add(articles, texts, embedder, progress)
 
@@ -256,7 +275,9 @@ class MilvusArchive:
                                   f"{_first_line(exc)[:200]}); the next change repairs the archive's counts") from None
 
     def entries(self) -> list[dict]:
-        return self.load().manifest["articles"] if self.meta() else []
+        if not self.meta():
+            return []
+        return [{"id": e.id, "path": e.path, "sha256": e.sha256, "title": e.title} for e in self.load().catalogue.entries]
 
     def holds(self, ids: list[str]) -> set[str]:
         return {a.id for a in self.articles(ids)}
@@ -307,7 +328,7 @@ class MilvusArchive:
         for kind in ("passages", "sections", "articles"):
             self.client.delete(self.names[kind], filter=expression)
         self._flush()
-        stored = [article for _, article, _ in self._stored_articles()]
+        stored = self._stored_articles()
         self.client.drop_collection(self.names["terms"])
         self._terms_collection()
         self.client.load_collection(self.names["terms"])
@@ -318,7 +339,7 @@ class MilvusArchive:
     def counts_from_articles(self) -> dict:
         """The counts the meta row and the terms should hold, made again from the stored articles
         (for checking; _repair writes them)."""
-        stored = [article for _, article, _ in self._stored_articles()]
+        stored = self._stored_articles()
         passage_tokens, section_tokens = _tokens(stored)
         return {"articles": len(stored), "passages": len(passage_tokens), "sections": len(section_tokens),
                 "passage_df": _documents_holding(passage_tokens), "section_df": _documents_holding(section_tokens)}
@@ -342,15 +363,23 @@ class MilvusArchive:
             self.client.insert(self.names[kind], rows[start:start + BATCH])
 
     def _insert_articles(self, articles: list[Article], texts: dict[str, str], types: np.ndarray) -> None:
+        """Each article three ways: whole (read by key to quote it), its catalogue entry (what every
+        process loads: index/archive/shelf.py) and the text it was parsed from."""
         rows, first, seq = [], 0, time.time_ns()
         for n, article in enumerate(articles):
-            count = len(article.passages())
-            record = json.dumps({"article": asdict(article), "types": types[first:first + count].tolist(),
-                                 "seq": seq + n}, ensure_ascii=False)
-            first += count
-            rows += _parts(article.id, "article", record, 0)
+            passages = article.passages()
+            kinds = types[first:first + len(passages)].tolist()
+            first += len(passages)
+            rows += _parts(article.id, "article", json.dumps({"article": asdict(article), "types": kinds, "seq": seq + n},
+                                                             ensure_ascii=False), 0)
+            entry = Entry.of(article, len(passages))
+            rows += _parts(article.id, "entry", json.dumps(
+                {"entry": [entry.id, entry.title, entry.path, entry.sha256, entry.headings, entry.passages,
+                           entry.title_from_text],
+                 "sections": [p.section_no for p in passages], "types": kinds, "seq": seq + n,
+                 "text": searchable_text(article)}, ensure_ascii=False), ENTRY_PARTS)
             if texts.get(article.id):
-                rows += _parts(article.id, "source", texts[article.id], 1 << (ROW_BITS - 1))
+                rows += _parts(article.id, "source", texts[article.id], SOURCE_PARTS)
         for start in range(0, len(rows), BATCH):
             self.client.insert(self.names["articles"], rows[start:start + BATCH])
 
@@ -404,10 +433,10 @@ class MilvusView:
         # Shared by every question: a job here waits only for jobs submitted before it, so the
         # queue (first in, first out) never stalls.
         self.pool = ThreadPoolExecutor(4, thread_name_prefix="milvus")
-        self.passage_keys = np.array(_keys([p.article for p in index.passages]), dtype=np.int64)
-        self.section_keys = np.array(_keys([a.id for a in index.articles for _ in a.sections]), dtype=np.int64)
-        self.passage_number = {int(k): n for n, k in enumerate(self.passage_keys)}
-        self.section_number = {int(k): n for n, k in enumerate(self.section_keys)}
+        entries = index.catalogue.entries
+        self.passage_keys = _row_keys(entries, [e.passages for e in entries])
+        self.section_keys = _row_keys(entries, [len(e.headings) for e in entries])
+        self.passage_number, self.section_number = _KeyNumbers(self.passage_keys), _KeyNumbers(self.section_keys)
         self._rows: dict[tuple[str, int], tuple[np.ndarray, dict[int, float]]] = {}
         self._frequencies: dict[tuple[str, ...], Future] = {}
 
@@ -512,7 +541,7 @@ class MilvusView:
 class MilvusScores:
     """BM25 scores for one question: the best from Milvus, any other worked out when asked for."""
 
-    def __init__(self, view: MilvusView, kind: str, number_of: dict[int, int], frequencies: Future):
+    def __init__(self, view: MilvusView, kind: str, number_of: "_KeyNumbers", frequencies: Future):
         self.view, self.kind, self.number_of = view, kind, number_of
         self._frequencies, self._query = frequencies, None
         self.known: dict[int, float] = {}
@@ -597,9 +626,35 @@ def row_key(article_id: str, number: int) -> int:
     return article_key(article_id) << ROW_BITS | number
 
 
-def _keys(article_ids) -> list[int]:
-    ids = list(article_ids)
-    return [row_key(a, n) for a, n in zip(ids, _row_numbers(ids))]
+def _row_keys(entries: list[Entry], counts: list[int]) -> np.ndarray:
+    """The keys of the rows (passages or sections) of these articles, `counts` of each, in order."""
+    counts = np.asarray(counts, dtype=np.int64)
+    articles = np.array([article_key(e.id) for e in entries], dtype=np.int64)
+    starts = np.cumsum(counts) - counts
+    within = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(starts, counts)
+    return np.repeat(articles, counts) << ROW_BITS | within
+
+
+class _KeyNumbers:
+    """Row key → its number in the index, as a sorted array rather than a dict (16 bytes a row,
+    not about 100)."""
+
+    def __init__(self, keys: np.ndarray):
+        self._order = np.argsort(keys, kind="stable")
+        self._sorted = keys[self._order]
+
+    def get(self, key: int) -> int | None:
+        at = int(np.searchsorted(self._sorted, key))
+        return int(self._order[at]) if at < len(self._sorted) and self._sorted[at] == key else None
+
+    def __contains__(self, key: int) -> bool:
+        return self.get(key) is not None
+
+    def __getitem__(self, key: int) -> int:
+        number = self.get(key)
+        if number is None:
+            raise KeyError(key)
+        return number
 
 
 def _row_numbers(article_ids) -> list[int]:

@@ -35,6 +35,7 @@ from index.language import answer_types, text
 from index.archive.base import ArchiveView, EmbeddedView
 from index.sources.article import Article, Passage, Section
 from index.encode.embed import Embedder
+from index.archive.shelf import Catalogue
 from index.archive.keyword import KeywordIndex, load_counts, term_counts, widened
 from index.encode.onnx_encoder import file_sha256 as _file_sha256
 
@@ -82,10 +83,15 @@ class Index:
     # Where retrieval reads vectors and keyword scores (index/archive/base.py): these arrays, or Milvus
     # (index/archive/milvus.py), for which the array fields above are None.
     view: ArchiveView | None = None
+    # Every article's entry and searchable text (index/archive/shelf.py). A folder's articles are
+    # all loaded, and it is made from them; Milvus loads it in their place.
+    catalogue: Catalogue | None = None
 
     def __post_init__(self):
         if self.view is None:
             self.view = EmbeddedView(self)
+        if self.catalogue is None:
+            self.catalogue = Catalogue.of(self.articles, self.passages)
 
 
 def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,

@@ -11,9 +11,10 @@ article never mentions, gives the confidence that the bot should answer at all.
 from __future__ import annotations
 
 import bisect
-import itertools
 import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from index.language import answer_types, text
 from index.archive.base import Scores
 from index.sources.article import Passage
 from index.encode.embed import DEFAULT_MODEL, Embedder, fitted_for
+from index.archive.shelf import KEPT_ARTICLES, ArticleShelf, JoinedTexts
 from index.archive.store import Index, section_text
 
 FUSION_FILE = Path(__file__).with_name("fusion.json")   # fitted with the default model, m3e-small
@@ -120,21 +122,11 @@ class Searcher:
         self.ranker = Network(fusion["ranker"], FEATURES)
         self.refusal = Network(fusion["refusal"], ABSTAIN_FEATURES)
         self.threshold = float(fusion["refusal"]["threshold"])
-        # The normalised texts questions are compared with, each kept once: a passage's or an
-        # article's text is a slice of its joined string, which is also what "does this word
-        # occur anywhere" searches.
-        self._passages = _Joined([text.normalise(p.text) for p in index.passages], "\x00")
-        self._articles = _Joined([text.normalise(" ".join([a.title, *[" ".join(s.paragraphs) for s in a.sections]]))
-                                  for a in index.articles], "\n")
-        self._article_number = {a.id: n for n, a in enumerate(index.articles)}
-        self._section_text = [text.normalise(section_text(a, s)) for a in index.articles for s in a.sections]
-        # A title made from the first sentence names no subject: its words keep their weight.
-        self._title_text = {a.id: "" if a.title_from_text else text.normalise(a.title) for a in index.articles}
-        # Passages are numbered article by article (store._flatten): each article's are one run.
-        self._article_passages: dict[str, range] = {}
-        for number, passage in enumerate(index.passages):
-            run = self._article_passages.get(passage.article)
-            self._article_passages[passage.article] = range(run.start if run else number, number + 1)
+        # The normalised texts questions are compared with: every article's (the catalogue holds
+        # them, each a slice of one string that "does this word occur anywhere" searches), and
+        # every passage's and section's, held or read by key with their articles.
+        self.catalogue = index.catalogue
+        self._passages = _KeyedTexts(index.articles) if isinstance(index.articles, ArticleShelf) else _HeldTexts(index)
         text.warm_up()   # load jieba's dictionary and IDF table now, not on the first question
         # One question is one vector: FAISS's OpenMP threads would only spin against ONNX Runtime's.
         faiss.omp_set_num_threads(1)
@@ -145,20 +137,26 @@ class Searcher:
 
     def article_text(self, article_id: str) -> str:
         """An article's whole text, normalised (what absence is judged against)."""
-        number = self._article_number.get(article_id)
-        return "" if number is None else self._articles.text(number)
+        return self.catalogue.searchable_text(article_id)
 
-    def passages_containing(self, phrase: str) -> list[int]:
-        """Numbers of the passages that contain the phrase (already in normal form), in reading order."""
+    def articles_mentioning(self, phrase: str) -> list[str]:
+        """Ids of the articles whose text holds the phrase (already in normal form), in order."""
         if not phrase:
             return []
-        return np.flatnonzero(_presence([phrase], self._passages)[0]).tolist()
+        return [self.catalogue.entries[n].id for n in np.flatnonzero(_presence([phrase], self.catalogue.texts)[0])]
+
+    def passages_containing(self, phrase: str, article_id: str) -> list[int]:
+        """Numbers of the article's passages that contain the phrase (in normal form), in reading order."""
+        run = self.catalogue.passages_of(article_id)
+        if not phrase or not run:
+            return []
+        return (np.flatnonzero(_presence([phrase], self._passages.runs([run]))[0]) + run.start).tolist()
 
     def analyse(self, question: text.Message | str) -> Query:
         """What retrieval needs from a question: its words, topic, focus and the kind of answer wanted."""
         q = text.as_message(question).question
         wants = answer_types.wanted(q)
-        topic = [(w, text.word_weight(w)) for w in text.content_words(q, self._articles.string)]
+        topic = [(w, text.word_weight(w)) for w in text.content_words(q, self.catalogue.texts.string)]
         return Query(q, text.keyword_tokens(q), topic, wants, (_grams(q, 2), _grams(q, 3)), _focus(q, topic))
 
     def search(self, question: text.Message | str, k: int = 3, article_id: str | None = None) -> Result:
@@ -181,7 +179,7 @@ class Searcher:
             return None
         logits = self.ranker.logits(features)
         best = int(np.argmax(logits))
-        article = self.index.passages[candidates[best]].article
+        article = self.catalogue.article_id_of(int(candidates[best]))
         return candidates, logits, self.abstain_signals(query, article, logits[best], features[best])
 
     def abstain_signals(self, query: Query, article_id: str, logit: float, features: np.ndarray) -> np.ndarray:
@@ -217,8 +215,9 @@ class Searcher:
         return candidates, self._feature_matrix(query, q_vec[0], bm25, section_bm25, candidates)
 
     def _candidates(self, q_vec: np.ndarray, bm25: Scores, article_id: str | None = None) -> np.ndarray:
-        if article_id in self._article_passages:   # one article: score its passages directly
-            numbers = np.array(self._article_passages[article_id])
+        run = self.catalogue.passages_of(article_id) if article_id is not None else range(0)
+        if run:   # one article: score its passages directly
+            numbers = np.array(run)
             dense = self.view.passage_similarity(q_vec[0], numbers)
             return np.unique(np.concatenate([numbers[np.argsort(-dense)[:CANDIDATES]],
                                              numbers[np.argsort(-bm25.at(numbers))[:CANDIDATES]]]))
@@ -230,7 +229,7 @@ class Searcher:
         dense = self.view.passage_similarity(q_vec, candidates)
         dense_section = self.view.section_similarity(q_vec, sections)
         rel = lambda a, b: a / b.max() if b.max() > 0 else np.zeros_like(a)  # noqa: E731
-        texts = [self._passages.text(i) for i in candidates]
+        texts = self._passages.texts(candidates)
         words, weights = [w for w, _ in query.topic], np.array([w for _, w in query.topic], dtype=np.float64)
         bigrams, trigrams = sorted(query.grams[0]), sorted(query.grams[1])
         # Which of the question's words and n-grams each candidate contains: one pass, every feature
@@ -239,7 +238,7 @@ class Searcher:
         has_word, has_bigram = present[:len(words)], present[len(words):len(words) + len(bigrams)]
         has_trigram = present[len(words) + len(bigrams):]
         unique_sections, section_row = np.unique(sections, return_inverse=True)
-        section_cover = _weighted_share(weights, _presence(words, [self._section_text[s] for s in unique_sections]))
+        section_cover = _weighted_share(weights, _presence(words, self._passages.sections(unique_sections)))
         rows = np.column_stack([
             dense, dense - dense.max(), dense_section,
             rel(bm25.at(candidates), bm25), rel(section_bm25.at(sections), section_bm25),
@@ -259,7 +258,7 @@ class Searcher:
         many of its sentences, so it says little about which sentence answers; the rarer words
         ("面积", "捐献") do. Words of the title are the article's subject and count for nothing:
         its sentences often leave the subject out ("它的面积约为…")."""
-        articles = [self.index.passages[i].article for i in candidates]
+        articles = [self.catalogue.article_id_of(int(i)) for i in candidates]
         by_article = self._local_weights(list(dict.fromkeys(articles)), terms)
         weights = np.stack([by_article[a] for a in articles]) if articles else np.zeros((0, len(terms)))
         out = np.zeros((len(candidates), 2), dtype=np.float32)
@@ -272,15 +271,21 @@ class Searcher:
     def _local_weights(self, articles: list[str], terms: list[str]) -> dict[str, np.ndarray]:
         """Each article's weight for each term: log((passages + 1) / (passages holding it + 0.5)),
         0 for the words of its title. One presence table over all the articles' passages."""
-        numbers = [self._article_passages[a] for a in articles]
+        numbers = [self.catalogue.passages_of(a) for a in articles]
         present = _presence(terms, self._passages.runs(numbers))
         firsts = np.cumsum([0] + [len(ns) for ns in numbers[:-1]])
         df = np.add.reduceat(present, firsts, axis=1).astype(np.float32) if len(terms) else np.zeros((0, len(numbers)))
         out = {}
         for column, (article, ns) in enumerate(zip(articles, numbers)):
-            subject = np.array([t in self._title_text[article] for t in terms], dtype=bool)
+            subject = np.array([t in self._subject(article) for t in terms], dtype=bool)
             out[article] = np.where(subject, 0.0, np.log((len(ns) + 1) / (df[:, column] + 0.5)))
         return out
+
+    def _subject(self, article_id: str) -> str:
+        """The article's title in normal form: its subject. A title made from the first sentence
+        names no subject, and its words keep their weight."""
+        entry = self.catalogue.get(article_id)
+        return "" if entry is None or entry.title_from_text else text.normalise(entry.title)
 
     def _neighbour_bm25(self, bm25: Scores, candidates: np.ndarray) -> np.ndarray:
         """Mean BM25 of the sentences before and after, within the same section: answers often sit
@@ -341,41 +346,82 @@ def _grams(question: str, n: int) -> frozenset:
     return frozenset(chars[i:i + n] for i in range(len(chars) - n + 1))
 
 
-class _Joined:
-    """Texts joined into one string, with where each one starts; text(k) is the k-th again. The
-    separator is a character the texts never hold (normalised texts hold no NUL; an article's
-    text no newline), so a match never spans two texts."""
+class _HeldTexts:
+    """Every passage's and section's normalised text, held: an index folder loads every article."""
 
-    def __init__(self, texts: list[str], separator: str = "\x00"):
-        self.string, self.count, self.separator = separator.join(texts), len(texts), separator
-        self.starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0)) if texts else []
+    def __init__(self, index: Index):
+        self._passages = JoinedTexts([text.normalise(p.text) for p in index.passages])
+        self._sections = [text.normalise(section_text(a, s)) for a in index.articles for s in a.sections]
 
-    def text(self, k: int) -> str:
-        return self.string[self.starts[k]:self._end(k)]
+    def text(self, number: int) -> str:
+        return self._passages.text(number)
 
-    def _end(self, k: int) -> int:
-        return self.starts[k + 1] - 1 if k + 1 < self.count else len(self.string)
+    def texts(self, numbers) -> list[str]:
+        return [self._passages.text(n) for n in numbers]
 
-    def runs(self, runs: list[range]) -> "_Joined":
-        """The texts of these runs of consecutive numbers, joined again: one slice a run."""
-        part = _Joined([], self.separator)
-        pieces, at = [], 0
-        for run in runs:
-            if not run:
-                continue
-            start, end = self.starts[run.start], self._end(run.stop - 1)
-            pieces.append(self.string[start:end])
-            part.starts += [at + s - start for s in self.starts[run.start:run.stop]]
-            at += end - start + 1
-        part.string, part.count = self.separator.join(pieces), len(part.starts)
-        return part
+    def sections(self, numbers) -> list[str]:
+        return [self._sections[s] for s in numbers]
+
+    def runs(self, runs: list[range]) -> JoinedTexts:
+        return self._passages.runs(runs)
 
 
-def _presence(terms: list[str], texts: list[str] | _Joined) -> np.ndarray:
+class _KeyedTexts:
+    """Passages' and sections' normalised texts, made when their article is read from the
+    archive (index/archive/shelf.py) and kept for as many articles as the shelf keeps."""
+
+    def __init__(self, shelf: ArticleShelf):
+        self.shelf, self.catalogue = shelf, shelf.catalogue
+        self._made: OrderedDict[int, tuple[JoinedTexts, list[str]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def text(self, number: int) -> str:
+        return self.texts([number])[0]
+
+    def texts(self, numbers) -> list[str]:
+        articles = [self.catalogue.article_of_passage(int(n)) for n in numbers]
+        made = self._of(articles)
+        starts = self.catalogue.passage_starts
+        return [made[a][0].text(int(n) - int(starts[a])) for n, a in zip(numbers, articles)]
+
+    def sections(self, numbers) -> list[str]:
+        articles = [self.catalogue.article_of_section(int(s)) for s in numbers]
+        made = self._of(articles)
+        starts = self.catalogue.section_starts
+        return [made[a][1][int(s) - int(starts[a])] for s, a in zip(numbers, articles)]
+
+    def runs(self, runs: list[range]) -> JoinedTexts:
+        starts, parts = self.catalogue.passage_starts, []
+        for run in runs:   # cut where one article ends and the next begins
+            n = run.start
+            while n < run.stop:
+                article = self.catalogue.article_of_passage(n)
+                end = min(run.stop, int(starts[article + 1]))
+                parts.append((article, range(n - int(starts[article]), end - int(starts[article]))))
+                n = end
+        made = self._of([a for a, _ in parts])
+        return JoinedTexts.of_parts([(made[a][0], run) for a, run in parts])
+
+    def _of(self, articles: list[int]) -> dict[int, tuple[JoinedTexts, list[str]]]:
+        """The texts of these articles (by number), those not made yet read in one call."""
+        with self._lock:
+            made = {a: self._made[a] for a in set(articles) if a in self._made}
+        missing = sorted(set(articles) - set(made))
+        for number, (article, passages) in zip(missing, self.shelf.read(missing)):
+            made[number] = (JoinedTexts([text.normalise(p.text) for p in passages]),
+                            [text.normalise(section_text(article, s)) for s in article.sections])
+        with self._lock:
+            self._made.update((a, made[a]) for a in missing)
+            while len(self._made) > KEPT_ARTICLES:
+                self._made.popitem(last=False)
+        return made
+
+
+def _presence(terms: list[str], texts: list[str] | JoinedTexts) -> np.ndarray:
     """(terms, texts) table of whether each term occurs in each text. The texts are searched as one
-    string (a _Joined, when the caller keeps one), one term at a time, so the work is in str.find
+    string (a JoinedTexts, when the caller keeps one), one term at a time, so the work is in str.find
     rather than a Python loop over every term and text."""
-    joined = texts if isinstance(texts, _Joined) else _Joined(texts)
+    joined = texts if isinstance(texts, JoinedTexts) else JoinedTexts(texts)
     out = np.zeros((len(terms), joined.count), dtype=bool)
     if not terms or not joined.count:
         return out

@@ -1,0 +1,226 @@
+"""What a process holds of the archive's articles, and how it reads the rest by key.
+
+An index folder loads every article: Index.articles is a list. An archive in Milvus is meant to
+grow beyond what every bot process should hold, so a process loads its Catalogue — each article's
+id, title, section headings and number of passages, and its text in the normal form that
+"does this word occur anywhere" searches — and reads an article's sentences from the archive when
+a question or a reply needs them, keeping the last ones read. ArticleShelf and PassageShelf look
+like the lists they stand in for (len, [n], slices, iteration), so quoting and conversing do not
+change; code that would read every article reads the catalogue instead.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from index.language import text
+from index.sources.article import Article, Passage
+
+# Articles a shelf keeps after reading them: a question reads its candidates' articles (tens),
+# a conversation returns to the same few.
+KEPT_ARTICLES = 512
+# Articles read in one call when a shelf is read from start to end.
+PAGE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One article as the catalogue lists it."""
+    id: str
+    title: str
+    path: str
+    sha256: str
+    headings: tuple[str, ...]       # one per section, "" for text before the first heading
+    passages: int
+    title_from_text: bool = False   # the title is the first sentence: it names no subject
+
+    @classmethod
+    def of(cls, article: Article, passages: int) -> "Entry":
+        return cls(article.id, article.title, article.path, article.sha256, tuple(s.heading for s in article.sections),
+                   passages, article.title_from_text)
+
+
+def searchable_text(article: Article) -> str:
+    """An article's title and body in normal form, one line (headings left out): what a question's
+    words are looked for in when judging whether the article mentions them at all."""
+    return text.normalise(" ".join([article.title, *[" ".join(s.paragraphs) for s in article.sections]]))
+
+
+class JoinedTexts:
+    """Texts joined into one string, with where each one starts; text(k) is the k-th again. The
+    separator is a character the texts never hold (normalised texts hold no NUL; an article's
+    searchable text no newline), so a match never spans two texts."""
+
+    def __init__(self, texts: list[str], separator: str = "\x00"):
+        self.string, self.count, self.separator = separator.join(texts), len(texts), separator
+        self.starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0)) if texts else []
+
+    def text(self, k: int) -> str:
+        return self.string[self.starts[k]:self._end(k)]
+
+    def _end(self, k: int) -> int:
+        return self.starts[k + 1] - 1 if k + 1 < self.count else len(self.string)
+
+    def runs(self, runs: list[range]) -> "JoinedTexts":
+        """The texts of these runs of consecutive numbers, joined again: one slice a run."""
+        return JoinedTexts.of_parts([(self, run) for run in runs], self.separator)
+
+    @staticmethod
+    def of_parts(parts: list[tuple["JoinedTexts", range]], separator: str = "\x00") -> "JoinedTexts":
+        """The texts of runs of several JoinedTexts, one after another, as one."""
+        joined = JoinedTexts([], separator)
+        pieces, at = [], 0
+        for source, run in parts:
+            if not run:
+                continue
+            start, end = source.starts[run.start], source._end(run.stop - 1)
+            pieces.append(source.string[start:end])
+            joined.starts += [at + s - start for s in source.starts[run.start:run.stop]]
+            at += end - start + 1
+        joined.string, joined.count = separator.join(pieces), len(joined.starts)
+        return joined
+
+
+class Catalogue:
+    """Every article of a loaded archive, in order, and its searchable text; passages and sections
+    are numbered article after article."""
+
+    def __init__(self, entries: list[Entry], texts: JoinedTexts | Callable[[], JoinedTexts]):
+        """`texts`: the articles' searchable texts, or what makes them when first needed (a build
+        or a change never needs them, and normalising every article takes seconds at 100,000
+        passages)."""
+        self.entries, self._texts = entries, texts
+        self.number = {e.id: n for n, e in enumerate(entries)}
+        self.passage_starts = np.cumsum([0] + [e.passages for e in entries], dtype=np.int64)
+        self.section_starts = np.cumsum([0] + [len(e.headings) for e in entries], dtype=np.int64)
+
+    @classmethod
+    def of(cls, articles: list[Article], passages: list[Passage]) -> "Catalogue":
+        counts = dict.fromkeys((a.id for a in articles), 0)
+        for p in passages:
+            counts[p.article] += 1
+        return cls([Entry.of(a, counts[a.id]) for a in articles],
+                   lambda: JoinedTexts([searchable_text(a) for a in articles], "\n"))
+
+    @property
+    def texts(self) -> JoinedTexts:
+        if callable(self._texts):
+            self._texts = self._texts()
+        return self._texts
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def titles(self) -> list[str]:
+        return [e.title for e in self.entries]
+
+    def get(self, article_id: str) -> Entry | None:
+        number = self.number.get(article_id)
+        return None if number is None else self.entries[number]
+
+    def passages_of(self, article_id: str) -> range:
+        number = self.number.get(article_id)
+        return range(0) if number is None else range(int(self.passage_starts[number]), int(self.passage_starts[number + 1]))
+
+    def article_of_passage(self, number: int) -> int:
+        return int(np.searchsorted(self.passage_starts, number, side="right")) - 1
+
+    def article_id_of(self, passage: int) -> str:
+        return self.entries[self.article_of_passage(passage)].id
+
+    def article_of_section(self, number: int) -> int:
+        return int(np.searchsorted(self.section_starts, number, side="right")) - 1
+
+    def searchable_text(self, article_id: str) -> str:
+        number = self.number.get(article_id)
+        return "" if number is None else self.texts.text(number)
+
+
+class ArticleShelf(Sequence):
+    """The archive's articles in catalogue order, read by key when asked for and the last
+    KEPT_ARTICLES kept. `fetch` reads articles by id (in any order; those no longer there left out).
+    Safe to use from several threads."""
+
+    def __init__(self, catalogue: Catalogue, fetch: Callable[[list[str]], list[Article]], kept: int = KEPT_ARTICLES):
+        self.catalogue, self._fetch, self._kept = catalogue, fetch, kept
+        self._read: OrderedDict[int, tuple[Article, list[Passage]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self.catalogue)
+
+    def __getitem__(self, number):
+        if isinstance(number, slice):
+            return [article for article, _ in self.read(range(len(self))[number])]
+        if number < 0:
+            number += len(self)
+        if not 0 <= number < len(self):
+            raise IndexError("article number out of range")
+        return self.read([number])[0][0]
+
+    def __iter__(self):
+        for start in range(0, len(self), PAGE):
+            yield from self[start:start + PAGE]
+
+    def get(self, article_id: str) -> Article | None:
+        number = self.catalogue.number.get(article_id)
+        return None if number is None else self[number]
+
+    def passages(self, number: int) -> list[Passage]:
+        """The passages of the article with this number."""
+        return self.read([number])[0][1]
+
+    def read(self, numbers) -> list[tuple[Article, list[Passage]]]:
+        """These articles with their passages: those not kept read in one call."""
+        numbers = list(numbers)
+        with self._lock:
+            found = {n: self._read[n] for n in numbers if n in self._read}
+            for n in found:
+                self._read.move_to_end(n)
+        missing = [n for n in dict.fromkeys(numbers) if n not in found]
+        if missing:
+            fetched = {a.id: a for a in self._fetch([self.catalogue.entries[n].id for n in missing])}
+            for n in missing:
+                article = fetched.get(self.catalogue.entries[n].id)
+                if article is None:
+                    raise KeyError(f"article {self.catalogue.entries[n].id} is no longer in the archive")
+                found[n] = (article, article.passages())
+            self._keep({n: found[n] for n in missing})
+        return [found[n] for n in numbers]
+
+    def _keep(self, read: dict[int, tuple[Article, list[Passage]]]) -> None:
+        with self._lock:
+            self._read.update(read)
+            while len(self._read) > self._kept:
+                self._read.popitem(last=False)
+
+
+class PassageShelf(Sequence):
+    """Every passage of the archive, numbered as in the index, read with its article."""
+
+    def __init__(self, articles: ArticleShelf):
+        self.articles, self.catalogue = articles, articles.catalogue
+
+    def __len__(self) -> int:
+        return int(self.catalogue.passage_starts[-1])
+
+    def __getitem__(self, number):
+        if isinstance(number, slice):
+            return [self[n] for n in range(len(self))[number]]
+        if number < 0:
+            number += len(self)
+        if not 0 <= number < len(self):
+            raise IndexError("passage number out of range")
+        article = self.catalogue.article_of_passage(number)
+        return self.articles.passages(article)[number - int(self.catalogue.passage_starts[article])]
+
+    def __iter__(self):
+        for start in range(0, len(self.catalogue), PAGE):
+            for _, passages in self.articles.read(range(start, min(start + PAGE, len(self.catalogue)))):
+                yield from passages
