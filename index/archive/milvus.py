@@ -122,27 +122,29 @@ class MilvusArchive:
         if model_name and meta["model"] != model_name:
             raise IndexStoreError(f"The archive at {self.uri} was built with {meta['model']}, config asks for "
                                   f"{model_name} — run: article-qa index")
-        catalogue, passage_section, types = self._catalogue()
-        shelf = ArticleShelf(catalogue, self.articles)
+        catalogue, passage_section, types, parts = self._catalogue()
+        view = MilvusView(self, meta, catalogue, passage_section, parts)
+        shelf = ArticleShelf(catalogue, view.read_articles)
         manifest = {"format": FORMAT, "model": meta["model"], "dimension": meta["dimension"], "store": "milvus",
                     "version": meta["version"], "built": str(meta["version"]), "passages": len(passage_section)}
-        index = Index(Path(self.uri), manifest, shelf, PassageShelf(shelf), passage_section, None, None, None, None,
-                      None, types, catalogue=catalogue)
-        index.view = MilvusView(self, index, meta)
-        return index
+        return Index(Path(self.uri), manifest, shelf, PassageShelf(shelf), passage_section, None, None, None, None,
+                     None, types, view=view, catalogue=catalogue)
 
-    def _catalogue(self) -> tuple[Catalogue, np.ndarray, np.ndarray]:
+    def _catalogue(self) -> tuple[Catalogue, np.ndarray, np.ndarray, np.ndarray]:
         """Every article's catalogue entry, in the order they were added, with the section of each
-        passage (numbered in the index) and the kinds of answer it holds."""
+        passage (numbered in the index), the kinds of answer it holds, and how many parts each
+        article's record is cut into (to read it by key)."""
         rows = self._iterate(self.names["articles"], 'kind == "entry"', ["article", "part", "body"])
-        records = sorted(_records(rows), key=lambda r: r["seq"])
-        entries = [Entry(*r["entry"][:4], tuple(r["entry"][4]), *r["entry"][5:]) for r in records]
-        texts = JoinedTexts([r.pop("text") for r in records], "\n")
-        catalogue = Catalogue(entries, texts)
+        # Each record made compact as it is read (its lists as arrays): they are sorted once all are in.
+        records = sorted(((r["seq"], Entry(*r["entry"][:4], tuple(r["entry"][4]), *r["entry"][5:]), r["text"],
+                           np.asarray(r["sections"], dtype=np.int32), np.asarray(r["types"], dtype=np.uint16), r["parts"])
+                          for r in _records(rows)), key=lambda record: record[0])
+        _, entries, texts, sections, types, parts = zip(*records) if records else ((),) * 6
+        catalogue = Catalogue(list(entries), JoinedTexts(list(texts), "\n"))
         passage_section = np.concatenate([np.zeros(0, np.int32)] + [
-            np.asarray(r["sections"], dtype=np.int32) + int(first) for r, first in zip(records, catalogue.section_starts)])
-        types = np.concatenate([np.zeros(0, np.uint16)] + [np.asarray(r["types"], dtype=np.uint16) for r in records])
-        return catalogue, passage_section.astype(np.int32), types
+            s + np.int32(first) for s, first in zip(sections, catalogue.section_starts)])
+        return (catalogue, passage_section, np.concatenate([np.zeros(0, np.uint16), *types]),
+                np.array(parts, dtype=np.int32))
 
     def source_text(self, article_id: str) -> str:
         """The text an article was parsed from ("" when none was kept)."""
@@ -370,13 +372,13 @@ class MilvusArchive:
             passages = article.passages()
             kinds = types[first:first + len(passages)].tolist()
             first += len(passages)
-            rows += _parts(article.id, "article", json.dumps({"article": asdict(article), "types": kinds, "seq": seq + n},
+            whole = _parts(article.id, "article", json.dumps({"article": asdict(article), "types": kinds, "seq": seq + n},
                                                              ensure_ascii=False), 0)
             entry = Entry.of(article, len(passages))
-            rows += _parts(article.id, "entry", json.dumps(
+            rows += whole + _parts(article.id, "entry", json.dumps(
                 {"entry": [entry.id, entry.title, entry.path, entry.sha256, entry.headings, entry.passages,
                            entry.title_from_text],
-                 "sections": [p.section_no for p in passages], "types": kinds, "seq": seq + n,
+                 "sections": [p.section_no for p in passages], "types": kinds, "seq": seq + n, "parts": len(whole),
                  "text": searchable_text(article)}, ensure_ascii=False), ENTRY_PARTS)
             if texts.get(article.id):
                 rows += _parts(article.id, "source", texts[article.id], SOURCE_PARTS)
@@ -427,17 +429,18 @@ class MilvusView:
     keywords' document counts and the nearest vectors; then the BM25 searches of passages and
     sections; then the candidates' rows and their sections' rows. Three waits a question, not six."""
 
-    def __init__(self, archive: MilvusArchive, index: Index, meta: dict):
+    def __init__(self, archive: MilvusArchive, meta: dict, catalogue: Catalogue, passage_section: np.ndarray,
+                 article_parts: np.ndarray):
         self.archive, self.client, self.meta = archive, archive.client, meta
-        self.passage_section = index.passage_section
+        self.passage_section, self.catalogue, self.article_parts = passage_section, catalogue, article_parts
         # Shared by every question: a job here waits only for jobs submitted before it, so the
         # queue (first in, first out) never stalls.
         self.pool = ThreadPoolExecutor(4, thread_name_prefix="milvus")
-        entries = index.catalogue.entries
+        entries = catalogue.entries
         self.passage_keys = _row_keys(entries, [e.passages for e in entries])
         self.section_keys = _row_keys(entries, [len(e.headings) for e in entries])
         self.passage_number, self.section_number = _KeyNumbers(self.passage_keys), _KeyNumbers(self.section_keys)
-        self._rows: dict[tuple[str, int], tuple[np.ndarray, dict[int, float]]] = {}
+        self._rows: dict[tuple[str, int], tuple[np.ndarray, _Sparse]] = {}
         self._frequencies: dict[tuple[str, ...], Future] = {}
 
     def call(self, method: str, *args, **kwargs):
@@ -460,6 +463,15 @@ class MilvusView:
             raise ArchiveUnavailable(f"the Milvus archive at {self.archive.uri} did not answer "
                                      f"({type(exc).__name__}: {_first_line(exc)})") from None
 
+    def read_articles(self, ids: list[str]) -> list[Article]:
+        """These articles, whole, as far as the archive still holds them (the shelf's reads)."""
+        numbers = [self.catalogue.number[i] for i in ids if i in self.catalogue.number]
+        keys = [row_key(self.catalogue.entries[n].id, part) for n in numbers for part in range(int(self.article_parts[n]))]
+        # By primary key: Milvus finds those directly, where a filter on the article's id is a scan.
+        rows = self.call("query", self.archive.names["articles"], output_fields=["article", "part", "body"],
+                         filter=f"pk in {keys}") if keys else []
+        return [_article_from_json(r["article"]) for r in _records(rows)]
+
     def candidates(self, question_vector: np.ndarray, bm25: "MilvusScores", k: int) -> np.ndarray:
         keyword = self.pool.submit(bm25.top, k)
         return np.unique(np.concatenate([self.dense_top(question_vector, k), keyword.result()]))
@@ -479,7 +491,7 @@ class MilvusView:
         rows = self.rows(kind, numbers)
         return np.stack([vector for vector, _ in rows]) if rows else np.zeros((0, self.meta["dimension"]), np.float32)
 
-    def rows(self, kind: str, numbers) -> list[tuple[np.ndarray, dict[int, float]]]:
+    def rows(self, kind: str, numbers) -> list[tuple[np.ndarray, "_Sparse"]]:
         """The stored vector and keyword weights of these passages or sections, fetched by key
         (one query for those not fetched lately)."""
         found = {n: self._rows.get((kind, n)) for n in {int(n) for n in numbers}}
@@ -498,7 +510,7 @@ class MilvusView:
             sections.result()
         return [found[int(n)] for n in numbers]
 
-    def _fetch(self, kind: str, numbers: list[int]) -> dict[int, tuple[np.ndarray, dict[int, float]]]:
+    def _fetch(self, kind: str, numbers: list[int]) -> dict[int, tuple[np.ndarray, "_Sparse"]]:
         """Rows by key in one query, kept in a bounded cache (a question fetches about 200)."""
         keys = self.passage_keys if kind == "passages" else self.section_keys
         fetched = {r["pk"]: r for r in self.call("query", self.archive.names[kind], output_fields=["vector", "keywords"],
@@ -508,8 +520,8 @@ class MilvusView:
         found = {}
         for n in numbers:
             row = fetched.get(int(keys[n]))
-            found[n] = (np.asarray(row["vector"], dtype=np.float32), row["keywords"]) if row else \
-                (np.zeros(self.meta["dimension"], np.float32), {})
+            found[n] = (np.asarray(row["vector"], dtype=np.float32), _Sparse(row["keywords"])) if row else \
+                (np.zeros(self.meta["dimension"], np.float32), _Sparse({}))
             self._rows[kind, n] = found[n]
         return found
 
@@ -586,9 +598,31 @@ class MilvusScores:
 
     def at(self, numbers: np.ndarray) -> np.ndarray:
         missing = [int(n) for n in numbers if int(n) not in self.known]
+        dims, idf = np.fromiter(self.query, np.int64, len(self.query)), list(self.query.values())
         for number, (_, weights) in zip(missing, self.view.rows(self.kind, missing)):
-            self.known[number] = sum(idf * weights.get(dim, 0.0) for dim, idf in self.query.items())
+            self.known[number] = weights.dot(dims, idf)
         return np.array([self.known[int(n)] for n in numbers], dtype=np.float32)
+
+
+class _Sparse:
+    """A row's keyword weights as two arrays (a dict of Python numbers takes six times the memory
+    of the cache that keeps thousands of them)."""
+
+    __slots__ = ("dims", "weights")
+
+    def __init__(self, weights: dict[int, float]):
+        order = sorted(weights)
+        self.dims = np.array(order, dtype=np.int64)
+        self.weights = np.array([weights[d] for d in order], dtype=np.float64)
+
+    def dot(self, dims: np.ndarray, idf: list[float]) -> float:
+        """Σ idf·weight over the question's dimensions, added in their order (as the embedded
+        BM25 adds them, to the last bit)."""
+        if not len(self.dims) or not len(dims):
+            return 0.0
+        at = np.minimum(np.searchsorted(self.dims, dims), len(self.dims) - 1)
+        held = (self.dims[at] == dims).tolist()
+        return sum(q * w for q, w, h in zip(idf, self.weights[at].tolist(), held) if h)
 
 
 _UNREACHABLE = ("unavailable", "connect", "deadline", "timed out", "timeout", "not ready", "closed", "socket",

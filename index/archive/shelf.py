@@ -19,6 +19,7 @@ from typing import Callable
 
 import numpy as np
 
+from index.archive.base import ArchiveUnavailable
 from index.language import text
 from index.sources.article import Article, Passage
 
@@ -188,8 +189,9 @@ class ArticleShelf(Sequence):
             fetched = {a.id: a for a in self._fetch([self.catalogue.entries[n].id for n in missing])}
             for n in missing:
                 article = fetched.get(self.catalogue.entries[n].id)
-                if article is None:
-                    raise KeyError(f"article {self.catalogue.entries[n].id} is no longer in the archive")
+                if article is None:   # removed by another process: the catalogue is reloaded soon
+                    raise ArchiveUnavailable(f"the article {self.catalogue.entries[n].id} is no longer in the archive "
+                                             f"(it changed since it was loaded)")
                 found[n] = (article, article.passages())
             self._keep({n: found[n] for n in missing})
         return [found[n] for n in numbers]

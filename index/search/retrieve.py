@@ -15,6 +15,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -212,6 +213,7 @@ class Searcher:
         # Both asked for now: an archive in Milvus looks their statistics up while it searches.
         bm25, section_bm25 = self.view.passage_bm25(query.tokens), self.view.section_bm25(query.tokens)
         candidates = self._candidates(q_vec, bm25, article_id)
+        self._passages.prefetch(candidates)   # read by key: while the candidates' vectors are fetched
         return candidates, self._feature_matrix(query, q_vec[0], bm25, section_bm25, candidates)
 
     def _candidates(self, q_vec: np.ndarray, bm25: Scores, article_id: str | None = None) -> np.ndarray:
@@ -365,6 +367,9 @@ class _HeldTexts:
     def runs(self, runs: list[range]) -> JoinedTexts:
         return self._passages.runs(runs)
 
+    def prefetch(self, numbers) -> None:
+        """Nothing to read: every text is here."""
+
 
 class _KeyedTexts:
     """Passages' and sections' normalised texts, made when their article is read from the
@@ -373,7 +378,21 @@ class _KeyedTexts:
     def __init__(self, shelf: ArticleShelf):
         self.shelf, self.catalogue = shelf, shelf.catalogue
         self._made: OrderedDict[int, tuple[JoinedTexts, list[str]]] = OrderedDict()
+        self._reading: dict[int, Future] = {}   # articles being read in the background
+        self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+
+    def prefetch(self, numbers) -> None:
+        """Start reading these passages' articles in the background (those not read yet)."""
+        articles = {self.catalogue.article_of_passage(int(n)) for n in numbers}
+        with self._lock:
+            missing = sorted(a for a in articles if a not in self._made and a not in self._reading)
+            if not missing:
+                return
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="texts")
+            future = self._pool.submit(self._read, missing)
+            self._reading.update(dict.fromkeys(missing, future))
 
     def text(self, number: int) -> str:
         return self.texts([number])[0]
@@ -403,17 +422,29 @@ class _KeyedTexts:
         return JoinedTexts.of_parts([(made[a][0], run) for a, run in parts])
 
     def _of(self, articles: list[int]) -> dict[int, tuple[JoinedTexts, list[str]]]:
-        """The texts of these articles (by number), those not made yet read in one call."""
+        """The texts of these articles (by number): those made already, those being read (waited
+        for), and the rest read now in one call."""
         with self._lock:
             made = {a: self._made[a] for a in set(articles) if a in self._made}
+            reading = {self._reading[a] for a in set(articles) - set(made) if a in self._reading}
+        for future in reading:
+            made.update(future.result())
         missing = sorted(set(articles) - set(made))
-        for number, (article, passages) in zip(missing, self.shelf.read(missing)):
-            made[number] = (JoinedTexts([text.normalise(p.text) for p in passages]),
-                            [text.normalise(section_text(article, s)) for s in article.sections])
-        with self._lock:
-            self._made.update((a, made[a]) for a in missing)
-            while len(self._made) > KEPT_ARTICLES:
-                self._made.popitem(last=False)
+        return {**made, **self._read(missing)} if missing else made
+
+    def _read(self, articles: list[int]) -> dict[int, tuple[JoinedTexts, list[str]]]:
+        made = {}
+        try:
+            made = {number: (JoinedTexts([text.normalise(p.text) for p in passages]),
+                             [text.normalise(section_text(article, s)) for s in article.sections])
+                    for number, (article, passages) in zip(articles, self.shelf.read(articles))}
+        finally:   # read or failed, no longer being read
+            with self._lock:
+                self._made.update(made)
+                while len(self._made) > KEPT_ARTICLES:
+                    self._made.popitem(last=False)
+                for a in articles:
+                    self._reading.pop(a, None)
         return made
 
 
