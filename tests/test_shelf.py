@@ -1,13 +1,14 @@
 """Texts by key (index/archive/shelf.py): a process that does not load the archive whole reads an
 article when it needs it, keeps a bounded number, and searches exactly as if it held them all."""
 import dataclasses
+import sys
 
 import numpy as np
 import pytest
 
 from conftest import LANSHAN, QINGSHUI
 from index.archive.base import ArchiveUnavailable
-from index.archive.shelf import ArticleShelf, Catalogue, JoinedTexts, PassageShelf
+from index.archive.shelf import ArticleShelf, ArticleTexts, Catalogue, JoinedTexts, PassageShelf
 from index.archive.store import Index, _flatten
 from index.search.retrieve import Searcher, _HeldTexts, _KeyedTexts
 from index.sources.article import parse_article
@@ -35,7 +36,7 @@ class Archive:
 
 def shelved(held: Index, archive: Archive, kept: int = 512) -> Index:
     """The same index as a process that reads its articles by key sees it."""
-    catalogue = Catalogue([*held.catalogue.entries], JoinedTexts([held.catalogue.texts.text(n) for n in range(len(held.catalogue))], "\n"))
+    catalogue = Catalogue([*held.catalogue.entries], ArticleTexts([held.catalogue.texts.text(n) for n in range(len(held.catalogue))]))
     shelf = ArticleShelf(catalogue, archive.fetch, kept)
     return dataclasses.replace(held, articles=shelf, passages=PassageShelf(shelf), catalogue=catalogue, view=held.view)
 
@@ -98,3 +99,14 @@ def test_a_searcher_reading_by_key_answers_exactly_as_one_holding_every_article(
     assert by_key.articles_mentioning("张三") == every.articles_mentioning("张三") == ["r0"]
     assert by_key.passages_containing("书店", "r1") == every.passages_containing("书店", "r1") != []
     assert len(by_key.index.articles._read) <= 2
+
+
+def test_article_texts_keep_a_wide_character_from_widening_every_other_article():
+    texts = [f"第{n}篇讲稻子" if n % 300 else f"第{n}篇讲书店" for n in range(600)] + [""]
+    texts[10] += "𠮷"   # beyond the Basic Multilingual Plane: four bytes a character in its string
+    joined = ArticleTexts(texts)
+    assert len(joined) == 601 and [joined.text(n) for n in range(601)] == texts
+    assert joined.holding("书店") == [0, 300] and joined.holding("𠮷") == [10] and joined.holding("稻子书") == []
+    assert "𠮷" in joined and "第599篇" in joined and "篇讲稻子第" not in joined   # never across two articles
+    narrow, wide = joined._groups
+    assert sys.getsizeof(narrow.string) / len(narrow.string) < 2.5 and wide.count == 1

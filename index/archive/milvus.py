@@ -24,6 +24,7 @@ written back): `article-qa index` holds the change lock beside the index folder 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import logging
@@ -43,7 +44,7 @@ from index.language import answer_types, text
 from index.archive.base import ArchiveCutShort, ArchiveQueryError, ArchiveUnavailable, Progress, Written
 from index.sources.article import Article
 from index.archive.keyword import B, K1
-from index.archive.shelf import ArticleShelf, Catalogue, Entry, JoinedTexts, PassageShelf, searchable_text
+from index.archive.shelf import ArticleShelf, ArticleTexts, Catalogue, Entry, PassageShelf, searchable_text
 from index.archive.store import FORMAT, SECTION_TOKENS, Index, IndexStoreError, _article_from_json, _embed_in_batches, _flatten
 
 log = logging.getLogger(__name__)
@@ -140,11 +141,13 @@ class MilvusArchive:
                            np.asarray(r["sections"], dtype=np.int32), np.asarray(r["types"], dtype=np.uint16), r["parts"])
                           for r in _records(rows)), key=lambda record: record[0])
         _, entries, texts, sections, types, parts = zip(*records) if records else ((),) * 6
-        catalogue = Catalogue(list(entries), JoinedTexts(list(texts), "\n"))
+        catalogue = Catalogue(list(entries), ArticleTexts(list(texts)))
         passage_section = np.concatenate([np.zeros(0, np.int32)] + [
             s + np.int32(first) for s, first in zip(sections, catalogue.section_starts)])
-        return (catalogue, passage_section, np.concatenate([np.zeros(0, np.uint16), *types]),
-                np.array(parts, dtype=np.int32))
+        out = (catalogue, passage_section, np.concatenate([np.zeros(0, np.uint16), *types]), np.array(parts, dtype=np.int32))
+        del records, entries, texts, sections, types, parts
+        _give_back_freed_memory()
+        return out
 
     def source_text(self, article_id: str) -> str:
         """The text an article was parsed from ("" when none was kept)."""
@@ -746,6 +749,14 @@ def _parts(article_id: str, kind: str, body: str, first: int) -> list[dict]:
     return [{"pk": row_key(article_id, first + n), "article": article_id, "kind": kind, "part": n,
              "body": body[start:start + PART_CHARS], "unused": _UNUSED}
             for n, start in enumerate(range(0, max(len(body), 1), PART_CHARS))]
+
+
+def _give_back_freed_memory() -> None:
+    """Return to the system the memory a load freed. Parsing every entry leaves glibc's heap full
+    of small freed blocks it keeps for later (about 90 MB at 1,000,000 passages), while what the
+    process holds from then on is far smaller. Elsewhere than glibc, nothing to do."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _first_line(exc: Exception) -> str:

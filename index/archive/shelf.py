@@ -10,6 +10,7 @@ change; code that would read every article reads the catalogue instead.
 """
 from __future__ import annotations
 
+import bisect
 import itertools
 import threading
 from collections import OrderedDict
@@ -65,6 +66,15 @@ class JoinedTexts:
     def text(self, k: int) -> str:
         return self.string[self.starts[k]:self._end(k)]
 
+    def holding(self, term: str) -> list[int]:
+        """Numbers of the texts that contain the term, in order."""
+        found, at = [], self.string.find(term)
+        while at >= 0:   # one find per text that holds the term: after a hit, go on from the next text
+            k = bisect.bisect_right(self.starts, at) - 1
+            found.append(k)
+            at = self.string.find(term, self.starts[k + 1]) if k + 1 < self.count else -1
+        return found
+
     def _end(self, k: int) -> int:
         return self.starts[k + 1] - 1 if k + 1 < self.count else len(self.string)
 
@@ -88,11 +98,42 @@ class JoinedTexts:
         return joined
 
 
+class ArticleTexts:
+    """Every article's searchable text, joined. Python stores a string at the width of its widest
+    character, so one character beyond the Basic Multilingual Plane (a rare ideograph of
+    Traditional text, an emoji) would make the whole joined string four bytes a character instead
+    of two: the articles that have one are joined apart from the others."""
+
+    def __init__(self, texts: list[str]):
+        self.count = len(texts)
+        wide = np.array([bool(t) and max(t) > "\uffff" for t in texts], dtype=bool)
+        self._numbers = [np.flatnonzero(~wide), np.flatnonzero(wide)]   # the article of each text of a group
+        self._groups = [JoinedTexts([texts[n] for n in numbers], "\n") for numbers in self._numbers]
+        self._group = wide.astype(np.int8)
+        self._within = np.empty(len(texts), dtype=np.int64)
+        for numbers in self._numbers:
+            self._within[numbers] = np.arange(len(numbers))
+
+    def __len__(self) -> int:
+        return self.count
+
+    def text(self, k: int) -> str:
+        return self._groups[self._group[k]].text(int(self._within[k]))
+
+    def __contains__(self, phrase: str) -> bool:
+        """Whether any article's text holds the phrase (what jieba's cuts are checked against)."""
+        return any(phrase in group.string for group in self._groups)
+
+    def holding(self, phrase: str) -> list[int]:
+        """Numbers of the articles whose text holds the phrase, in order."""
+        return sorted(int(numbers[k]) for numbers, group in zip(self._numbers, self._groups) for k in group.holding(phrase))
+
+
 class Catalogue:
     """Every article of a loaded archive, in order, and its searchable text; passages and sections
     are numbered article after article."""
 
-    def __init__(self, entries: list[Entry], texts: JoinedTexts | Callable[[], JoinedTexts]):
+    def __init__(self, entries: list[Entry], texts: ArticleTexts | Callable[[], ArticleTexts]):
         """`texts`: the articles' searchable texts, or what makes them when first needed (a build
         or a change never needs them, and normalising every article takes seconds at 100,000
         passages)."""
@@ -107,10 +148,10 @@ class Catalogue:
         for p in passages:
             counts[p.article] += 1
         return cls([Entry.of(a, counts[a.id]) for a in articles],
-                   lambda: JoinedTexts([searchable_text(a) for a in articles], "\n"))
+                   lambda: ArticleTexts([searchable_text(a) for a in articles]))
 
     @property
-    def texts(self) -> JoinedTexts:
+    def texts(self) -> ArticleTexts:
         if callable(self._texts):
             self._texts = self._texts()
         return self._texts

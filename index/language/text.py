@@ -8,6 +8,7 @@ import logging
 import os
 import re
 import unicodedata
+from collections.abc import Container
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -83,7 +84,7 @@ def keyword_tokens(text: str) -> list[str]:
     return words(text) + ["#" + b for b in bigrams(text)]
 
 
-def content_words(text: str, known: str = "") -> list[str]:
+def content_words(text: str, known: Container[str] = "") -> list[str]:
     """The topic words of a question: jieba words minus question and function words, deduplicated.
 
     With `known` (the indexed text), a word is extended over the next characters while the longer
@@ -96,7 +97,7 @@ def content_words(text: str, known: str = "") -> list[str]:
     return seen
 
 
-def _segments(text: str, known: str) -> list[str]:
+def _segments(text: str, known: Container[str]) -> list[str]:
     """jieba's words of the text, a word extended by longest match against the known text where
     jieba cut a name apart: over a single character, or into a fragment that is no dictionary word
     ("杨维|凯是" → "杨维凯|是"), never into a real word ("金正日|因为" stays)."""

@@ -10,7 +10,6 @@ article never mentions, gives the confidence that the bot should answer at all.
 """
 from __future__ import annotations
 
-import bisect
 import json
 import re
 import threading
@@ -144,7 +143,7 @@ class Searcher:
         """Ids of the articles whose text holds the phrase (already in normal form), in order."""
         if not phrase:
             return []
-        return [self.catalogue.entries[n].id for n in np.flatnonzero(_presence([phrase], self.catalogue.texts)[0])]
+        return [self.catalogue.entries[n].id for n in self.catalogue.texts.holding(phrase)]
 
     def passages_containing(self, phrase: str, article_id: str) -> list[int]:
         """Numbers of the article's passages that contain the phrase (in normal form), in reading order."""
@@ -157,7 +156,7 @@ class Searcher:
         """What retrieval needs from a question: its words, topic, focus and the kind of answer wanted."""
         q = text.as_message(question).question
         wants = answer_types.wanted(q)
-        topic = [(w, text.word_weight(w)) for w in text.content_words(q, self.catalogue.texts.string)]
+        topic = [(w, text.word_weight(w)) for w in text.content_words(q, self.catalogue.texts)]
         return Query(q, text.keyword_tokens(q), topic, wants, (_grams(q, 2), _grams(q, 3)), _focus(q, topic))
 
     def search(self, question: text.Message | str, k: int = 3, article_id: str | None = None) -> Result:
@@ -454,15 +453,8 @@ def _presence(terms: list[str], texts: list[str] | JoinedTexts) -> np.ndarray:
     rather than a Python loop over every term and text."""
     joined = texts if isinstance(texts, JoinedTexts) else JoinedTexts(texts)
     out = np.zeros((len(terms), joined.count), dtype=bool)
-    if not terms or not joined.count:
-        return out
-    joined, starts = joined.string, joined.starts
-    for row, term in enumerate(terms):
-        at = joined.find(term)
-        while at >= 0:   # one find per text that holds the term: after a hit, go on from the next text
-            k = bisect.bisect_right(starts, at) - 1
-            out[row, k] = True
-            at = joined.find(term, starts[k + 1]) if k + 1 < len(starts) else -1
+    for row, term in enumerate(terms if joined.count else []):
+        out[row, joined.holding(term)] = True
     return out
 
 
