@@ -7,4 +7,6 @@
   store.py    that folder's format — FAISS, NumPy, JSON — built and loaded
   keyword.py  the keyword index (BM25 over jieba words and character pairs)
   milvus.py   the archive in Milvus, which several bot processes can share
+  shelf.py    what a process holds of the articles: their catalogue, and shelves that read an
+              article by key when it is needed
 """
