@@ -176,6 +176,10 @@ class Catalogue:
     def article_id_of(self, passage: int) -> str:
         return self.entries[self.article_of_passage(passage)].id
 
+    def article_ids_of(self, passages) -> list[str]:
+        numbers = np.searchsorted(self.passage_starts, np.asarray(passages, dtype=np.int64), side="right") - 1
+        return [self.entries[n].id for n in numbers.tolist()]
+
     def article_of_section(self, number: int) -> int:
         return int(np.searchsorted(self.section_starts, number, side="right")) - 1
 

@@ -123,9 +123,11 @@ class Searcher:
         self.refusal = Network(fusion["refusal"], ABSTAIN_FEATURES)
         self.threshold = float(fusion["refusal"]["threshold"])
         # The normalised texts questions are compared with: every article's (the catalogue holds
-        # them, each a slice of one string that "does this word occur anywhere" searches), and
-        # every passage's and section's, held or read by key with their articles.
+        # them, joined for "does this word occur anywhere"), and every passage's and section's,
+        # held or read by key with their articles.
         self.catalogue = index.catalogue
+        self._subjects: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
         self._passages = _KeyedTexts(index.articles) if isinstance(index.articles, ArticleShelf) else _HeldTexts(index)
         text.warm_up()   # load jieba's dictionary and IDF table now, not on the first question
         # One question is one vector: FAISS's OpenMP threads would only spin against ONNX Runtime's.
@@ -259,7 +261,7 @@ class Searcher:
         many of its sentences, so it says little about which sentence answers; the rarer words
         ("面积", "捐献") do. Words of the title are the article's subject and count for nothing:
         its sentences often leave the subject out ("它的面积约为…")."""
-        articles = [self.catalogue.article_id_of(int(i)) for i in candidates]
+        articles = self.catalogue.article_ids_of(candidates)
         by_article = self._local_weights(list(dict.fromkeys(articles)), terms)
         weights = np.stack([by_article[a] for a in articles]) if articles else np.zeros((0, len(terms)))
         out = np.zeros((len(candidates), 2), dtype=np.float32)
@@ -278,15 +280,23 @@ class Searcher:
         df = np.add.reduceat(present, firsts, axis=1).astype(np.float32) if len(terms) else np.zeros((0, len(numbers)))
         out = {}
         for column, (article, ns) in enumerate(zip(articles, numbers)):
-            subject = np.array([t in self._subject(article) for t in terms], dtype=bool)
+            title = self._subject(article)
+            subject = np.array([t in title for t in terms], dtype=bool)
             out[article] = np.where(subject, 0.0, np.log((len(ns) + 1) / (df[:, column] + 0.5)))
         return out
 
     def _subject(self, article_id: str) -> str:
         """The article's title in normal form: its subject. A title made from the first sentence
         names no subject, and its words keep their weight."""
-        entry = self.catalogue.get(article_id)
-        return "" if entry is None or entry.title_from_text else text.normalise(entry.title)
+        subject = self._subjects.get(article_id)
+        if subject is None:   # normalised once for the articles questions keep coming back to
+            entry = self.catalogue.get(article_id)
+            subject = "" if entry is None or entry.title_from_text else text.normalise(entry.title)
+            with self._lock:
+                self._subjects[article_id] = subject
+                while len(self._subjects) > KEPT_ARTICLES:
+                    self._subjects.popitem(last=False)
+        return subject
 
     def _neighbour_bm25(self, bm25: Scores, candidates: np.ndarray) -> np.ndarray:
         """Mean BM25 of the sentences before and after, within the same section: answers often sit
