@@ -126,6 +126,7 @@ class Searcher:
         # them, joined for "does this word occur anywhere"), and every passage's and section's,
         # held or read by key with their articles.
         self.catalogue = index.catalogue
+        self.catalogue.texts   # the articles' texts normalised now (a folder's are made when first read), not on a question
         self._subjects: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
         self._passages = _KeyedTexts(index.articles) if isinstance(index.articles, ArticleShelf) else _HeldTexts(index)
