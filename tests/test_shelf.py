@@ -8,7 +8,7 @@ import pytest
 
 from conftest import LANSHAN, QINGSHUI
 from index.archive.base import ArchiveUnavailable
-from index.archive.shelf import ArticleShelf, ArticleTexts, Catalogue, JoinedTexts, PassageShelf
+from index.archive.shelf import ArticleShelf, ArticleTexts, Catalogue, PassageShelf
 from index.archive.store import Index, _flatten
 from index.search.retrieve import Searcher, _HeldTexts, _KeyedTexts
 from index.sources.article import parse_article

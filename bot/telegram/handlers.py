@@ -22,7 +22,6 @@ import sys
 import time
 from collections import OrderedDict, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Callable
 
 from telegram import (InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity,

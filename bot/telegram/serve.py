@@ -13,7 +13,6 @@ import secrets
 import signal
 import socket
 import sys
-from pathlib import Path
 
 from telegram.error import InvalidToken
 from telegram.ext import Application
