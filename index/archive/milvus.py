@@ -53,9 +53,9 @@ PART_CHARS = 16_000          # a VARCHAR holds 65,535 bytes: 16,000 characters o
 ROW_BITS = 20                # a passage or section key: article key << 20 | its number in the article
 # The parts of an article's three records in the articles collection are numbered from these
 # (the whole article from 0): a record of up to 2¹⁸ parts each.
+ENTRY_PARTS, SOURCE_PARTS = 1 << (ROW_BITS - 2), 1 << (ROW_BITS - 1)
 # 2: a catalogue entry per article, which a process loads in place of the articles
 LAYOUT = 2
-ENTRY_PARTS, SOURCE_PARTS = 1 << (ROW_BITS - 2), 1 << (ROW_BITS - 1)
 BATCH = 2_000                # rows per insert or query call
 MAX_META_CHARS = 60_000      # the meta row's body, a VARCHAR of at most 65,535 bytes (json.dumps writes ASCII)
 MANY = "many"                # the mark of a write whose articles are too many to name in the meta row

@@ -31,6 +31,35 @@ KEPT_ARTICLES = 512
 PAGE = 200
 
 
+class Recent:
+    """A map that keeps the `size` entries used last, forgetting the oldest first. Safe to use
+    from several threads."""
+
+    def __init__(self, size: int = KEPT_ARTICLES):
+        self._items: OrderedDict = OrderedDict()
+        self._size, self._lock = size, threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def update(self, items: dict) -> None:
+        with self._lock:
+            self._items.update(items)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One article as the catalogue lists it."""
@@ -173,9 +202,6 @@ class Catalogue:
     def article_of_passage(self, number: int) -> int:
         return int(np.searchsorted(self.passage_starts, number, side="right")) - 1
 
-    def article_id_of(self, passage: int) -> str:
-        return self.entries[self.article_of_passage(passage)].id
-
     def article_ids_of(self, passages) -> list[str]:
         numbers = np.searchsorted(self.passage_starts, np.asarray(passages, dtype=np.int64), side="right") - 1
         return [self.entries[n].id for n in numbers.tolist()]
@@ -194,9 +220,8 @@ class ArticleShelf(Sequence):
     Safe to use from several threads."""
 
     def __init__(self, catalogue: Catalogue, fetch: Callable[[list[str]], list[Article]], kept: int = KEPT_ARTICLES):
-        self.catalogue, self._fetch, self._kept = catalogue, fetch, kept
-        self._read: OrderedDict[int, tuple[Article, list[Passage]]] = OrderedDict()
-        self._lock = threading.Lock()
+        self.catalogue, self._fetch = catalogue, fetch
+        self._read = Recent(kept)   # article number → (article, passages)
 
     def __len__(self) -> int:
         return len(self.catalogue)
@@ -225,10 +250,7 @@ class ArticleShelf(Sequence):
     def read(self, numbers) -> list[tuple[Article, list[Passage]]]:
         """These articles with their passages: those not kept read in one call."""
         numbers = list(numbers)
-        with self._lock:
-            found = {n: self._read[n] for n in numbers if n in self._read}
-            for n in found:
-                self._read.move_to_end(n)
+        found = {n: read for n in numbers if (read := self._read.get(n)) is not None}
         missing = [n for n in dict.fromkeys(numbers) if n not in found]
         if missing:
             fetched = {a.id: a for a in self._fetch([self.catalogue.entries[n].id for n in missing])}
@@ -238,14 +260,8 @@ class ArticleShelf(Sequence):
                     raise ArchiveUnavailable(f"the article {self.catalogue.entries[n].id} is no longer in the archive "
                                              f"(it changed since it was loaded)")
                 found[n] = (article, article.passages())
-            self._keep({n: found[n] for n in missing})
+            self._read.update({n: found[n] for n in missing})
         return [found[n] for n in numbers]
-
-    def _keep(self, read: dict[int, tuple[Article, list[Passage]]]) -> None:
-        with self._lock:
-            self._read.update(read)
-            while len(self._read) > self._kept:
-                self._read.popitem(last=False)
 
 
 class PassageShelf(Sequence):

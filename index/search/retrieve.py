@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from index.language import answer_types, text
 from index.archive.base import Scores
 from index.sources.article import Passage
 from index.encode.embed import DEFAULT_MODEL, Embedder, fitted_for
-from index.archive.shelf import KEPT_ARTICLES, ArticleShelf, JoinedTexts
+from index.archive.shelf import ArticleShelf, JoinedTexts, Recent
 from index.archive.store import Index, section_text
 
 FUSION_FILE = Path(__file__).with_name("fusion.json")   # fitted with the default model, m3e-small
@@ -127,8 +126,7 @@ class Searcher:
         # held or read by key with their articles.
         self.catalogue = index.catalogue
         self.catalogue.texts   # the articles' texts normalised now (a folder's are made when first read), not on a question
-        self._subjects: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
+        self._subjects = Recent()   # article id → its title in normal form
         self._passages = _KeyedTexts(index.articles) if isinstance(index.articles, ArticleShelf) else _HeldTexts(index)
         text.warm_up()   # load jieba's dictionary and IDF table now, not on the first question
         # One question is one vector: FAISS's OpenMP threads would only spin against ONNX Runtime's.
@@ -153,7 +151,7 @@ class Searcher:
         run = self.catalogue.passages_of(article_id)
         if not phrase or not run:
             return []
-        return (np.flatnonzero(_presence([phrase], self._passages.runs([run]))[0]) + run.start).tolist()
+        return [run.start + k for k in self._passages.runs([run]).holding(phrase)]
 
     def analyse(self, question: text.Message | str) -> Query:
         """What retrieval needs from a question: its words, topic, focus and the kind of answer wanted."""
@@ -182,7 +180,7 @@ class Searcher:
             return None
         logits = self.ranker.logits(features)
         best = int(np.argmax(logits))
-        article = self.catalogue.article_id_of(int(candidates[best]))
+        article = self.catalogue.article_ids_of([candidates[best]])[0]
         return candidates, logits, self.abstain_signals(query, article, logits[best], features[best])
 
     def abstain_signals(self, query: Query, article_id: str, logit: float, features: np.ndarray) -> np.ndarray:
@@ -293,10 +291,7 @@ class Searcher:
         if subject is None:   # normalised once for the articles questions keep coming back to
             entry = self.catalogue.get(article_id)
             subject = "" if entry is None or entry.title_from_text else text.normalise(entry.title)
-            with self._lock:
-                self._subjects[article_id] = subject
-                while len(self._subjects) > KEPT_ARTICLES:
-                    self._subjects.popitem(last=False)
+            self._subjects.update({article_id: subject})
         return subject
 
     def _neighbour_bm25(self, bm25: Scores, candidates: np.ndarray) -> np.ndarray:
@@ -387,7 +382,7 @@ class _KeyedTexts:
 
     def __init__(self, shelf: ArticleShelf):
         self.shelf, self.catalogue = shelf, shelf.catalogue
-        self._made: OrderedDict[int, tuple[JoinedTexts, list[str]]] = OrderedDict()
+        self._made = Recent()   # article number → (its passages' texts, its sections' texts)
         self._reading: dict[int, Future] = {}   # articles being read in the background
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -396,7 +391,7 @@ class _KeyedTexts:
         """Start reading these passages' articles in the background (those not read yet)."""
         articles = {self.catalogue.article_of_passage(int(n)) for n in numbers}
         with self._lock:
-            missing = sorted(a for a in articles if a not in self._made and a not in self._reading)
+            missing = sorted(a for a in articles if self._made.get(a) is None and a not in self._reading)
             if not missing:
                 return
             if self._pool is None:
@@ -434,8 +429,8 @@ class _KeyedTexts:
     def _of(self, articles: list[int]) -> dict[int, tuple[JoinedTexts, list[str]]]:
         """The texts of these articles (by number): those made already, those being read (waited
         for), and the rest read now in one call."""
+        made = {a: texts for a in set(articles) if (texts := self._made.get(a)) is not None}
         with self._lock:
-            made = {a: self._made[a] for a in set(articles) if a in self._made}
             reading = {self._reading[a] for a in set(articles) - set(made) if a in self._reading}
         for future in reading:
             made.update(future.result())
@@ -449,10 +444,8 @@ class _KeyedTexts:
                              [text.normalise(section_text(article, s)) for s in article.sections])
                     for number, (article, passages) in zip(articles, self.shelf.read(articles))}
         finally:   # read or failed, no longer being read
+            self._made.update(made)
             with self._lock:
-                self._made.update(made)
-                while len(self._made) > KEPT_ARTICLES:
-                    self._made.popitem(last=False)
                 for a in articles:
                     self._reading.pop(a, None)
         return made
