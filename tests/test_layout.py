@@ -15,7 +15,7 @@ ALLOWED = {
     "index.archive": {"index.language", "index.sources", "index.encode"},
     "index.search": {"index.language", "index.sources", "index.encode", "index.archive"},
     "bot.chat": {"index"},
-    "bot.insights": {"bot.chat", "bot.storage"},
+    "bot.insights": {"bot.chat", "bot.storage", "index.language"},
     "bot.telegram": {"bot.chat", "bot.config", "bot.errors", "bot.insights", "bot.runtime", "bot.storage", "index"},
 }
 

@@ -2,6 +2,7 @@
 plain way of computing them."""
 import os
 
+import jieba
 import numpy as np
 import pytest
 
@@ -10,6 +11,7 @@ from index.archive.keyword import KeywordIndex
 from index.encode.onnx_export import ExportError, _pipeline
 from index.archive.shelf import JoinedTexts
 from index.search.retrieve import _presence
+from conftest import LANSHAN
 
 
 def test_presence_table_matches_plain_substring_tests():
@@ -94,12 +96,20 @@ def test_section_counts_from_passages_equal_tokenising_the_whole_section():
 
 
 def test_the_cached_tag_table_gives_jieba_posseg_dictionary_tags():
+    text.tagged("")   # the tagger with its compact table, before posseg is imported any other way
     import jieba.posseg
+    stock = jieba.posseg.POSTokenizer(jieba.dt)   # reads jieba's dict.txt into a dict, as posseg does
     table = text.word_tags()
-    sample = list(jieba.posseg.dt.word_tag_tab.items())[::997]
+    sample = list(stock.word_tag_tab.items())[::997]
     assert len(sample) > 300
     assert all(table.get(word) == tag for word, tag in sample)
     assert text.is_noun("工资") and not text.is_noun("是") and text.is_noun("杨维凯")   # unknown: a name
+    assert isinstance(jieba.posseg.dt.word_tag_tab, text._CompactTags)
+    assert all(text.word_tag(word) == tag for word, tag in sample)
+    sentences = [line for line in LANSHAN.read_text(encoding="utf-8").splitlines()
+                 if line.strip()][:40] + ["高启硕和母亲陈韦伟参加了夏令营", "量子计算机咋算得这么快", "那去年呢？"]
+    assert [[(w.word, w.flag) for w in text.tagged(s)] for s in sentences] == \
+        [[(w.word, w.flag) for w in stock.cut(s)] for s in sentences]
 
 
 _TOKENS = ("import json, sys; sys.path.insert(0, {root!r}); import jieba; from index.language import text; "

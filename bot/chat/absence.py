@@ -13,7 +13,7 @@ import re
 
 import jieba
 
-from index.language import answer_types
+from index.language import answer_types, text
 
 # (what the question asks, what a sentence that answers must hold, how the reply names it)
 _ATTRIBUTES = (
@@ -129,16 +129,15 @@ def _counts(thing: str, sentences: str) -> bool:
 def _thing_named(question: str, article: str) -> str:
     """The person or thing whose name a question asks ("领头的教授叫啥" → 教授, "哪颗彗星" → 彗星),
     when it is a noun whose members carry its word (a professor is "某某教授"), else ""."""
-    from jieba import posseg   # the tagger loads on first use (a third of a second)
     before, which = _NAME_OF.search(question), _WHICH.search(question)
     if before:
         owner = before.group("before").rpartition("的")[0]
         if owner and (_names(owner) or owner in article):
             return ""   # "孙海宁的老师": a relation the report may put otherwise ("师承…")
-        nouns = [w.word for w in posseg.cut(before.group("before")) if w.flag in _COMMON_NOUN]
+        nouns = [w.word for w in text.tagged(before.group("before")) if w.flag in _COMMON_NOUN]
         thing = nouns[-1] if nouns else ""
     elif which:
-        words = list(posseg.cut(which.group("after")))
+        words = text.tagged(which.group("after"))
         thing = words[0].word if words and words[0].flag in _COMMON_NOUN else ""
     else:
         return ""
@@ -156,8 +155,7 @@ def _counted_thing(question: str, article: str) -> str:
         return thing if len(thing) >= 2 and thing in article else ""
     before = _COUNT_AFTER.search(question)
     if before:
-        from jieba import posseg   # the tagger loads on first use (a third of a second)
-        nouns = [w.word for w in posseg.cut(before.group("before")) if w.flag.startswith("n") and len(w.word) >= 2]
+        nouns = [w.word for w in text.tagged(before.group("before")) if w.flag.startswith("n") and len(w.word) >= 2]
         thing = nouns[-1] if nouns else ""
         return thing if thing in article else ""
     return ""
@@ -167,8 +165,7 @@ def _counted_thing(question: str, article: str) -> str:
 def _names(question: str) -> list[str]:
     """Names of people and places in the question (jieba's nr/ns tags), which a report that never
     mentions them cannot be about."""
-    from jieba import posseg   # the tagger loads on first use (a third of a second)
-    words = list(posseg.cut(question))
+    words = text.tagged(question)
     return [w.word for n, w in enumerate(words)
             if w.flag in ("nr", "ns") and len(w.word) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w.word)
             and not (n and words[n - 1].word in _DEMONSTRATIVES)]

@@ -167,14 +167,13 @@ def _name_tail(w) -> bool:
 
 def warm_up() -> None:
     """Load jieba's part-of-speech tagger now rather than on the first follow-up (a bot, a chat)."""
-    import jieba.posseg  # noqa: F401   its tag table is read when the module is imported
+    text.tagged("")
 
 
 def _tagged(sentence: str):
     """jieba's words with their part-of-speech tags. Imported on the first follow-up that needs
-    it: jieba.posseg reads its tag table (a third of a second) when imported."""
-    import jieba.posseg
-    return jieba.posseg.cut(sentence)
+    it."""
+    return text.tagged(sentence)
 
 
 def _with_surname(name: str, sentence: str, start: int) -> str:

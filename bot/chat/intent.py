@@ -159,8 +159,7 @@ def _leftover(message: str, pattern: re.Pattern | None = None) -> str:
 def _names_a_thing(message: str) -> bool:
     """Whether a message that reads like "where was it published" names a thing of its own: "论文
     登在哪了" asks where the paper the report tells of was published, not the report."""
-    from jieba import posseg   # the tagger loads on first use (a third of a second)
-    return any(w.flag in ("n", "nz") and len(_PUBLISHERS.sub("", w.word)) >= 2 for w in posseg.cut(message))
+    return any(w.flag in ("n", "nz") and len(_PUBLISHERS.sub("", w.word)) >= 2 for w in text.tagged(message))
 
 
 def is_foreign(message: text.Message | str) -> bool:

@@ -18,6 +18,7 @@ import re
 import jieba
 
 from bot.chat import thesaurus
+from index.language import text
 
 # (spoken, written candidates), applied in this order: longer phrases before the words inside them.
 LEXICON: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -123,8 +124,7 @@ def _in_report_words(question: str, vocabulary: str) -> str:
 
 def _tag(word: str) -> str:
     """jieba's part-of-speech tag of a word in its dictionary ("x" when it has none)."""
-    from jieba import posseg   # its tag table loads on first use (a fifth of a second)
-    return posseg.dt.word_tag_tab.get(word, "x")
+    return text.word_tag(word)
 
 
 def _written_word(spoken: str, candidates: tuple[str, ...], vocabulary: str) -> str:

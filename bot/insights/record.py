@@ -32,6 +32,7 @@ import numpy as np
 
 from bot.chat.answer import Answer
 from bot.storage import forget_in_files, private_database
+from index.language import text
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5
@@ -301,8 +302,7 @@ def without_places(texts: Callable[[], list[str]]) -> Callable[[str], str]:
         return frozenset(m.group(1) for t in read for m in _PLACE_SUFFIX.finditer(t[:budget]))
 
     def drop(question: str) -> str:
-        from jieba import posseg   # the tagger loads on first use (a third of a second)
-        kept = [w.word for w in posseg.cut(question)
+        kept = [w.word for w in text.tagged(question)
                 if not (len(w.word) >= 2 and (w.flag == "ns" or w.word in places()))]
         return "".join(kept) or question
     return drop

@@ -4,9 +4,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib
+import io
 import logging
 import os
 import re
+import sys
 import unicodedata
 from collections.abc import Container
 from dataclasses import dataclass
@@ -216,6 +219,52 @@ def _position(digests: np.ndarray, word: str) -> int | None:
 @functools.lru_cache(maxsize=1)
 def word_tags() -> TagTable:
     return TagTable.load()
+
+
+def tagged(sentence: str) -> list:
+    """jieba.posseg's words of a sentence with their part-of-speech tags (pairs: .word, .flag)."""
+    return list(_tagger().cut(sentence))
+
+
+def word_tag(word: str) -> str:
+    """jieba's part-of-speech tag of a word in its dictionary ("x" when it has none)."""
+    return _tagger().word_tag_tab.get(word, "x")
+
+
+class _CompactTags(dict):
+    """jieba.posseg's word → tag table answered from TagTable (3 MB of arrays) instead of the
+    dict of 350,000 words it reads from dict.txt (41 MB of every process that follows a
+    conversation). Words a user dictionary adds, which posseg puts in with update(), stay in the
+    dict itself. posseg only reads the table with get()."""
+
+    def __init__(self, table: TagTable):
+        super().__init__()
+        self._table = table
+
+    def get(self, word, default=None):
+        if dict.__contains__(self, word):
+            return dict.__getitem__(self, word)
+        tag = self._table.get(word)
+        return default if tag is None else tag
+
+
+@functools.lru_cache(maxsize=1)
+def _tagger():
+    """jieba.posseg's tagger with its tag table compact (_CompactTags). posseg reads dict.txt into
+    its table when it is imported; with jieba's own dictionary it is given an empty file to read
+    then (under jieba's lock, so no other thread reads the dictionary meanwhile), as TagTable holds
+    the same tags (tests/test_speed_paths.py). A custom dictionary is left to posseg."""
+    load_dictionary()
+    with jieba.dt.lock:
+        if "jieba.posseg" in sys.modules or jieba.dt.dictionary != jieba.DEFAULT_DICT:
+            return importlib.import_module("jieba.posseg").dt   # posseg's own table
+        jieba.dt.get_dict_file = lambda: io.BytesIO(b"")
+        try:
+            posseg = importlib.import_module("jieba.posseg")
+        finally:
+            del jieba.dt.get_dict_file
+        posseg.dt.word_tag_tab = _CompactTags(word_tags())
+    return posseg.dt
 
 
 def is_noun(word: str) -> bool:
