@@ -279,6 +279,15 @@ def _answers(index_dir, questions):
     return [(a["kind"], [q["text"] for q in a["quotes"]]) for a in _ask_jsonl(index_dir, questions)]
 
 
+def _counted_words(index_dir, name):
+    """A keyword index's term counts as {(row, word): count}, whatever the columns' order."""
+    from index.archive.keyword import load_counts
+    counts, vocabulary = load_counts(index_dir, name)
+    word = {column: w for w, column in vocabulary.items()}
+    rows, columns = counts.nonzero()
+    return {(int(r), word[int(c)]): float(counts[r, c]) for r, c in zip(rows, columns)}
+
+
 def test_adding_and_removing_an_article_reuses_the_others_and_answers_as_a_full_rebuild(tmp_path):
     from index.archive.keyword import load_counts
     paris = DATA / "paris_ai_summit.txt"
@@ -295,6 +304,10 @@ def test_adding_and_removing_an_article_reuses_the_others_and_answers_as_a_full_
     counts, _ = load_counts(tmp_path / "grown", "passages_bm25")
     fresh, _ = load_counts(tmp_path / "lanshan_paris", "passages_bm25")
     assert counts.shape[0] == fresh.shape[0] and np.array_equal(counts.sum(axis=1), fresh.sum(axis=1))
+    kept_sources = {f.name: f.read_bytes() for f in (tmp_path / "grown" / "sources").iterdir()}
+    assert kept_sources and kept_sources == {f.name: f.read_bytes() for f in (tmp_path / "lanshan_paris" / "sources").iterdir()}
+    for name in ("passages_bm25", "sections_bm25"):   # the same counts of the same words, in other columns
+        assert _counted_words(tmp_path / "grown", name) == _counted_words(tmp_path / "lanshan_paris", name)
     assert np.array_equal(np.load(tmp_path / "grown" / "passage_types.npy"),
                           np.load(tmp_path / "lanshan_paris" / "passage_types.npy"))
     full = _answers(tmp_path / "full", questions)

@@ -2,7 +2,6 @@
 plain way of computing them."""
 import os
 
-import jieba
 import numpy as np
 import pytest
 
@@ -160,3 +159,14 @@ def test_the_dictionary_read_a_character_at_a_time_is_jiebas_own():
     assert "岚山" in lazy and lazy.get("岚山") == sample["岚山"] and lazy.get("不在词典里的词") is None
     lazy["新词"] = 3   # jieba's add_word
     assert lazy["新词"] == 3 and lazy.whole() == {**sample, "新词": 3}
+
+
+def test_an_articles_json_is_what_asdict_gives_and_reads_back_as_the_article():
+    import json
+    from dataclasses import asdict
+    from conftest import QINGSHUI
+    from index.sources.article import Article, load_article
+    for article in (load_article(LANSHAN), load_article(QINGSHUI)):
+        data = article.as_json()
+        assert json.dumps(data, ensure_ascii=False) == json.dumps(asdict(article), ensure_ascii=False)
+        assert Article.from_json(data) == article

@@ -25,6 +25,9 @@ class FolderArchive:
     def load(self, model_name: str | None = None) -> Index:
         return load_index(self.folder, model_name, self.runtime)
 
+    def _load_to_change(self, model_name: str | None = None) -> Index:
+        return load_index(self.folder, model_name, self.runtime, mapped=True)
+
     def version(self) -> tuple[int, int] | None:
         return folder_stamp(self.folder)
 
@@ -50,19 +53,18 @@ class FolderArchive:
 
     def add(self, articles: list[Article], texts: dict[str, str], embedder: Embedder,
             progress: Progress | None = None) -> Written:
-        previous = self.load(embedder.name)
+        previous = self._load_to_change(embedder.name)
         ids = {a.id for a in articles}
         kept = [a for a in previous.articles if a.id not in ids]
         replaced = tuple(a for a in previous.articles if a.id in ids)
-        texts = {a.id: self.source_text(a.id) for a in kept} | texts
-        written = self._build(kept + articles, texts, embedder, progress, previous)
+        written = self._build(kept + articles, texts, embedder, progress, previous)   # kept: their sources linked
         return Written(written.passages, written.reused, replaced)
 
     def remove(self, ids: list[str]) -> Written:
-        previous, removed = self.load(), set(ids)
+        previous, removed = self._load_to_change(), set(ids)
         kept = [a for a in previous.articles if a.id not in removed]
         # Nothing is embedded: the index's own encoder stands in for the model (its name, its files).
-        return self._build(kept, {a.id: self.source_text(a.id) for a in kept}, _encoder_of(previous), None, previous)
+        return self._build(kept, {}, _encoder_of(previous), None, previous)   # their sources linked
 
     def _build(self, articles: list[Article], texts: dict[str, str], embedder: Embedder, progress: Progress | None,
                previous: Index | None = None) -> Written:

@@ -34,7 +34,6 @@ import time
 import zlib
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
@@ -45,7 +44,7 @@ from index.archive.base import ArchiveCutShort, ArchiveQueryError, ArchiveUnavai
 from index.sources.article import Article
 from index.archive.keyword import B, K1
 from index.archive.shelf import ArticleShelf, ArticleTexts, Catalogue, Entry, PassageShelf, searchable_text
-from index.archive.store import FORMAT, SECTION_TOKENS, Index, IndexStoreError, _article_from_json, _embed_in_batches, _flatten
+from index.archive.store import FORMAT, SECTION_TOKENS, Index, IndexStoreError, _embed_in_batches, _flatten
 
 log = logging.getLogger(__name__)
 _NO_COUNTS = {"articles": 0, "passages": 0, "passage_tokens": 0, "sections": 0, "section_tokens": 0}
@@ -158,7 +157,7 @@ class MilvusArchive:
     def _stored_articles(self) -> list[Article]:
         """Every article, whole (to count its words again)."""
         rows = self._iterate(self.names["articles"], 'kind == "article"', ["article", "part", "body"])
-        return [_article_from_json(r["article"]) for r in _records(rows)]
+        return [Article.from_json(r["article"]) for r in _records(rows)]
 
     def _iterate(self, collection: str, expression: str, fields: list[str]):
         iterator = self.client.query_iterator(collection, batch_size=BATCH, filter=expression, output_fields=fields)
@@ -351,7 +350,7 @@ class MilvusArchive:
 
     def articles(self, ids: list[str]) -> list[Article]:
         """Those of these articles the archive holds."""
-        return [_article_from_json(r["article"]) for r in self._records_of(ids)]
+        return [Article.from_json(r["article"]) for r in self._records_of(ids)]
 
     def _records_of(self, ids: list[str]) -> list[dict]:
         if not ids:
@@ -375,7 +374,7 @@ class MilvusArchive:
             passages = article.passages()
             kinds = types[first:first + len(passages)].tolist()
             first += len(passages)
-            whole = _parts(article.id, "article", json.dumps({"article": asdict(article), "types": kinds, "seq": seq + n},
+            whole = _parts(article.id, "article", json.dumps({"article": article.as_json(), "types": kinds, "seq": seq + n},
                                                              ensure_ascii=False), 0)
             entry = Entry.of(article, len(passages))
             rows += whole + _parts(article.id, "entry", json.dumps(
@@ -473,7 +472,7 @@ class MilvusView:
         # By primary key: Milvus finds those directly, where a filter on the article's id is a scan.
         rows = self.call("query", self.archive.names["articles"], output_fields=["article", "part", "body"],
                          filter=f"pk in {keys}") if keys else []
-        return [_article_from_json(r["article"]) for r in _records(rows)]
+        return [Article.from_json(r["article"]) for r in _records(rows)]
 
     def candidates(self, question_vector: np.ndarray, bm25: "MilvusScores", k: int) -> np.ndarray:
         keyword = self.pool.submit(bm25.top, k)

