@@ -46,14 +46,17 @@ class KeywordIndex:
             out[self.indices[start:end]] += self.data[start:end]   # a document appears once per column
         return out
 
-    def save(self, folder: Path, name: str) -> None:
+    def save(self, folder: Path, name: str, vocabulary: bool = True) -> None:
+        """Write the index's files (without its vocabulary's when `vocabulary` is False: the caller
+        links an identical one)."""
         np.savez(folder / f"{name}.npz", data=self.data, indices=self.indices, indptr=self.indptr,
                  shape=np.array(self.shape))
         tf = self.counts   # kept so that adding or removing an article never tokenises the others again
         np.savez(folder / f"{name}.tf.npz", data=tf.data, indices=tf.indices, indptr=tf.indptr,
                  shape=np.array(tf.shape))
-        (folder / f"{name}.vocab.json").write_text(json.dumps(self.vocabulary, ensure_ascii=False),
-                                                   encoding="utf-8")
+        if vocabulary:
+            (folder / f"{name}.vocab.json").write_text(json.dumps(self.vocabulary, ensure_ascii=False),
+                                                       encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, name: str) -> "KeywordIndex":

@@ -17,6 +17,8 @@ Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format)
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import json
 import os
 import platform
@@ -94,6 +96,24 @@ class Index:
             self.catalogue = Catalogue.of(self.articles, self.passages)
 
 
+def _collector_paused(function):
+    """Run `function` with Python's cycle collector off. Loading or building an index makes
+    millions of objects (parsed JSON, passages, tokens) and none of them is garbage, but their
+    number sets the collector off again and again, to walk all of them: a tenth of a removal at
+    100,000 passages. Whatever cycles there are, it collects afterwards."""
+    @functools.wraps(function)
+    def paused(*args, **kwargs):
+        if not gc.isenabled():
+            return function(*args, **kwargs)
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.enable()
+    return paused
+
+
+@_collector_paused
 def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
                 faiss_kind: str = "auto", progress: Callable[[int, int], None] | None = None,
                 texts: dict[str, str] | None = None, previous: Index | None = None) -> Index:
@@ -107,8 +127,6 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     folder.mkdir(parents=True, exist_ok=True)
     text.load_dictionary(whole=True)   # every passage is tokenised
     _write_sources(folder / SOURCES_DIR, texts or {})
-    if previous is not None:
-        _link_sources(previous.folder / SOURCES_DIR, folder / SOURCES_DIR, [a.id for a in articles if a.id not in (texts or {})])
     started = time.time()
     passages, passage_section, section_texts = _flatten(articles)
     kept = _Kept(previous, articles, passages, embedder)
@@ -125,7 +143,7 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
         dense = _faiss_index(passage_vectors, faiss_kind)
     # Files that come over unchanged from the previous index are linked, not written again (an
     # index folder is never changed in place, only replaced), and their sha256 taken over.
-    same = kept.same_files(dense, embedder)
+    same = kept.same_files(dense, embedder, [a.id for a in articles if a.id not in (texts or {})])
     _write(folder, articles, passages, passage_section, passage_vectors, section_vectors,
            None if "passages.faiss" in same else dense, dense_passages)
     passage_counts, vocabulary = kept.counts([text.keyword_tokens(text.normalise(passages[i].text)) for i in fresh],
@@ -134,8 +152,9 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     section_vocabulary = dict(vocabulary)   # headings may add words the passages do not have
     section_keywords = KeywordIndex.from_counts(
         kept.section_counts(articles, passage_counts, passage_section, section_vocabulary), section_vocabulary)
-    passage_keywords.save(folder, "passages_bm25")
-    section_keywords.save(folder, "sections_bm25")
+    for name, keywords in (("passages_bm25", passage_keywords), ("sections_bm25", section_keywords)):
+        same |= kept.same_vocabulary(name, keywords.vocabulary)
+        keywords.save(folder, name, vocabulary=f"{name}.vocab.json" not in same)
     types = kept.merged(answer_types.holds_all([passages[i].text for i in fresh]), fresh, "passage_types")
     np.save(folder / "passage_types.npy", types, allow_pickle=False)
     if not any(name.startswith(ENCODER_DIR) for name in same):
@@ -158,6 +177,7 @@ class _Kept:
 
     def __init__(self, previous: Index | None, articles: list[Article], passages: list[Passage], embedder: Embedder):
         self.previous, self.passage_rows, self.section_rows = previous, {}, {}
+        self._vocabularies: dict[str, dict[str, int]] = {}   # the previous keyword indexes', once read
         if previous is None or not _same_encoder(previous, embedder):
             return
         old = _article_rows(previous)
@@ -215,19 +235,33 @@ class _Kept:
         in_order = np.array_equal(node_passages, np.arange(len(node_passages)))
         return dense, None if in_order else node_passages
 
-    def same_files(self, dense, embedder: Embedder) -> dict[str, str]:
+    def same_files(self, dense, embedder: Embedder, kept_sources: list[str]) -> dict[str, str]:
         """The previous index's files this build would write again byte for byte — its graph when
-        taken over unchanged, its encoder when the build uses the same one — with their sha256."""
+        taken over unchanged, its encoder when the build uses the same one, the source texts of
+        the articles `kept_sources` names — with their sha256."""
         previous = self.previous
         if previous is None:
             return {}
         recorded = previous.manifest.get("files", {})
-        same = {}
+        same = {f"{SOURCES_DIR}/{article_id}.txt": recorded.get(f"{SOURCES_DIR}/{article_id}.txt")
+                for article_id in kept_sources}
         if dense is previous.dense:
             same["passages.faiss"] = recorded.get("passages.faiss")
         if _same_encoder(previous, embedder) and embedder.encoder_folder:
             same |= {name: sha for name, sha in recorded.items() if name.startswith(f"{ENCODER_DIR}/")}
-        return {name: sha for name, sha in same.items() if sha and (previous.folder / name).is_file()}
+        return self._present(same)
+
+    def same_vocabulary(self, name: str, vocabulary: dict[str, int]) -> dict[str, str]:
+        """The previous index's vocabulary file of keyword index `name` with its sha256, when this
+        build's is the same (a removal adds no word), else {}."""
+        previous = self._vocabularies.get(name)
+        if previous is None or list(previous.items()) != list(vocabulary.items()):
+            return {}
+        file = f"{name}.vocab.json"
+        return self._present({file: self.previous.manifest.get("files", {}).get(file)})
+
+    def _present(self, files: dict[str, str | None]) -> dict[str, str]:
+        return {name: sha for name, sha in files.items() if sha and (self.previous.folder / name).is_file()}
 
     def counts(self, fresh_tokens: list[list[str]], fresh: list[int], total: int):
         """Passage term counts in passage order, and their vocabulary (the previous index's columns
@@ -238,6 +272,7 @@ class _Kept:
             counts = term_counts(fresh_tokens, vocabulary)
             return counts, vocabulary
         old_counts, vocabulary = load_counts(self.previous.folder, "passages_bm25")
+        self._vocabularies["passages_bm25"] = dict(vocabulary)
         if not fresh:   # a removal: the kept rows, in order
             return old_counts[list(self.passage_rows.values())], vocabulary
         new_counts = term_counts(fresh_tokens, vocabulary)
@@ -261,6 +296,7 @@ class _Kept:
         if not self.section_rows:
             return fresh_counts
         old_counts, old_vocabulary = load_counts(self.previous.folder, "sections_bm25")
+        self._vocabularies["sections_bm25"] = old_vocabulary
         column = np.empty(max(len(old_vocabulary), 1), dtype=np.int32)   # new column of each old one
         for word, old_column in old_vocabulary.items():
             column[old_column] = vocabulary.setdefault(word, len(vocabulary))
@@ -366,13 +402,6 @@ def _write_sources(target: Path, texts: dict[str, str]) -> None:
     for article_id, text_of_article in texts.items():
         if text_of_article:   # none kept ("" from an index that kept none): no file
             (target / f"{article_id}.txt").write_text(text_of_article, encoding="utf-8")
-
-
-def _link_sources(previous: Path, target: Path, article_ids: list[str]) -> None:
-    """The source files these articles have in the previous index, linked into the new one."""
-    for article_id in article_ids:
-        if (previous / f"{article_id}.txt").is_file():
-            _link(previous / f"{article_id}.txt", target / f"{article_id}.txt")
 
 
 def _link(source: Path, target: Path) -> None:
@@ -503,6 +532,7 @@ def _manifest(articles, embedder, dense, n_passages, seconds):
     }
 
 
+@_collector_paused
 def _read(folder: Path, manifest: dict, mapped: bool = False) -> Index:
     articles = [Article.from_json(a) for a in json.loads((folder / "articles.json").read_text(encoding="utf-8"))]
     n_sections = sum(len(a.sections) for a in articles)
