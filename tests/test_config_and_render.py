@@ -177,3 +177,29 @@ def test_a_phone_sees_a_short_citation_and_context_with_the_neighbouring_paragra
     index = SimpleNamespace(passages=passages)
     assert _with_neighbours(index, 1) == "第1段。\n\n第2段。\n\n第3段。"
     assert _with_neighbours(index, 0) == "第1段。\n\n第2段。"
+
+
+def test_a_newsrooms_archive_is_listed_a_page_at_a_time_and_found_by_title():
+    from types import SimpleNamespace
+    from bot.telegram.handlers import ARTICLES_PER_PAGE, _articles_page, _articles_titled
+    from index.archive.shelf import Entry
+    entries = [Entry(f"r{n}", f"{'南京' if n % 7 == 0 else '上海'}报道{n}", "", "", ("",), 3) for n in range(23)]
+    index = SimpleNamespace(catalogue=SimpleNamespace(entries=entries))
+    context = SimpleNamespace(bot_data={"fingerprint": "f", "answerer": SimpleNamespace(searcher=SimpleNamespace(index=index))})
+
+    def buttons(markup):
+        return [(b.text, b.callback_data) for row in markup.inline_keyboard for b in row]
+
+    first, markup = _articles_page(context, 0)
+    assert "共 23 篇，第 1/3 页" in first[0] and "1. 《南京报道0》（编号 r0" in first[0] and "报道10" not in first[0]
+    assert buttons(markup)[:2] == [("就这篇：南京报道0", "art:f:0"), ("就这篇：上海报道1", "art:f:1")]
+    assert buttons(markup)[ARTICLES_PER_PAGE:] == [("下一页 »", "arts:f:1")]
+    last, markup = _articles_page(context, 2)
+    assert "23. 《上海报道22》" in last[0] and "20." not in last[0]
+    assert buttons(markup)[-1] == ("« 上一页", "arts:f:1") and ("就这篇：南京报道21", "art:f:21") in buttons(markup)
+    with pytest.raises(IndexError):   # a page that is no more (articles removed since)
+        _articles_page(context, 3)
+    found, markup = _articles_titled(context, "南京")
+    assert "（4 篇）" in found[0] and "22. 《南京报道21》" in found[0] and "上海" not in found[0]
+    assert [data for _, data in buttons(markup)] == ["art:f:0", "art:f:7", "art:f:14", "art:f:21"]
+    assert "没有标题含“北京”的文章" in _articles_titled(context, "北京")[0][0]

@@ -555,6 +555,10 @@ def test_a_reader_chooses_the_article_with_a_button(bot):
     assert "清水镇图书馆" in overview and "日照岚山区" not in overview
     bot.api.message("有多少个项目通过了评审？", user_id=95)   # answered by the other article alone
     assert "12个" not in plain(bot.replies(95, 4)[3]["params"]["text"])
+    bot.api.message("/articles 图书馆", user_id=95)   # found by a word of its title
+    found = bot.replies(95, 5)[4]["params"]
+    assert "（1 篇）" in plain(found["text"]) and "qingshui_library" in plain(found["text"]) and "lanshan" not in found["text"]
+    assert [b["text"] for row in found["reply_markup"]["inline_keyboard"] for b in row] == [choose["text"]]
 
 
 def test_a_follow_up_after_a_restart_keeps_its_context(index_dir, tmp_path):

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import html
 import logging
+import math
 import re
 import secrets
 import sqlite3
@@ -41,6 +42,7 @@ from bot.chat.conversation import Conversations
 from bot.telegram.intake import Outage, one_line
 from bot.chat.render import body, headline
 from index.archive.base import ArchiveUnavailable
+from index.language.text import normalise
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,10 @@ NO_CHAT = "请在与机器人的对话里使用这个按钮。"
 # (a page number may follow); one press sends at most MESSAGES_PER_PRESS messages.
 PAGED = {"sec": 2, "ctx": 1}
 MESSAGES_PER_PRESS = 3
+# /articles lists a newsroom's archive a page at a time: one message, a "就这篇" button per article.
+ARTICLES_PER_PAGE = 10
+# /start names a few articles, with a button to the whole list when there are more.
+ARTICLES_AT_START = 5
 STRANGER_NOTICES = 10   # refusals a minute across all strangers: a flood of new accounts costs no more
 
 
@@ -316,8 +322,9 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         if key:
             lines += ["这个链接指向的文章已经不在了。", ""]
-        lines += ["我读过："] + [f"· 《{a.title}》" + "".join(f"（{m}）" for k, m in a.metadata if k == "source")
-                               for a in articles[:5]]
+        lines += [f"我读过 {len(articles)} 篇文章：" if len(articles) > ARTICLES_AT_START else "我读过："]
+        lines += [f"· 《{a.title}》" + "".join(f"（{m}）" for k, m in a.metadata if k == "source")
+                  for a in articles[:ARTICLES_AT_START]]
     lines += ["", "直接发中文问题即可；在群里请 @我、回复我，或用 /ask 问题。"]
     if not chosen and len(articles) > 1:
         lines += ["想只问其中一篇，点下面的“就这篇”。"]
@@ -325,10 +332,12 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         keep = context.bot_data["settings"].journal_keep_hours
         lines += ["", "为了让编辑知道读者想了解什么，我会记录提问，但不记录你是谁（只存一个无法还原的编号）；"
                       f"你发来的消息本身（不含名字）在服务器上最多保留 {keep:g} 小时。发 /forget 可立即删除这些记录。"]
-    buttons = _example_buttons(context, chosen)
+    buttons = list(_example_buttons(context, chosen).inline_keyboard)
     if not chosen and len(articles) > 1:
-        buttons = InlineKeyboardMarkup(list(buttons.inline_keyboard) + list(_article_chooser(context).inline_keyboard))
-    await _reply(update, context, [html.escape("\n".join(lines))], buttons)
+        buttons += _article_buttons(context, range(min(len(articles), ARTICLES_AT_START)))
+        if len(articles) > ARTICLES_AT_START:
+            buttons += [[InlineKeyboardButton(f"全部 {len(articles)} 篇文章", callback_data=_data(context, "arts", 0))]]
+    await _reply(update, context, [html.escape("\n".join(lines))], InlineKeyboardMarkup(buttons))
 
 
 def _example_buttons(context, article=None) -> InlineKeyboardMarkup:
@@ -341,18 +350,51 @@ def _example_buttons(context, article=None) -> InlineKeyboardMarkup:
                                  for i, q in enumerate(examples)])
 
 
-def _article_chooser(context) -> InlineKeyboardMarkup:
-    """A "就这篇" button per article: pressing one makes it the conversation's article."""
-    articles = _answerer(context).searcher.index.articles
-    return InlineKeyboardMarkup([[InlineKeyboardButton(f"就这篇：{a.title}"[:40], callback_data=_data(context, "art", n))]
-                                 for n, a in enumerate(articles[:90])])
+def _article_buttons(context, numbers) -> list[list[InlineKeyboardButton]]:
+    """A "就这篇" button for each of these articles: pressing one makes it the conversation's article."""
+    entries = _answerer(context).searcher.index.catalogue.entries
+    return [[InlineKeyboardButton(f"就这篇：{entries[n].title}"[:40], callback_data=_data(context, "art", n))]
+            for n in numbers]
+
+
+def _articles_page(context, page: int) -> tuple[list[str], InlineKeyboardMarkup | None]:
+    """One page of the archive's articles (ARTICLES_PER_PAGE), numbered, with their buttons and
+    the way to the pages before and after. Raises IndexError for a page past the end (a button
+    pressed after articles were removed)."""
+    entries = _answerer(context).searcher.index.catalogue.entries
+    pages = max(math.ceil(len(entries) / ARTICLES_PER_PAGE), 1)
+    if not 0 <= page < pages:
+        raise IndexError(page)
+    shown = range(page * ARTICLES_PER_PAGE, min((page + 1) * ARTICLES_PER_PAGE, len(entries)))
+    head = "我读过的文章：" if pages == 1 else f"我读过的文章（共 {len(entries)} 篇，第 {page + 1}/{pages} 页）："
+    lines = [f"{n + 1}. 《{entries[n].title}》（编号 {entries[n].id}，{len(entries[n].headings)} 部分）" for n in shown]
+    buttons = _article_buttons(context, shown) if len(entries) > 1 else []
+    turn = [InlineKeyboardButton(label, callback_data=_data(context, "arts", to))
+            for label, to in (("« 上一页", page - 1), ("下一页 »", page + 1)) if 0 <= to < pages]
+    if turn:
+        buttons.append(turn)
+    return [html.escape("\n".join([head, *lines]))], InlineKeyboardMarkup(buttons) if buttons else None
+
+
+def _articles_titled(context, words: str) -> tuple[list[str], InlineKeyboardMarkup | None]:
+    """The articles whose title (or id) holds these words, the first ARTICLES_PER_PAGE of them."""
+    entries = _answerer(context).searcher.index.catalogue.entries
+    wanted = normalise(words)
+    found = [n for n, e in enumerate(entries) if wanted in normalise(e.title) or words == e.id]
+    if not found:
+        return [html.escape(f"没有标题含“{words}”的文章。发 /articles 看全部。")], None
+    shown = found[:ARTICLES_PER_PAGE]
+    lines = [f"{n + 1}. 《{entries[n].title}》（编号 {entries[n].id}，{len(entries[n].headings)} 部分）" for n in shown]
+    more = [f"还有 {len(found) - len(shown)} 篇，换个更具体的词试试。"] if len(found) > len(shown) else []
+    head = f"标题含“{words}”的文章（{len(found)} 篇）："
+    return [html.escape("\n".join([head, *lines, *more]))], InlineKeyboardMarkup(_article_buttons(context, shown))
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = ("用中文提问，例如“这篇文章讲了什么？”“文章有哪些部分？”“作者是谁？”。我会引用文章原句作答，"
             "并注明《标题》· 章节 · 第N段；文章里没有的，我会直说。\n"
             "可以接着上一个问题追问，例如先问“某某是谁”，再问“他做了什么”“那某某呢”；/start 重新开始。\n"
-            "/sections 文章目录　/source 来源与作者　/ask 问题（群聊中使用）\n"
+            "/articles 文章列表（/articles 关键词：按标题找）　/sections 文章目录　/source 来源与作者　/ask 问题（群聊中使用）\n"
             "“更多相关段落”显示其他可能相关的句子，“查看上下文”显示整段原文。/id 查看你的 Telegram id。")
     if admin.is_admin(context, update):
         text += ("\n\n管理员：在私聊里发来文件（.txt .md .html .docx .pdf）或链接即可添加文章，回复里有这篇文章的专属链接；"
@@ -411,11 +453,15 @@ async def on_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_articles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The indexed articles, each with a button that makes it the conversation's article."""
-    articles = _answerer(context).searcher.index.catalogue.entries
-    lines = [f"{n}. 《{a.title}》（编号 {a.id}，{len(a.headings)} 部分）" for n, a in enumerate(articles, 1)]
-    await _reply(update, context, [html.escape("我读过的文章：\n" + "\n".join(lines))],
-                 _article_chooser(context) if len(articles) > 1 else None)
+    """The indexed articles a page at a time, each with a button that makes it the conversation's
+    article. "/articles 3" starts at page 3; "/articles 南京" lists those whose title holds 南京."""
+    words = " ".join(context.args or []).strip()
+    if words and not (words.isdigit() and words.isascii()):
+        await _reply(update, context, *_articles_titled(context, words))
+        return
+    entries = _answerer(context).searcher.index.catalogue.entries
+    page = min(max(int(words or 1), 1), max(math.ceil(len(entries) / ARTICLES_PER_PAGE), 1)) - 1
+    await _reply(update, context, *_articles_page(context, page))
 
 
 async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -508,6 +554,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             context.bot_data["conversations"].choose_article(conversation_id(update, context.bot_data["threads"]),
                                                              article.id)
             await _reply(update, context, [html.escape(f"好的，接下来“这篇文章讲了什么”“作者是谁”这类问题都按《{article.title}》回答。")])
+            return
+        if kind == "arts":   # another page of /articles
+            await _reply(update, context, *_articles_page(context, values[0]))
             return
         if kind in PAGED:   # a section or a paragraph may be long: a few messages per press, then "继续"
             await _reply_page(update, context, kind, values)
