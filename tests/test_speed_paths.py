@@ -131,8 +131,8 @@ def _tokens(tmp_path, load: str) -> str:
 def test_jiebas_dictionary_from_the_cache_gives_the_same_tokens_and_runs_nothing(tmp_path):
     jiebas_own = _tokens(tmp_path, "jieba.initialize()")
     assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own   # made, from jieba's own loading
-    cached = next(tmp_path.glob("jieba-*-dictionary.npz"))
-    assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own   # read from the cache, a character at a time
+    cached = next(tmp_path.glob("jieba-*-frequencies.npz"))
+    assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own   # read from the cache: a trie
     assert _tokens(tmp_path, "text.load_dictionary(whole=True)") == jiebas_own   # read whole, for a build
     # A file someone else wrote into the cache: arrays are read without pickle, so nothing in it
     # runs; what does not read as the arrays is made again from jieba.
@@ -147,18 +147,21 @@ def test_jiebas_dictionary_from_the_cache_gives_the_same_tokens_and_runs_nothing
     assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own
 
 
-def test_the_dictionary_read_a_character_at_a_time_is_jiebas_own():
+def test_the_dictionary_in_a_trie_is_jiebas_own(tmp_path):
     import jieba
-    from index.language.text import _ByFirstCharacter
+    from index.language.text import _TrieFrequencies
     jieba.initialize()
     own = dict(jieba.dt.FREQ)
-    sample = dict(list(own.items())[::50] + [("岚山", own.get("岚山", 0))])
-    arrays = _ByFirstCharacter.arrays(sample, 7)
-    lazy = _ByFirstCharacter(bytes(arrays["words"]).decode(), arrays["counts"],
-                             dict(zip(bytes(arrays["firsts"]).decode(), arrays["bounds"].tolist())))
-    assert "岚山" in lazy and lazy.get("岚山") == sample["岚山"] and lazy.get("不在词典里的词") is None
-    lazy["新词"] = 3   # jieba's add_word
-    assert lazy["新词"] == 3 and lazy.whole() == {**sample, "新词": 3}
+    sample = dict(list(own.items())[::50] + [("岚山", own.get("岚山", 0)), ("岚", own.get("岚", 0))])
+    path = tmp_path / "dictionary.npz"
+    np.savez(path, **_TrieFrequencies.arrays(sample, 7))
+    compact, total = _TrieFrequencies.read(path)
+    assert total == 7 and "岚山" in compact and compact["岚山"] == sample["岚山"] == compact.get("岚山")
+    assert compact.get("不在词典里的词") is None and "不在词典里的词" not in compact
+    with pytest.raises(KeyError):
+        compact["不在词典里的词"]
+    compact["新词"] = 3   # jieba's add_word
+    assert compact["新词"] == 3 and compact.whole() == {**sample, "新词": 3}
 
 
 def test_an_articles_json_is_what_asdict_gives_and_reads_back_as_the_article():

@@ -109,10 +109,8 @@ class Conversations:
 
     def warm_up(self) -> None:
         """For the bot and the chats, not for a single `ask`: load what only follow-ups need
-        (jieba's tagger) before the first one, and jieba's dictionary whole — read a first
-        character at a time, the first questions would each fill part of it, and every look-up
-        would cost a little more."""
-        text.load_dictionary(whole=True)
+        (jieba's tagger, its dictionary) before the first one."""
+        text.load_dictionary()
         followup.warm_up()
 
     def choose_article(self, conversation: str, article_id: str, now: float | None = None) -> None:
