@@ -283,7 +283,6 @@ class _Kept:
         order[list(self.passage_rows)] = len(fresh) + np.arange(len(self.passage_rows))
         return stacked[order], vocabulary
 
-
     def section_counts(self, articles: list[Article], passage_counts, passage_section: np.ndarray,
                        vocabulary: dict[str, int]):
         """Section term counts in section order: counted (_section_counts) for the fresh sections,

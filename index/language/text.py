@@ -305,10 +305,10 @@ def cache_root() -> Path:
 def load_dictionary(whole: bool = False) -> None:
     """jieba's prefix dictionary (each word and each prefix of one, with its count) from a file of
     its own in the cache: a marisa trie of the words beside an array of their counts
-    (_TrieFrequencies). Start-up reads 7 MB in about 0.02 s instead of jieba's marshal file
-    (0.41 s), and a process holds those 7 MB instead of jieba's dict (57 MB), with the same words
-    and counts, so the same tokens (tests/test_speed_paths.py). `whole`, for a build, which
-    tokenises everything: a plain dict (0.2 s to make), where a lookup is three times faster.
+    (_TrieFrequencies). Start-up reads it in about 0.01 s instead of jieba's marshal file
+    (0.41 s), and a process holds 6 MB instead of jieba's dict (57 MB), with the same words and
+    counts, so the same tokens (tests/test_speed_paths.py). `whole`, for a build, which tokenises
+    everything: a plain dict (0.3 s to make), where a lookup is a few times faster.
     Made from jieba's own loading the first time; a custom dictionary is left to jieba."""
     tokenizer = jieba.dt
     if tokenizer.dictionary != jieba.DEFAULT_DICT:
