@@ -125,12 +125,13 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     article `texts` does not name keeps the source file it has there."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    text.load_dictionary(whole=True)   # every passage is tokenised
     _write_sources(folder / SOURCES_DIR, texts or {})
     started = time.time()
     passages, passage_section, section_texts = _flatten(articles)
     kept = _Kept(previous, articles, passages, embedder)
     fresh = [i for i in range(len(passages)) if i not in kept.passage_rows]
+    if fresh:   # each is tokenised (a removal tokenises nothing)
+        text.load_dictionary(whole=True)
     # A sentence often leaves out its article's subject ("它的面积约为…"); embedding it with the
     # title puts that subject back.
     passage_vectors = kept.merged(_embed_in_batches(
