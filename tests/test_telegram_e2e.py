@@ -559,6 +559,10 @@ def test_a_reader_chooses_the_article_with_a_button(bot):
     found = bot.replies(95, 5)[4]["params"]
     assert "（1 篇）" in plain(found["text"]) and "qingshui_library" in plain(found["text"]) and "lanshan" not in found["text"]
     assert [b["text"] for row in found["reply_markup"]["inline_keyboard"] for b in row] == [choose["text"]]
+    bot.api.message("/articles 2023", user_id=95)   # no such page: a year, looked for in the titles
+    assert "没有标题含“2023”的文章" in plain(bot.replies(95, 6)[5]["params"]["text"])
+    bot.api.message("/articles 1", user_id=95)
+    assert "我读过的文章：" in plain(bot.replies(95, 7)[6]["params"]["text"])
 
 
 def test_a_follow_up_after_a_restart_keeps_its_context(index_dir, tmp_path):

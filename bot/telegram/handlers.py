@@ -454,14 +454,14 @@ async def on_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_articles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The indexed articles a page at a time, each with a button that makes it the conversation's
-    article. "/articles 3" starts at page 3; "/articles 南京" lists those whose title holds 南京."""
+    article. "/articles 3" opens page 3; "/articles 南京" (or a number past the last page, a year)
+    lists those whose title holds it."""
     words = " ".join(context.args or []).strip()
-    if words and not (words.isdigit() and words.isascii()):
-        await _reply(update, context, *_articles_titled(context, words))
+    pages = max(math.ceil(len(_answerer(context).searcher.index.catalogue.entries) / ARTICLES_PER_PAGE), 1)
+    if not words or (words.isdigit() and words.isascii() and 1 <= int(words) <= pages):
+        await _reply(update, context, *_articles_page(context, int(words or 1) - 1))
         return
-    entries = _answerer(context).searcher.index.catalogue.entries
-    page = min(max(int(words or 1), 1), max(math.ceil(len(entries) / ARTICLES_PER_PAGE), 1)) - 1
-    await _reply(update, context, *_articles_page(context, page))
+    await _reply(update, context, *_articles_titled(context, words))   # "2023" past the last page too
 
 
 async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
