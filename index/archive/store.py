@@ -76,8 +76,8 @@ class Index:
     passage_vectors: np.ndarray
     section_vectors: np.ndarray
     dense: faiss.Index
-    passage_keywords: KeywordIndex
-    section_keywords: KeywordIndex
+    passage_keywords: KeywordIndex | None   # None in an index loaded to be changed (load_index's `mapped`)
+    section_keywords: KeywordIndex | None
     passage_types: np.ndarray       # answer_types bit flags of each passage
     # The passage of each node of `dense` when they differ (a graph kept through a change, with
     # -1 for removed passages); None when node i is passage i.
@@ -342,8 +342,8 @@ def _section_counts(articles: list[Article], passage_counts, passage_section: np
     from scipy import sparse
     every = [(a, s) for a in articles for s in a.sections]
     sections = range(len(every)) if sections is None else sections
-    heads = [text.keyword_tokens(text.normalise(every[i][0].title)) + text.keyword_tokens(text.normalise(every[i][1].heading))
-             for i in sections]
+    heads = [text.keyword_tokens(text.normalise(article.title)) + text.keyword_tokens(text.normalise(section.heading))
+             for article, section in (every[i] for i in sections)]
     head_counts = widened(term_counts(heads, vocabulary), len(vocabulary))
     passage_counts = widened(passage_counts, len(vocabulary))
     row = np.full(len(every), -1, dtype=np.int64)   # each section's row in the result, -1 when not asked for
@@ -359,8 +359,9 @@ def load_index(folder: str | Path, model_name: str | None = None, runtime: str |
                mapped: bool = False) -> Index:
     """Load an index folder. Raises IndexStoreError (missing, wrong model or runtime, corrupt) with the fix.
     `mapped`, for a change to the index: its vectors are mapped read-only from their files rather
-    than read into memory. A change only copies the rows it keeps, and at 100,000 passages reading
-    them first cost a second or more of the kernel's time (a fifth of a removal)."""
+    than read into memory, and its keyword indexes are not read at all (a change reads their term
+    counts). A change only copies the rows it keeps, and at 100,000 passages reading them first
+    cost a second or more of the kernel's time (a fifth of a removal)."""
     folder = Path(folder)
     if not (folder / "manifest.json").is_file():
         raise IndexStoreError(f"No index at {folder} — run: article-qa index")
@@ -547,9 +548,9 @@ def _read(folder: Path, manifest: dict, mapped: bool = False) -> Index:
     if live != len(passages) or len(section_vectors) != n_sections or len(passage_types) != len(passages) \
             or (dense_passages is not None and len(dense_passages) != dense.ntotal):
         raise ValueError("vector counts do not match the passages")
+    keywords = [None if mapped else KeywordIndex.load(folder, name) for name in ("passages_bm25", "sections_bm25")]
     return Index(folder, manifest, articles, passages, np.array([r[1] for r in rows], dtype=np.int32),
-                 passage_vectors, section_vectors, dense, KeywordIndex.load(folder, "passages_bm25"),
-                 KeywordIndex.load(folder, "sections_bm25"), passage_types, dense_passages)
+                 passage_vectors, section_vectors, dense, *keywords, passage_types, dense_passages)
 
 
 def _passage(article: Article, section_no: int, paragraph: int, passage_text: str) -> Passage:
