@@ -134,6 +134,9 @@ def test_jiebas_dictionary_from_the_cache_gives_the_same_tokens_and_runs_nothing
     cached = next(tmp_path.glob("jieba-*-frequencies.npz"))
     assert _tokens(tmp_path, "text.load_dictionary()") == jiebas_own   # read from the cache: a trie
     assert _tokens(tmp_path, "text.load_dictionary(whole=True)") == jiebas_own   # read whole, for a build
+    # A bot that built its index before serving answers from the compact dictionary again.
+    assert _tokens(tmp_path, "text.load_dictionary(whole=True); text.answering_dictionary(); "
+                             "assert type(jieba.dt.FREQ).__name__ == '_TrieFrequencies'") == jiebas_own
     # A file someone else wrote into the cache: arrays are read without pickle, so nothing in it
     # runs; what does not read as the arrays is made again from jieba.
     marker = tmp_path / "ran"

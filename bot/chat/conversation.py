@@ -109,8 +109,8 @@ class Conversations:
 
     def warm_up(self) -> None:
         """For the bot and the chats, not for a single `ask`: load what only follow-ups need
-        (jieba's tagger, its dictionary) before the first one."""
-        text.load_dictionary()
+        (jieba's tagger, its dictionary, compact) before the first one."""
+        text.answering_dictionary()
         followup.warm_up()
 
     def choose_article(self, conversation: str, article_id: str, now: float | None = None) -> None:

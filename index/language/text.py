@@ -317,6 +317,7 @@ def load_dictionary(whole: bool = False) -> None:
     if tokenizer.initialized:
         if whole and isinstance(tokenizer.FREQ, _TrieFrequencies):
             with tokenizer.lock:
+                _COMPACT["frequencies"] = tokenizer.FREQ
                 tokenizer.FREQ = tokenizer.FREQ.whole()
         return
     path = cache_root() / f"jieba-{metadata.version('jieba')}-frequencies.npz"
@@ -328,7 +329,23 @@ def load_dictionary(whole: bool = False) -> None:
         return
     with tokenizer.lock:
         if not tokenizer.initialized:
+            _COMPACT["frequencies"] = freq
             tokenizer.FREQ, tokenizer.total, tokenizer.initialized = (freq.whole() if whole else freq), total, True
+
+
+# The compact dictionary a build made whole (load_dictionary(whole=True)), for answering_dictionary().
+_COMPACT: dict[str, "_TrieFrequencies"] = {}
+
+
+def answering_dictionary() -> None:
+    """jieba's dictionary as an answering process should hold it: compact, even when a build in
+    this process made it whole (a bot that built its index before serving would keep 62 MB it
+    has no more use for)."""
+    load_dictionary()
+    compact = _COMPACT.get("frequencies")
+    if compact is not None and not isinstance(jieba.dt.FREQ, _TrieFrequencies):
+        with jieba.dt.lock:
+            jieba.dt.FREQ = compact
 
 
 class _TrieFrequencies(dict):
