@@ -125,7 +125,7 @@ def person_names(sentence: str) -> list[str]:
     """Person names in a sentence: jieba's nr tags, with a name cut in two joined back and a
     common surname that jieba left outside the name ("张|志远") put back in front."""
     names, current, position, start = [], "", 0, 0
-    words, n = list(_tagged(sentence)), 0
+    words, n = text.tagged(sentence), 0
     while n < len(words):
         w = words[n]
         if w.flag.startswith("nr") and re.fullmatch(r"[\u4e00-\u9fff]+", w.word) and not _common_word(w.word):
@@ -168,12 +168,6 @@ def _name_tail(w) -> bool:
 def warm_up() -> None:
     """Load jieba's part-of-speech tagger now rather than on the first follow-up (a bot, a chat)."""
     text.tagged("")
-
-
-def _tagged(sentence: str):
-    """jieba's words with their part-of-speech tags. Imported on the first follow-up that needs
-    it."""
-    return text.tagged(sentence)
 
 
 def _with_surname(name: str, sentence: str, start: int) -> str:
@@ -219,7 +213,7 @@ def _leading_noun(question: str) -> str:
     quoted = re.match(r"^[“\"'‘「](?P<term>[^”\"'’」]{2,8})[”\"'’」]", question)
     if quoted:
         return quoted.group("term")
-    for w in _tagged(re.sub(r"^[“”\"'‘’「」]+", "", question)):
+    for w in text.tagged(re.sub(r"^[“”\"'‘’「」]+", "", question)):
         if re.fullmatch(r"[“”\"'‘’「」]+", w.word):
             continue
         return w.word if w.flag.startswith(("n", "j", "r")) and len(w.word) >= 2 and w.flag != "r" else ""
@@ -265,7 +259,7 @@ def _substitute(topic: str, previous_question: str) -> str:
         if same and same.group() != topic:
             return previous_question[:same.start()] + topic + previous_question[same.end():]
     flag = _flag_of(topic)
-    for w in _tagged(previous_question):
+    for w in text.tagged(previous_question):
         if w.word != topic and _same_kind(w.flag, flag) and len(w.word) >= 2:
             start = previous_question.find(w.word)
             end = start + len(w.word)
@@ -281,7 +275,7 @@ def _substitute(topic: str, previous_question: str) -> str:
 def _flag_of(topic: str) -> str:
     if person_names(topic) == [topic]:
         return "nr"
-    flags = [w.flag for w in _tagged(topic)]
+    flags = [w.flag for w in text.tagged(topic)]
     return flags[0] if flags else "n"
 
 

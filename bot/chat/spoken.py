@@ -116,15 +116,10 @@ def _in_report_words(question: str, vocabulary: str) -> str:
     for word in jieba.lcut(question):
         if len(word) >= 2 and word not in vocabulary:
             used = [s for s in thesaurus.synonyms(word) if s in vocabulary]
-            if used and _tag(word).startswith(_CONTENT_TAGS):
+            if used and text.word_tag(word).startswith(_CONTENT_TAGS):
                 word = max(used, key=lambda s: (len(s), vocabulary.count(s)))
         out.append(word)
     return "".join(out)
-
-
-def _tag(word: str) -> str:
-    """jieba's part-of-speech tag of a word in its dictionary ("x" when it has none)."""
-    return text.word_tag(word)
 
 
 def _written_word(spoken: str, candidates: tuple[str, ...], vocabulary: str) -> str:

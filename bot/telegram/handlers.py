@@ -362,12 +362,12 @@ def _articles_page(context, page: int) -> tuple[list[str], InlineKeyboardMarkup 
     the way to the pages before and after. Raises IndexError for a page past the end (a button
     pressed after articles were removed)."""
     entries = _answerer(context).searcher.index.catalogue.entries
-    pages = max(math.ceil(len(entries) / ARTICLES_PER_PAGE), 1)
+    pages = _pages(entries)
     if not 0 <= page < pages:
         raise IndexError(page)
     shown = range(page * ARTICLES_PER_PAGE, min((page + 1) * ARTICLES_PER_PAGE, len(entries)))
     head = "我读过的文章：" if pages == 1 else f"我读过的文章（共 {len(entries)} 篇，第 {page + 1}/{pages} 页）："
-    lines = [f"{n + 1}. 《{entries[n].title}》（编号 {entries[n].id}，{len(entries[n].headings)} 部分）" for n in shown]
+    lines = _article_lines(entries, shown)
     buttons = _article_buttons(context, shown) if len(entries) > 1 else []
     turn = [InlineKeyboardButton(label, callback_data=_data(context, "arts", to))
             for label, to in (("« 上一页", page - 1), ("下一页 »", page + 1)) if 0 <= to < pages]
@@ -384,10 +384,19 @@ def _articles_titled(context, words: str) -> tuple[list[str], InlineKeyboardMark
     if not found:
         return [html.escape(f"没有标题含“{words}”的文章。发 /articles 看全部。")], None
     shown = found[:ARTICLES_PER_PAGE]
-    lines = [f"{n + 1}. 《{entries[n].title}》（编号 {entries[n].id}，{len(entries[n].headings)} 部分）" for n in shown]
+    lines = _article_lines(entries, shown)
     more = [f"还有 {len(found) - len(shown)} 篇，换个更具体的词试试。"] if len(found) > len(shown) else []
     head = f"标题含“{words}”的文章（{len(found)} 篇）："
     return [html.escape("\n".join([head, *lines, *more]))], InlineKeyboardMarkup(_article_buttons(context, shown))
+
+
+def _article_lines(entries, numbers) -> list[str]:
+    """These articles as /articles lists them: number, title, id (what /remove takes), parts."""
+    return [f"{n + 1}. 《{entries[n].title}》（编号 {entries[n].id}，{len(entries[n].headings)} 部分）" for n in numbers]
+
+
+def _pages(entries) -> int:
+    return max(math.ceil(len(entries) / ARTICLES_PER_PAGE), 1)
 
 
 async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -457,7 +466,7 @@ async def on_articles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     article. "/articles 3" opens page 3; "/articles 南京" (or a number past the last page, a year)
     lists those whose title holds it."""
     words = " ".join(context.args or []).strip()
-    pages = max(math.ceil(len(_answerer(context).searcher.index.catalogue.entries) / ARTICLES_PER_PAGE), 1)
+    pages = _pages(_answerer(context).searcher.index.catalogue.entries)
     if not words or (words.isdigit() and words.isascii() and 1 <= int(words) <= pages):
         await _reply(update, context, *_articles_page(context, int(words or 1) - 1))
         return

@@ -148,7 +148,7 @@ def build_index(articles: list[Article], embedder: Embedder, folder: str | Path,
     _write(folder, articles, passages, passage_section, passage_vectors, section_vectors,
            None if "passages.faiss" in same else dense, dense_passages)
     passage_counts, vocabulary = kept.counts([text.keyword_tokens(text.normalise(passages[i].text)) for i in fresh],
-                                             fresh, len(passages))
+                                             fresh)
     passage_keywords = KeywordIndex.from_counts(passage_counts, vocabulary)
     section_vocabulary = dict(vocabulary)   # headings may add words the passages do not have
     section_keywords = KeywordIndex.from_counts(
@@ -264,10 +264,9 @@ class _Kept:
     def _present(self, files: dict[str, str | None]) -> dict[str, str]:
         return {name: sha for name, sha in files.items() if sha and (self.previous.folder / name).is_file()}
 
-    def counts(self, fresh_tokens: list[list[str]], fresh: list[int], total: int):
+    def counts(self, fresh_tokens: list[list[str]], fresh: list[int]):
         """Passage term counts in passage order, and their vocabulary (the previous index's columns
         first, so kept rows keep their column numbers)."""
-        from scipy import sparse
         if not self.passage_rows:
             vocabulary: dict[str, int] = {}
             counts = term_counts(fresh_tokens, vocabulary)
@@ -278,11 +277,7 @@ class _Kept:
             return old_counts[list(self.passage_rows.values())], vocabulary
         new_counts = term_counts(fresh_tokens, vocabulary)
         old_counts, new_counts = widened(old_counts, len(vocabulary)), widened(new_counts, len(vocabulary))
-        stacked = sparse.vstack([new_counts, old_counts[list(self.passage_rows.values())]]).tocsr()
-        order = np.empty(total, dtype=np.int64)   # row of the stack that holds passage i
-        order[fresh] = np.arange(len(fresh))
-        order[list(self.passage_rows)] = len(fresh) + np.arange(len(self.passage_rows))
-        return stacked[order], vocabulary
+        return _in_order(new_counts, fresh, old_counts[list(self.passage_rows.values())], self.passage_rows), vocabulary
 
     def section_counts(self, articles: list[Article], passage_counts, passage_section: np.ndarray,
                        vocabulary: dict[str, int]):
@@ -302,11 +297,18 @@ class _Kept:
             column[old_column] = vocabulary.setdefault(word, len(vocabulary))
         kept = old_counts[list(self.section_rows.values())]
         kept = sparse.csr_matrix((kept.data, column[kept.indices], kept.indptr), shape=(kept.shape[0], len(vocabulary)))
-        stacked = sparse.vstack([widened(fresh_counts, len(vocabulary)), kept]).tocsr()
-        order = np.empty(total, dtype=np.int64)   # row of the stack that holds section i
-        order[fresh] = np.arange(len(fresh))
-        order[list(self.section_rows)] = len(fresh) + np.arange(len(self.section_rows))
-        return stacked[order]
+        return _in_order(widened(fresh_counts, len(vocabulary)), fresh, kept, self.section_rows)
+
+
+def _in_order(fresh_counts, fresh: list[int], kept_counts, kept_rows: dict[int, int]):
+    """The rows of fresh and kept counts (same columns) as one matrix in the build's order: fresh
+    row k is row fresh[k], kept row k is the k-th key of kept_rows."""
+    from scipy import sparse
+    stacked = sparse.vstack([fresh_counts, kept_counts]).tocsr()
+    order = np.empty(len(fresh) + len(kept_rows), dtype=np.int64)   # row of the stack that holds row i
+    order[fresh] = np.arange(len(fresh))
+    order[list(kept_rows)] = len(fresh) + np.arange(len(kept_rows))
+    return stacked[order]
 
 
 def _article_rows(index: Index) -> dict[str, tuple[Article, range, range]]:
