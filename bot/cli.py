@@ -1,7 +1,8 @@
 """The `article-qa` command: index, ask, chat, eval, bench, serve, run.
 
 Exit codes: 0 done; 1 the index or model is not usable (the message says how to fix it);
-2 the caller's input is wrong (question, file, config).
+2 the caller's input is wrong (question, file, config); 3 the library was built without the
+articles that could not be read (the report names each).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from bot.errors import UserError
 from index.archive.base import ArchiveQueryError, ArchiveUnavailable
 
 log = logging.getLogger(__name__)
+EXIT_SKIPPED = 3   # built, without the articles that could not be read
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,8 +110,9 @@ def cmd_index(args, settings: Settings) -> int:
         print(json.dumps(change.to_json(), ensure_ascii=False) if args.json else change.report)
         return 0
     if not args.files:   # the library: configured and added articles alike
-        print(runtime.rebuild(settings, folder, only_config=args.only_config))
-        return 0
+        rebuilt = runtime.rebuild(settings, folder, only_config=args.only_config)
+        print(rebuilt.report)
+        return EXIT_SKIPPED if rebuilt.skipped else 0
     dropped = runtime.would_drop(settings, folder, args.files)
     if dropped and not args.only_config:
         raise UserError(f"the index at {folder} also holds {', '.join(dropped)}; building it from these files "
@@ -270,7 +273,7 @@ def cmd_run(args, settings: Settings) -> int:
     if reason:
         print(f"Building the index ({reason}) …", file=sys.stderr)
         try:
-            print(runtime.rebuild(settings, folder), file=sys.stderr)
+            print(runtime.rebuild(settings, folder).report, file=sys.stderr)
         except UserError as exc:
             if not reason.startswith("changed"):   # no usable index to fall back on
                 raise

@@ -98,35 +98,41 @@ def build(settings: Settings, sources: list, folder: Path, progress: bool = Fals
         return _build(settings, articles, texts, folder, progress)
 
 
-def rebuild(settings: Settings, folder: Path, only_config: bool = False) -> str:
+def rebuild(settings: Settings, folder: Path, only_config: bool = False) -> "Rebuilt":
     """Rebuild the index: the articles of config.yaml plus every article added since with --add or
     a Telegram upload, so that a rebuild never loses the library. An added article whose source
     is gone, changed into something unreadable, or a web page, is rebuilt from the text kept in
-    the index when it was added. `only_config`: the configured articles alone (the report names
-    the added ones dropped)."""
+    the index when it was added. A configured article that cannot be read and was never indexed
+    is skipped: the rest is built and the report names it (Rebuilt.skipped). `only_config`: the
+    configured articles alone (the report names the added ones dropped)."""
     with changing(folder):
         return _rebuild(settings, folder, only_config)
 
 
-def _rebuild(settings: Settings, folder: Path, only_config: bool = False) -> str:
+def _rebuild(settings: Settings, folder: Path, only_config: bool = False) -> "Rebuilt":
     configured = [str(p.resolve()) for p in settings.article_files()]
     built = {e["path"]: e for e in _built_articles(settings, folder)}
     added = [e for path, e in built.items() if path not in configured]
     if only_config:
-        articles, texts = load_articles(configured, settings.sources.source_limits())
+        articles, texts, skipped = _readable(settings, configured)
+        if not articles:
+            raise UserError("no article to index: none of config.yaml's articles reads\n" + "\n".join(skipped), 2)
         report = _build(settings, articles, texts, folder, progress=True)
-        return "\n".join([report] + [f"  dropped {e['id']}: 《{e.get('title', '')}》 ({e['path']})" for e in added])
+        _remember_skipped(folder, skipped)
+        dropped = [f"  dropped {e['id']}: 《{e.get('title', '')}》 ({e['path']})" for e in added]
+        return Rebuilt("\n".join([report, *dropped, *skipped]), skipped)
     # A configured article that an upload replaced (an admin confirmed it) stays replaced, and one
     # an admin removed stays removed.
     removed = removed_configured(folder)
     configured = [p for p in configured if Path(p).stem not in {e["id"] for e in added} | removed]
-    articles, texts, notes = [], {}, []
+    articles, texts, notes, skipped = [], {}, [], []
     for path in configured:
         try:
             found, found_texts = load_articles([path], settings.sources.source_limits())
-        except UserError:
-            if path not in built:   # a new configured article that does not read: say so, change nothing
-                raise
+        except UserError as exc:
+            if path not in built:   # a new configured article that does not read: the rest is built without it
+                skipped.append(f"  skipped {path}: {exc}")
+                continue
             found, found_texts = [], {}
         if found:
             article = found[0]
@@ -149,8 +155,55 @@ def _rebuild(settings: Settings, folder: Path, only_config: bool = False) -> str
         articles.append(article)
         texts[article.id] = text
     if not articles:
-        raise UserError("no article to index: none in config.yaml (articles:) and none added", 2)
-    return "\n".join([_build(settings, articles, texts, folder, progress=True), *notes])
+        raise UserError("no article to index: " + ("none of config.yaml's articles reads\n" + "\n".join(skipped)
+                                                   if skipped else "none in config.yaml (articles:) and none added"), 2)
+    report = _build(settings, articles, texts, folder, progress=True)
+    _remember_skipped(folder, skipped)
+    if skipped:
+        notes.append(f"{len(skipped)} article(s) could not be read and were skipped:")
+    return Rebuilt("\n".join([report, *notes, *skipped]), skipped)
+
+
+@dataclass
+class Rebuilt:
+    """A rebuild's report, and the articles it skipped (one line each, with the reason)."""
+    report: str
+    skipped: list[str]
+
+
+SKIPPED_FILE = "skipped.json"
+
+
+def _remember_skipped(folder: Path, skipped: list[str]) -> None:
+    """Keep the last rebuild's skipped articles beside the index, for the bot to tell the admins."""
+    path = Path(folder).parent / f".{Path(folder).name}.{SKIPPED_FILE}"
+    if skipped:
+        path.write_text(json.dumps([line.strip() for line in skipped], ensure_ascii=False), encoding="utf-8")
+    else:
+        path.unlink(missing_ok=True)
+
+
+def skipped_at_last_rebuild(folder: Path) -> list[str]:
+    try:
+        return [str(line) for line in json.loads((Path(folder).parent / f".{Path(folder).name}.{SKIPPED_FILE}")
+                                                  .read_text("utf-8"))]
+    except (OSError, ValueError, TypeError):
+        return []
+
+
+def _readable(settings: Settings, sources: list[str]) -> tuple[list[Article], dict[str, str], list[str]]:
+    """The sources that read, as load_articles gives them, and a line for each one that does not."""
+    articles, texts, skipped = [], {}, []
+    for source in sources:
+        try:
+            found, found_texts = load_articles([source], settings.sources.source_limits())
+        except UserError as exc:
+            skipped.append(f"  skipped {source}: {exc}")
+            continue
+        unique = _unique_id(found[0].id, texts)
+        articles.append(replace(found[0], id=unique))
+        texts[unique] = found_texts[found[0].id]
+    return articles, texts, skipped
 
 
 def _indexed_article(settings: Settings, folder: Path, entry: dict) -> tuple[Article | None, str, str]:

@@ -152,12 +152,12 @@ def test_jiebas_dictionary_from_the_cache_gives_the_same_tokens_and_runs_nothing
 
 def test_the_dictionary_in_a_trie_is_jiebas_own(tmp_path):
     import jieba
-    from index.language.text import _TrieFrequencies
+    from index.language.text import _TrieFrequencies, _write_arrays
     jieba.initialize()
     own = dict(jieba.dt.FREQ)
     sample = dict(list(own.items())[::50] + [("岚山", own.get("岚山", 0)), ("岚", own.get("岚", 0))])
     path = tmp_path / "dictionary.npz"
-    np.savez(path, **_TrieFrequencies.arrays(sample, 7))
+    _write_arrays(path, _TrieFrequencies.arrays(sample, 7))
     compact, total = _TrieFrequencies.read(path)
     assert total == 7 and "岚山" in compact and compact["岚山"] == sample["岚山"] == compact.get("岚山")
     assert compact.get("不在词典里的词") is None and "不在词典里的词" not in compact

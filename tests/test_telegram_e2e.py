@@ -589,3 +589,26 @@ def test_a_failing_delete_webhook_at_start_is_retried(index_dir, tmp_path):
         assert bot.api.calls.count("deleteWebhook") == 3 and "Traceback" not in bot.log.read_text()
     finally:
         bot.stop()
+
+
+def test_edits_count_against_the_rate_and_never_run_commands(index_dir, tmp_path):
+    bot = Bot(index_dir, tmp_path, "telegram: {poll_timeout: 1, rate_limit: {questions: 3, per_seconds: 60}}\n").start()
+
+    def edit(user_id: int, text: str) -> None:
+        bot.api.push("edited_message", message_id=77, date=int(time.time()), edit_date=int(time.time()),
+                     chat={"id": user_id, "type": "private"}, text=text,
+                     **{"from": {"id": user_id, "is_bot": False, "first_name": "u"}})
+    try:
+        bot.api.message("岚山区委书记是谁", user_id=70, message_id=77)
+        bot.replies(70)
+        edit(70, "/forget")   # a question edited into a command: the command is not run
+        for n in range(10):
+            edit(70, f"岚山区委书记是谁{'？' * (n + 1)}")
+        bot.replies(70, 3)
+        time.sleep(3)
+        texts = [plain(s["params"]["text"]) for s in bot.api.sent_to(70) if s["method"] == "sendMessage"]
+        assert not any("已删除" in t for t in texts)
+        # the question, the edit into /forget (counted, not run), one edit answered, a notice, silence
+        assert len(texts) == 3 and texts[1].startswith("（按修改后的问题回答）") and "太快" in texts[2], texts
+    finally:
+        bot.stop()

@@ -32,6 +32,7 @@ import numpy as np
 
 from bot.chat.answer import Answer
 from bot.storage import forget_in_files, private_database
+from index.files import NotRegularFile, read_regular_file
 from index.language import text
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 MAX_RETRY_ROWS = 10_000   # rows kept for another try while the database cannot be written
+MAX_RETRY_SECONDS = 30    # the longest wait between two tries while it cannot
 
 
 class Insights:
@@ -94,12 +96,18 @@ class Insights:
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._key = _secret(Path(key_path) if key_path else path.with_name(path.name + ".key"),
-                                path.with_name(path.name + ".key"))
+            self._key, key_is_new = _secret(Path(key_path) if key_path else path.with_name(path.name + ".key"),
+                                            path.with_name(path.name + ".key"))
             self._db = connect(path)
+            # Rows hashed with a lost key can no longer be found by their reader: /forget says so.
+            self.older_rows_unmatched = key_is_new and bool(self._db.execute("SELECT 1 FROM questions LIMIT 1").fetchone())
+            if self.older_rows_unmatched:
+                log.warning("A new readers' key was made beside %s, which already holds questions: /forget "
+                            "cannot find a reader's earlier rows (they expire after %s days)", path, keep_days)
         except (OSError, sqlite3.Error) as exc:
             raise InsightsError(f"cannot open the insights database {path}: {exc}") from None
         self._retry: list = []   # rows whose write failed, written first at the next try
+        self._late_verdicts: list = []   # (reader, feedback, good) that found the database busy
         self.path, self.keep_days, self._embed = path, keep_days, embed
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._db_lock = threading.Lock()   # the writer thread and forget()/prune() from others
@@ -120,15 +128,29 @@ class Insights:
     def verdict(self, who: str, feedback: int, good: bool) -> bool:
         """A reader's 👍 (good) or 👎 on an answer they were given, found by its buttons' key; the
         last press counts. False when there is no such answer of theirs (expired, or another
-        reader's in a group). Raises InsightsError when the database cannot be written now."""
+        reader's in a group). While the database cannot be written the press is kept and written
+        by the writer thread later (True: it will count if the answer is theirs). Blocks up to
+        SQLite's busy timeout: call it off the event loop."""
+        reader = self.reader(who)
         try:
             self.flush()   # the answer may have been recorded a moment ago
-            with self._db_lock, _transaction(self._db):
-                changed = self._db.execute("UPDATE questions SET verdict = ? WHERE feedback = ? AND reader = ?",
-                                           (int(good), feedback, self.reader(who))).rowcount
+            return self._apply_verdict(reader, feedback, good)
         except sqlite3.Error as exc:
-            raise InsightsError(f"cannot write to {self.path} now: {exc}") from None
-        return bool(changed)
+            with self._flush_lock:
+                self._late_verdicts = (self._late_verdicts + [(reader, feedback, good)])[-MAX_RETRY_ROWS:]
+            log.warning("Could not write a verdict now (%s); kept for the next try", exc)
+            return True
+
+    def _apply_verdict(self, reader: str, feedback: int, good: bool) -> bool:
+        with self._db_lock, _transaction(self._db):
+            return bool(self._db.execute("UPDATE questions SET verdict = ? WHERE feedback = ? AND reader = ?",
+                                         (int(good), feedback, reader)).rowcount)
+
+    def _apply_late_verdicts(self) -> None:
+        with self._flush_lock:
+            while self._late_verdicts:
+                self._apply_verdict(*self._late_verdicts[0])
+                self._late_verdicts.pop(0)
 
     def forget(self, who: str) -> int:
         """Delete every row of a reader (Telegram's /forget), overwritten on disk. Returns how many
@@ -166,26 +188,28 @@ class Insights:
         self._writer.join(5)
         try:
             self.flush()
+            self._apply_late_verdicts()
         except sqlite3.Error as exc:
-            log.warning("Could not write the last %d insight row(s): %s", len(self._retry), exc)
+            log.warning("Could not write the last %d insight row(s) and %d verdict(s): %s",
+                        len(self._retry), len(self._late_verdicts), exc)
         self._db.close()
 
     # ---- the writer thread ------------------------------------------------------------------------
 
     def _write_behind(self) -> None:
-        pruned, failing = 0.0, False
-        while not self._closed.wait(FLUSH_SECONDS):
+        pruned, wait = 0.0, FLUSH_SECONDS
+        while not self._closed.wait(wait):
             try:
                 self.flush()
+                self._apply_late_verdicts()
                 if time.time() - pruned > PRUNE_EVERY:
                     pruned = time.time()
                     self.prune()
-                failing = False
-            except sqlite3.Error as exc:   # busy or full: the rows wait for the next try
-                if not failing:
-                    log.warning("Could not write the insights (%s); %d row(s) kept for the next try",
-                                exc, len(self._retry))
-                failing = True
+                wait = FLUSH_SECONDS
+            except sqlite3.Error as exc:   # busy or full: the rows wait for the next try, a little later each time
+                wait = min(wait * 2, MAX_RETRY_SECONDS)
+                log.warning("Could not write the insights (%s); %d row(s) and %d verdict(s) kept, next try in %.0f s",
+                            exc, len(self._retry), len(self._late_verdicts), wait)
             except Exception:   # noqa: BLE001 — recording must never take the bot down
                 log.exception("Could not write the insights")
 
@@ -243,25 +267,30 @@ def _transaction(db: sqlite3.Connection):
 MIN_KEY_BYTES = 16
 
 
-def _secret(path: Path, former: Path | None = None) -> bytes:
-    """The install's secret key, made on first use, readable by its owner only. A key left at its
-    `former` place (beside the database) is moved to `path`, so earlier rows stay forgettable."""
+def _secret(path: Path, former: Path | None = None) -> tuple[bytes, bool]:
+    """The install's secret key, made on first use, readable by its owner only, and whether it was
+    made now. A key left at its `former` place (beside the database) is moved to `path`, so
+    earlier rows stay forgettable."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if former and former != path and former.is_file() and not path.exists():
         os.replace(former, path)
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError:
-        return _read_key(path)
+        return _read_key(path), False
     key = secrets.token_bytes(32)
     with os.fdopen(descriptor, "w", encoding="ascii") as out:
         out.write(key.hex())
-    return key
+    return key, True
 
 
 def _read_key(path: Path) -> bytes:
+    """The key in `path`: a regular file only (a link's target is neither read nor chmod-ed, a
+    FIFO does not hang the start)."""
     try:
-        key = bytes.fromhex(path.read_text(encoding="ascii").strip())
+        key = bytes.fromhex(read_regular_file(path).decode("ascii").strip())
+    except NotRegularFile as exc:
+        raise InsightsError(f"{exc}: the readers' key must be a plain file") from None
     except (ValueError, UnicodeDecodeError):
         key = b""
     if len(key) < MIN_KEY_BYTES:

@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from bot.insights.record import QUESTION_KINDS, connect
+from bot.insights.record import QUESTION_KINDS
+from bot.storage import read_only_database
 
 CUTS = np.arange(0.05, 1.5, 0.05)   # cosine distances (of the centred vectors) tried as the cut
 GROUP_AT_MOST = 3000    # distinct refused questions clustered (the most frequent); bounds time and memory
@@ -97,18 +98,18 @@ def build(path: Path, since_seconds: float = 7 * 86400, article: str | None = No
     until = time.time() if now is None else now
     report = Report(until - since_seconds, until, article, timezone=timezone)
     try:
-        db = connect(Path(path))
+        db = read_only_database(Path(path))   # beside a bot writing it: never checkpoints its log away
+        try:
+            where, args = _where(report)
+            _counts(db, report, where, args)
+            if report.questions:
+                _quoted(db, report, where, args)
+                report.unanswered = _groups(db, where, args)
+                _verdicts(db, report, where, args)
+        finally:
+            db.close()
     except sqlite3.Error as exc:
         raise ReportError(f"cannot read the insights database {path}: {exc}") from None
-    try:
-        where, args = _where(report)
-        _counts(db, report, where, args)
-        if report.questions:
-            _quoted(db, report, where, args)
-            report.unanswered = _groups(db, where, args)
-            _verdicts(db, report, where, args)
-    finally:
-        db.close()
     return report
 
 

@@ -20,7 +20,6 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -28,7 +27,8 @@ from telegram.ext import ContextTypes
 
 from bot.errors import UserError
 from bot.insights import report
-from index.sources.load import SUFFIXES, is_url, url_id
+from index.sources.article import ArticleError
+from index.sources.load import SUFFIXES, checked_url, is_url, url_id
 
 log = logging.getLogger(__name__)
 
@@ -245,21 +245,24 @@ async def on_confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE, 
 
 async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
     """An admin's message with a link: a message that is only the link indexes the page; a link
-    inside other words ("看看这篇 https://…", as phones share) is added once the admin confirms."""
+    inside other words ("看看这篇 https://…", as phones share) is added once the admin confirms,
+    as is one that would replace an article of config.yaml. A link with a password is refused."""
     text = update.effective_message.text
-    link = link_in(text)
-    library: Library = context.bot_data["library"]
-    if not is_link(text):
-        await _ask_to_confirm(update, context, reply, (library.add, link, link), f"要添加这个链接吗？\n{link}", yes="添加")
-        return
-    if urlsplit(link).username is not None:
+    bare = is_link(text)
+    try:   # a bare link is taken whole (a Chinese path included), percent-encoded
+        link = checked_url(text.strip() if bare else link_in(text))
+    except ArticleError:
         await reply(update, context, ["链接里带有用户名或密码，没有处理：请发送公开的链接。"])
         return
-    if url_id(link) in library.configured_ids:
+    library: Library = context.bot_data["library"]
+    replaces = url_id(link) in library.configured_ids
+    if replaces:
         await _ask_to_confirm(update, context, reply, (library.add, link, link),
-                              f"这个链接会替换配置文件里的文章 {url_id(link)}。确定替换吗？")
-        return
-    await _change(update, context, reply, library.add, link, link)
+                              f"这个链接会替换配置文件里的文章 {url_id(link)}。确定替换吗？\n{link}")
+    elif not bare:
+        await _ask_to_confirm(update, context, reply, (library.add, link, link), f"要添加这个链接吗？\n{link}", yes="添加")
+    else:
+        await _change(update, context, reply, library.add, link, link)
 
 
 async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:

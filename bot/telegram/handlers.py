@@ -182,6 +182,8 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
                         # (each thread gets its own malloc arena), not answers per second.
                         answering=ThreadPoolExecutor(max_workers=2, thread_name_prefix="answer"), library=library)
     app.add_handler(TypeHandler(Update, gatekeeper), group=-1)
+    # First: an edited message is a question asked again, never a command or a file run again.
+    app.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited))
     app.add_handler(CommandHandler("start", on_start))
     app.add_handler(CommandHandler("help", on_help))
     app.add_handler(CommandHandler("sections", on_sections))
@@ -198,7 +200,6 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app.add_handler(CallbackQueryHandler(lambda u, c: admin.on_confirm_button(u, c, _reply), pattern=r"^(replace|keep):"))
     app.add_handler(CallbackQueryHandler(on_verdict, pattern=r"^fb:"))
     app.add_handler(CallbackQueryHandler(on_button))
-    app.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
     app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & filters.ChatType.PRIVATE,
                                    on_not_text))
@@ -225,6 +226,16 @@ async def tell_admins_set_aside(app: Application, updates: list[Update]) -> None
                 await app.bot.send_message(admin_id, f"有一条消息两次处理中断，已搁置，不再重试：{what}")
             except TelegramError as exc:
                 log.warning("Could not tell admin %s about update %s: %s", admin_id, update.update_id, exc)
+
+
+async def tell_admins_skipped(app: Application, skipped: list[str]) -> None:
+    """Tell each admin which articles the last rebuild of the library could not read."""
+    text = f"重建文章库时有 {len(skipped)} 篇文章读不了，已跳过，其余照常回答：\n" + "\n".join(skipped[:20])
+    for admin_id in app.bot_data["settings"].admin_ids:
+        try:
+            await app.bot.send_message(admin_id, text[:4000])
+        except TelegramError as exc:
+            log.warning("Could not tell admin %s about the skipped articles: %s", admin_id, exc)
 
 
 def _describe(update: Update) -> str:
@@ -286,7 +297,9 @@ async def gatekeeper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 def _addressed(update: Update, username: str | None) -> bool:
-    return bool(update.callback_query) or bool(update.message and _addresses_bot(update.message, username))
+    """A press, or a message (new or edited: an edit asks again) meant for the bot."""
+    message = update.message or update.edited_message
+    return bool(update.callback_query) or bool(message and _addresses_bot(message, username))
 
 
 async def _tell(update: Update, context, text: str) -> None:
@@ -423,7 +436,8 @@ async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     def forget() -> list[str]:
         done = []
         if recorder is not None:
-            done.append(f"{recorder.forget(_reader(user))} 条提问记录")
+            done.append(f"{recorder.forget(_reader(user))} 条提问记录"
+                        + ("（更早的记录因密钥重建无法对应到你，会在保存期满后自动删除）" if recorder.older_rows_unmatched else ""))
         done.append(f"{context.bot_data['conversations'].forget_reader(user.id)} 段对话上下文")
         return done
     try:
@@ -502,7 +516,8 @@ async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An edited question is answered again, said so above the answer: a reader who fixed a typo
     wants the answer to what they meant. Edited commands, files and group chatter are left alone."""
     message = update.edited_message
-    text = message.text if message else None
+    # A photo's caption is its question; a file's caption is not (an upload is not indexed again).
+    text = message and (message.text or (None if message.document else message.caption))
     if not text or text.startswith("/"):
         return
     question = text if message.chat.type == ChatType.PRIVATE else _addressed_question(message, context.bot.username)
@@ -698,14 +713,11 @@ async def on_verdict(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     recorder = context.bot_data["conversations"].recorder
     thanks = "这个按钮已经失效。"
     if len(parts) == 4 and parts[2] in ("0", "1") and _BUTTON_NUMBER.fullmatch(parts[3]) and recorder and update.effective_user:
-        try:
-            if recorder.verdict(_reader(update.effective_user), int(parts[3]), parts[2] == "1"):
-                thanks = "谢谢，已记下。" if parts[2] == "1" else "谢谢，已记下，编辑会看到这个回答。"
-            else:
-                thanks = "只有提问的人可以评价这个回答。"
-        except InsightsError as exc:
-            log.warning("Could not record a verdict: %s", exc)
-            thanks = SORRY
+        # Off the event loop: a busy database must not hold up other readers' answers.
+        if await asyncio.to_thread(recorder.verdict, _reader(update.effective_user), int(parts[3]), parts[2] == "1"):
+            thanks = "谢谢，已记下。" if parts[2] == "1" else "谢谢，已记下，编辑会看到这个回答。"
+        else:
+            thanks = "只有提问的人可以评价这个回答。"
     with contextlib.suppress(TelegramError):
         await query.answer(thanks)
 

@@ -24,7 +24,8 @@ from bot.telegram.index_watch import IndexWatch
 from bot.errors import UserError
 from bot.telegram.intake import Intake, WebhookPortError, connect as intake_connect, poll, receive_webhook
 from bot.telegram.journal import Journal
-from bot.telegram.handlers import build_application, fingerprint, screen, set_commands, tell_admins_set_aside
+from bot.telegram.handlers import (build_application, fingerprint, screen, set_commands, tell_admins_set_aside,
+                                   tell_admins_skipped)
 from bot.telegram.admin import Library
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,9 @@ def serve(conversations: Conversations, settings: TelegramSettings, token: str, 
     webhook_secret = secrets.token_urlsafe(32)   # Telegram sends it back with every webhook request
     _protect_logs(token, webhook_secret)
     app = build_application(conversations, settings, token, library, insights)
+    if watch:   # what the last rebuild of the library could not read, for the admins
+        from bot.runtime import skipped_at_last_rebuild
+        app.bot_data["skipped_articles"] = skipped_at_last_rebuild(watch.folder)
     try:
         asyncio.run(_run(app, settings, journal, watch, webhook_secret))
     except InvalidToken:
@@ -133,6 +137,8 @@ async def _receive(app: Application, settings: TelegramSettings, journal: Journa
         log.info("Answering %d update(s) left pending by the previous run", resumed)
     if set_aside:
         await tell_admins_set_aside(app, set_aside)
+    if app.bot_data.get("skipped_articles"):
+        await tell_admins_skipped(app, app.bot_data["skipped_articles"])
     if settings.mode == "webhook":
         await receive_webhook(intake, settings.webhook.url, settings.webhook.listen, settings.webhook.port,
                               webhook_secret)

@@ -11,6 +11,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 import unicodedata
 from collections.abc import Container
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import jieba
 import numpy as np
+
+from index.files import read_regular_file
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -194,20 +197,43 @@ class TagTable:
 
 def _cached_arrays(name: str, keys: tuple[str, ...], build) -> dict[str, np.ndarray]:
     """The arrays `keys` derived from one of jieba's files, built once and cached as .npz under
-    cache_root() (per jieba version); with no writable cache, built again at every start."""
+    cache_root() (per jieba version); with no writable cache, built again at every start. A cached
+    file that cannot be read, for whatever reason, or whose digest does not cover its arrays is
+    made again: a damaged or planted cache never stops the start nor changes a score."""
     cached = cache_root() / f"{name}-{metadata.version('jieba')}.npz"
     try:
-        with np.load(cached, allow_pickle=False) as f:
-            return {key: f[key] for key in keys}
-    except (OSError, ValueError, KeyError):   # none yet, or damaged: build it again
+        return _read_arrays(cached, keys)
+    except Exception:   # noqa: BLE001 — none yet, damaged (a cut zip, a FIFO, bad digest): build it again
         pass
     arrays = build()
-    with contextlib.suppress(OSError):
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(f".{os.getpid()}.npz")
-        np.savez(partial, **arrays)
-        os.replace(partial, cached)
+    _write_arrays(cached, arrays)
     return arrays
+
+
+def _arrays_digest(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    digest = hashlib.blake2b(digest_size=16)
+    for key in sorted(arrays):
+        digest.update(key.encode() + str(arrays[key].dtype).encode() + str(arrays[key].shape).encode())
+        digest.update(np.ascontiguousarray(arrays[key]).tobytes())
+    return np.frombuffer(digest.digest(), dtype=np.uint8)
+
+
+def _read_arrays(path: Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The arrays of a cache file written by _write_arrays, checked against the digest it holds."""
+    with np.load(io.BytesIO(read_regular_file(path)), allow_pickle=False) as f:   # plain arrays: nothing can run
+        arrays, digest = {key: f[key] for key in keys}, f["digest"]
+    if not np.array_equal(_arrays_digest(arrays), digest):
+        raise ValueError(f"{path}: its digest does not match its arrays")
+    return arrays
+
+
+def _write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write the arrays and their digest beside, then rename: a reader never sees half of them."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+        np.savez(partial, **arrays, digest=_arrays_digest(arrays))
+        os.replace(partial, path)
 
 
 def _position(digests: np.ndarray, word: str) -> int | None:
@@ -312,7 +338,7 @@ def load_dictionary(whole: bool = False) -> None:
     Made from jieba's own loading the first time; a custom dictionary is left to jieba."""
     tokenizer = jieba.dt
     if tokenizer.dictionary != jieba.DEFAULT_DICT:
-        jieba.initialize()
+        _initialize_from_dict_txt(tokenizer)
         return
     if tokenizer.initialized:
         if whole and isinstance(tokenizer.FREQ, _TrieFrequencies):
@@ -323,9 +349,9 @@ def load_dictionary(whole: bool = False) -> None:
     path = cache_root() / f"jieba-{metadata.version('jieba')}-frequencies.npz"
     try:
         freq, total = _TrieFrequencies.read(path)
-    except (OSError, EOFError, ValueError, KeyError, TypeError, RuntimeError):   # none yet, or damaged
-        jieba.initialize()
-        _save_dictionary(path, tokenizer.FREQ, tokenizer.total)
+    except Exception:   # noqa: BLE001 — none yet, or damaged in any way: made again from jieba's own loading
+        _initialize_from_dict_txt(tokenizer)
+        _write_arrays(path, _TrieFrequencies.arrays(tokenizer.FREQ, tokenizer.total))
         return
     with tokenizer.lock:
         if not tokenizer.initialized:
@@ -379,39 +405,33 @@ class _TrieFrequencies(dict):
     @classmethod
     def read(cls, path: Path) -> tuple["_TrieFrequencies", int]:
         import marisa_trie
-        with np.load(path, allow_pickle=False) as arrays:   # plain arrays: nothing in the file can run
-            trie_bytes, counts, total, digest = (arrays["trie"].tobytes(), arrays["counts"], int(arrays["total"]),
-                                                 bytes(arrays["digest"]))
-        if hashlib.blake2b(trie_bytes + counts.tobytes(), digest_size=16).digest() != digest:
+        arrays = _read_arrays(path, ("trie", "counts", "total"))
+        trie = marisa_trie.Trie().frombytes(arrays["trie"].tobytes())
+        if len(trie) != len(arrays["counts"]):
             raise ValueError("a damaged dictionary cache")
-        trie = marisa_trie.Trie().frombytes(trie_bytes)
-        if len(trie) != len(counts):
-            raise ValueError("a damaged dictionary cache")
-        return cls(trie, array.array("I", counts.astype(np.uint32).tobytes())), total
+        return cls(trie, array.array("I", arrays["counts"].astype(np.uint32).tobytes())), int(arrays["total"])
 
     @staticmethod
     def arrays(freq: dict, total: int) -> dict[str, np.ndarray]:
-        """The dictionary as arrays: the trie's bytes, the count of each of its key numbers, the
-        total, and a digest of the first two (a damaged file is made again, not misread)."""
+        """The dictionary as arrays: the trie's bytes, the count of each of its key numbers, the total."""
         import marisa_trie
         trie = marisa_trie.Trie([word for word in freq if word])
         counts = np.zeros(len(trie), dtype=np.uint32)
         for word, number in trie.iteritems():
             counts[number] = freq[word]
-        trie_bytes = trie.tobytes()
-        return {"trie": np.frombuffer(trie_bytes, dtype=np.uint8), "counts": counts,
-                "total": np.array(total, dtype=np.int64),
-                "digest": np.frombuffer(hashlib.blake2b(trie_bytes + counts.tobytes(), digest_size=16).digest(),
-                                        dtype=np.uint8)}
+        return {"trie": np.frombuffer(trie.tobytes(), dtype=np.uint8), "counts": counts,
+                "total": np.array(total, dtype=np.int64)}
 
 
-def _save_dictionary(path: Path, freq: dict, total: int) -> None:
-    """Write the arrays beside, then rename: a reader never sees half of them."""
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")
-        np.savez(partial, **_TrieFrequencies.arrays(freq, total))
-        os.replace(partial, path)
+def _initialize_from_dict_txt(tokenizer) -> None:
+    """jieba's own loading, from its dict.txt, in a fresh private folder: jieba would otherwise
+    read (and trust) a `jieba.cache` that anyone could have left in the shared temporary folder."""
+    with tempfile.TemporaryDirectory(prefix="article-qa-jieba-") as private:
+        tokenizer.tmp_dir = private
+        try:
+            tokenizer.initialize()
+        finally:
+            tokenizer.tmp_dir = None
 
 
 def warm_up() -> None:

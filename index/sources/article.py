@@ -251,11 +251,25 @@ def _without_end_mark(body: list[str]) -> list[str]:
     return body
 
 
+# A topic tag as Weibo and reposts write it: "#夏季行动·平安守护#", at a line's start or inside it.
+_TOPIC_TAG = re.compile(r"#[^#\s]{1,40}#")
+
+
+def _is_markdown_heading(line: str) -> bool:
+    """"## 小标题" (hashes and a space), or hashes before a short line of its own; not a topic tag
+    ("#话题# …"), which is text."""
+    hashes = re.match(r"#{1,6}", line)
+    if not hashes or _TOPIC_TAG.match(line):
+        return False
+    rest = line[hashes.end():]
+    return rest[:1] in (" ", "\t") or (0 < len(rest) <= 40 and rest[-1] not in _FINAL)
+
+
 def _is_title(lines: list[str]) -> bool:
     """A title is short, stands above other text, and is not a sentence (a question title may end with ？)."""
     if len(lines) < 2:
         return False
-    if lines[0].startswith("#"):
+    if _is_markdown_heading(lines[0]):
         return True
     first = lines[0]
     if len(first) > 40 or re.search(r"[。；;]", first) or first[-1] in "，,、：:":
@@ -419,7 +433,7 @@ def _take_byline(lines: list[str]) -> tuple[list[str], str]:
 
 
 def _is_heading(line: str, next_line: str | None) -> bool:
-    if line.startswith("#"):
+    if _is_markdown_heading(line):
         return True
     if next_line is None or line[-1] in _FINAL or line.count("。") > 0:
         return False

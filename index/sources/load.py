@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from index.sources.article import Article, ArticleError, load_article, parse_article
 from index.sources.decode import DecodeError, decode
@@ -41,6 +41,15 @@ def is_url(source: str) -> bool:
     return urlsplit(str(source)).scheme in ("http", "https")
 
 
+def checked_url(url: str) -> str:
+    """A link as it may be fetched, stored and shown: percent-encoded where it holds characters a
+    URL may not (a Chinese path, as sent), and refused (ArticleError) when it carries a user name
+    or password, which would otherwise reach every reader's 阅读原文 button."""
+    if urlsplit(url).username is not None or urlsplit(url).password is not None:
+        raise ArticleError("the link carries a user name or password: give the page's public link")
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+
+
 def load_source(source: str | Path, limits: SourceLimits = SourceLimits()) -> tuple[Article, str]:
     """The article and the text it was parsed from. Raises ArticleError with one clear line."""
     article, text = _load(source, limits)
@@ -53,8 +62,9 @@ def load_source(source: str | Path, limits: SourceLimits = SourceLimits()) -> tu
 
 def _load(source: str | Path, limits: SourceLimits) -> tuple[Article, str]:
     if is_url(str(source)):
+        source = checked_url(str(source))
         try:
-            raw, charset = fetch(str(source), limits.fetch)
+            raw, charset = fetch(source, limits.fetch)
         except FetchError as exc:
             raise ArticleError(str(exc)) from None
         return _from_html(raw, str(source), url_id(str(source)), charset)
