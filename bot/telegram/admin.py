@@ -62,6 +62,8 @@ class Library:
         self._queued: list[str] = []   # what the lane holds, the one in progress first
         self._child: subprocess.Popen | None = None
         self._stopping = threading.Event()
+        # Uploads a previous run downloaded and never confirmed or indexed.
+        shutil.rmtree(self.uploads / ".incoming", ignore_errors=True)
 
     def waiting_behind(self) -> list[str]:
         """What a new change would wait for, the one in progress first."""
@@ -230,8 +232,9 @@ async def on_confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE, 
     query = update.callback_query
     await query.answer()
     kind, _, token = (query.data or "").partition(":")
-    pending = context.bot_data.get("confirmations", {}).pop(token, None)
-    if not is_admin(context, update) or pending is None:
+    # Only an admin's press takes the change off the list: a reader's press in a group cancels nothing.
+    pending = context.bot_data.get("confirmations", {}).pop(token, None) if is_admin(context, update) else None
+    if pending is None:
         await reply(update, context, ["这个按钮已经失效，请重新发送文件或链接。"])
         return
     change, argument, what = pending

@@ -484,7 +484,9 @@ async def on_articles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if not words or (words.isdigit() and words.isascii() and 1 <= int(words) <= pages):
         await _reply(update, context, *_articles_page(context, int(words or 1) - 1))
         return
-    await _reply(update, context, *_articles_titled(context, words))   # "2023" past the last page too
+    # Off the event loop: matching the words against an archive's titles takes a while.
+    found = await asyncio.to_thread(_articles_titled, context, words)   # "2023" past the last page too
+    await _reply(update, context, *found)
 
 
 async def on_ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -230,9 +230,15 @@ def _without_page_marks(lines: list[str]) -> list[str]:
     return out
 
 
+# Characters that change how text is shown without being seen: bidi overrides and isolates,
+# zero-width spaces and joiners. A title shows in citations and in the bot's description.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
 def _clean_title(line: str) -> str:
-    """The title without Markdown's #, a column tag ("（经济）") or a dash left open ("…送进监狱——")."""
-    title = _COLUMN_TAG.sub("", re.sub(r"^#+\s*", "", line))
+    """The title without Markdown's #, a column tag ("（经济）"), a dash left open ("…送进监狱——") or
+    invisible characters."""
+    title = _COLUMN_TAG.sub("", re.sub(r"^#+\s*", "", _INVISIBLE.sub("", line)))
     return title.rstrip("—-－ ：:") or title
 
 
