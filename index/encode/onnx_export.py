@@ -71,7 +71,7 @@ def export(model_path: str, folder: Path, quantization: str) -> dict:
                 "pad_token": tokenizer.pad_token or "[PAD]", "quantization": "none", "samples": _SAMPLE_TEXTS}
     reference = st.encode(_SAMPLE_TEXTS, normalize_embeddings=True)
     if quantization == "int8":
-        _quantize(fp32, folder / MODEL_FILE)
+        quantize_int8(fp32, folder / MODEL_FILE)
         settings["quantization"] = "int8"
         settings["cosine_to_pytorch"] = _agreement(folder, settings, reference)
         if settings["cosine_to_pytorch"] < MIN_INT8_COSINE:   # int8 hurts this model: keep fp32
@@ -87,15 +87,18 @@ def export(model_path: str, folder: Path, quantization: str) -> dict:
     return settings
 
 
-def _quantize(fp32: Path, int8: Path) -> None:
+def quantize_int8(fp32: Path, int8: Path, fused: bool = False) -> None:
     """Dynamic int8 quantisation, per channel, with 7-bit weights (reduce_range). Without AVX-512
     VNNI, ONNX Runtime multiplies u8 activations by s8 weights in 16-bit sums that saturate
     with full 8-bit weights: on an AVX2-only CPU m3e-small's int8 vectors then agreed with PyTorch's
-    at cosine 0.69–0.84; with 7-bit weights, 0.997 there and 0.998 with VNNI."""
+    at cosine 0.69–0.84; with 7-bit weights, 0.997 there and 0.998 with VNNI. `fused`: the graph
+    holds ONNX Runtime's fused operators, whose outputs shape inference cannot type (float32)."""
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
     logging.disable(logging.WARNING)   # it advises "pre-processing" through the root logger
     try:
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True)
+        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT} if fused else None)
     finally:
         logging.disable(logging.NOTSET)
 
