@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Protocol
 
-from bot.chat import about, followup, intent, spoken
+from bot.chat import about, followup, intent, spoken, stories
 from bot.chat.answer import Answer, Answerer, QuestionError, Quote, read_question, reply_text
 from index.language import text
 from index.sources.article import Article
@@ -52,6 +52,9 @@ class _Memory:
     article_id: str         # the article the conversation is about ("" when not known)
     at: float
     chosen: bool = False    # the reader chose that article: questions are answered from it alone
+    # In a library: the report in discussion, named or answered from; follow-ups stay in it until
+    # the reader names another (bot/chat/stories.py), says "换一篇" or the conversation expires.
+    discussed: bool = False
     # The last answered turn before this one, when this one was not answered: a refused question
     # does not end the conversation ("他妈妈老家哪的" after a refusal still means the boy before it).
     earlier: "_Memory | None" = None
@@ -69,6 +72,7 @@ class Conversations:
         self._catalogue = answerer.searcher.index.catalogue
         self._titles = _Titles(self._catalogue.titles())
         self._headings = {e.id: [text.normalise(h) for h in e.headings] for e in self._catalogue.entries if any(e.headings)}
+        self._stories = stories.StoryFinder(self._catalogue, self._titles) if len(self.articles) > 1 else None
         self.ttl, self.capacity = ttl_seconds, capacity
         self._memory: OrderedDict[str, _Memory] = OrderedDict()
         self._lock = threading.Lock()
@@ -94,18 +98,100 @@ class Conversations:
         except QuestionError as exc:
             return Answer(" ".join((raw or "").split())[:100], False, (), str(exc), kind="invalid")
         memory = self._recall(conversation, now)
-        answer, understood = self._respond(message, memory)
-        answer = replace(answer, question=message.typed)
-        if understood.typed != message.typed:
+        if self._stories and stories.wants_another(message.normal):
+            self.forget(conversation)
+            return replace(self._library_list(""), question=message.typed)
+        story = self._story(message, memory, now)
+        if story.answer is not None:
+            if story.answer.article_id:   # a story named alone: the next questions are about it
+                self._remember(conversation, _Memory("", None, story.answer.article_id, now, discussed=True))
+            return replace(story.answer, question=message.typed)
+        memory = story.memory
+        answer, understood = self._respond(story.question, memory)
+        if story.with_reference is not None and answer.kind == "quote" and not (answer.answered and answer.sure):
+            again, understood_again = self._respond(story.with_reference, memory)
+            if again.answered and again.sure:
+                answer, understood = again, understood_again
+        answer = replace(answer, question=message.typed, reply=story.heading + answer.reply + story.offer)
+        if understood.typed != message.typed and "——" not in understood.typed:   # a readable rewrite, not two glued
             answer = replace(answer, understood_as=understood.typed,
                              reply=f"（按“{understood.typed}”理解）\n{answer.reply}")
+        elif understood.typed != message.typed:
+            answer = replace(answer, understood_as=understood.typed)
         if answer.kind != "smalltalk":
             chosen = bool(memory and memory.chosen)
             article_id = memory.article_id if chosen else answer.article_id or (memory.article_id if memory else "")
+            discussed = bool(self._stories and article_id and (answer.article_id == article_id or memory and memory.discussed))
             remembered = answer if answer.kind in ("quote", "refusal") else None
-            self._remember(conversation, _Memory(understood.typed, remembered, article_id, now, chosen,
+            self._remember(conversation, _Memory(understood.typed, remembered, article_id, now, chosen, discussed,
                                                  None if remembered and remembered.answered else _last_answered(memory)))
         return answer
+
+    def _story(self, message: text.Message, memory: _Memory | None, now: float) -> "_Story":
+        """In a library, which report the message is about (bot/chat/stories.py): one it names with
+        its question ("孙海宁那个画展，在哪儿办的"), the one in discussion, or one its own telling
+        words point to. A report named anew starts the conversation afresh in it. Outside a library,
+        or with an article the reader chose, the message as it is."""
+        if not self._stories or (memory and memory.chosen):
+            return _Story(memory, message)
+        topic = stories.library_topic(message.normal)
+        if topic is not None:
+            return _Story(memory, message, answer=self._library_list(topic))
+        current = self._catalogue.number.get(memory.article_id) if memory and memory.discussed else None
+        parts = stories.split(message.normal)
+        if parts.reference:
+            best, other = self._stories.chosen(parts.reference)
+            if best is not None:
+                article = self.articles[best.article]
+                if not parts.question:   # the story named, nothing asked: what it is about
+                    return _Story(memory, message, answer=about.overview([article]))
+                return self._in_story(article, text.Message.of(parts.question), memory, now, other,
+                                      text.Message.of(f"{parts.reference}，{parts.question}"))
+            if self._stories.unknown(parts.reference):   # a story none of the reports tells
+                return _Story(memory, message, answer=Answer(
+                    message.typed, False, (), f"没有找到讲“{parts.reference}”的报道。", kind="refusal",
+                    lacking=parts.reference))
+        best, other = self._stories.chosen(message.normal)
+        if best is None or best.score < stories.MIN_ROUTE_WEIGHT:
+            return _Story(memory, message)
+        if current is None:
+            return self._in_story(self.articles[best.article], message, memory, now, other)
+        if best.article != current and self._points_away(message, current, best):
+            return self._in_story(self.articles[best.article], message, memory, now, other)
+        return _Story(memory, message)
+
+    def _points_away(self, message: text.Message, current: int, best: "stories.Match") -> bool:
+        """Whether a message without a reference of its own leaves the report in discussion: its
+        telling words weigh much more in another report, and enough to name a story."""
+        held = next((m.score for m in self._stories.ranked(message.normal) if m.article == current), 0.0)
+        return best.score >= stories.SWITCH_WEIGHT and best.score >= 2 * held
+
+    def _in_story(self, article: Article, question: text.Message, memory: _Memory | None, now: float,
+                  other: "stories.Match | None", with_reference: text.Message | None = None) -> "_Story":
+        """The question asked inside one report; the conversation starts afresh there when the
+        report is not the one in discussion, and the reply then names it once."""
+        same = memory is not None and memory.discussed and memory.article_id == article.id
+        if not same:
+            memory = _Memory("", None, article.id, now, discussed=True)
+        heading = "" if same else f"（说的是《{article.title}》）\n"
+        offer = ""
+        if other is not None and other.article != self._catalogue.number[article.id]:
+            offer = f"\n（另一篇《{self.articles[other.article].title}》也可能是你说的那篇，提问时带上它标题里的词即可。）"
+        return _Story(memory, question, heading=heading, offer=offer, with_reference=with_reference)
+
+    def _library_list(self, topic: str) -> Answer:
+        """The reports on a topic ("有没有关于台风的报道"), or the latest ones ("最近有啥新闻")."""
+        if topic:
+            found = [m.article for m in self._stories.ranked(topic)[:stories.LISTED] if m.share >= stories.MIN_SHARE / 2]
+            if not found:
+                return Answer(topic, False, (), f"没有找到讲“{topic}”的报道。", kind="refusal")
+            lines = [f"讲“{topic}”的报道："]
+        else:
+            found = list(range(len(self.articles)))[-stories.LISTED:][::-1]
+            lines = ["最近的报道："]
+        lines += [f"· 《{self._catalogue.entries[n].title}》" for n in found]
+        lines.append("想聊哪篇，提问时带上标题里的词就行。")
+        return Answer(topic, True, (), "\n".join(lines), kind="overview")
 
     def warm_up(self) -> None:
         """For the bot and the chats, not for a single `ask`: load what only follow-ups need
@@ -269,7 +355,7 @@ class Conversations:
     def _scope(self, message: text.Message, memory: _Memory | None) -> str | None:
         """The article a question is answered from: the one the reader chose, unless the question
         names another; None (every article) otherwise."""
-        if not memory or not memory.chosen:
+        if not memory or not (memory.chosen or memory.discussed):
             return None
         named = {self.articles[n].id for n in self._titles.named(message.normal)}
         return None if named and memory.article_id not in named else memory.article_id
@@ -394,6 +480,19 @@ class _Titles:
         return sorted(found)
 
 
+@dataclass(frozen=True)
+class _Story:
+    """What a library makes of a message before it is answered (Conversations._story)."""
+    memory: _Memory | None       # the conversation as the answer sees it (afresh in a report named anew)
+    question: text.Message       # what is asked (without the words that named the report)
+    answer: Answer | None = None   # a reply already: the library's own list, a story's overview
+    heading: str = ""            # names the report when the conversation moves to it
+    offer: str = ""              # the other report the reference may have meant
+    # The question with the words that named the report, asked when the question alone finds no
+    # sure answer: they may hold its subject ("TikTok要在美国卖中国货那个，啥时候推出").
+    with_reference: text.Message | None = None
+
+
 def _last_answered(memory: _Memory | None) -> _Memory | None:
     """The turn a follow-up can lean on: the previous one if it was answered, else the one before
     it that was (within the time-to-live, as the memory itself)."""
@@ -410,6 +509,7 @@ def _memory_to_json(memory: _Memory) -> str:
 
 def _memory_dict(memory: _Memory) -> dict:
     return {"question": memory.question, "article_id": memory.article_id, "chosen": memory.chosen,
+            "discussed": memory.discussed,
             "answer": asdict(memory.answer) if memory.answer else None,
             "earlier": _memory_dict(memory.earlier) if memory.earlier else None}
 
@@ -426,4 +526,5 @@ def _memory_from_dict(data: dict, at: float) -> _Memory:
                   for key in ("quotes", "suggestions", "more")}
         answer = Answer(**{**answer, **quotes})
     earlier = _memory_from_dict(data["earlier"], at) if data.get("earlier") else None
-    return _Memory(data["question"], answer, data["article_id"], at, data.get("chosen", False), earlier)
+    return _Memory(data["question"], answer, data["article_id"], at, data.get("chosen", False),
+                   data.get("discussed", False), earlier)
