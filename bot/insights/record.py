@@ -32,7 +32,7 @@ import numpy as np
 
 from bot.chat.answer import Answer
 from bot.storage import forget_in_files, private_database
-from index.files import NotRegularFile, read_regular_file
+from index.language.files import NotRegularFile, read_regular_file
 from index.language import text
 
 log = logging.getLogger(__name__)

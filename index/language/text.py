@@ -21,7 +21,7 @@ from pathlib import Path
 import jieba
 import numpy as np
 
-from index.files import read_regular_file
+from index.language.files import read_regular_file
 
 jieba.setLogLevel(logging.WARNING)
 
