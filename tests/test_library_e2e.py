@@ -183,3 +183,26 @@ def test_report_stays_out_of_groups_and_a_bad_key_does_not_stop_answering(tmp_pa
     (tmp_path / "keys" / "insights.key").write_text("not hex", encoding="utf-8")
     asked = run_cli("--config", tmp_path / "config.yaml", "ask", "岚山区委书记是谁？")
     assert asked.returncode == 0 and "焦春锋" in asked.stdout and "not a usable key" in asked.stderr
+
+
+def test_a_library_conversation_follows_the_story_the_reader_names(tmp_path):
+    """Six turns over a library of five reports, none chosen: the first names its story and asks;
+    follow-ups stay in it; a switch names another; "换一篇" lets go. The report is named once per change."""
+    config = tmp_path / "config.yaml"
+    articles = [LANSHAN, QINGSHUI, PARIS, HERITAGE, DATA / "wire_smart_campus.txt"]
+    config.write_text(f"articles: {[str(a) for a in articles]}\nindex_dir: {tmp_path / 'idx'}\n"
+                      "insights: {enabled: false}\n", encoding="utf-8")
+    assert run_cli("--config", config, "index").returncode == 0
+    turns = ["清水镇图书馆那个，晚上开到几点", "馆长叫啥", "面积多大",
+             "对了，巴黎办人工智能峰会那个，在哪儿办", "预计多少人参加", "换一篇"]
+    asked = "".join(json.dumps({"conversation": "c", "question": q}, ensure_ascii=False) + "\n" for q in turns)
+    done = run_cli("--config", config, "ask", "--jsonl", stdin=asked)
+    assert done.returncode == 0, done.stderr
+    replies = [json.loads(line) for line in done.stdout.splitlines()]
+    first, keeper, area, switch, count, another = (r["reply"] for r in replies)
+    assert "九点" in first and "（说的是《清水镇图书馆" in first
+    assert "陈建国" in keeper and "说的是" not in keeper
+    assert "3200平方米" in area and "说的是" not in area
+    assert "大皇宫" in switch and "（说的是《" in switch and "清水" not in switch
+    assert "1000名代表" in count and "说的是" not in count
+    assert replies[5]["kind"] == "overview" and "最近的报道" in another

@@ -612,3 +612,16 @@ def test_edits_count_against_the_rate_and_never_run_commands(index_dir, tmp_path
         assert len(texts) == 3 and texts[1].startswith("（按修改后的问题回答）") and "太快" in texts[2], texts
     finally:
         bot.stop()
+
+
+def test_a_library_names_the_report_once_and_offers_another(bot):
+    bot.api.message("清水镇图书馆那个，晚上开到几点", user_id=81)
+    first = bot.replies(81)[0]
+    assert "（说的是《清水镇图书馆" in plain(first["params"]["text"]) and "九点" in plain(first["params"]["text"])
+    buttons = [b for row in first["params"]["reply_markup"]["inline_keyboard"] for b in row]
+    another = next(b for b in buttons if b["text"] == "换一篇")
+    bot.api.message("馆长叫啥", user_id=81)
+    second = plain(bot.replies(81, 2)[1]["params"]["text"])
+    assert "陈建国" in second and "说的是" not in second
+    press(bot, 81, another["callback_data"], "another")
+    assert "想聊哪篇" in plain(bot.replies(81, 3)[2]["params"]["text"])

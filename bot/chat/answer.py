@@ -80,6 +80,10 @@ class Answer:
     article_id: str = ""      # the article the answer is about, when there is one
     lacking: str = ""         # a refusal's reason: what the report lacks (bot/chat/absence.py)
     sure: bool = True         # False: the closest sentence of one report, quoted as such (UNSURE)
+    # In a library: the title of the report the conversation moved to (named once, when it does),
+    # and another report the reader's words may have meant. Both are in `reply` too.
+    story: str = ""
+    offer: str = ""
 
     def to_json(self) -> dict:
         """The `article-qa ask --json/--jsonl` object."""

@@ -112,7 +112,10 @@ class Conversations:
             again, understood_again = self._respond(story.with_reference, memory)
             if again.answered and again.sure:
                 answer, understood = again, understood_again
-        answer = replace(answer, question=message.typed, reply=story.heading + answer.reply + story.offer)
+        answer = replace(answer, question=message.typed, reply=story.heading + answer.reply + story.offer,
+                         story=story.title, offer=story.offer.strip())
+        if understood is story.question and story.question is not message:   # the question without its reference
+            understood = message
         if understood.typed != message.typed and "——" not in understood.typed:   # a readable rewrite, not two glued
             answer = replace(answer, understood_as=understood.typed,
                              reply=f"（按“{understood.typed}”理解）\n{answer.reply}")
@@ -173,11 +176,12 @@ class Conversations:
         same = memory is not None and memory.discussed and memory.article_id == article.id
         if not same:
             memory = _Memory("", None, article.id, now, discussed=True)
-        heading = "" if same else f"（说的是《{article.title}》）\n"
+        title = "" if same else article.title
+        heading = f"（说的是《{title}》）\n" if title else ""
         offer = ""
         if other is not None and other.article != self._catalogue.number[article.id]:
             offer = f"\n（另一篇《{self.articles[other.article].title}》也可能是你说的那篇，提问时带上它标题里的词即可。）"
-        return _Story(memory, question, heading=heading, offer=offer, with_reference=with_reference)
+        return _Story(memory, question, heading=heading, title=title, offer=offer, with_reference=with_reference)
 
     def _library_list(self, topic: str) -> Answer:
         """The reports on a topic ("有没有关于台风的报道"), or the latest ones ("最近有啥新闻")."""
@@ -487,6 +491,7 @@ class _Story:
     question: text.Message       # what is asked (without the words that named the report)
     answer: Answer | None = None   # a reply already: the library's own list, a story's overview
     heading: str = ""            # names the report when the conversation moves to it
+    title: str = ""              # that report's title
     offer: str = ""              # the other report the reference may have meant
     # The question with the words that named the report, asked when the question alone finds no
     # sure answer: they may hold its subject ("TikTok要在美国卖中国货那个，啥时候推出").

@@ -581,6 +581,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                                              article.id)
             await _reply(update, context, [html.escape(f"好的，接下来“这篇文章讲了什么”“作者是谁”这类问题都按《{article.title}》回答。")])
             return
+        if kind == "another":   # the reader leaves the report in discussion: the chooser
+            context.bot_data["conversations"].forget(conversation_id(update, context.bot_data["threads"]))
+            lines, markup = _articles_page(context, 0)
+            await _reply(update, context, ["好的，换一篇。想聊哪篇？点一篇，或者直接说标题里的词、人名、地名。", *lines], markup)
+            return
         if kind == "arts":   # another page of /articles
             await _reply(update, context, *_articles_page(context, values[0]))
             return
@@ -729,7 +734,9 @@ def _answer_reply(context, answer: Answer):
     understood = [f"<i>{html.escape(f'（按“{answer.understood_as}”理解）')}</i>"] if answer.understood_as else []
     if answer.kind == "quote":
         titled = len(_answerer(context).searcher.index.articles) > 1
-        return understood + th.answer_blocks(answer, titled), _answer_buttons(context, answer)
+        story = [f"<i>{html.escape(f'（说的是《{answer.story}》）')}</i>"] if answer.story else []
+        offer = [f"<i>{html.escape(answer.offer)}</i>"] if answer.offer else []
+        return understood + story + th.answer_blocks(answer, titled) + offer, _answer_buttons(context, answer)
     if answer.lacking:   # what the report lacks, and the closest sentence to read for oneself
         return understood + [html.escape(body(answer))], _suggestion_buttons(context, answer)
     if answer.suggestions:
@@ -769,6 +776,8 @@ def _answer_buttons(context, answer: Answer) -> InlineKeyboardMarkup | None:
     source = _source_page(context, first.article_id)
     if source:   # the page the article came from: the reader can read the whole report there
         rows.append([InlineKeyboardButton("阅读原文", url=source)])
+    if first.article_id and len(_answerer(context).searcher.index.articles) > 1:   # leave this report
+        rows.append([InlineKeyboardButton("换一篇", callback_data=_data(context, "another"))])
     return InlineKeyboardMarkup(rows) if rows else None
 
 
