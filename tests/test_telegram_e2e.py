@@ -623,5 +623,8 @@ def test_a_library_names_the_report_once_and_offers_another(bot):
     bot.api.message("馆长叫啥", user_id=81)
     second = plain(bot.replies(81, 2)[1]["params"]["text"])
     assert "陈建国" in second and "说的是" not in second
+    bot.api.message("/sections", user_id=81)   # the report in discussion's parts alone
+    contents = plain(bot.replies(81, 3)[2]["params"]["text"])
+    assert "夜间开放" in contents and "向稳" not in contents
     press(bot, 81, another["callback_data"], "another")
-    assert "想聊哪篇" in plain(bot.replies(81, 3)[2]["params"]["text"])
+    assert "想聊哪篇" in plain(bot.replies(81, 4)[3]["params"]["text"])

@@ -209,6 +209,12 @@ class Conversations:
             self._remember(conversation, _Memory("", None, article_id, time.monotonic() if now is None else now,
                                                  chosen=True))
 
+    def article_of(self, conversation: str, now: float | None = None) -> str | None:
+        """The article a conversation is about: the one the reader chose, or the report in
+        discussion in a library; None when there is none (or it expired)."""
+        memory = self._recall(conversation, time.monotonic() if now is None else now)
+        return memory.article_id if memory and (memory.chosen or memory.discussed) and memory.article_id else None
+
     def forget(self, conversation: str) -> None:
         """Clear a conversation's context (Telegram's /start)."""
         with self._lock:

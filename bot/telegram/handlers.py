@@ -452,14 +452,23 @@ async def on_forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_sections(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    blocks, markup = _sections_reply(context)
+    blocks, markup = _sections_reply(context, _article_in_discussion(update, context))
     await _reply(update, context, blocks, markup)
 
 
-def _sections_reply(context):
-    """The table of contents, with one button per section."""
+def _article_in_discussion(update: Update, context) -> str | None:
+    """The article the conversation is about (chosen, or the report in discussion), if any."""
+    return context.bot_data["conversations"].article_of(conversation_id(update, context.bot_data["threads"]))
+
+
+def _sections_reply(context, article_id: str | None = None):
+    """The table of contents, with one button per section: of the article in discussion, else of
+    the first articles."""
+    index = _answerer(context).searcher.index
+    number = index.catalogue.number.get(article_id) if article_id else None
+    shown = [(number, index.articles[number])] if number is not None else list(enumerate(index.articles[:20]))
     rows, names = [], []
-    for a_no, article in enumerate(_answerer(context).searcher.index.articles[:20]):
+    for a_no, article in shown:
         for s_no, section in enumerate(article.sections):
             name = section.heading or f"《{article.title}》开头"
             names.append(f"{len(names) + 1}. {name}")
@@ -468,8 +477,9 @@ def _sections_reply(context):
 
 
 async def on_source(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    blocks = []
-    for article in _answerer(context).searcher.index.articles[:20]:
+    blocks, index = [], _answerer(context).searcher.index
+    number = index.catalogue.number.get(_article_in_discussion(update, context) or "")
+    for article in [index.articles[number]] if number is not None else index.articles[:20]:
         meta = "\n".join(about.metadata_lines(article)) or "（文章没有注明来源或作者）"
         blocks.append(f"<b>《{html.escape(article.title)}》</b>\n{html.escape(meta)}")
     await _reply(update, context, blocks)
@@ -745,7 +755,7 @@ def _answer_reply(context, answer: Answer):
         return understood + [th.metadata_block(answer, body(answer))], None
     text = html.escape(body(answer))
     if answer.kind in ("sections", "overview"):
-        return understood + [text], _sections_reply(context)[1]
+        return understood + [text], _sections_reply(context, answer.article_id or None)[1]
     if answer.kind == "smalltalk":
         return [text], _example_buttons(context)
     return understood + [text], None
