@@ -154,12 +154,10 @@ class Conversations:
                 return _Story(memory, message, answer=Answer(
                     message.typed, False, (), f"没有找到讲“{parts.reference}”的报道。", kind="refusal",
                     lacking=parts.reference))
-        best, other = self._stories.chosen(message.normal)
-        if best is None or best.score < stories.MIN_ROUTE_WEIGHT:
+        if current is None:   # no story named or in discussion: the whole library, its gate included
             return _Story(memory, message)
-        if current is None:
-            return self._in_story(self.articles[best.article], message, memory, now, other)
-        if best.article != current and self._points_away(message, current, best):
+        best, other = self._stories.chosen(message.normal)
+        if best is not None and best.article != current and self._points_away(message, current, best):
             return self._in_story(self.articles[best.article], message, memory, now, other)
         return _Story(memory, message)
 

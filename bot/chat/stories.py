@@ -44,10 +44,9 @@ MIN_SHARE = 0.5
 MIN_LEAD = 1.25
 # A word held by more than this share of the reports tells nothing of which one is meant.
 COMMON_SHARE = 0.2
-# A message without a reference goes to a report when its telling words weigh this much (a word
-# held by one report in a few hundred weighs about 6 a character, up to four characters), and
-# leaves the report in discussion for another only with this much (a name, or two rare words).
-MIN_ROUTE_WEIGHT = 10.0
+# A message without a reference leaves the report in discussion for another only when its telling
+# words weigh this much there (a word held by one report in a few hundred weighs about 6 a
+# character, up to four characters: a name, or two rare words).
 SWITCH_WEIGHT = 20.0
 LISTED = 5   # reports listed for a question about the library
 
