@@ -11,6 +11,10 @@
   idle        2,000 idle connections held open to the webhook, then a real update: its answer time
   strangers   with allowed_ids, 200 messages from a stranger and 100 from new accounts, then an
               allowed user asks: that answer's delay, and how many refusals strangers were sent
+  edits       one message edited 100 times: how many replies; then 20 readers each edit a message
+              50 times while another reader asks 20 questions: that reader's p50/p95
+  verdict     another process holds the insights database's write lock while a reader presses 👎:
+              how long other readers wait for their answers meanwhile, and whether the 👎 is kept
 
 The index must exist (make run or article-qa index).
 Usage: python scripts/bench_hostile.py [SCENARIO ...]   (default: all)
@@ -283,7 +287,66 @@ def strangers(folder: Path) -> str:
                       f"{'traceback in the log':<44}{'yes' if traceback else 'no'}"])
 
 
-SCENARIOS = {"links": links, "bombs": bombs, "poison": poison, "idle": idle, "strangers": strangers}
+def _edit(bot: Bot, user: int, message_id: int, text: str) -> None:
+    bot.api.push("edited_message", message_id=message_id, date=int(time.time()), edit_date=int(time.time()),
+                 chat={"id": user, "type": "private"}, text=text, **{"from": {"id": user, "is_bot": False, "first_name": "u"}})
+
+
+def edits(folder: Path) -> str:
+    bot = Bot(folder).start()
+    try:
+        bot.api.message(QUESTION, user_id=6000, message_id=1)
+        for n in range(100):
+            _edit(bot, 6000, 1, QUESTION + "？" * (n % 5))
+        time.sleep(8)
+        one = len(bot.replies(6000, 10_000, timeout=0.1))
+        for reader in range(20):
+            bot.api.message(QUESTION, user_id=7000 + reader, message_id=2)
+        waits = []
+        for n in range(50):
+            for reader in range(20):
+                _edit(bot, 7000 + reader, 2, QUESTION + "？" * (n % 5))
+            if n % 5 == 0 and len(waits) < 20:
+                waits.append(bot.ask(8000 + n))
+        while len(waits) < 20:
+            waits.append(bot.ask(8000 + 100 + len(waits)))
+    finally:
+        bot.stop()
+    return "\n".join([f"{'replies to 100 edits of one message':<44}{one}",
+                      f"{'another reader during 20 × 50 edits, p50/p95':<44}"
+                      f"{percentile(waits, 50) * 1000:.0f} / {percentile(waits, 95) * 1000:.0f} ms"])
+
+
+def verdict(folder: Path) -> str:
+    import sqlite3
+    bot = Bot(folder, telegram="").start()
+    try:
+        bot.api.message(QUESTION, user_id=6100)
+        answer = bot.replies(6100)[0]
+        time.sleep(1)   # recorded
+        press = next(b["callback_data"] for row in answer["params"]["reply_markup"]["inline_keyboard"]
+                     for b in row if b["callback_data"].startswith("fb:") and ":0:" in b["callback_data"])
+        database = folder / "data" / "insights.sqlite3"   # insights.path, relative to the bot's config
+        holder = sqlite3.connect(database, isolation_level=None, timeout=0)
+        holder.execute("BEGIN IMMEDIATE")   # another process writing, for 8 seconds
+        bot.api.push("callback_query", id="press-lock", data=press, chat_instance="x",
+                     **{"from": {"id": 6100, "is_bot": False, "first_name": "u"}},
+                     message={"message_id": 5, "date": 0, "chat": {"id": 6100, "type": "private"}})
+        waits = [bot.ask(6200 + n) for n in range(10)]
+        time.sleep(max(0.0, 8 - sum(waits)))
+        holder.execute("COMMIT")
+        holder.close()
+        time.sleep(35)   # the writer retries with a growing wait
+        kept = sqlite3.connect(database).execute(
+            "SELECT COUNT(*) FROM questions WHERE verdict = 0").fetchone()[0]
+    finally:
+        bot.stop()
+    return "\n".join([f"{'others answered while the lock was held, max':<44}{max(waits) * 1000:.0f} ms",
+                      f"{'👎 rows after the lock went':<44}{kept}"])
+
+
+SCENARIOS = {"links": links, "bombs": bombs, "poison": poison, "idle": idle, "strangers": strangers,
+             "edits": edits, "verdict": verdict}
 
 if __name__ == "__main__":
     main()

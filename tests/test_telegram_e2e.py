@@ -594,16 +594,17 @@ def test_a_failing_delete_webhook_at_start_is_retried(index_dir, tmp_path):
 def test_edits_count_against_the_rate_and_never_run_commands(index_dir, tmp_path):
     bot = Bot(index_dir, tmp_path, "telegram: {poll_timeout: 1, rate_limit: {questions: 3, per_seconds: 60}}\n").start()
 
-    def edit(user_id: int, text: str) -> None:
-        bot.api.push("edited_message", message_id=77, date=int(time.time()), edit_date=int(time.time()),
+    def edit(user_id: int, text: str, message_id: int = 77) -> None:
+        bot.api.push("edited_message", message_id=message_id, date=int(time.time()), edit_date=int(time.time()),
                      chat={"id": user_id, "type": "private"}, text=text,
                      **{"from": {"id": user_id, "is_bot": False, "first_name": "u"}})
     try:
         bot.api.message("岚山区委书记是谁", user_id=70, message_id=77)
         bot.replies(70)
         edit(70, "/forget")   # a question edited into a command: the command is not run
-        for n in range(10):
-            edit(70, f"岚山区委书记是谁{'？' * (n + 1)}")
+        time.sleep(1)
+        for n in range(10):   # ten messages edited: each counts against the reader's budget
+            edit(70, f"岚山区委书记是谁{'？' * (n + 1)}", message_id=100 + n)
         bot.replies(70, 3)
         time.sleep(3)
         texts = [plain(s["params"]["text"]) for s in bot.api.sent_to(70) if s["method"] == "sendMessage"]
@@ -628,3 +629,20 @@ def test_a_library_names_the_report_once_and_offers_another(bot):
     assert "夜间开放" in contents and "向稳" not in contents
     press(bot, 81, another["callback_data"], "another")
     assert "想聊哪篇" in plain(bot.replies(81, 4)[3]["params"]["text"])
+
+
+def test_quick_edits_of_one_message_get_one_answer(index_dir, tmp_path):
+    bot = Bot(index_dir, tmp_path).start()
+    try:
+        bot.api.message("岚山区委书记是谁", user_id=71, message_id=5)
+        bot.replies(71)
+        for text in ("虎山镇", "虎山镇副", "虎山镇副镇长是谁？"):   # typed on, fixed twice
+            bot.api.push("edited_message", message_id=5, date=int(time.time()), edit_date=int(time.time()),
+                         chat={"id": 71, "type": "private"}, text=text,
+                         **{"from": {"id": 71, "is_bot": False, "first_name": "u"}})
+        bot.replies(71, 2)
+        time.sleep(3)
+        texts = [plain(s["params"]["text"]) for s in bot.api.sent_to(71) if s["method"] == "sendMessage"]
+        assert len(texts) == 2 and "副镇长" in texts[1], texts
+    finally:
+        bot.stop()

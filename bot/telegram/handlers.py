@@ -262,8 +262,10 @@ def screen(app: Application) -> Callable[[Update], bool]:
     has not been told in this rate window and strangers as a whole are within STRANGER_NOTICES a
     minute. The rest is dropped before it costs a queue, a handler or a send."""
     bot_data = app.bot_data
+    latest_edits = bot_data.setdefault("latest_edits", OrderedDict())
 
     def worth_queueing(update: Update) -> bool:
+        _note_edit(latest_edits, update)
         if _allowed(bot_data, update):
             return True
         user = update.effective_user
@@ -272,11 +274,35 @@ def screen(app: Application) -> Callable[[Update], bool]:
     return worth_queueing
 
 
+LATEST_EDITS_KEPT = 10_000   # messages whose latest edit is remembered (the least recent go first)
+
+
+def _note_edit(latest: OrderedDict, update: Update) -> None:
+    """Remember the newest edit of each message, as updates come in (Intake.take → screen)."""
+    message = update.edited_message
+    if message is not None:
+        latest[(message.chat_id, message.message_id)] = update.update_id
+        latest.move_to_end((message.chat_id, message.message_id))
+        while len(latest) > LATEST_EDITS_KEPT:
+            latest.popitem(last=False)
+
+
+def _superseded(bot_data, update: Update) -> bool:
+    """An edit of a message edited again since: only the newest is answered. A reader who fixes a
+    typo three times wants one answer, and fifty quick edits must not queue fifty answers ahead
+    of everyone else's."""
+    message = update.edited_message
+    newest = bot_data.get("latest_edits", {}).get((message.chat_id, message.message_id)) if message else None
+    return newest is not None and newest > update.update_id
+
+
 async def gatekeeper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Runs before every other handler. With an allow-list, a stranger that screen() let through
     gets one polite refusal, and nothing else happens. Every input that addresses the bot —
     question, command, button — counts against its user's budget; over it, one notice per window,
     then silence: one user cannot spend everyone's sending budget."""
+    if _superseded(context.bot_data, update):
+        raise ApplicationHandlerStop
     addressed = _addressed(update, context.bot.username)
     user = update.effective_user
     if not _allowed(context.bot_data, update):
