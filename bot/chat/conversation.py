@@ -25,6 +25,7 @@ from index.sources.article import Article
 
 ASK_IN_CHINESE = "请用中文提问，我会引用文章原文回答。"
 NO_MORE = "关于上一个问题，没有更多相关的句子了。"
+ARTICLE_GONE = "（之前在聊的那篇文章已被删除，下面按其余的文章回答。）\n"
 # Headings are matched with this many characters of a section's name at least ("向稳讲了什么").
 _MIN_HEADING_MATCH = 2
 
@@ -98,6 +99,11 @@ class Conversations:
         except QuestionError as exc:
             return Answer(" ".join((raw or "").split())[:100], False, (), str(exc), kind="invalid")
         memory = self._recall(conversation, now)
+        gone = ""
+        if memory and (memory.chosen or memory.discussed) and memory.article_id not in self._catalogue.number:
+            # The article the reader chose was removed since: say so, and answer from the rest.
+            gone, memory = ARTICLE_GONE, None
+            self.forget(conversation)
         if self._stories and stories.wants_another(message.normal):
             self.forget(conversation)
             return replace(self._library_list(""), question=message.typed)
@@ -112,8 +118,8 @@ class Conversations:
             again, understood_again = self._respond(story.with_reference, memory)
             if again.answered and again.sure:
                 answer, understood = again, understood_again
-        answer = replace(answer, question=message.typed, reply=story.heading + answer.reply + story.offer,
-                         story=story.title, offer=story.offer.strip())
+        answer = replace(answer, question=message.typed, reply=gone + story.heading + answer.reply + story.offer,
+                         story=story.title, offer=(gone + story.offer).strip())
         if understood is story.question and story.question is not message:   # the question without its reference
             understood = message
         if understood.typed != message.typed and "——" not in understood.typed:   # a readable rewrite, not two glued
