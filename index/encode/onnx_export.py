@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -40,12 +41,18 @@ def cached_export(model_path: str, quantization: str) -> Path:
     """The folder of the model's ONNX export, made now if the cache does not hold it yet."""
     folder = (cache_root() / "encoders" /
               f"{Path(model_path).name}-{_source_fingerprint(model_path)}-{quantization}-v{EXPORT_VERSION}")
+    return cached_folder(folder, lambda tmp: export(model_path, tmp, quantization))
+
+
+def cached_folder(folder: Path, make: Callable[[Path], object]) -> Path:
+    """`folder` when it holds a finished export, else made now: `make` writes into a temporary
+    folder beside it, which is then renamed into place."""
     if (folder / ENCODER_FILE).is_file():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".export-"))
     try:
-        export(model_path, tmp, quantization)
+        make(tmp)
         os.replace(tmp, folder)   # atomic: a half-written export is never taken for a finished one
     except OSError:
         if not (folder / ENCODER_FILE).is_file():   # else another build finished the same export first
