@@ -167,3 +167,23 @@ def test_a_library_with_an_unreadable_article_builds_the_rest_and_names_it(tmp_p
     assert answered.returncode == 0 and "半个小时" in answered.stdout, answered.stdout
     answered = run_cli("--config", config, "ask", "岚山区委书记是谁？")
     assert answered.returncode == 0 and "焦春锋" in answered.stdout
+
+
+def test_only_the_newest_edit_of_a_message_is_answered_and_odd_updates_pass():
+    from collections import OrderedDict
+    from types import SimpleNamespace
+    from telegram import Update
+    from bot.telegram.handlers import _note_edit, _superseded
+
+    def edit(update_id: int, message_id: int = 5) -> Update:
+        return Update.de_json({"update_id": update_id, "edited_message": {
+            "message_id": message_id, "date": 0, "edit_date": 0, "chat": {"id": 71, "type": "private"}, "text": "x"}}, None)
+    latest = OrderedDict()
+    first, second, other = edit(10), edit(11), edit(12, message_id=6)
+    for update in (first, second, other):
+        _note_edit(latest, update)
+    bot_data = {"latest_edits": latest}
+    assert _superseded(bot_data, first) and not _superseded(bot_data, second) and not _superseded(bot_data, other)
+    odd = SimpleNamespace(update_id=13, edited_message=SimpleNamespace(chat=None, message_id=5))
+    _note_edit(latest, odd)   # a malformed update is passed over, never raised
+    assert not _superseded(bot_data, odd) and len(latest) == 2

@@ -277,12 +277,23 @@ def screen(app: Application) -> Callable[[Update], bool]:
 LATEST_EDITS_KEPT = 10_000   # messages whose latest edit is remembered (the least recent go first)
 
 
+def _edited(update: Update) -> tuple[int, int] | None:
+    """(chat id, message id) of an edited message; None for anything else, or for an update too
+    malformed to say (a mutated update must never stop the intake)."""
+    try:
+        message = update.edited_message
+        key = (message.chat.id, message.message_id) if message is not None else None
+    except AttributeError:
+        return None
+    return key if key and all(isinstance(n, int) for n in key) else None
+
+
 def _note_edit(latest: OrderedDict, update: Update) -> None:
     """Remember the newest edit of each message, as updates come in (Intake.take → screen)."""
-    message = update.edited_message
-    if message is not None:
-        latest[(message.chat_id, message.message_id)] = update.update_id
-        latest.move_to_end((message.chat_id, message.message_id))
+    key = _edited(update)
+    if key is not None:
+        latest[key] = update.update_id
+        latest.move_to_end(key)
         while len(latest) > LATEST_EDITS_KEPT:
             latest.popitem(last=False)
 
@@ -291,8 +302,8 @@ def _superseded(bot_data, update: Update) -> bool:
     """An edit of a message edited again since: only the newest is answered. A reader who fixes a
     typo three times wants one answer, and fifty quick edits must not queue fifty answers ahead
     of everyone else's."""
-    message = update.edited_message
-    newest = bot_data.get("latest_edits", {}).get((message.chat_id, message.message_id)) if message else None
+    key = _edited(update)
+    newest = bot_data.get("latest_edits", {}).get(key) if key is not None else None
     return newest is not None and newest > update.update_id
 
 
