@@ -162,16 +162,11 @@ class Conversations:
                     lacking=parts.reference))
         if current is None:   # no story named or in discussion: the whole library, its gate included
             return _Story(memory, message)
-        best, other = self._stories.chosen(message.normal)
-        if best is not None and best.article != current and self._points_away(message, current, best):
+        ranked = self._stories.ranked(message.normal)
+        best, other = stories.choose(ranked)
+        if best is not None and best.article != current and _points_away(ranked, current, best):
             return self._in_story(self.articles[best.article], message, memory, now, other)
         return _Story(memory, message)
-
-    def _points_away(self, message: text.Message, current: int, best: "stories.Match") -> bool:
-        """Whether a message without a reference of its own leaves the report in discussion: its
-        telling words weigh much more in another report, and enough to name a story."""
-        held = next((m.score for m in self._stories.ranked(message.normal) if m.article == current), 0.0)
-        return best.score >= stories.SWITCH_WEIGHT and best.score >= 2 * held
 
     def _in_story(self, article: Article, question: text.Message, memory: _Memory | None, now: float,
                   other: "stories.Match | None", with_reference: text.Message | None = None) -> "_Story":
@@ -180,12 +175,11 @@ class Conversations:
         same = memory is not None and memory.discussed and memory.article_id == article.id
         if not same:
             memory = _Memory("", None, article.id, now, discussed=True)
-        title = "" if same else article.title
-        heading = f"（说的是《{title}》）\n" if title else ""
         offer = ""
         if other is not None and other.article != self._catalogue.number[article.id]:
             offer = f"\n（另一篇《{self.articles[other.article].title}》也可能是你说的那篇，提问时带上它标题里的词即可。）"
-        return _Story(memory, question, heading=heading, title=title, offer=offer, with_reference=with_reference)
+        return _Story(memory, question, title="" if same else article.title, offer=offer,
+                      with_reference=with_reference)
 
     def _library_list(self, topic: str) -> Answer:
         """The reports on a topic ("有没有关于台风的报道"), or the latest ones ("最近有啥新闻")."""
@@ -500,12 +494,23 @@ class _Story:
     memory: _Memory | None       # the conversation as the answer sees it (afresh in a report named anew)
     question: text.Message       # what is asked (without the words that named the report)
     answer: Answer | None = None   # a reply already: the library's own list, a story's overview
-    heading: str = ""            # names the report when the conversation moves to it
-    title: str = ""              # that report's title
+    title: str = ""              # the report's title when the conversation moves to it (named once)
     offer: str = ""              # the other report the reference may have meant
     # The question with the words that named the report, asked when the question alone finds no
     # sure answer: they may hold its subject ("TikTok要在美国卖中国货那个，啥时候推出").
     with_reference: text.Message | None = None
+
+    @property
+    def heading(self) -> str:
+        return f"（说的是《{self.title}》）\n" if self.title else ""
+
+
+def _points_away(ranked: list["stories.Match"], current: int, best: "stories.Match") -> bool:
+    """Whether a message without a reference of its own leaves the report in discussion: its
+    telling words weigh much more in another report than in the current one, and enough to name
+    a story."""
+    held = next((m.score for m in ranked if m.article == current), 0.0)
+    return best.score >= stories.SWITCH_WEIGHT and best.score >= 2 * held
 
 
 def _last_answered(memory: _Memory | None) -> _Memory | None:

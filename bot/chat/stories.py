@@ -131,18 +131,9 @@ class StoryFinder:
         ranked = sorted(weights.items(), key=lambda item: -item[1])
         return [Match(number, score, min(score / total, 1.0)) for number, score in ranked]
 
-    def chosen(self, reference: str, exclude: int | None = None) -> tuple[Match | None, Match | None]:
-        """The report the reference means, when one stands out, and the runner-up when it is
-        nearly as good (offered beside the answer); (None, best) when none stands out."""
-        ranked = [m for m in self.ranked(reference) if m.article != exclude]
-        if not ranked:
-            return None, None
-        best, second = ranked[0], (ranked[1] if len(ranked) > 1 else None)
-        if best.share < MIN_SHARE:
-            return None, best
-        if second and best.score < MIN_LEAD * second.score:
-            return best, second
-        return best, None
+    def chosen(self, reference: str) -> tuple[Match | None, Match | None]:
+        """The report the reference means, and the runner-up (choose())."""
+        return choose(self.ranked(reference))
 
     def unknown(self, reference: str) -> list[str]:
         """The reference's telling words that no report holds."""
@@ -153,3 +144,16 @@ class StoryFinder:
         extended as far as the texts go), without the words that name no story."""
         words = text.content_words(reference, self._catalogue.texts)
         return [w for w in words if w not in _NOT_A_SUBJECT and (len(w) >= 2 or w.isascii() and w.isalnum())]
+
+
+def choose(ranked: list[Match]) -> tuple[Match | None, Match | None]:
+    """Of reports ranked for a reference, the one it means when one stands out, and the runner-up
+    when it is nearly as good (offered beside the answer); (None, best) when none stands out."""
+    if not ranked:
+        return None, None
+    best, second = ranked[0], (ranked[1] if len(ranked) > 1 else None)
+    if best.share < MIN_SHARE:
+        return None, best
+    if second and best.score < MIN_LEAD * second.score:
+        return best, second
+    return best, None
