@@ -79,6 +79,7 @@ def test_a_part_heading_joins_its_subheading_and_doubled_captions_are_dropped():
     ("这家公司在哪里", "place"),
     ("是哪家医院做的手术", "organisation"),
     ("这次展览的主题是什么", ""),
+    ("她是几零后", "generation"),
 ])
 def test_what_kind_of_answer_a_question_wants(question, kind):
     assert answer_types.wanted(question) == kind
@@ -91,6 +92,7 @@ def test_what_kind_of_answer_a_question_wants(question, kind):
     ("从艺50余载，他不断锤炼笔墨。", "duration", "50余载"),
     ("师承国画大师齐白石先生的弟子韩不言先生。", "person", "韩不言"),
     ("首当其冲的是《反勒索及受贿组织法》。", "work", "《反勒索及受贿组织法》"),
+    ("“90”后干部李明老练了许多。", "generation", "90"),
 ])
 def test_a_sentence_holds_the_kind_and_says_which_words(sentence, kind, answer):
     assert answer_types.holds(sentence) & answer_types.BIT[kind]
@@ -102,6 +104,12 @@ def test_a_sentence_without_the_kind_counts_against_it_where_the_kind_is_clear()
     assert answer_types.matches("date", flags) == -1.0 and answer_types.matches("amount", flags) == -1.0
     assert answer_types.matches("", flags) == 0.0
     assert answer_types.matches("place", flags) == 0.0   # too loose a detector to rank by
+
+
+def test_a_titles_words_are_not_the_sentences_own_facts():
+    flags = answer_types.holds("报道《追诉八年始末》分析道，二人的刑期都很长。")
+    assert flags & answer_types.BIT["work"] and not flags & answer_types.BIT["duration"]
+    assert answer_types.holds("两人分别被判25年和22年。") & answer_types.BIT["duration"]
 
 
 def test_a_report_passing_on_another_outlets_news_says_whose_it_was():

@@ -14,17 +14,20 @@ import re
 import jieba
 import numpy as np
 
-KINDS = ("number", "amount", "percent", "date", "duration", "person", "place", "organisation", "cause", "work")
+KINDS = ("number", "amount", "percent", "date", "duration", "person", "place", "organisation", "cause", "work",
+         "generation")
 BIT = {kind: 1 << n for n, kind in enumerate(KINDS)}
 # Kinds whose presence is clear enough to rank by: a number, a date or a title is there or not.
 # Most sentences of a news report name a person, a place or a body somewhere, and a cause can be
 # given without a word for it: ranking on those cost hit@1 on CMRC and DRCD. They still say which
 # words to show in bold.
-RANKED = frozenset({"number", "amount", "percent", "date", "duration", "work"})
+RANKED = frozenset({"number", "amount", "percent", "date", "duration", "work", "generation"})
 
 # ---- what a question wants (checked in this order: the first that matches decides) --------------
 _WANTS = [
     ("cause", r"为什么|为何|为啥|什么原因|啥原因|原因是|怎么会|何故|咋(?:这么|那么)|凭什么"),
+    # "几零后": the decade a person was born in, said as "90后" / "八零后", not any number.
+    ("generation", r"[几多][零〇0]后|几几后|哪个年代(?:的人|出生|生)"),
     ("date", r"什么时候|何时|哪一?年|哪一?天|几月|几号|何年|哪个月|日期|年份|哪个朝代|年代|几点|到哪天|哪一日|什么日子|多会儿"),
     ("duration", r"多久|多长时间|多少年|几年|多少天|几天|多少个?月|几个月|多少个?小时|几个?小时|多少分钟|几分钟|多少岁|几岁|多大岁数|多大年纪"),
     ("amount", r"多少钱|多少元|多少块|价格|价钱|售价|票价|花了多少|卖了多少|收入多少|金额|多少资金|多少经费|多贵|贵了多少|便宜了多少|"
@@ -50,6 +53,7 @@ def wanted(question: str) -> str:
 
 
 # ---- what a sentence holds ----------------------------------------------------------------------
+_TITLE = r"《[^》]{1,40}》"
 _NUMERAL = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万亿几数]+)"
 _HOLDS = {
     "number": re.compile(r"\d|[一二三四五六七八九十两][个名家项次条位种所座人件只颗辆台场次批]|[十百千万亿]"),
@@ -63,7 +67,8 @@ _HOLDS = {
                            r"(?:年(?![\d一二三四五六七八九十]+月)|载|个月|周|星期|天|小时|分钟|秒|世纪|岁)|"
                            r"(?:半|整整)(?:年|天|个月)|多年|数年|几十年|终身|无期"),
     "cause": re.compile(r"因为|由于|原因|所以|因此|为了|导致|造成|之所以|原来|带动|得益于|受.{1,12}影响"),
-    "work": re.compile(r"《[^》]{1,40}》"),
+    "work": re.compile(_TITLE),
+    "generation": re.compile(r"(?<!\d)(?:[1-9]0|00)\s*[”\"’']?\s*后(?![来面续期果])|[五六七八九零〇][零〇]后(?![来面续期果])"),
     "organisation": re.compile(r"[\u4e00-\u9fff]{1,12}(?:公司|集团|大学|学院|学校|医院|银行|委员会|协会|学会|研究院|研究所|"
                                r"法院|检察院|政府|部|局|厅|署|办|社|台|报|馆|院|中心|基金会|联盟|组织)"),
     "place": re.compile(r"[\u4e00-\u9fff]{1,8}(?:省|市|县|区|镇|乡|村|州|国|岛|山|河|湖|江|海|路|街|港|湾|城|洲|岸)|"
@@ -71,6 +76,7 @@ _HOLDS = {
 }
 # The words to show in bold, where they differ from what is enough to say a sentence holds the kind.
 _SPANS = {
+    "generation": re.compile(r"(?<!\d)(?:[1-9]0|00)(?=\s*[”\"’']?\s*后)|[五六七八九零〇][零〇]后"),
     "number": re.compile(r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十百千万亿两几]+)\s*[多余]?\s*"
                          r"(?:[万亿千百]+)?\s*(?:个|名|家|项|次|条|位|种|所|座|人|件|只|颗|辆|台|场|批|倍)?"),
     "percent": re.compile(r"\d+(?:\.\d+)?\s*[%％]|百分之[\d一二三四五六七八九十点]+|\d+(?:\.\d+)?个百分点|[一二三四五六七八九]成"),
@@ -87,8 +93,10 @@ _HONOURED = re.compile(r"[" + "".join(sorted(SURNAMES)) + r"][\u4e00-\u9fff]{1,2
 
 
 def holds(text: str) -> int:
-    """Bit flags (BIT) of the kinds of answer a sentence holds."""
-    flags = sum(BIT[kind] for kind, pattern in _HOLDS.items() if pattern.search(text))
+    """Bit flags (BIT) of the kinds of answer a sentence holds. The words inside a title are the
+    title's, not the sentence's own facts: "《八年追诉始末》" gives no span of time, only a work."""
+    untitled = re.sub(_TITLE, "《》", text)
+    flags = sum(BIT[kind] for kind, pattern in _HOLDS.items() if pattern.search(text if kind == "work" else untitled))
     if _names(text):
         flags |= BIT["person"]
     return flags
