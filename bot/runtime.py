@@ -391,7 +391,7 @@ def _notes(settings: Settings) -> list[str]:
         notes.append(f"  Note: {LICENCE_NOTES[settings.embedding.model]}.")
     if not fitted_networks(_model_name(settings)).is_file():
         notes.append(f"  Note: no ranking and refusal networks were fitted for {_model_name(settings)}: it uses "
-                     f"m3e-small's, which refuse poorly with another model's scores — run scripts/fit_fusion.py "
+                     f"the default model's, which refuse poorly with another model's scores — run scripts/fit_fusion.py "
                      f"--backend {settings.embedding.backend} --model {settings.embedding.model}.")
     return notes
 

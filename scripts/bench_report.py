@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from bot.insights.record import Insights, connect  # noqa: E402
-from index.encode.embed import Embedder  # noqa: E402
+from index.encode.embed import DEFAULT_BACKEND, DEFAULT_MODEL_NAME, Embedder  # noqa: E402
 from index.archive.store import ENCODER_DIR  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
@@ -36,7 +36,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=100_000)
     args = ap.parse_args()
     questions = _questions()
-    embedder = Embedder("sentence-transformers", "m3e-small", encoder_dir=ROOT / "data" / "index" / ENCODER_DIR)
+    embedder = Embedder(DEFAULT_BACKEND, DEFAULT_MODEL_NAME, encoder_dir=ROOT / "data" / "index" / ENCODER_DIR)
     refused = questions[: len(questions) // 3]
     vectors = embedder.encode(refused, kind="query").astype(np.float16)
     with tempfile.TemporaryDirectory() as tmp:

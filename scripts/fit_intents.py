@@ -6,7 +6,7 @@ lists), each message also in Traditional characters and with common openings and
 examples of "question". Messages that appear in ../shared/eval's conversations are left out, so
 those stay a test of phrasings never seen.
 
-Features: the embedding model's vector of the message (m3e-small, the default) and its character
+Features: the embedding model's vector of the message (the default model's, unless --backend/--model) and its character
 1–3-grams, hashed and weighted lower (bot/chat/intent.py computes the same at answer time). A second
 head over the n-grams alone serves any other model. Model: multinomial logistic regression
 (scikit-learn), classes weighted by the square root of their rarity.
@@ -32,9 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from bot.chat.intent import MIN_PROBABILITY, NGRAM_SLOTS, NGRAM_WEIGHT, model_file, ngram_slots  # noqa: E402
 from index.language import text  # noqa: E402
-from index.encode.embed import Embedder  # noqa: E402
+from index.encode.embed import DEFAULT_BACKEND, DEFAULT_MODEL_NAME, Embedder  # noqa: E402
 
-MODEL = ("sentence-transformers", "m3e-small")
+MODEL = (DEFAULT_BACKEND, DEFAULT_MODEL_NAME)
 
 EXAMPLES = ROOT / "bot" / "chat" / "intent_examples.txt"
 FILLS_PER_TEMPLATE = 8

@@ -31,7 +31,7 @@ from bot.chat import absence  # noqa: E402
 from bot.chat.answer import Answerer  # noqa: E402
 from index.language import text  # noqa: E402
 from index.sources.article import parse_article  # noqa: E402
-from index.encode.embed import Embedder  # noqa: E402
+from index.encode.embed import DEFAULT_BACKEND, DEFAULT_MODEL, DEFAULT_MODEL_NAME, Embedder  # noqa: E402
 from index.search.retrieve import Searcher, fitted_networks  # noqa: E402
 from index.archive.store import build_index, load_index  # noqa: E402
 
@@ -52,7 +52,7 @@ def main() -> None:
         data = json.loads(source.read_text(encoding="utf-8"))["data"]
         paragraphs = [(a.get("title", "") or "untitled", p) for a in data for p in a["paragraphs"]]
         items += rng.sample(paragraphs, min(args.passages, len(paragraphs)))
-    embedder = Embedder("sentence-transformers", "m3e-small")
+    embedder = Embedder(DEFAULT_BACKEND, DEFAULT_MODEL_NAME)
     whole, deleted, questions = _articles(items)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -68,7 +68,7 @@ def main() -> None:
     fit_half = set(by_passage[: len(by_passage) // 2])
     fit = [r for r in rows if r["article"] in fit_half]
     test = [r for r in rows if r["article"] not in fit_half]
-    corpus = float(json.loads(fitted_networks("sentence-transformers:m3e-small").read_text())["refusal"]["threshold"])
+    corpus = float(json.loads(fitted_networks(DEFAULT_MODEL).read_text())["refusal"]["threshold"])
     best = max(GRID, key=lambda t: _utility(fit, t)[0])
     print(f"{len(rows)} questions ({sum(r['near_miss'] for r in rows)} near misses) over {len(by_passage)} passages")
     for name, part in (("fit", fit), ("held out", test)):

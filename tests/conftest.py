@@ -33,6 +33,6 @@ def index_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def embedder(index_dir):
     """The model as the bot loads it: the index's ONNX export."""
-    from index.encode.embed import Embedder
+    from index.encode.embed import DEFAULT_BACKEND, DEFAULT_MODEL_NAME, Embedder
     from index.archive.store import ENCODER_DIR
-    return Embedder("sentence-transformers", "m3e-small", encoder_dir=index_dir / ENCODER_DIR)
+    return Embedder(DEFAULT_BACKEND, DEFAULT_MODEL_NAME, encoder_dir=index_dir / ENCODER_DIR)

@@ -22,6 +22,7 @@ REPORT = ("记者从某市了解到，张三1975年出生，现任某公司总�
     ("某市明天天气怎么样", ["记者从某市了解到"], "天气"),
     ("某市的GDP是多少", ["公司去年营收3亿元"], "地区生产总值"),
     ("员工受伤能赔多少钱", ["员工共有800余人"], "赔偿"),
+    ("从某市坐火车去省城要多久", ["员工共有800余人"], "路上要多久"),   # a count is no journey's time
 ])
 def test_what_is_missing_is_named(question, closest, missing):
     assert lacking(question, closest, REPORT) == missing
@@ -38,6 +39,7 @@ def test_what_is_missing_is_named(question, closest, missing):
     ("去年交了多少税", ["公司去年营收3亿元，纳税5000万元"]),
     ("是哪个单位研发的", ["该公司研发的量子计算机拥有53个量子比特"]),   # units are named otherwise
     ("这是哪家媒体报道的", ["记者从某市了解到"]),
+    ("坐高铁到省城要几个小时", ["高铁开通后，到省城只要1小时"]),
 ])
 def test_a_report_that_answers_is_not_refused(question, closest):
     assert lacking(question, closest, REPORT) == ""

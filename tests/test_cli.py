@@ -249,8 +249,8 @@ def test_changing_the_runtime_asks_for_a_rebuild(index_dir, tmp_path):
 
 def test_questions_encoded_from_many_threads_get_their_own_vectors(index_dir):
     from concurrent.futures import ThreadPoolExecutor
-    from index.encode.embed import Embedder
-    embedder = Embedder("sentence-transformers", "m3e-small", encoder_dir=index_dir / "encoder")
+    from index.encode.embed import DEFAULT_BACKEND, DEFAULT_MODEL_NAME, Embedder
+    embedder = Embedder(DEFAULT_BACKEND, DEFAULT_MODEL_NAME, encoder_dir=index_dir / "encoder")
     questions = [f"第{n}个问题：岚山的{n}号项目是什么？" for n in range(40)]
     with ThreadPoolExecutor(8) as pool:
         vectors = list(pool.map(embedder.encode_question, questions))

@@ -24,6 +24,10 @@ _ATTRIBUTES = (
     (r"身高|多高", r"身高|米|cm|厘米|公分", "身高"),
     (r"体重|多重", r"体重|公斤|千克|斤|吨|克", "重量"),
     (r"天气|气温|温度|下雨|下雪", r"天气|气温|温度|℃|摄氏度|雨|雪|晴|阴天|多云|风力", "天气"),
+    # How long a journey takes is said in hours or minutes of a way of travelling, not any count.
+    (r"(?:坐|乘|搭|开)(?:火车|高铁|动车|飞机|汽车|大巴|客车|地铁|轮渡|船).{0,8}(?:多久|多长时间|几个?小时|多少分钟)|"
+     r"(?:高铁|火车|动车|飞机|航班|车程|大巴|客车|地铁).{0,8}(?:多久|多长时间|几个?小时|多少分钟)",
+     r"小时|分钟|车程|航程|直达", "路上要多久"),
     (r"GDP|gdp|生产总值|经济总量", r"GDP|gdp|生产总值|经济总量", "地区生产总值"),
     (r"财政收入|税收", r"财政|税收|税", "财政收入"),
     (r"门票|票价", r"票|免费", "票价"),
@@ -67,9 +71,9 @@ def lacking(question: str, closest: list[str], article: str, kinds: list[int] | 
     closest sentences' texts, best first; `article` the report's whole text (normal form);
     `kinds` the answer kinds the closest sentences hold, as the index stores them (found here
     when not given)."""
-    for asks, answers, name in _ATTRIBUTES:
-        if asks.search(question) and not answers.search("".join(closest)) and not _held_elsewhere(question, article):
-            return name
+    missing = lacking_attribute(question, closest, article)
+    if missing:
+        return missing
     counted = _counted_thing(question, article)
     if counted and not _counts(counted, "".join(closest)):
         return f"{counted}的数量"
@@ -88,6 +92,15 @@ def lacking(question: str, closest: list[str], article: str, kinds: list[int] | 
         return ""
     missing = [name for name in _names(question) if name not in article]
     return missing[0] if missing else ""
+
+
+def lacking_attribute(question: str, closest: list[str], article: str) -> str:
+    """The attribute asked for (an age, a salary, the weather, a journey's time), named for the
+    reply, when neither the closest sentences nor any other sentence of the report give it; else ""."""
+    for asks, answers, name in _ATTRIBUTES:
+        if asks.search(question) and not answers.search("".join(closest)) and not _held_elsewhere(question, article):
+            return name
+    return ""
 
 
 def said_missing(question: str, missing: str, article: str) -> str:

@@ -119,6 +119,8 @@ class Answerer:
                                      self.searcher.passage_text(h.number)]
         elif not hits or (result.confidence < self.threshold and not one_report):
             return self._refusal(question.typed, hits)
+        elif not one_report and self._lacks_attribute(question, hits):
+            return self._refusal(question.typed, hits)
         elif one_report:
             hits = self._holding_the_attribute(question, hits, article_id)
             # Measured on CMRC/DRCD passages with the answering sentence deleted (scripts/
@@ -147,6 +149,13 @@ class Answerer:
                      if all(h.number != q.number and h.passage.text not in q.text for q in quotes))
         return Answer(question.typed, True, tuple(quotes), reply_text(quotes), more=more,
                       article_id=quotes[0].article_id)
+
+    def _lacks_attribute(self, question: text.Message, hits: list[Hit]) -> bool:
+        """Whether the report of the best passage plainly lacks the attribute asked ("坐火车去上海要多久"
+        over a report that never gives a journey's time): among many reports, the gate's
+        confidence is about the words, and a sentence sharing them is no answer."""
+        closest = [self.searcher.passage_text(h.number) for h in hits[:3] if h.passage.article == hits[0].passage.article]
+        return bool(absence.lacking_attribute(question.question, closest, self.searcher.article_text(hits[0].passage.article)))
 
     def _holding_the_attribute(self, question: text.Message, hits: list[Hit], article_id: str | None) -> list[Hit]:
         """An age, a salary, a phone number is answered by a sentence that holds it: the best one

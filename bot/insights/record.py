@@ -328,7 +328,9 @@ def without_places(texts: Callable[[], list[str]]) -> Callable[[str], str]:
     def places() -> frozenset[str]:
         read = texts()
         budget = max(MAX_PLACE_TEXT // max(len(read), 1), 200)
-        return frozenset(m.group(1) for t in read for m in _PLACE_SUFFIX.finditer(t[:budget]))
+        # The name is the end of what comes before the suffix ("…要求日照" before 市): every tail of two or more.
+        found = (m.group(1) for t in read for m in _PLACE_SUFFIX.finditer(t[:budget]))
+        return frozenset(name[i:] for name in found for i in range(len(name) - 1))
 
     def drop(question: str) -> str:
         kept = [w.word for w in text.tagged(question)

