@@ -79,7 +79,7 @@ def test_a_refused_turn_does_not_end_the_conversation_and_words_come_before_thei
 def test_a_question_nothing_plainly_missing_from_gets_the_closest_sentence_said_to_be_only_that(report_index):
     """In one report, what the many-report gate would refuse but the report does not plainly lack
     is answered by its closest sentence, said to be only that."""
-    line = json.dumps({"question": "农村的娃以后咋办", "conversation": "u"}, ensure_ascii=False)
+    line = json.dumps({"question": "农村孩子将来怎么办", "conversation": "u"}, ensure_ascii=False)
     answer = json.loads(run_cli("ask", "--jsonl", "--index-dir", report_index, stdin=line + "\n").stdout)
     assert answer["kind"] == "quote" and answer["sure"] is False
     assert answer["reply"].startswith("报道里没有把握找到确切的答案，最接近的是：\n“")

@@ -55,6 +55,8 @@ def test_article_level_intents(message, kind, detail, embedder):
     "你好，区委书记是谁",
     "馆长是哪天上任的",              # a date in the story
     "展览在哪座城市举办",            # a place in the story
+    "啥时候推出",                    # the date of what the report tells, not its own
+    "在哪儿开幕",
 ])
 @pytest.mark.e2e
 def test_questions_about_the_content_are_questions(message, embedder):

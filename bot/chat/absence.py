@@ -62,7 +62,10 @@ _COMMON_NOUN = ("n", "nz")   # jieba's tags; a name (nr, ns, nt) is checked by _
 # "哪家媒体" by "《华尔街日报》"): their absence from a report tells nothing.
 _KINDS_NAMED_OTHERWISE = frozenset(
     "单位 机构 部门 组织 企业 公司 学校 院校 媒体 平台 网站 地方 地区 国家 城市 省份 东西 人物 名字 时候 方面 "
-    "项目 产品 品牌 活动 比赛 节目 作品 法律 报纸 杂志 通讯社 电视台 记者 作者 编辑 稿子 文章 报道".split())
+    "项目 产品 品牌 活动 比赛 节目 作品 法律 报纸 杂志 通讯社 电视台 记者 作者 编辑 稿子 文章 报道 "
+    # People described, not titled: "12岁的高启硕" is the boy, though no "某某男孩" is written.
+    "男孩 女孩 男生 女生 孩子 小孩 小朋友 少年 少女 老人 男子 女子 男人 女人 小伙 姑娘 网友 市民 村民 居民 "
+    "游客 患者 选手 学生 同学 家长 母亲 父亲 妈妈 爸爸 妻子 丈夫 儿子 女儿".split())
 
 
 def lacking(question: str, closest: list[str], article: str, kinds: list[int] | None = None) -> str:

@@ -116,10 +116,16 @@ class Conversations:
         answer, understood = self._respond(story.question, memory)
         if story.with_reference is not None and answer.kind == "quote" and not (answer.answered and answer.sure):
             again, understood_again = self._respond(story.with_reference, memory)
-            if again.answered and again.sure:
-                answer, understood = again, understood_again
+            if again.answered and again.sure and _found_nothing_of_its_own(answer, story.question, again):
+                # The reference's words helped retrieval; the question is still the one asked, and
+                # what follow-ups lean on is its own subject, not the story's name.
+                answer = again
+                understood = story.question if understood_again.typed == story.with_reference.typed else understood_again
         answer = replace(answer, question=message.typed, reply=gone + story.heading + answer.reply + story.offer,
                          story=story.title, offer=(gone + story.offer).strip())
+        # What follow-ups lean on is the question itself, without the story's name ("他…" after
+        # "夏令营那个，12岁的男孩叫啥" is the boy, not the camp); what the reply shows is the message.
+        asked = understood
         if understood is story.question and story.question is not message:   # the question without its reference
             understood = message
         if understood.typed != message.typed and "——" not in understood.typed:   # a readable rewrite, not two glued
@@ -132,7 +138,7 @@ class Conversations:
             article_id = memory.article_id if chosen else answer.article_id or (memory.article_id if memory else "")
             discussed = bool(self._stories and article_id and (answer.article_id == article_id or memory and memory.discussed))
             remembered = answer if answer.kind in ("quote", "refusal") else None
-            self._remember(conversation, _Memory(understood.typed, remembered, article_id, now, chosen, discussed,
+            self._remember(conversation, _Memory(asked.typed, remembered, article_id, now, chosen, discussed,
                                                  None if remembered and remembered.answered else _last_answered(memory)))
         return answer
 
@@ -486,6 +492,18 @@ class _Titles:
         for i in range(len(message) - self.RUN + 1):
             found |= self._by_run.get(message[i:i + self.RUN], set())
         return sorted(found)
+
+
+def _found_nothing_of_its_own(alone: Answer, question: text.Message, with_reference: Answer) -> bool:
+    """Whether the answer with the story's words should stand for the one to the question alone:
+    unless the sentence found for the question alone holds more of the question's own words.
+    "12岁的那个男孩叫啥" found "12岁的高启硕…" by itself; the story's words would only pull toward
+    the sentence that names the story. "啥时候推出" has no subject of its own: the story gives it."""
+    if not alone.quotes or not with_reference.quotes:
+        return True
+    own = text.content_words(question.question)
+    held = lambda quote: sum(w in text.normalise(quote.text) for w in own)  # noqa: E731
+    return held(with_reference.quotes[0]) >= held(alone.quotes[0])
 
 
 @dataclass(frozen=True)

@@ -145,10 +145,13 @@ def person_names(sentence: str) -> list[str]:
     names.append(_with_surname(current, sentence, start))
     # A surname and a given name before an honorific ("韩不言先生"), which jieba does not know.
     names += answer_types.honoured_names(sentence)
-    names = [n for n in dict.fromkeys(names) if 2 <= len(n) <= 4]
+    names = [n for n in dict.fromkeys(names) if 2 <= len(n) <= 4 and not _PLACE_OR_EVENT_END.search(n)]
     return [n for n in names if not any(n != other and n in other for other in names)]
 
 
+# Characters that end the name of a camp, a show, a body or a place ("夏令营", "博览会" tagged as
+# names: 夏 and 博 are surnames), and hardly ever a given name of three characters.
+_PLACE_OR_EVENT_END = re.compile(r"(?<=^..)(?:营|节|展|赛|馆|院|站|厂|局|队|班|团|社|所|村|镇|县|省|园|港|组|部|委|校)$")
 # A two-character word this common in jieba's dictionary is a common noun it tags as a name
 # ("卫星": 卫 is a surname), not a person a report names.
 _COMMON_WORD_FREQ = 2000

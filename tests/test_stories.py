@@ -1,0 +1,30 @@
+"""How a library message is read: the story it names, the question it asks, who "他" is after it."""
+import pytest
+
+from bot.chat import followup, intent, stories
+from index.language import text
+
+
+@pytest.mark.parametrize("message, reference, question", [
+    ("吉林台联亲子夏令营那个，12岁的那个男孩叫啥", "吉林台联亲子夏令营", "12岁的那个男孩叫啥"),
+    ("孙海宁那个画展，在哪儿办的", "孙海宁", "画展，在哪儿办的"),
+    ("12岁的那个男孩叫啥", "", "12岁的那个男孩叫啥"),        # a number describes someone, it names no story
+    ("第一个的那个人是谁", "", "第一个的那个人是谁"),
+])
+def test_a_message_is_split_into_the_story_it_names_and_what_it_asks(message, reference, question):
+    assert stories.split(text.normalise(message)) == stories.Split(reference, text.normalise(question))
+
+
+def test_a_camp_is_no_person_and_he_is_the_person_the_question_named():
+    asked = "长春那个台胞亲子夏令营的报道，周冠廷说话还有台湾口音不"
+    assert followup.person_names(asked) == ["周冠廷"]
+    previous = followup.Previous(text.Message.of(asked), "来大陆工作生活20余年的台胞周冠廷，依旧保持着很浓的闽南口音。")
+    assert followup.rewrite("他哪年来的长春", previous) == "周冠廷哪年来的长春"
+
+
+@pytest.mark.parametrize("message, event", [
+    ("啥时候推出", True), ("在哪儿开幕", True),
+    ("这篇什么时候发的", False), ("这条消息是从哪里发出的", False), ("这是哪天发布的", False),
+])
+def test_when_or_where_of_something_done_is_not_the_reports_date_or_place(message, event):
+    assert intent._names_an_event(message) is event
