@@ -84,3 +84,16 @@ def test_a_question_nothing_plainly_missing_from_gets_the_closest_sentence_said_
     assert answer["kind"] == "quote" and answer["sure"] is False
     assert answer["reply"].startswith("报道里没有把握找到确切的答案，最接近的是：\n“")
     assert "农村学校" in answer["quotes"][0]["text"]
+
+
+def test_why_after_an_answer_told_as_a_consequence_quotes_the_sentence_before(tmp_path):
+    report = tmp_path / "trial.txt"
+    report.write_text("两名贪官在美国受审\n\n本报讯 两人在国内贪污后把赃款转到美国。这两个人用了外地赌场洗钱。"
+                      "所以，最后都是在赌场所在的州被联邦法院审判。\n\n两人后来都被判了刑。\n", encoding="utf-8")
+    assert run_cli("index", report, "--index-dir", tmp_path / "index").returncode == 0
+    asked = "".join(json.dumps({"question": q, "conversation": "c"}, ensure_ascii=False) + "\n"
+                    for q in ("他们最后在哪儿被审判的", "为啥是那儿"))
+    replies = [json.loads(line) for line in run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index",
+                                                    stdin=asked).stdout.splitlines()]
+    assert "所以，最后都是在赌场所在的州" in replies[0]["reply"]
+    assert replies[1]["quotes"][0]["text"] == "这两个人用了外地赌场洗钱。"

@@ -120,6 +120,7 @@ def test_follow_ups_about_a_person_named_in_the_answer_or_what_belongs_to_the_su
     ("为什么", True, False), ("为啥呢？", True, False), ("这是怎么回事", True, False), ("那是什么原因", True, False),
     ("这话是谁说的", False, True), ("谁说的？", False, True), ("这句话是谁讲的", False, True),
     ("为什么春节消费增长", False, False), ("谁说了这句话以外的事", False, False), ("这篇是谁写的", False, False),
+    ("为啥是那儿", True, False), ("为什么是他", True, False), ("为什么这样？", True, False),
 ])
 def test_why_and_who_said_it_are_only_bare_follow_ups(message, reason, speaker):
     m = Message.of(message)

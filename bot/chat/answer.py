@@ -30,6 +30,8 @@ _DEFINES = (r"[”」』\"》]?\s*[，,]?\s*(?:是|为|系|指)|"
 # Words that give a cause, at the start of a sentence or within it: the answer to "为什么".
 _CAUSE = re.compile(r"^(?:原来|因为|由于|之所以|究其原因|原因是|这是因为|主要是因为)|因为|由于|是因为|原因是|之所以|"
                     r"导致|造成|所以|因此|为了|用于|旨在|以便|目的|理由|得益于|带动")
+# A sentence that opens as the consequence of the one before it.
+_CONSEQUENCE = re.compile(r"^[“\"]?(?:所以|因此|因而|于是|故而|正因如此|正因为如此|这样一来|由此)")
 # Someone saying something: "馆长李虹霖谈及观展感受表示：", "王科超称，", "他说：".
 _SAYS = re.compile(r"(?P<who>[^，,。；;：:！？!?“”]{2,40}?)(?:表示|说|称|指出|介绍|认为|强调|透露|坦言|告诉|解释|"
                    r"提到|回忆|感慨|直言|呼吁|宣布|谈到|写道)(?:道|说)?[：:，,]")
@@ -210,6 +212,9 @@ class Answerer:
         nearby = self._paragraph_around(previous)
         after = [n for n in nearby if n > previous.number]
         before = [n for n in reversed(nearby) if n < previous.number]
+        if before and _CONSEQUENCE.match(previous.text):
+            # "所以，最后都是在…审判": the answer is told as the consequence of the sentence before.
+            return self._quoted(before[0], previous.score)
         for number in [n for n in nearby if n == previous.number] + after + before:
             if _CAUSE.search(self.searcher.index.passages[number].text):
                 return self._quoted(number, previous.score)

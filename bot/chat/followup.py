@@ -23,7 +23,8 @@ _THING = re.compile(r"(这个|那个|这项|这次|这场|这种|这些|那些|�
 _ELLIPSIS = re.compile(r"^(那|那么|还有|另外|那你说)?(?P<topic>.+?)(呢|怎么样|如何|又如何)?" + _END + "$")
 # Asking why the previous answer holds, or who said the previous quote: nothing else in the message.
 _REASON = re.compile(r"^(那|那么|可是|但是?)?(这|那)?(是)?(为什么|为啥|为何|怎么回事|咋回事|什么原因|啥原因|原因呢|原因是什么|"
-                     r"why)(呢|啊|呀)?" + _END + "$")
+                     r"why)((是|要|会)?(这样|那样|这么|那么|这儿|那儿|这里|那里|这个|那个|他们|她们|他|她|它))?(呢|啊|呀)?"
+                     + _END + "$")
 _SPEAKER = re.compile(r"^(那)?(这|这些|这句|这句话|这段话|这番话|那句话|这话|以上|上面)?(话)?(是)?(谁|哪位|什么人)"
                       r"(说|讲|表示|提)(的|出来的)?(呢|啊|呀)?" + _END + "$")
 # "几个？", "一共多少条": a bare count, of what the previous answer was about.
