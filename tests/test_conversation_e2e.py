@@ -97,3 +97,13 @@ def test_why_after_an_answer_told_as_a_consequence_quotes_the_sentence_before(tm
                                                     stdin=asked).stdout.splitlines()]
     assert "所以，最后都是在赌场所在的州" in replies[0]["reply"]
     assert replies[1]["quotes"][0]["text"] == "这两个人用了外地赌场洗钱。"
+
+
+def test_a_sentence_going_on_by_a_pronoun_is_quoted_with_the_one_it_refers_to(tmp_path):
+    report = tmp_path / "stars.txt"
+    report.write_text("夏夜星空迎来观赏期\n\n本报讯 八月的夜晚最适合观赏银河。在西方文化中，织女星所在的天琴座也是充满浪漫气息的星座。"
+                      "它是希腊神话人物俄耳甫斯手中七弦琴的化身。\n\n月中起还能看到流星雨。\n", encoding="utf-8")
+    assert run_cli("index", report, "--index-dir", tmp_path / "index").returncode == 0
+    asked = json.dumps({"question": "天琴座在西方有什么传说", "conversation": "c"}, ensure_ascii=False) + "\n"
+    answer = json.loads(run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index", stdin=asked).stdout)
+    assert "天琴座也是充满浪漫气息的星座。它是希腊神话人物俄耳甫斯手中七弦琴的化身。" in answer["quotes"][0]["text"]

@@ -46,6 +46,8 @@ _ENUMERATION = re.compile(r"一是.{1,60}?二是|第一.{1,60}?第二|首先.{1,
 # A sentence that goes on with the point of the one before: "此外，…", "TikTok还将…", "二是…".
 _GOES_ON = re.compile(r"^(?:此外|另外|同时|而且|并且|其次|再者|与此同时|[二三四五六七八九]是|第[二三四五六七八九])|"
                       r"^[^，,。；;“”]{0,12}?(?:还将|还会|还要|还有|还可|也将|也会|也可)")
+# A sentence that goes on about what the one before named: it opens with a pronoun for it.
+_REFERS_BACK = re.compile(r"^(?:它|他|她)(?:们)?(?!们)(?:[是也还曾就都便在将把被为的])")
 # How far around the previous quote a cause or a speaker is looked for, in passages of one paragraph.
 _NEARBY = 4
 
@@ -145,7 +147,7 @@ class Answerer:
         # at least a third as likely as the best one (on CMRC this keeps hit@3 where showing every
         # next-best sentence puts it, 0.84, with fewer unrelated quotes).
         quotes = [_quote(h) for h in hits[: self.max_quotes] if h is hits[0] or h.score >= hits[0].score / 3]
-        quotes[0] = self._whole_quotation(self._words_attributed(quotes[0]))
+        quotes[0] = self._told_on(self._whole_quotation(self._words_attributed(quotes[0])), question)
         quotes = quotes[:1] + [q for q in quotes[1:] if q.text not in quotes[0].text]   # now inside the first
         more = tuple(_quote(h) for h in result.hits
                      if all(h.number != q.number and h.passage.text not in q.text for q in quotes))
@@ -314,6 +316,18 @@ class Answerer:
             if opened <= 0:
                 return replace(quote, text=whole) if whole in quote.context else quote
         return quote
+
+    def _told_on(self, quote: Quote, question: text.Message) -> Quote:
+        """The quote with the sentence after it when that one goes on about what the quote names,
+        by a pronoun ("…织女星所在的天琴座也是充满浪漫气息的星座。" "它是…七弦琴的化身。"), and the
+        quote does not already hold the kind of answer asked for: what it says of it is often there."""
+        number = self._following(quote)
+        if number < 0 or not _REFERS_BACK.match(self.searcher.index.passages[number].text):
+            return quote
+        if answer_types.matches(answer_types.wanted(question.question), answer_types.holds(quote.text)) > 0:
+            return quote
+        whole = quote.text + self.searcher.index.passages[number].text
+        return replace(quote, text=whole) if whole in quote.context else quote
 
     def _following(self, quote: Quote) -> int:
         """The number of the passage after the quote's in its paragraph, or -1."""
