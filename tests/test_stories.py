@@ -28,3 +28,13 @@ def test_a_camp_is_no_person_and_he_is_the_person_the_question_named():
 ])
 def test_when_or_where_of_something_done_is_not_the_reports_date_or_place(message, event):
     assert intent._names_an_event(message) is event
+
+
+def test_a_follow_up_naming_a_thing_of_its_own_is_not_read_as_going_on_from_the_last_answer():
+    from types import SimpleNamespace
+    from bot.chat.conversation import _subject_of_its_own
+    quote = SimpleNamespace(text="今年英仙座流星雨的极大出现在北京时间8月13日，辐射点彻夜不落。")
+    leaning = SimpleNamespace(question="今年后半夜还能看吗", answer=SimpleNamespace(quotes=[quote]))
+    assert _subject_of_its_own(text.Message.of("看银河的话几月最合适"), leaning)
+    assert not _subject_of_its_own(text.Message.of("比上一年多了多少"), leaning)
+    assert not _subject_of_its_own(text.Message.of("流星雨几点最多"), leaning)

@@ -257,7 +257,8 @@ class Conversations:
         leaning = _last_answered(memory)
         # Not when the report was found to lack what is asked: that refusal stands. A closest
         # sentence quoted without being sure gives way too.
-        if not (answer.answered and answer.sure) and not answer.lacking and leaning and leaning.answer.quotes:
+        if not (answer.answered and answer.sure) and not answer.lacking and leaning and leaning.answer.quotes \
+                and not _subject_of_its_own(question, leaning):
             # "比上一年多了多少" after "…一共卖了多少钱": a follow-up without a subject of its own is
             # about what the previous answer told, where the report goes on telling it — and the
             # reply says it was read so.
@@ -492,6 +493,14 @@ class _Titles:
         for i in range(len(message) - self.RUN + 1):
             found |= self._by_run.get(message[i:i + self.RUN], set())
         return sorted(found)
+
+
+def _subject_of_its_own(question: text.Message, leaning: "_Memory") -> bool:
+    """Whether a question names a thing the previous turn did not ("看银河的话几月最合适" after a
+    question and an answer about a meteor shower): then it is asked for itself, never read as
+    going on from the previous answer."""
+    before = text.normalise(leaning.question + leaning.answer.quotes[0].text)
+    return any(w.flag.startswith("n") and len(w.word) >= 2 and w.word not in before for w in text.tagged(question.question))
 
 
 def _found_nothing_of_its_own(alone: Answer, question: text.Message, with_reference: Answer) -> bool:
