@@ -107,3 +107,18 @@ def test_a_sentence_going_on_by_a_pronoun_is_quoted_with_the_one_it_refers_to(tm
     asked = json.dumps({"question": "天琴座在西方有什么传说", "conversation": "c"}, ensure_ascii=False) + "\n"
     answer = json.loads(run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index", stdin=asked).stdout)
     assert "天琴座也是充满浪漫气息的星座。它是希腊神话人物俄耳甫斯手中七弦琴的化身。" in answer["quotes"][0]["text"]
+
+
+def test_more_after_someones_words_is_what_they_say_next(tmp_path):
+    report = tmp_path / "awards.txt"
+    report.write_text("社区表彰优秀学子\n\n本报讯 8月14日，社区举办优秀学子表彰活动，学子和家长代表50余人参加。"
+                      "社区书记张明德对学子提出了几点希望：“一是孝顺，二是感恩，三是奋斗。”学子们也纷纷表示，一定不辜负社区的希望。"
+                      "家长们希望孩子们在大学里好好学习。最后张明德表示，知识改变命运，教育成就未来。"
+                      "下一步，社区将继续做好对学子的教育帮扶。\n", encoding="utf-8")
+    assert run_cli("index", report, "--index-dir", tmp_path / "index").returncode == 0
+    asked = "".join(json.dumps({"question": q, "conversation": "c"}, ensure_ascii=False) + "\n"
+                    for q in ("社区书记对学子提了啥希望", "还有呢"))
+    replies = [json.loads(line) for line in run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index",
+                                                    stdin=asked).stdout.splitlines()]
+    assert "一是孝顺" in replies[0]["quotes"][0]["text"]
+    assert "知识改变命运" in replies[1]["quotes"][0]["text"]

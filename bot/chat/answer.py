@@ -343,6 +343,15 @@ class Answerer:
             return self._quoted(number, quote.score).quotes[0]
         return None
 
+    def said_later(self, quote: Quote, speakers: list[str]) -> Quote | None:
+        """The next sentence of the quote's paragraph in which one of its speakers speaks again
+        ("最后杨虎德同志表示，…" after his "几点希望"), or None."""
+        for number in (n for n in self._paragraph_around(quote) if n > quote.number):
+            passage = self.searcher.index.passages[number].text
+            if any(name in passage for name in speakers) and _SAYS.search(passage):
+                return self._quoted(number, quote.score).quotes[0]
+        return None
+
     def _paragraph_around(self, quote: Quote) -> list[int]:
         """Numbers of the passages of the quote's paragraph within _NEARBY of it, in order."""
         passages = self.searcher.index.passages

@@ -356,9 +356,11 @@ class Conversations:
         """"还有呢": the next passages of the previous answer. The sentence right after the one
         quoted comes first when retrieval found it relevant too or when it goes on with the same
         point: after a list ("…储存和运输商品"), a report goes on with the rest of it ("TikTok还将
-        处理营销…")."""
-        following = (self.answerer.continuation(memory.answer.quotes[0], memory.answer.more)
-                     if memory.answer.quotes else None)
+        处理营销…"); after someone's words, what they say next ("最后杨虎德同志表示，…")."""
+        first = memory.answer.quotes[0] if memory.answer.quotes else None
+        following = self.answerer.continuation(first, memory.answer.more) if first else None
+        if first and following is None:   # someone's words: what they say next
+            following = self.answerer.said_later(first, followup.person_names(first.text[:_SPEAKER_NAMED_WITHIN]))
         ranked = list(memory.answer.more)
         if following is not None:   # stable: the rest keep their order
             ranked = [following] + [q for q in ranked if q.number != following.number]
@@ -493,6 +495,10 @@ class _Titles:
         for i in range(len(message) - self.RUN + 1):
             found |= self._by_run.get(message[i:i + self.RUN], set())
         return sorted(found)
+
+
+# A quote's speaker is named at its start ("西苑社区党支部书记杨虎德同志对…提出了几点希望：").
+_SPEAKER_NAMED_WITHIN = 40
 
 
 def _subject_of_its_own(question: text.Message, leaning: "_Memory") -> bool:
