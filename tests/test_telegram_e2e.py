@@ -157,6 +157,15 @@ def test_group_only_answers_when_addressed(bot):
     assert "焦春锋" in sent[0]["params"]["text"] + sent[1]["params"]["text"]
 
 
+def test_a_group_command_for_another_bot_or_for_any_is_not_answered_as_unknown(bot):
+    for command in ("/weather@other_bot", "/weather", "/help@other_bot"):
+        bot.api.message(command, user_id=15, chat_id=-102, chat_type="group")
+    bot.api.message("/weather@article_qa_bot", user_id=15, chat_id=-102, chat_type="group")
+    assert "没有这个命令" in bot.replies(-102, 1)[0]["params"]["text"]
+    time.sleep(1)
+    assert len([s for s in bot.api.sent_to(-102) if s["method"] == "sendMessage"]) == 1
+
+
 def test_only_an_exact_mention_of_the_bot_addresses_it(bot):
     group = -400
     for text in ["@article_qa_botnet 岚山区委书记是谁？", "@article_qa_bot_helper 岚山区委书记是谁？",

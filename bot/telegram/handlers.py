@@ -594,8 +594,13 @@ async def on_id(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A /command this bot does not have (one for another bot in a group is not ours to answer)."""
-    if _addresses_bot(update.effective_message, context.bot.username):
+    """A /command this bot does not have. In a group, a bare "/cmd" may be any bot's, and one
+    "/cmd@otherbot" is another's: only "/cmd@thisbot" is told there is no such command."""
+    message = update.effective_message
+    named = message.text.split()[0].partition("@")[2] if message.text else ""
+    if message.chat.type != ChatType.PRIVATE and named.lower() != (context.bot.username or "").lower():
+        return
+    if _addresses_bot(message, context.bot.username):
         await _reply(update, context, [UNKNOWN_COMMAND])
 
 
