@@ -195,3 +195,17 @@ def test_the_index_watch_retries_an_index_that_is_still_arriving(tmp_path, monke
         asyncio.run(scenario())
     assert used == [new_index] and len(attempts) == 4
     assert sum("cannot be used yet" in r.message for r in caplog.records) == 1
+
+
+def test_a_quiet_bot_still_prunes_its_journal_on_time(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite3", keep_seconds=0.05)
+    journal.add([(1, "{}"), (2, "{}"), (3, "{}")])
+    journal.done(1, 2)
+
+    async def quietly():
+        pruning = asyncio.ensure_future(Intake(None, journal).prune_journal(every=0.05))
+        await asyncio.sleep(0.3)   # no update arrives meanwhile
+        pruning.cancel()
+    asyncio.run(quietly())
+    assert [i for i, _ in journal.pending()] == [3] and journal.last_id() == 3
+    assert journal._db.execute("SELECT COUNT(*) FROM updates").fetchone()[0] == 1   # 1 and 2 forgotten

@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import resource
+import sqlite3
 import time
 from collections import deque
 from typing import Callable
@@ -28,7 +29,7 @@ from telegram.ext import Application
 from bot.telegram.journal import Journal
 
 log = logging.getLogger(__name__)
-PRUNE_EVERY_SECONDS = 60   # the journal is pruned by age at most this often while updates come in
+PRUNE_EVERY_SECONDS = 60   # the journal is pruned by age this often, updates or not
 # A reply that could not be sent (the Bot API unreachable past telegram.send_retry_seconds) is tried
 # again after this pause, its update still pending in the journal.
 RETRY_PAUSE_SECONDS = 5
@@ -47,7 +48,6 @@ class Intake:
         self._workers: set[asyncio.Task] = set()
         self._seats = asyncio.Semaphore(seats)
         self._closing = False
-        self._pruned = time.monotonic()
         self._postponed: set[int] = set()
 
     def take(self, updates: list[Update]) -> int:
@@ -62,10 +62,17 @@ class Intake:
         for update_id in new:
             if update_id not in screened_out:
                 self._queue(by_id[update_id])
-        if time.monotonic() - self._pruned >= PRUNE_EVERY_SECONDS:   # the journal keeps only its hours
-            self._pruned = time.monotonic()
-            self.journal.prune()
         return len(new)
+
+    async def prune_journal(self, every: float = PRUNE_EVERY_SECONDS) -> None:
+        """Keep the journal to its hours (telegram.journal_keep_hours) while the bot runs: a quiet
+        bot too must not keep readers' messages longer than it says. Runs until cancelled."""
+        while True:
+            try:
+                self.journal.prune()
+            except sqlite3.Error as exc:   # a busy or damaged journal: said, tried again next time
+                log.warning("Could not prune the journal: %s", exc)
+            await asyncio.sleep(every)
 
     def resume(self) -> tuple[int, list[Update]]:
         """Queue what a previous run journaled but did not finish, except updates whose handling

@@ -104,6 +104,8 @@ async def _run(app: Application, settings: TelegramSettings, journal: Journal, w
         stopped.cancel()
         if watching:
             watching.cancel()
+        if app.bot_data.get("pruning"):
+            app.bot_data["pruning"].cancel()
         if app.bot_data.get("library"):
             app.bot_data["library"].stop()   # an index change in progress is given up; its update stays pending
         if "intake" in app.bot_data:
@@ -132,7 +134,7 @@ async def _receive(app: Application, settings: TelegramSettings, journal: Journa
     await set_commands(app)
     intake = app.bot_data["intake"] = Intake(app, journal, screen(app))
     resumed, set_aside = intake.resume()
-    journal.prune()
+    app.bot_data["pruning"] = asyncio.get_running_loop().create_task(intake.prune_journal())   # held: not collected
     if resumed:
         log.info("Answering %d update(s) left pending by the previous run", resumed)
     if set_aside:
