@@ -1,4 +1,5 @@
-"""How a library message is read: the story it names, the question it asks, who "他" is after it."""
+"""How a library message is read: the story it names, the question it asks, who "他" is after it;
+and the /start link that names one report.
 import pytest
 
 from bot.chat import followup, intent, stories
@@ -38,3 +39,15 @@ def test_a_follow_up_naming_a_thing_of_its_own_is_not_read_as_going_on_from_the_
     assert _subject_of_its_own(text.Message.of("看银河的话几月最合适"), leaning)
     assert not _subject_of_its_own(text.Message.of("比上一年多了多少"), leaning)
     assert not _subject_of_its_own(text.Message.of("流星雨几点最多"), leaning)
+
+
+def test_an_article_named_like_anothers_link_key_gets_a_link_of_its_own():
+    from types import SimpleNamespace
+    from bot.telegram.first_contact import article_for_key, start_key
+    chinese = "岚山报道"
+    lookalike = start_key(chinese)   # an article whose file is named like the first one's key
+    assert start_key("lanshan") == "lanshan" and lookalike.startswith("a")
+    assert start_key(lookalike) != lookalike
+    catalogue = SimpleNamespace(entries=[SimpleNamespace(id=lookalike), SimpleNamespace(id=chinese)])
+    assert article_for_key(start_key(chinese), catalogue, ["lookalike", "chinese"]) == "chinese"
+    assert article_for_key(start_key(lookalike), catalogue, ["lookalike", "chinese"]) == "lookalike"

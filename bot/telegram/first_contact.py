@@ -28,6 +28,7 @@ READER_COMMANDS = [("start", "介绍与示例问题"), ("help", "怎么提问"),
 ADMIN_COMMANDS = READER_COMMANDS + [("report", "读者提问报告：/report 7d"), ("remove", "删除文章：/remove 编号")]
 # A /start parameter may hold only these, at most 64 of them.
 _START_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_HASHED = re.compile(r"a[0-9a-f]{16}")   # the shape of a hashed key
 
 
 def description(titles: list[str]) -> str:
@@ -52,8 +53,9 @@ def short_description(titles: list[str]) -> str:
 
 def start_key(article_id: str) -> str:
     """The /start parameter that names an article: its id when Telegram allows it, else a short
-    hash of it (ids made from Chinese file names are not allowed)."""
-    if _START_KEY.fullmatch(article_id):
+    hash of it (ids made from Chinese file names are not allowed). An id that looks like a hash
+    is hashed too, so that no article's id is another's key."""
+    if _START_KEY.fullmatch(article_id) and not _HASHED.fullmatch(article_id):
         return article_id
     return "a" + hashlib.sha256(article_id.encode()).hexdigest()[:16]
 
