@@ -1,5 +1,5 @@
 """How a library message is read: the story it names, the question it asks, who "他" is after it;
-and the /start link that names one report.
+and the /start link that names one report."""
 import pytest
 
 from bot.chat import followup, intent, stories
