@@ -187,3 +187,14 @@ def test_only_the_newest_edit_of_a_message_is_answered_and_odd_updates_pass():
     odd = SimpleNamespace(update_id=13, edited_message=SimpleNamespace(chat=None, message_id=5))
     _note_edit(latest, odd)   # a malformed update is passed over, never raised
     assert not _superseded(bot_data, odd) and len(latest) == 2
+
+
+def test_a_reupload_killed_while_it_was_added_gives_the_previous_version_back_at_the_next_start(tmp_path):
+    from bot.telegram.admin import Library
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "report.txt").write_text("new version, never indexed", encoding="utf-8")
+    (uploads / ".report.txt.previous").write_text("the version the index holds", encoding="utf-8")
+    Library(["article-qa"], uploads)
+    assert (uploads / "report.txt").read_text(encoding="utf-8") == "the version the index holds"
+    assert not list(uploads.glob(".*"))

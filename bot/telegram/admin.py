@@ -45,6 +45,9 @@ _URL_IN = re.compile(r"https?://[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef<>\"'
 _SERVER_PATH = re.compile(r"(?:/[^/\s:'\"]+)+/(?=[^/\s]+)")
 
 
+_PREVIOUS = ".previous"   # the suffix of an uploaded file put aside while its replacement is added
+
+
 class Library:
     """Adds and removes articles of the bot's index, one change at a time, in its own lane: each
     change is `article-qa index --add/--remove --json` in a child process, waited for by a thread
@@ -64,6 +67,7 @@ class Library:
         self._stopping = threading.Event()
         # Uploads a previous run downloaded and never confirmed or indexed.
         shutil.rmtree(self.uploads / ".incoming", ignore_errors=True)
+        self._restore_interrupted()
 
     def waiting_behind(self) -> list[str]:
         """What a new change would wait for, the one in progress first."""
@@ -98,7 +102,7 @@ class Library:
         add fails — a refused upload never overwrites the source of an article the index holds."""
         incoming = Path(incoming)
         target = self.uploads / incoming.name
-        backup = target.with_name(f".{target.name}.previous")
+        backup = target.with_name(f".{target.name}{_PREVIOUS}")
         had_one = target.exists()
         if had_one:
             os.replace(target, backup)
@@ -114,6 +118,15 @@ class Library:
             raise
         backup.unlink(missing_ok=True)
         return report
+
+    def _restore_interrupted(self) -> None:
+        """A re-upload whose add never finished (the process was killed while it ran) left the
+        file it replaced aside: the index still holds that version, so it goes back in place, and a
+        retry cannot later take the new file for the one to keep."""
+        for backup in self.uploads.glob(".*" + _PREVIOUS) if self.uploads.is_dir() else ():
+            target = backup.with_name(backup.name[1:-len(_PREVIOUS)])
+            os.replace(backup, target)
+            log.warning("A re-upload of %s did not finish before the last stop: its previous version is back", target.name)
 
     def discard_upload(self, incoming: str) -> None:
         """An upload the admin chose not to add."""
