@@ -209,3 +209,22 @@ def test_a_quiet_bot_still_prunes_its_journal_on_time(tmp_path):
     asyncio.run(quietly())
     assert [i for i, _ in journal.pending()] == [3] and journal.last_id() == 3
     assert journal._db.execute("SELECT COUNT(*) FROM updates").fetchone()[0] == 1   # 1 and 2 forgotten
+
+
+def test_sending_serves_a_quiet_chat_before_a_busy_one_s_backlog():
+    from bot.telegram.fair_sending import FairRateLimiter
+    order = []
+
+    async def send(chat):
+        order.append(chat)
+        return True
+
+    async def flood():
+        limiter = FairRateLimiter(100)   # one turn every 10 ms
+        busy = [asyncio.ensure_future(limiter.process_request(send, ("busy",), {}, "sendMessage",
+                                                              {"chat_id": 1}, None)) for _ in range(30)]
+        await asyncio.sleep(0.05)   # the busy chat has been sending for a while
+        quiet = asyncio.ensure_future(limiter.process_request(send, ("quiet",), {}, "sendMessage", {"chat_id": 2}, None))
+        await asyncio.gather(quiet, *busy)
+    asyncio.run(flood())
+    assert len(order) == 31 and order.index("quiet") <= 7   # next turn or so, not behind the 30

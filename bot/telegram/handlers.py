@@ -29,7 +29,7 @@ from telegram import (InlineKeyboardButton, InlineKeyboardMarkup, Message, Messa
                       ReplyParameters, Update)
 from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
-from telegram.ext import (AIORateLimiter, Application, ApplicationHandlerStop, CallbackQueryHandler,
+from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHandler,
                           CommandHandler, ContextTypes, MessageHandler, TypeHandler, filters)
 
 from bot.chat import about
@@ -39,6 +39,7 @@ from bot.chat.answer import Answer, Answerer, Quote
 from bot.config import InsightsSettings, Telegram as TelegramSettings
 from bot.insights.record import InsightsError
 from bot.chat.conversation import Conversations
+from bot.telegram.fair_sending import FairRateLimiter
 from bot.telegram.intake import Outage, one_line
 from bot.chat.render import body, headline
 from index.archive.base import ArchiveUnavailable
@@ -168,7 +169,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     """The PTB Application with every handler registered; heavy objects live in bot_data."""
     app = (Application.builder().token(token).base_url(settings.base_url)
            .base_file_url(settings.base_url.replace("/bot", "/file/bot"))
-           .rate_limiter(AIORateLimiter(overall_max_rate=settings.max_messages_per_second, max_retries=5))
+           .rate_limiter(FairRateLimiter(settings.max_messages_per_second, max_retries=5))
            .updater(None).read_timeout(settings.read_timeout).write_timeout(settings.read_timeout).build())
     app.bot_data.update(conversations=conversations, answerer=conversations.answerer, settings=settings,
                         insights_path=insights.path if insights else None,
