@@ -21,7 +21,7 @@ from index.sources.article import Article, ArticleError, parse_article
 from index.encode.embed import LICENCE_NOTES, Embedder, EmbeddingError
 from index.search.retrieve import Searcher, fitted_networks
 from index.sources.isolated import load_source_isolated
-from index.sources.load import SourceLimits, is_url, load_source
+from index.sources.load import SourceLimits, is_url, load_source, source_sha256
 from index.archive.base import Archive, ArchiveCutShort
 from index.archive.folder import FolderArchive
 from index.archive.store import ENCODER_DIR, IndexStoreError
@@ -463,7 +463,7 @@ def _changed_files(index, settings: Settings, folder: Path, config_articles: boo
             continue
         path = Path(entry.path)
         try:
-            if path.is_file() and load_source(path)[0].sha256 != entry.sha256:
+            if path.is_file() and source_sha256(path) != entry.sha256:
                 changed.append(path.name)
         except ArticleError:
             changed.append(path.name)

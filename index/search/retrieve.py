@@ -354,26 +354,39 @@ def _grams(question: str, n: int) -> frozenset:
 
 
 class _HeldTexts:
-    """Every passage's and section's normalised text, held: an index folder loads every article."""
+    """Every passage's and section's normalised text, made when first asked for and kept: an index
+    folder holds every article, but normalising a library of thousands at start-up cost a cold
+    `ask` most of a second, and a question reads a hundred or so."""
 
     def __init__(self, index: Index):
-        self._passages = JoinedTexts([text.normalise(p.text) for p in index.passages])
-        self._sections = [text.normalise(section_text(a, s)) for a in index.articles for s in a.sections]
+        self._raw = index.passages
+        self._passages: list[str | None] = [None] * len(index.passages)
+        self._raw_sections = [(a, s) for a in index.articles for s in a.sections]
+        self._sections: list[str | None] = [None] * len(self._raw_sections)
 
     def text(self, number: int) -> str:
-        return self._passages.text(number)
+        made = self._passages[number]
+        if made is None:
+            made = self._passages[number] = text.normalise(self._raw[number].text)
+        return made
 
     def texts(self, numbers) -> list[str]:
-        return [self._passages.text(n) for n in numbers]
+        return [self.text(n) for n in numbers]
 
     def sections(self, numbers) -> list[str]:
-        return [self._sections[s] for s in numbers]
+        return [self._section(s) for s in numbers]
+
+    def _section(self, number: int) -> str:
+        made = self._sections[number]
+        if made is None:
+            made = self._sections[number] = text.normalise(section_text(*self._raw_sections[number]))
+        return made
 
     def runs(self, runs: list[range]) -> JoinedTexts:
-        return self._passages.runs(runs)
+        return JoinedTexts([self.text(n) for run in runs for n in run])
 
     def prefetch(self, numbers) -> None:
-        """Nothing to read: every text is here."""
+        """Nothing to read: every article is here."""
 
 
 class _KeyedTexts:

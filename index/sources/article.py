@@ -158,7 +158,7 @@ def parse_article(text: str, article_id: str = "article", path: str = "") -> Art
     lines, reprint_debris = _reprint_head([line for line in lines if line])
     metadata, lines = _take_metadata(lines)
     if not lines:
-        return Article(article_id, path, _sha256(text), "", tuple(metadata), (), ())
+        return Article(article_id, path, text_sha256(text), "", tuple(metadata), (), ())
     title_from_text = not _is_title(lines)
     if title_from_text:
         title = _fallback_title(article_id, lines[0])
@@ -173,7 +173,7 @@ def parse_article(text: str, article_id: str = "article", path: str = "") -> Art
     if author:
         metadata.append(("author", author))
     metadata += [m for m in _report_metadata(body) if m not in metadata]
-    return Article(article_id, path, _sha256(text), title, tuple(metadata), _sections(body), tuple(dropped),
+    return Article(article_id, path, text_sha256(text), title, tuple(metadata), _sections(body), tuple(dropped),
                    title_from_text)
 
 
@@ -365,7 +365,8 @@ def _pack(parts: list[str], max_chars: int) -> list[str]:
     return chunks + ([current] if current else [])
 
 
-def _sha256(text: str) -> str:
+def text_sha256(text: str) -> str:
+    """What an article records of the text it was parsed from (Article.sha256)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
