@@ -312,8 +312,8 @@ def edits(folder: Path) -> str:
             waits.append(bot.ask(8000 + 100 + len(waits)))
     finally:
         bot.stop()
-    return "\n".join([f"{'replies to 100 edits of one message':<44}{one}",
-                      f"{'another reader during 20 × 50 edits, p50/p95':<44}"
+    return "\n".join([f"{'replies to 100 edits of one message':<48}{one}",
+                      f"{'another reader during 20 × 50 edits, p50/p95':<48}"
                       f"{percentile(waits, 50) * 1000:.0f} / {percentile(waits, 95) * 1000:.0f} ms"])
 
 
