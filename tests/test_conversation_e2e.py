@@ -122,3 +122,10 @@ def test_more_after_someones_words_is_what_they_say_next(tmp_path):
                                                     stdin=asked).stdout.splitlines()]
     assert "一是孝顺" in replies[0]["quotes"][0]["text"]
     assert "知识改变命运" in replies[1]["quotes"][0]["text"]
+
+
+def test_a_name_typed_with_a_homophone_is_answered_as_the_reports_and_the_reply_says_so(report_index):
+    line = json.dumps({"question": "王建果说了啥", "conversation": "h"}, ensure_ascii=False)
+    answer = json.loads(run_cli("ask", "--jsonl", "--index-dir", report_index, stdin=line + "\n").stdout)
+    assert answer["kind"] == "quote" and answer["reply"].startswith("（按“王建国说了")
+    assert "王建国" in answer["quotes"][0]["text"]

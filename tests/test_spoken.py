@@ -2,6 +2,7 @@
 import pytest
 
 from bot.chat import spoken
+from index.language import text
 
 
 @pytest.mark.parametrize("asked, reads", [
@@ -77,3 +78,15 @@ def test_the_thesaurus_gives_synonyms_of_two_characters_or_more():
     assert "服装" in thesaurus.synonyms("衣服") and "夫妻" in thesaurus.synonyms("两口子")
     assert all(len(word) >= 2 for word in thesaurus.synonyms("衣服"))   # not "服", "装"
     assert thesaurus.synonyms("不是一个词") == ()
+
+
+@pytest.mark.parametrize("typed, read", [
+    ("王建果说了什么", "王建国说了什么"),          # a name typed with a homophone
+    ("黄导区有多少家企业", "黄岛区有多少家企业"),     # a district too
+    ("王建国说了什么", "王建国说了什么"),          # written as the report writes it
+    ("王局长什么时候说的", "王局长什么时候说的"),    # no name of the report sounds like it
+])
+def test_a_name_typed_with_the_wrong_homophone_is_read_as_the_reports_own(typed, read):
+    from bot.chat.homophones import corrected
+    report = text.normalise("杭州市教育局局长王建国说，黄岛区今年新增企业300家。")
+    assert corrected(text.normalise(typed), report) == text.normalise(read)

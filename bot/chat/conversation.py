@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Protocol
 
-from bot.chat import about, followup, intent, spoken, stories
+from bot.chat import about, followup, homophones, intent, spoken, stories
 from bot.chat.answer import Answer, Answerer, QuestionError, Quote, read_question, reply_text
 from index.language import text
 from index.sources.article import Article
@@ -206,6 +206,7 @@ class Conversations:
         (jieba's tagger, its dictionary, compact) before the first one."""
         text.answering_dictionary()
         followup.warm_up()
+        homophones.warm_up()
 
     def choose_article(self, conversation: str, article_id: str, now: float | None = None) -> None:
         """Make an article the one the conversation is about (Telegram's /articles buttons)."""
@@ -245,6 +246,7 @@ class Conversations:
                 return leaning
         question = self._resolved(message, memory)
         scope = self._scope(message, memory)
+        question = self._names_as_written(question, scope)
         # A message that leans on the previous turn ("这个行动要做实什么") asks about what the turn
         # was about, never about the article itself. The intent reads the vector of the message in
         # written words: one sentence vector then serves the intent and the retrieval.
@@ -289,6 +291,15 @@ class Conversations:
 
     def _one_report(self, scope: str | None) -> bool:
         return len(self.articles) == 1 or scope is not None
+
+    def _names_as_written(self, question: text.Message, scope: str | None) -> text.Message:
+        """In one report, a name typed with the wrong homophone ("王建果") as the report writes it
+        (bot/chat/homophones.py); the reply then says how the question was read."""
+        if not self._one_report(scope):
+            return question
+        article = self.answerer.searcher.article_text(scope or self.articles[0].id)
+        corrected = homophones.corrected(question.normal, article)
+        return question if corrected == question.normal else text.Message.of(corrected)
 
     def _in_written_words(self, message: text.Message, scope: str | None) -> text.Message:
         """The message in written words (bot/chat/spoken.py): in one report, the words that report
