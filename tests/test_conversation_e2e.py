@@ -129,3 +129,16 @@ def test_a_name_typed_with_a_homophone_is_answered_as_the_reports_and_the_reply_
     answer = json.loads(run_cli("ask", "--jsonl", "--index-dir", report_index, stdin=line + "\n").stdout)
     assert answer["kind"] == "quote" and answer["reply"].startswith("（按“王建国说了")
     assert "王建国" in answer["quotes"][0]["text"]
+
+
+def test_a_figure_only_the_title_gives_is_quoted_from_the_title(tmp_path):
+    report = tmp_path / "flood.txt"
+    report.write_text("暴雨引发山洪 消防连夜救出被困群众300余人\n\n本报讯 8月1日夜间，某县遭遇强降雨，多个村庄被洪水围困。\n\n"
+                      "接到报警后，县消防救援大队出动12辆消防车赶赴现场，连夜转移被困群众。\n", encoding="utf-8")
+    assert run_cli("index", report, "--index-dir", tmp_path / "index").returncode == 0
+    asked = "".join(json.dumps({"question": q, "conversation": "c"}, ensure_ascii=False) + "\n"
+                    for q in ("一共救了多少人", "出动了几辆消防车"))
+    rescued, trucks = [json.loads(line) for line in run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index",
+                                                             stdin=asked).stdout.splitlines()]
+    assert "300余人" in rescued["quotes"][0]["text"] and rescued["quotes"][0]["section"] == "标题"
+    assert "12辆消防车" in trucks["quotes"][0]["text"]   # the body's own figure stays the answer

@@ -137,6 +137,9 @@ class Answerer:
                                       [int(self.searcher.index.passage_types[h.number]) for h in closest])
             if missing:
                 return self._refusal(question.typed, hits, missing, question.question)
+            titled = self._told_by_the_title(question, hits)
+            if titled is not None:
+                return titled
             if result.confidence < self.threshold:
                 # Not plainly missing, not sure either: the closest sentence, said to be only that.
                 quote = self._whole_quotation(self._words_attributed(_quote(hits[0])))
@@ -153,6 +156,23 @@ class Answerer:
                      if all(h.number != q.number and h.passage.text not in q.text for q in quotes))
         return Answer(question.typed, True, tuple(quotes), reply_text(quotes), more=more,
                       article_id=quotes[0].article_id)
+
+    def _told_by_the_title(self, question: text.Message, hits: list[Hit]) -> Answer | None:
+        """A report's title often holds the figure its body leaves out ("…救出被困群众300余人"): when
+        the question asks for a number, an amount, a date or a span of time, the title holds one,
+        and it holds more of the question's words than the closest sentence, the title is the
+        answer, the closest sentence beside it."""
+        kind = answer_types.wanted(question.question)
+        title = hits[0].passage.title if hits else ""
+        if kind not in answer_types.RANKED or not title or answer_types.matches(kind, answer_types.holds(title)) <= 0:
+            return None
+        words = text.content_words(question.question)
+        held = lambda sentence: sum(w in text.normalise(sentence) for w in words)  # noqa: E731
+        if held(title) <= held(hits[0].passage.text):
+            return None
+        quotes = (Quote(title, title, "标题", 0, hits[0].score, title, article_id=hits[0].passage.article,
+                        answer=answer_types.spans(kind, title, question.question)), _quote(hits[0]))
+        return Answer(question.typed, True, quotes, reply_text(quotes), article_id=hits[0].passage.article)
 
     def _lacks_attribute(self, question: text.Message, hits: list[Hit]) -> bool:
         """Whether the report of the best passage plainly lacks the attribute asked ("坐火车去上海要多久"
