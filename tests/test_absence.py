@@ -23,6 +23,7 @@ REPORT = ("记者从某市了解到，张三1975年出生，现任某公司总�
     ("某市的GDP是多少", ["公司去年营收3亿元"], "地区生产总值"),
     ("员工受伤能赔多少钱", ["员工共有800余人"], "赔偿"),
     ("从某市坐火车去省城要多久", ["员工共有800余人"], "路上要多久"),   # a count is no journey's time
+    ("推荐一家某市的餐馆", ["员工共有800余人"], "推荐或评价"),
 ])
 def test_what_is_missing_is_named(question, closest, missing):
     assert lacking(question, closest, REPORT) == missing

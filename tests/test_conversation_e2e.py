@@ -142,3 +142,13 @@ def test_a_figure_only_the_title_gives_is_quoted_from_the_title(tmp_path):
                                                              stdin=asked).stdout.splitlines()]
     assert "300余人" in rescued["quotes"][0]["text"] and rescued["quotes"][0]["section"] == "标题"
     assert "12辆消防车" in trucks["quotes"][0]["text"]   # the body's own figure stays the answer
+
+
+def test_a_recommendation_asked_of_a_report_that_gives_none_is_refused_saying_so(tmp_path):
+    report = tmp_path / "fair.txt"
+    report.write_text("某县举办招商推介会\n\n本报讯 8月1日，某县举办招商推介会，推介当地海洋食品等重点产业，签约项目12个。\n",
+                      encoding="utf-8")
+    assert run_cli("index", report, "--index-dir", tmp_path / "index").returncode == 0
+    line = json.dumps({"question": "推荐一家当地的饭店", "conversation": "c"}, ensure_ascii=False)
+    answer = json.loads(run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index", stdin=line + "\n").stdout)
+    assert answer["kind"] == "refusal" and "推荐或评价" in answer["reply"].split("。")[0]

@@ -24,6 +24,9 @@ _ATTRIBUTES = (
     (r"身高|多高", r"身高|米|cm|厘米|公分", "身高"),
     (r"体重|多重", r"体重|公斤|千克|斤|吨|克", "重量"),
     (r"天气|气温|温度|下雨|下雪", r"天气|气温|温度|℃|摄氏度|雨|雪|晴|阴天|多云|风力", "天气"),
+    # A recommendation or an opinion asked of the bot is answered only by a report that gives one.
+    (r"推荐|哪家好|哪个好|哪家最好|值不值得|值得去吗|好不好吃|好不好玩|你觉得|你认为|你建议",
+     r"推荐|建议|值得|口碑|好评|首选|不妨", "推荐或评价"),
     # How long a journey takes is said in hours or minutes of a way of travelling, not any count.
     (r"(?:坐|乘|搭|开)(?:火车|高铁|动车|飞机|汽车|大巴|客车|地铁|轮渡|船).{0,8}(?:多久|多长时间|几个?小时|多少分钟)|"
      r"(?:高铁|火车|动车|飞机|航班|车程|大巴|客车|地铁).{0,8}(?:多久|多长时间|几个?小时|多少分钟)",

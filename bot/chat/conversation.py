@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Protocol
 
-from bot.chat import about, followup, homophones, intent, spoken, stories
+from bot.chat import about, absence, followup, homophones, intent, spoken, stories
 from bot.chat.answer import Answer, Answerer, QuestionError, Quote, read_question, reply_text
 from index.language import text
 from index.sources.article import Article
@@ -281,6 +281,8 @@ class Conversations:
         written words, when already made."""
         one_report = self._one_report(scope)
         written = written or self._in_written_words(question, scope)
+        if absence.attribute(question.question) and not absence.attribute(written.question):
+            written = question   # "推荐" put in the report's "推介" no longer asks what it asked
         if written is question:
             return self.answerer.ask(question, scope, one_report)
         answer = self.answerer.ask(written, scope, one_report)
