@@ -24,6 +24,7 @@ REPORT = ("记者从某市了解到，张三1975年出生，现任某公司总�
     ("员工受伤能赔多少钱", ["员工共有800余人"], "赔偿"),
     ("从某市坐火车去省城要多久", ["员工共有800余人"], "路上要多久"),   # a count is no journey's time
     ("推荐一家某市的餐馆", ["员工共有800余人"], "推荐或评价"),
+    ("公司一年卖多少斤", ["公司去年营收3亿元"], "重量"),               # the report gives money, not weight
 ])
 def test_what_is_missing_is_named(question, closest, missing):
     assert lacking(question, closest, REPORT) == missing
@@ -62,3 +63,10 @@ def test_the_reply_names_who_the_report_mentions_and_what_it_does_not_say():
 def test_a_fee_is_missing_only_from_a_report_that_names_no_money():
     assert lacking("参观要交钱吗", ["新工厂将于明年3月投产"], "新工厂将于明年3月投产。") == "费用"
     assert lacking("参观要交钱吗", ["新工厂将于明年3月投产"], REPORT) == ""   # 3亿元: money is named
+
+
+def test_what_comes_after_the_report_is_told_only_by_a_report_that_looks_ahead():
+    past = "8月1日，某县举办了第三届荷花节，共接待游客2万人次。"
+    assert lacking("下一届荷花节啥时候办", ["8月1日，某县举办了第三届荷花节"], past) == "以后的安排"
+    ahead = past + "主办方表示，第四届荷花节将于明年7月举办。"
+    assert lacking("下一届荷花节啥时候办", ["8月1日，某县举办了第三届荷花节"], ahead) == ""
