@@ -194,15 +194,17 @@ def test_a_library_conversation_follows_the_story_the_reader_names(tmp_path):
                       "insights: {enabled: false}\n", encoding="utf-8")
     assert run_cli("--config", config, "index").returncode == 0
     turns = ["清水镇图书馆那个，晚上开到几点", "馆长叫啥", "面积多大",
-             "对了，巴黎办人工智能峰会那个，在哪儿办", "预计多少人参加", "换一篇"]
+             "对了，巴黎办人工智能峰会那个，在哪儿办", "预计多少人参加", "换一篇",
+             "AI那个，马克龙说了啥"]   # a reference in words no report uses; the question names the report
     asked = "".join(json.dumps({"conversation": "c", "question": q}, ensure_ascii=False) + "\n" for q in turns)
     done = run_cli("--config", config, "ask", "--jsonl", stdin=asked)
     assert done.returncode == 0, done.stderr
     replies = [json.loads(line) for line in done.stdout.splitlines()]
-    first, keeper, area, switch, count, another = (r["reply"] for r in replies)
+    first, keeper, area, switch, count, another, named_by_question = (r["reply"] for r in replies)
     assert "九点" in first and "（说的是《清水镇图书馆" in first
     assert "陈建国" in keeper and "说的是" not in keeper
     assert "3200平方米" in area and "说的是" not in area
     assert "大皇宫" in switch and "（说的是《" in switch and "清水" not in switch
     assert "1000名代表" in count and "说的是" not in count
     assert replies[5]["kind"] == "overview" and "最近的报道" in another
+    assert "（说的是《" in named_by_question and "马克龙" in named_by_question and "没有找到" not in named_by_question

@@ -122,3 +122,13 @@ def test_a_report_passing_on_another_outlets_news_says_whose_it_was():
     assert answer.quotes[-1].answer == ("《华尔街日报》",)
     plain = parse_article("新华社北京2月24日电（记者于佳欣）记者24日从商务部获悉，消费增长。\n\n后续。", "x")
     assert "报道援引" not in about.metadata([plain], "source").reply
+
+
+@pytest.mark.parametrize("report, title", [
+    ("@中国天气 7月29日消息，受台风“杜苏芮”影响，昨天08时-今天08时，福建中部和北部以及沿海地区普遍出现了大到暴雨，部分地区大暴雨。",
+     "福建中部和北部以及沿海地区普遍出现了大到暴雨"),
+    ("央视网消息：据农业农村部网站消息，8—9月是秋粮作物产量形成的重要时节，也是病虫发生和防控的关键时期。",
+     "8—9月是秋粮作物产量形成的重要时节"),
+])
+def test_an_untitled_report_is_not_titled_by_who_passed_it_on_or_by_its_circumstances(report, title):
+    assert parse_article(report, "w").title == title

@@ -162,6 +162,12 @@ class Conversations:
                     return _Story(memory, message, answer=about.overview([article]))
                 return self._in_story(article, text.Message.of(parts.question), memory, now, other,
                                       text.Message.of(f"{parts.reference}，{parts.question}"))
+            # The reference in words no report uses ("画展" for a "国画与陶瓷艺术展"): the
+            # question may still name the report ("…，孙海宁是干啥的").
+            best, other = self._stories.chosen(message.normal)
+            if best is not None:
+                return self._in_story(self.articles[best.article], text.Message.of(parts.question), memory, now, other,
+                                      text.Message.of(f"{parts.reference}，{parts.question}"))
             if self._stories.unknown(parts.reference):   # a story none of the reports tells
                 return _Story(memory, message, answer=Answer(
                     message.typed, False, (), f"没有找到讲“{parts.reference}”的报道。", kind="refusal",

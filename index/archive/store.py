@@ -44,8 +44,9 @@ from index.encode.onnx_encoder import file_sha256 as _file_sha256
 # 2: passages are embedded together with their article title; 3: files' sha256 in the manifest;
 # 4: the ONNX encoder lives in the index; 5: news reports' metadata (dateline place, source lines in
 # parts), the kinds of answer each passage holds; 6: a decade of birth ("90后") is a kind, a title's
-# words are not the sentence's
-FORMAT = 6
+# words are not the sentence's; 7: an untitled report's title leaves out who passed the news on and
+# the scene-setting clauses
+FORMAT = 7
 ENCODER_DIR = "encoder"
 SOURCES_DIR = "sources"
 DENSE_PASSAGES = "dense_passages.npy"

@@ -108,6 +108,12 @@ _SOURCE_INLINE = re.compile(r"[（(]?\s*(?P<line>来源[:：]\s*[^\s（）()。�
 _END_MARK = re.compile(r"\s*[（(【\[]完[）)】\]]\s*$")
 # The formula that opens many reports before the news itself: "记者9日从中国科学院紫金山天文台获悉，".
 _FORMULA = re.compile(r"^(?:记者|本报记者)?[^，,。]{0,30}?(?:获悉|了解到|得知|获知|悉)[，,：:]")
+# Who passed the news on, before the news itself: "@中国天气 7月29日消息，", "央视网消息：",
+# "据农业农村部网站消息，", "综合台湾媒体报道，". Not a title's words.
+_PASSED_ON = re.compile(r"^(?:@\S+\s*|[^，,。：:“”]{0,12}?(?:消息|讯)\s*[：:，,]\s*|"
+                        r"(?:据|综合)[^，,。：:“”]{1,20}?(?:消息|报道|通报)\s*[，,：:]\s*)")
+# A clause that only sets the scene of the news: its cause ("受台风影响") or its time ("昨天08时-今天08时").
+_CIRCUMSTANCE = re.compile(r"受.{1,20}影响|(?:由于|随着).{1,20}|[^，,]{0,14}?(?:\d{1,2}时|以来|期间)")
 # A reprint's first line: "原标题：TikTok将在美国推出电子商务中新网北京7月26日电 …".
 _ORIGINAL_TITLE = re.compile(r"^原标题\s*[:：]\s*")
 # A photo credit ending a caption that runs into the report: "…示意图。图片来源：大阪大学".
@@ -288,12 +294,17 @@ def _fallback_title(article_id: str, first_line: str) -> str:
         return article_id
     sentences = _pieces(_SENTENCE, first_line)
     sentences[0] = _after_dateline(sentences[0])
+    while _PASSED_ON.match(sentences[0]) and _PASSED_ON.match(sentences[0]).end():
+        sentences[0] = sentences[0][_PASSED_ON.match(sentences[0]).end():]
     # A lead that asks a question ("当国画艺术与陶瓷艺术进行碰撞，将会展现出怎样…？") is a hook, not news.
     news = [t for t in sentences[:3] if not re.search(r"[？?]$", t)] or sentences
     sentence = _FORMULA.sub("", news[0], count=1)
     sentence = re.sub(r"^[^，,]{0,12}?\d{1,2}(?:月\d{1,2}日|日)(?:[上下晚]午|晚间?|凌晨)?[，,]", "", sentence)
     sentence = sentence.strip(" ：:。")
-    clause = re.split(r"[，,；;]", sentence)[0]
+    clauses = re.split(r"[，,；;]", sentence)
+    while len(clauses) > 1 and _CIRCUMSTANCE.fullmatch(clauses[0]):
+        clauses.pop(0)   # "受台风“杜苏芮”影响，昨天08时-今天08时，福建…出现了大到暴雨": the news comes after
+    clause = clauses[0]
     if len(sentence) > 30 and len(clause) >= 8:
         sentence = clause   # the report's first clause names its subject: "法国总统马克龙16日在巴黎宣布"
     return sentence if len(sentence) <= 30 else sentence[:30] + "…"
