@@ -86,40 +86,37 @@ def test_a_question_nothing_plainly_missing_from_gets_the_closest_sentence_said_
     assert "农村学校" in answer["quotes"][0]["text"]
 
 
+def _conversation_about(report_text: str, questions, folder) -> list[dict]:
+    """The replies to one conversation (questions in order) about a report made for the test."""
+    report = folder / "report.txt"
+    report.write_text(report_text, encoding="utf-8")
+    assert run_cli("index", report, "--index-dir", folder / "index").returncode == 0
+    asked = "".join(json.dumps({"question": q, "conversation": "c"}, ensure_ascii=False) + "\n" for q in questions)
+    done = run_cli("ask", "--jsonl", "--index-dir", folder / "index", stdin=asked)
+    return [json.loads(line) for line in done.stdout.splitlines()]
+
+
 def test_why_after_an_answer_told_as_a_consequence_quotes_the_sentence_before(tmp_path):
-    report = tmp_path / "trial.txt"
-    report.write_text("两名贪官在美国受审\n\n本报讯 两人在国内贪污后把赃款转到美国。这两个人用了外地赌场洗钱。"
-                      "所以，最后都是在赌场所在的州被联邦法院审判。\n\n两人后来都被判了刑。\n", encoding="utf-8")
-    assert run_cli("index", report, "--index-dir", tmp_path / "index").returncode == 0
-    asked = "".join(json.dumps({"question": q, "conversation": "c"}, ensure_ascii=False) + "\n"
-                    for q in ("他们最后在哪儿被审判的", "为啥是那儿"))
-    replies = [json.loads(line) for line in run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index",
-                                                    stdin=asked).stdout.splitlines()]
+    replies = _conversation_about("两名贪官在美国受审\n\n本报讯 两人在国内贪污后把赃款转到美国。这两个人用了外地赌场洗钱。"
+                                  "所以，最后都是在赌场所在的州被联邦法院审判。\n\n两人后来都被判了刑。\n",
+                                  ("他们最后在哪儿被审判的", "为啥是那儿"), tmp_path)
     assert "所以，最后都是在赌场所在的州" in replies[0]["reply"]
     assert replies[1]["quotes"][0]["text"] == "这两个人用了外地赌场洗钱。"
 
 
 def test_a_sentence_going_on_by_a_pronoun_is_quoted_with_the_one_it_refers_to(tmp_path):
-    report = tmp_path / "stars.txt"
-    report.write_text("夏夜星空迎来观赏期\n\n本报讯 八月的夜晚最适合观赏银河。在西方文化中，织女星所在的天琴座也是充满浪漫气息的星座。"
-                      "它是希腊神话人物俄耳甫斯手中七弦琴的化身。\n\n月中起还能看到流星雨。\n", encoding="utf-8")
-    assert run_cli("index", report, "--index-dir", tmp_path / "index").returncode == 0
-    asked = json.dumps({"question": "天琴座在西方有什么传说", "conversation": "c"}, ensure_ascii=False) + "\n"
-    answer = json.loads(run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index", stdin=asked).stdout)
+    [answer] = _conversation_about("夏夜星空迎来观赏期\n\n本报讯 八月的夜晚最适合观赏银河。在西方文化中，织女星所在的天琴座也是"
+                                   "充满浪漫气息的星座。它是希腊神话人物俄耳甫斯手中七弦琴的化身。\n\n月中起还能看到流星雨。\n",
+                                   ("天琴座在西方有什么传说",), tmp_path)
     assert "天琴座也是充满浪漫气息的星座。它是希腊神话人物俄耳甫斯手中七弦琴的化身。" in answer["quotes"][0]["text"]
 
 
 def test_more_after_someones_words_is_what_they_say_next(tmp_path):
-    report = tmp_path / "awards.txt"
-    report.write_text("社区表彰优秀学子\n\n本报讯 8月14日，社区举办优秀学子表彰活动，学子和家长代表50余人参加。"
-                      "社区书记张明德对学子提出了几点希望：“一是孝顺，二是感恩，三是奋斗。”学子们也纷纷表示，一定不辜负社区的希望。"
-                      "家长们希望孩子们在大学里好好学习。最后张明德表示，知识改变命运，教育成就未来。"
-                      "下一步，社区将继续做好对学子的教育帮扶。\n", encoding="utf-8")
-    assert run_cli("index", report, "--index-dir", tmp_path / "index").returncode == 0
-    asked = "".join(json.dumps({"question": q, "conversation": "c"}, ensure_ascii=False) + "\n"
-                    for q in ("社区书记对学子提了啥希望", "还有呢"))
-    replies = [json.loads(line) for line in run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index",
-                                                    stdin=asked).stdout.splitlines()]
+    replies = _conversation_about("社区表彰优秀学子\n\n本报讯 8月14日，社区举办优秀学子表彰活动，学子和家长代表50余人参加。"
+                                  "社区书记张明德对学子提出了几点希望：“一是孝顺，二是感恩，三是奋斗。”学子们也纷纷表示，"
+                                  "一定不辜负社区的希望。家长们希望孩子们在大学里好好学习。最后张明德表示，知识改变命运，"
+                                  "教育成就未来。下一步，社区将继续做好对学子的教育帮扶。\n",
+                                  ("社区书记对学子提了啥希望", "还有呢"), tmp_path)
     assert "一是孝顺" in replies[0]["quotes"][0]["text"]
     assert "知识改变命运" in replies[1]["quotes"][0]["text"]
 
@@ -132,23 +129,14 @@ def test_a_name_typed_with_a_homophone_is_answered_as_the_reports_and_the_reply_
 
 
 def test_a_figure_only_the_title_gives_is_quoted_from_the_title(tmp_path):
-    report = tmp_path / "flood.txt"
-    report.write_text("暴雨引发山洪 消防连夜救出被困群众300余人\n\n本报讯 8月1日夜间，某县遭遇强降雨，多个村庄被洪水围困。\n\n"
-                      "接到报警后，县消防救援大队出动12辆消防车赶赴现场，连夜转移被困群众。\n", encoding="utf-8")
-    assert run_cli("index", report, "--index-dir", tmp_path / "index").returncode == 0
-    asked = "".join(json.dumps({"question": q, "conversation": "c"}, ensure_ascii=False) + "\n"
-                    for q in ("一共救了多少人", "出动了几辆消防车"))
-    rescued, trucks = [json.loads(line) for line in run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index",
-                                                             stdin=asked).stdout.splitlines()]
+    rescued, trucks = _conversation_about("暴雨引发山洪 消防连夜救出被困群众300余人\n\n本报讯 8月1日夜间，某县遭遇强降雨，"
+                                          "多个村庄被洪水围困。\n\n接到报警后，县消防救援大队出动12辆消防车赶赴现场，"
+                                          "连夜转移被困群众。\n", ("一共救了多少人", "出动了几辆消防车"), tmp_path)
     assert "300余人" in rescued["quotes"][0]["text"] and rescued["quotes"][0]["section"] == "标题"
     assert "12辆消防车" in trucks["quotes"][0]["text"]   # the body's own figure stays the answer
 
 
 def test_a_recommendation_asked_of_a_report_that_gives_none_is_refused_saying_so(tmp_path):
-    report = tmp_path / "fair.txt"
-    report.write_text("某县举办招商推介会\n\n本报讯 8月1日，某县举办招商推介会，推介当地海洋食品等重点产业，签约项目12个。\n",
-                      encoding="utf-8")
-    assert run_cli("index", report, "--index-dir", tmp_path / "index").returncode == 0
-    line = json.dumps({"question": "推荐一家当地的饭店", "conversation": "c"}, ensure_ascii=False)
-    answer = json.loads(run_cli("ask", "--jsonl", "--index-dir", tmp_path / "index", stdin=line + "\n").stdout)
+    [answer] = _conversation_about("某县举办招商推介会\n\n本报讯 8月1日，某县举办招商推介会，推介当地海洋食品等重点产业，"
+                                   "签约项目12个。\n", ("推荐一家当地的饭店",), tmp_path)
     assert answer["kind"] == "refusal" and "推荐或评价" in answer["reply"].split("。")[0]
