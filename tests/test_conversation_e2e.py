@@ -140,3 +140,10 @@ def test_a_recommendation_asked_of_a_report_that_gives_none_is_refused_saying_so
     [answer] = _conversation_about("某县举办招商推介会\n\n本报讯 8月1日，某县举办招商推介会，推介当地海洋食品等重点产业，"
                                    "签约项目12个。\n", ("推荐一家当地的饭店",), tmp_path)
     assert answer["kind"] == "refusal" and "推荐或评价" in answer["reply"].split("。")[0]
+
+
+def test_when_someone_came_is_answered_by_a_time_counted_back_in_a_sentence_that_says_he(tmp_path):
+    [answer] = _conversation_about("台胞在长春安家\n\n本报讯 台胞周冠廷说话依旧保持着很浓的闽南口音。"
+                                   "周冠廷说，自己早年从事汽车行业，曾在北京、宁波等地工作生活。8年前，他和妻子决定在长春安家，"
+                                   "做起了餐饮行业。如今周冠廷的餐馆已有3家分店。\n", ("周冠廷哪年来的长春",), tmp_path)
+    assert answer["quotes"][0]["text"].startswith("8年前，他和妻子决定在长春安家")

@@ -93,6 +93,7 @@ def test_what_kind_of_answer_a_question_wants(question, kind):
     ("师承国画大师齐白石先生的弟子韩不言先生。", "person", "韩不言"),
     ("首当其冲的是《反勒索及受贿组织法》。", "work", "《反勒索及受贿组织法》"),
     ("“90”后干部李明老练了许多。", "generation", "90"),
+    ("8年前，他和妻子决定在长春安家。", "date", "8年前"),    # "哪年来的": a point in time, counted back
 ])
 def test_a_sentence_holds_the_kind_and_says_which_words(sentence, kind, answer):
     assert answer_types.holds(sentence) & answer_types.BIT[kind]

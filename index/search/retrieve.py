@@ -231,7 +231,7 @@ class Searcher:
         dense = self.view.passage_similarity(q_vec, candidates)
         dense_section = self.view.section_similarity(q_vec, sections)
         rel = lambda a, b: a / b.max() if b.max() > 0 else np.zeros_like(a)  # noqa: E731
-        texts = self._passages.texts(candidates)
+        texts = self._with_antecedents(candidates, self._passages.texts(candidates))
         words, weights = [w for w, _ in query.topic], np.array([w for _, w in query.topic], dtype=np.float64)
         bigrams, trigrams = sorted(query.grams[0]), sorted(query.grams[1])
         # Which of the question's words and n-grams each candidate contains: one pass, every feature
@@ -253,6 +253,22 @@ class Searcher:
             *self._local_cover(words + bigrams, len(words), candidates, present[:len(words) + len(bigrams)]).T,
         ])
         return rows.astype(np.float32)
+
+    def _with_antecedents(self, candidates: np.ndarray, texts: list[str]) -> list[str]:
+        """A sentence that opens with 他/她 ("8年前，他和妻子决定在长春安家") is about the person the
+        sentence before it in its paragraph names: for the words it shares with a question, it
+        holds that name too."""
+        passages = self.index.passages
+        for i, number in enumerate(candidates):
+            passage = passages[number]
+            if number == 0 or not _OPENS_WITH_HE.match(texts[i]):
+                continue
+            before = passages[number - 1]
+            if (before.article, before.section_no, before.paragraph) == (passage.article, passage.section_no, passage.paragraph):
+                names = answer_types.honoured_names(before.text) or answer_types.person_names(before.text)
+                if names:
+                    texts[i] = names[-1] + texts[i]
+        return texts
 
     def _local_cover(self, terms: list[str], n_words: int, candidates: np.ndarray, present: np.ndarray) -> np.ndarray:
         """Coverage of the question's words and bigrams, each weighted by how rare it is *within the
@@ -314,6 +330,9 @@ class Searcher:
 
 _HAN_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 _ASKING = re.compile(r"多少|什么|哪|谁|几|怎|何|啥")
+
+
+_OPENS_WITH_HE = re.compile(r"^[^，,。]{0,8}?[，,]?(?:他|她)(?!们)")
 
 
 def _focus(question: str, topic: list[tuple[str, float]]) -> str:
