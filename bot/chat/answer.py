@@ -166,9 +166,7 @@ class Answerer:
         title = hits[0].passage.title if hits else ""
         if kind not in answer_types.RANKED or not title or answer_types.matches(kind, answer_types.holds(title)) <= 0:
             return None
-        words = text.content_words(question.question)
-        held = lambda sentence: sum(w in text.normalise(sentence) for w in words)  # noqa: E731
-        if held(title) <= held(hits[0].passage.text):
+        if words_held(question, title) <= words_held(question, hits[0].passage.text):
             return None
         quotes = (Quote(title, title, "标题", 0, hits[0].score, title, article_id=hits[0].passage.article,
                         answer=answer_types.spans(kind, title, question.question)), _quote(hits[0]))
@@ -436,6 +434,12 @@ def _quote(hit: Hit) -> Quote:
     p = hit.passage
     return Quote(p.text, p.title, p.section, p.paragraph, hit.score, p.context, hit.matched,
                  p.article, p.section_no, hit.number, hit.answer)
+
+
+def words_held(question: text.Message, sentence: str) -> int:
+    """How many of the question's content words a sentence holds."""
+    sentence = text.normalise(sentence)
+    return sum(word in sentence for word in text.content_words(question.question))
 
 
 def citation(quote: Quote) -> str:

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Protocol
 
 from bot.chat import about, absence, followup, homophones, intent, spoken, stories
-from bot.chat.answer import Answer, Answerer, QuestionError, Quote, read_question, reply_text
+from bot.chat.answer import Answer, Answerer, QuestionError, Quote, read_question, reply_text, words_held
 from index.language import text
 from index.sources.article import Article
 
@@ -156,17 +156,15 @@ class Conversations:
         parts = stories.split(message.normal)
         if parts.reference:
             best, other = self._stories.chosen(parts.reference)
+            if best is None:
+                # The reference in words no report uses ("画展" for a "国画与陶瓷艺术展"): the
+                # question may still name the report ("…，孙海宁是干啥的").
+                best, other = self._stories.chosen(message.normal)
             if best is not None:
                 article = self.articles[best.article]
                 if not parts.question:   # the story named, nothing asked: what it is about
                     return _Story(memory, message, answer=about.overview([article]))
                 return self._in_story(article, text.Message.of(parts.question), memory, now, other,
-                                      text.Message.of(f"{parts.reference}，{parts.question}"))
-            # The reference in words no report uses ("画展" for a "国画与陶瓷艺术展"): the
-            # question may still name the report ("…，孙海宁是干啥的").
-            best, other = self._stories.chosen(message.normal)
-            if best is not None:
-                return self._in_story(self.articles[best.article], text.Message.of(parts.question), memory, now, other,
                                       text.Message.of(f"{parts.reference}，{parts.question}"))
             if self._stories.unknown(parts.reference):   # a story none of the reports tells
                 return _Story(memory, message, answer=Answer(
@@ -535,9 +533,7 @@ def _found_nothing_of_its_own(alone: Answer, question: text.Message, with_refere
     the sentence that names the story. "啥时候推出" has no subject of its own: the story gives it."""
     if not alone.quotes or not with_reference.quotes:
         return True
-    own = text.content_words(question.question)
-    held = lambda quote: sum(w in text.normalise(quote.text) for w in own)  # noqa: E731
-    return held(with_reference.quotes[0]) >= held(alone.quotes[0])
+    return words_held(question, with_reference.quotes[0].text) >= words_held(question, alone.quotes[0].text)
 
 
 @dataclass(frozen=True)

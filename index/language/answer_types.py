@@ -99,7 +99,7 @@ def holds(text: str) -> int:
     title's, not the sentence's own facts: "《八年追诉始末》" gives no span of time, only a work."""
     untitled = re.sub(_TITLE, "《》", text)
     flags = sum(BIT[kind] for kind, pattern in _HOLDS.items() if pattern.search(text if kind == "work" else untitled))
-    if _names(text):
+    if person_names(text):
         flags |= BIT["person"]
     return flags
 
@@ -129,7 +129,7 @@ def spans(kind: str, text: str, asked: str = "") -> tuple[str, ...]:
     if not kind:
         return ()
     pattern = _SPANS.get(kind, _HOLDS.get(kind))
-    found = _names(text) if kind == "person" else [m.group() for m in pattern.finditer(text)]
+    found = person_names(text) if kind == "person" else [m.group() for m in pattern.finditer(text)]
     if kind in ("amount", "percent") and not found:   # the number, when its unit is elsewhere
         found = [m.group() for m in re.finditer(r"\d+(?:\.\d+)?\s*[亿万千百]*", text)]
     return tuple(dict.fromkeys(f for f in found if f.strip() and f not in asked))
@@ -142,11 +142,6 @@ def honoured_names(text: str) -> list[str]:
 
 
 def person_names(text: str) -> list[str]:
-    """The names of people a sentence gives (see _names)."""
-    return _names(text)
-
-
-def _names(text: str) -> list[str]:
     """Person names: before an honorific or a verb of saying, or a word of two or three characters
     jieba does not know that starts with a common surname."""
     names = honoured_names(text)

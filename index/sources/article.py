@@ -138,18 +138,22 @@ _DEBRIS = re.compile(r"发表回复|发表评论|立即查看|了解详情|版�
                      r"关注我们|联系我们|copyright|©|»|订购|返回顶部|网站地图|举报")
 
 
-def load_article(path: str | Path) -> Article:
-    """Read and parse one article file. Raises ArticleError when it cannot be used."""
-    path = Path(path)
+def read_text_file(path: Path) -> str:
+    """A text article's file, decoded. Raises ArticleError when it cannot be read or is no text."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ArticleError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
-        text = decode(raw)
+        return decode(raw)
     except DecodeError as exc:
         raise ArticleError(f"{path} is not a text article ({exc})") from None
-    article = parse_article(text, article_id=path.stem, path=str(path.resolve()))
+
+
+def load_article(path: str | Path) -> Article:
+    """Read and parse one article file. Raises ArticleError when it cannot be used."""
+    path = Path(path)
+    article = parse_article(read_text_file(path), article_id=path.stem, path=str(path.resolve()))
     if not article.sections:
         raise ArticleError(f"{path} holds no article text")
     return article

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from index.sources.article import Article, ArticleError, load_article, parse_article, text_sha256
+from index.sources.article import Article, ArticleError, load_article, parse_article, read_text_file, text_sha256
 from index.sources.decode import DecodeError, decode
 from index.sources.fetch import FetchError, FetchLimits, fetch
 
@@ -64,12 +64,7 @@ def source_sha256(path: Path) -> str:
     """The sha256 an article made from this file records (Article.sha256). A text file is only
     read and decoded, not parsed: checking a library of thousands for edits reads each one."""
     if path.suffix.lower() in TEXT_SUFFIXES or not path.suffix:
-        try:
-            return text_sha256(decode(path.read_bytes()))
-        except OSError as exc:
-            raise ArticleError(f"cannot read {path}: {exc.strerror or exc}") from None
-        except DecodeError as exc:
-            raise ArticleError(f"{path} is not a text article ({exc})") from None
+        return text_sha256(read_text_file(path))
     return load_source(path)[0].sha256
 
 
