@@ -80,6 +80,9 @@ def test_a_part_heading_joins_its_subheading_and_doubled_captions_are_dropped():
     ("是哪家医院做的手术", "organisation"),
     ("这次展览的主题是什么", ""),
     ("她是几零后", "generation"),
+    ("之前都在哪些地方待过", "places"),
+    ("他在哪工作", "place"),
+    ("她觉得这种活动对孩子有啥好处", "opinion"),
 ])
 def test_what_kind_of_answer_a_question_wants(question, kind):
     assert answer_types.wanted(question) == kind
@@ -105,6 +108,16 @@ def test_a_sentence_without_the_kind_counts_against_it_where_the_kind_is_clear()
     assert answer_types.matches("date", flags) == -1.0 and answer_types.matches("amount", flags) == -1.0
     assert answer_types.matches("", flags) == 0.0
     assert answer_types.matches("place", flags) == 0.0   # too loose a detector to rank by
+
+
+def test_a_list_of_places_and_someones_words_are_kinds_that_only_ever_count_for_a_sentence():
+    listed = answer_types.holds("周冠廷说，自己曾在北京、宁波、南京、柳州等地工作生活。")
+    assert listed & answer_types.BIT["places"] and listed & answer_types.BIT["opinion"]
+    assert {"北京", "柳州"} <= set(answer_types.spans("places", "曾在北京、宁波、南京、柳州等地工作"))
+    assert not answer_types.holds("包括服装、电子产品和厨房用具等。") & answer_types.BIT["places"]
+    assert not answer_types.holds("他来长春已有8年。") & answer_types.BIT["places"]   # one place is no list
+    # A sentence without them still may answer ("去过北京"): they never count against it.
+    assert answer_types.matches("places", 0) == 0.0 and answer_types.matches("opinion", 0) == 0.0
 
 
 def test_a_titles_words_are_not_the_sentences_own_facts():

@@ -23,6 +23,21 @@ def test_a_camp_is_no_person_and_he_is_the_person_the_question_named():
     assert followup.rewrite("他哪年来的长春", previous) == "周冠廷哪年来的长春"
 
 
+def test_a_question_that_leaves_out_who_is_about_the_person_just_asked_about():
+    previous = followup.Previous(text.Message.of("周冠廷哪年来的长春"), "8年前，他和妻子决定在长春安家。")
+    assert followup.rewrite("之前都在哪些地方待过", previous) == "周冠廷之前都在哪些地方待过"
+    assert followup.rewrite("一共多少人", previous) == "一共多少人"         # no time or manner word first
+    assert followup.rewrite("都有谁去了", previous) == "都有谁去了"         # asks who: it names nobody
+    unnamed = followup.Previous(text.Message.of("画展在哪儿办的"), "展览在美术馆举办。")
+    assert followup.rewrite("之前办过几次", unnamed) == "之前办过几次"      # nobody was asked about
+
+
+def test_she_after_a_question_about_someones_mother_is_the_mother():
+    previous = followup.Previous(text.Message.of("高启硕妈妈以前去过大陆哪些地方"), "陈韦伟和孩子到访过浙江乌镇、福建漳州等地。")
+    assert followup.rewrite("她觉得这种活动有啥好处", previous) == "高启硕妈妈觉得这种活动有啥好处"
+    assert followup.rewrite("他觉得这种活动有啥好处", previous) == "高启硕觉得这种活动有啥好处"
+
+
 @pytest.mark.parametrize("message, event", [
     ("啥时候推出", True), ("在哪儿开幕", True),
     ("这篇什么时候发的", False), ("这条消息是从哪里发出的", False), ("这是哪天发布的", False),

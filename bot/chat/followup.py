@@ -37,6 +37,8 @@ _NAME_SUFFIX = r"(?:街道|社区|公司|集团|大学|学院|学校|医院|村|
 _FAMILY = "母亲|父亲|妻子|丈夫|儿子|女儿|哥哥|姐姐|弟弟|妹妹"
 _KIN = r"(?:的)?(?:" + _FAMILY + r"|老婆|老公|媳妇|妈妈|爸爸|老妈|老爸|妈|爸)"
 # "高某的母亲", "高某的老师": a person asked about by relation to someone named.
+_FEMALE_KIN = "母亲|妻子|女儿|姐姐|妹妹|奶奶|外婆|老婆|媳妇|妈妈|老妈|妈"
+_MALE_KIN = "父亲|丈夫|儿子|哥哥|弟弟|爷爷|外公|老公|爸爸|老爸|爸"
 _RELATIVE = re.compile(r"(?P<owner>[\u4e00-\u9fff]{2,4}?)的?(?P<relation>" + _FAMILY +
                        r"|爷爷|奶奶|外公|外婆|老师|师父|师傅|徒弟|学生)")
 _QUESTION_WORD = re.compile(r"谁|什么|哪|几|多少|怎|何|吗|是否|为啥|啥|多大|多长|多久")
@@ -76,7 +78,7 @@ def rewrite(message: text.Message | str, previous: Previous) -> str:
     masked = _NOT_PRONOUN.sub(lambda x: "□" * len(x.group()), m)
     person = _PERSON.search(masked)
     if person:
-        name = _person_of(previous)
+        name = _relative_by_gender(person.group(), previous.question.typed) or _person_of(previous)
         if not name:
             return m
         m = m[:person.start()] + name + m[person.end():]
@@ -94,7 +96,25 @@ def rewrite(message: text.Message | str, previous: Previous) -> str:
     ellipsis = _ELLIPSIS.match(m)
     if ellipsis and _is_ellipsis(m, ellipsis.group("topic")):
         return _substitute(ellipsis.group("topic"), previous.question.typed) or m
+    if _drops_subject(m) and person_names(previous.question.typed):
+        return _person_of(previous) + m   # "之前都在哪些地方待过", said of the person just asked about
     return m
+
+
+def _relative_by_gender(pronoun: str, previous_question: str) -> str:
+    """"她" after "他妈妈去过哪些地方" is the mother, not the boy: the relative the previous question
+    asked about when the pronoun has the relative's gender ("高启硕妈妈"); "" otherwise."""
+    kin = _FEMALE_KIN if pronoun.startswith("她") else _MALE_KIN
+    asked = re.search(r"(?P<owner>[\u4e00-\u9fff]{2,4}?)的?(?:" + kin + ")", previous_question)
+    return asked.group() if asked and person_names(asked.group("owner")) else ""
+
+
+def _drops_subject(message: str) -> bool:
+    """"之前都在哪些地方待过", "后来干啥去了": a question that opens with when or how often, leaving
+    out who, as a reader does when going on about the same person. Not one asking who."""
+    words = text.tagged(message)
+    return len(message) >= 4 and bool(words) and (words[0].flag in ("d", "t") or words[0].flag == "f" and len(words[0].word) == 2) \
+        and _QUESTION_WORD.search(message) is not None and not re.search(r"谁|哪位|什么人", message)
 
 
 def relative_named(question: str, article: str) -> str:

@@ -12,22 +12,27 @@ from __future__ import annotations
 import re
 
 import jieba
+
+from index.language.text import word_tag
 import numpy as np
 
 KINDS = ("number", "amount", "percent", "date", "duration", "person", "place", "organisation", "cause", "work",
-         "generation")
+         "generation", "places", "opinion")
 BIT = {kind: 1 << n for n, kind in enumerate(KINDS)}
 # Kinds whose presence is clear enough to rank by: a number, a date or a title is there or not.
 # Most sentences of a news report name a person, a place or a body somewhere, and a cause can be
 # given without a word for it: ranking on those cost hit@1 on CMRC and DRCD. They still say which
 # words to show in bold.
-RANKED = frozenset({"number", "amount", "percent", "date", "duration", "work", "generation"})
+RANKED = frozenset({"number", "amount", "percent", "date", "duration", "work", "generation", "places", "opinion"})
 
 # ---- what a question wants (checked in this order: the first that matches decides) --------------
 _WANTS = [
     ("cause", r"为什么|为何|为啥|什么原因|啥原因|原因是|怎么会|何故|咋(?:这么|那么)|凭什么"),
     # "几零后": the decade a person was born in, said as "90后" / "八零后", not any number.
     ("generation", r"[几多][零〇0]后|几几后|哪个年代(?:的人|出生|生)"),
+    # "都去过哪些地方": several places, which a report lists ("北京、宁波、南京等地"), not any place.
+    ("places", r"哪些(?:地方|城市|国家|省份?|地区|县|区|市|镇|村)|哪几个(?:地方|城市|国家|省份?|地区)|哪几[省市国地]|"
+               r"(?:都|还)(?:去|到|在|跑)(?:过|了)?哪(?:些|儿|里)"),
     ("date", r"什么时候|何时|哪一?年|哪一?天|几月|几号|何年|哪个月|日期|年份|哪个朝代|年代|几点|到哪天|哪一日|什么日子|多会儿"),
     ("duration", r"多久|多长时间|多少年|几年|多少天|几天|多少个?月|几个月|多少个?小时|几个?小时|多少分钟|几分钟|多少岁|几岁|多大岁数|多大年纪"),
     ("amount", r"多少钱|多少元|多少块|价格|价钱|售价|票价|花了多少|卖了多少|收入多少|金额|多少资金|多少经费|多贵|贵了多少|便宜了多少|"
@@ -35,6 +40,8 @@ _WANTS = [
                r"(?:是|有|为|达到?|共|一共)?多少"),
     ("percent", r"百分之|百分比|比例|增长了多少|下降了多少|多了多少|少了多少|增幅|涨幅|降幅|占比|几成|比.{0,8}多了多少"),
     ("number", r"多少|几|多大|多高|多长|多重|多远|多快|多深|多宽|第几|数量|人数|几何"),
+    # "她觉得这种活动有啥好处": what someone thinks, which a report gives as their words ("她说，…").
+    ("opinion", r"觉得|认为|怎么看|看法|感受|感想|心情|体会"),
     ("work", r"哪部|哪本|哪首|哪篇|什么书|什么法律|哪项法律|哪条法律|什么作品|什么电影|哪个节目"),
     ("person", r"谁|哪位|什么人|何人|哪个人|哪些人|叫什么名字|姓什么"),
     ("organisation", r"哪家|哪个(?:公司|单位|部门|机构|组织|学校|大学|医院|报社|媒体|银行|企业|团队|协会)|"
@@ -70,6 +77,7 @@ _HOLDS = {
     "cause": re.compile(r"因为|由于|原因|所以|因此|为了|导致|造成|之所以|原来|带动|得益于|受.{1,12}影响"),
     "work": re.compile(_TITLE),
     "generation": re.compile(r"(?<!\d)(?:[1-9]0|00)\s*[”\"’']?\s*后(?![来面续期果])|[五六七八九零〇][零〇]后(?![来面续期果])"),
+    "opinion": re.compile(r"(?:说|表示|认为|坦言|感慨|直言|觉得|感到|感叹|告诉记者)[，,：:]|[说道][：:]?“"),
     "organisation": re.compile(r"[\u4e00-\u9fff]{1,12}(?:公司|集团|大学|学院|学校|医院|银行|委员会|协会|学会|研究院|研究所|"
                                r"法院|检察院|政府|部|局|厅|署|办|社|台|报|馆|院|中心|基金会|联盟|组织)"),
     "place": re.compile(r"[\u4e00-\u9fff]{1,8}(?:省|市|县|区|镇|乡|村|州|国|岛|山|河|湖|江|海|路|街|港|湾|城|洲|岸)|"
@@ -101,7 +109,23 @@ def holds(text: str) -> int:
     flags = sum(BIT[kind] for kind, pattern in _HOLDS.items() if pattern.search(text if kind == "work" else untitled))
     if person_names(text):
         flags |= BIT["person"]
+    if _lists_places(untitled):
+        flags |= BIT["places"]
     return flags
+
+
+def _lists_places(text: str) -> bool:
+    """Whether a sentence lists places: two names of places on either side of an enumeration comma
+    ("北京、宁波", "浙江乌镇、福建漳州"), by jieba's tags (ns) or a place's ending (市, 县, 镇…)."""
+    if "、" not in text:
+        return False
+    words = list(jieba.cut(text))
+    return any(words[n] == "、" and _is_place(words[n - 1]) and _is_place(words[n + 1])
+               for n in range(1, len(words) - 1))
+
+
+def _is_place(word: str) -> bool:
+    return word_tag(word).startswith("ns") or _HOLDS["place"].fullmatch(word) is not None
 
 
 def holds_all(texts: list[str]) -> np.ndarray:
@@ -120,16 +144,23 @@ def matches(kind: str, flags: int) -> float:
         return 1.0
     if kind in ("percent", "duration") and flags & BIT["number"]:
         return 0.0   # "增长了多少" may be answered in people or tonnes, "多久" in a count of years
+    if kind in ("places", "opinion"):
+        return 0.0   # "去过哪些地方" may be answered by one place, "她觉得…" in the report's words
     return -1.0
 
 
 def spans(kind: str, text: str, asked: str = "") -> tuple[str, ...]:
     """The parts of a sentence that are of the kind asked for ("6780亿元", "8月13日", "韩不言"),
     leaving out what the question itself says: the words a reader's eye should find first."""
-    if not kind:
+    if not kind or kind == "opinion":   # someone's words are the answer whole
         return ()
     pattern = _SPANS.get(kind, _HOLDS.get(kind))
-    found = person_names(text) if kind == "person" else [m.group() for m in pattern.finditer(text)]
+    if kind == "person":
+        found = person_names(text)
+    elif kind == "places":
+        found = [word for word in jieba.cut(text) if _is_place(word)]
+    else:
+        found = [m.group() for m in pattern.finditer(text)]
     if kind in ("amount", "percent") and not found:   # the number, when its unit is elsewhere
         found = [m.group() for m in re.finditer(r"\d+(?:\.\d+)?\s*[亿万千百]*", text)]
     return tuple(dict.fromkeys(f for f in found if f.strip() and f not in asked))
