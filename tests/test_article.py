@@ -132,3 +132,20 @@ def test_print_jump_marks_are_taken_out():
     a = parse_article("某县推进乡村振兴\n本报讯 记者赵六报道 某县今年新建道路20公里（下转第四版）。\n（上接第一版）全县村村通公路。", "road")
     text = "".join(a.sections[0].paragraphs)
     assert "下转" not in text and "上接" not in text and "全县村村通公路。" in text
+
+
+def test_photo_credits_and_the_editor_are_metadata_and_captions_leave_the_text():
+    a = parse_article("某区举办海洋文化节\n"
+                      "某某网青岛8月5日讯（记者 张三 通讯员 李四）8月5日，第十届海洋文化节开幕，吸引游客3万人次。\n"
+                      "活动现场。赵六 摄\n"
+                      "纪录片拍摄\n"
+                      "文化节持续三天，共设20个展区，游客可以品尝海鲜、观看演出、参加帆船体验活动。（记者 钱八 摄）\n"
+                      "图为开幕式现场，游客在观看表演。（某区宣传部供图）\n"
+                      "（责任编辑：孙七）", "festival")
+    photos = [value for kind, value in a.metadata if kind == "photo"]
+    assert photos == ["赵六 摄", "记者 钱八 摄", "某区宣传部供图"]
+    assert _meta(a)["editor"] == "孙七" and _meta(a)["author"] == "记者 张三 通讯员 李四"
+    paragraphs = [p for s in a.sections for p in s.paragraphs]
+    assert paragraphs[-1] == "文化节持续三天，共设20个展区，游客可以品尝海鲜、观看演出、参加帆船体验活动。"   # kept, less its credit
+    assert a.sections[-1].heading == "纪录片拍摄"                     # a heading ending in 摄 is no credit
+    assert not any("图为" in p or "活动现场" in p for p in paragraphs)

@@ -3,7 +3,7 @@ follow-ups are rewritten (fast tier, no model)."""
 import pytest
 
 from bot.chat.followup import Previous, asks_reason, asks_speaker, relative_named, rewrite, wants_more
-from bot.chat.intent import classify, is_foreign
+from bot.chat.intent import Intent, classify, is_foreign
 from index.language.text import Message
 
 
@@ -131,3 +131,11 @@ def test_a_relative_is_asked_about_by_the_name_the_report_gives():
     report = "两年前，高启硕和母亲陈某参加了夏令营。陈某的家乡在台湾桃园。"
     assert relative_named("高启硕母亲家乡哪里", report) == "陈某家乡哪里"
     assert relative_named("高启硕父亲家乡哪里", report) == "高启硕父亲家乡哪里"   # the report names no father
+
+
+@pytest.mark.parametrize("message, photo", [
+    ("照片是谁拍的", True), ("图片来源是哪", True), ("配图出自哪里", True),
+    ("照片上是谁", False), ("他拍的是什么", False),
+])
+def test_who_took_the_pictures_is_asked_of_the_reports_photo_credits(message, photo):
+    assert (classify(message) == Intent("metadata", "photo")) is photo

@@ -16,7 +16,8 @@ MAX_ARTICLES_LISTED = 5
 # "据美国媒体《华尔街日报》报道", "据新华社消息", "援引路透社报道": another outlet's report passed on.
 _CITES = re.compile(r"(?:据|援引)[^，,。；;]{0,12}?(?P<outlet>《[^》]{2,20}》|[\u4e00-\u9fffA-Za-z]{2,12}?"
                     r"(?:通讯社|社|日报|晚报|时报|报|电视台|广播电台|网))(?:的)?(?:报道|消息|称|援引)")
-_METADATA_LABEL = {"author": "作者", "source": "来源", "date": "发布时间", "place": "发稿地", "editor": "编辑"}
+_METADATA_LABEL = {"author": "作者", "source": "来源", "date": "发布时间", "place": "发稿地", "editor": "编辑",
+                   "photo": "图片来源"}
 _SMALLTALK = {
     "greeting": "你好！",
     "thanks": "不客气！还想了解什么，随时问我。",

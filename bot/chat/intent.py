@@ -57,6 +57,8 @@ _ASKS = re.compile(r"几|多少|什么|啥|谁|哪|怎|咋|为何|吗|是不是|
 # A report, and who publishes, writes and files it: the nouns of a question about the report itself.
 _PUBLISHERS = re.compile(_REPORT_NOUNS + r"|通稿|电头|电讯|篇|名字|姓名|城市|媒体|报纸|报社|通讯社|网站|网|平台|公众号|电视台|记者|作者|"
                          r"编辑|通讯员|来源|出处|日期|时间|时候|地点|地方|单位|机构|哪家|哪个")
+# Who took or gave the pictures ("照片是谁拍的", "图片来源是哪"): the report's photo credits.
+_PHOTO_ASKED = re.compile(r"(?:照片|图片|配图|相片|图源)(?![上里中])(?:是|都是|由)?.{0,4}(?:谁|哪|来源|出处)|谁(?:拍|摄)的|(?:拍|摄)的?(?:人|是谁)")
 # Asking what someone thinks of it, or what it is good for, is asked of the report's content.
 _ASKS_OF_CONTENT = re.compile(r"怎么看|咋看|如何看|怎么评价|咋评价|如何评价|什么态度|啥态度|有什么用|有啥用|"
                               r"什么作用|啥作用|有什么好处|有啥好处")
@@ -78,6 +80,8 @@ def classify(message: text.Message | str, embedder=None, meaning: text.Message |
     m = message.normal
     if _GREETING.match(m):
         return Intent("smalltalk", "greeting")
+    if _PHOTO_ASKED.search(m):
+        return Intent("metadata", "photo")
     kind = _classifier(embedder.name if embedder is not None else "").kind(message, embedder, meaning)
     if kind in _SMALLTALK and kind != "about" and _ASKS.search(m):
         return Intent("question")

@@ -104,6 +104,18 @@ _BARE_REPORTER = re.compile(r"^\s*[（(]\s*(?P<line>(?P<names>[\u4e00-\u9fff]{2,
 # "本报记者 张三 报道" / "记者 张三 李四 报道" on a line (or at the start of a paragraph) of its own.
 _REPORTED_BY = re.compile(r"^\s*(?P<line>(?:本报|本台|本网)?(?:记者|通讯员)\s*[\u4e00-\u9fff、 ]{2,30}?\s*报道)")
 _SOURCE_INLINE = re.compile(r"[（(]?\s*(?P<line>来源[:：]\s*[^\s（）()。，,]{2,30})")
+# A photo's credit, closing its caption or a paragraph: "赵六 摄", "（记者 赵六 摄）", "（宣传部供图）",
+# "图片来源：大阪大学", "摄影：赵六", "图/赵六". The credit is metadata; the caption is no sentence of the report.
+_CREDIT = (r"(?:图片来源|图源|摄影|图)\s*[:：/]\s*[^\s（）()。，,]{2,20}|[\u4e00-\u9fff]{2,20}?\s*供图|"
+           r"(?:(?:本报|新华社|中新社)?(?:记者|通讯员)\s*)?[\u4e00-\u9fff]{2,4}(?:[\s、][\u4e00-\u9fff]{2,4})?SPACE摄")
+# In brackets, or after a caption's full stop (then "X 摄" with its space: "纪录片拍摄" is a heading).
+_PHOTO_BY = re.compile(r"\s*[（(]\s*(?P<bracketed>" + _CREDIT.replace("SPACE", r"\s*") + r")\s*[)）]\s*$|"
+                       r"(?:^|(?<=[。！？!?]))\s*(?P<bare>" + _CREDIT.replace("SPACE", r"\s+") + r")\s*$")
+# A caption as newsrooms write it: "图为开幕式现场。", "活动现场。" — short, or opening as one.
+_CAPTION_CHARS = 20
+_CAPTION_OPENS = re.compile(r"^(?:图为|图中|上图|下图|左图|右图|图片为|图：)")
+# "责任编辑：孙七" in what follows the report: the editor, though the line itself is not kept.
+_EDITOR_AFTER = re.compile(r"责任编辑\s*[:：]\s*(?P<name>[\u4e00-\u9fff]{2,4})")
 # A wire report's closing mark: "（完）", "(完)", "【完】". Not part of any sentence.
 _END_MARK = re.compile(r"\s*[（(【\[]完[）)】\]]\s*$")
 # The formula that opens many reports before the news itself: "记者9日从中国科学院紫金山天文台获悉，".
@@ -179,9 +191,13 @@ def parse_article(text: str, article_id: str = "article", path: str = "") -> Art
     captions = [line for line in body if _is_caption(line)]
     body = _without_end_mark([line for line in body if not _is_caption(line)])
     dropped = captions + dropped
+    body, credits = _take_photo_credits(body)
+    dropped = tuple(credits["captions"]) + tuple(dropped)
     body, author = _take_byline(body)
     if author:
         metadata.append(("author", author))
+    metadata += [("photo", credit) for credit in credits["photo"]]
+    metadata += [("editor", m.group("name")) for line in dropped for m in [_EDITOR_AFTER.search(line)] if m]
     metadata += [m for m in _report_metadata(body) if m not in metadata]
     return Article(article_id, path, text_sha256(text), title, tuple(metadata), _sections(body), tuple(dropped),
                    title_from_text)
@@ -257,6 +273,25 @@ def _is_caption(line: str) -> bool:
     ("陈水扁在美国购买的房产陈水扁在美国购买的房产"), with no sentence end."""
     half = len(line) // 2
     return len(line) % 2 == 0 and half >= 4 and line[:half] == line[half:] and not re.search(r"[。！？!?]$", line)
+
+
+def _take_photo_credits(body: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """Photo credits out of the body ("活动现场。赵六 摄", "…。（宣传部供图）"): each credit as
+    metadata; a short caption with it is dropped, a paragraph of the report keeps its text.
+    Returns the body and {"photo": credits, "captions": dropped captions}."""
+    kept, credits = [], {"photo": [], "captions": []}
+    for line in body:
+        match = _PHOTO_BY.search(line)
+        if not match or match.start() == 0 and len(body) == 1:
+            kept.append(line)
+            continue
+        credits["photo"].append(match.group("bracketed") or match.group("bare"))
+        rest = line[:match.start()].rstrip()
+        if len(rest) <= _CAPTION_CHARS or _CAPTION_OPENS.match(rest):
+            credits["captions"].append(line)   # the picture's words, not the report's
+        else:
+            kept.append(rest)
+    return kept, credits
 
 
 def _without_end_mark(body: list[str]) -> list[str]:
