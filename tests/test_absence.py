@@ -1,6 +1,7 @@
 """Fast tier: what a report plainly lacks that a question asks for (bot/chat/absence.py)."""
 import pytest
 
+from bot.chat import absence
 from bot.chat.absence import lacking
 
 REPORT = ("记者从某市了解到，张三1975年出生，现任某公司总经理。王五是公司副总经理。公司去年营收3亿元，员工共有800余人。"
@@ -70,3 +71,9 @@ def test_what_comes_after_the_report_is_told_only_by_a_report_that_looks_ahead()
     assert lacking("下一届荷花节啥时候办", ["8月1日，某县举办了第三届荷花节"], past) == "以后的安排"
     ahead = past + "主办方表示，第四届荷花节将于明年7月举办。"
     assert lacking("下一届荷花节啥时候办", ["8月1日，某县举办了第三届荷花节"], ahead) == ""
+
+
+def test_a_refusal_names_the_person_as_the_report_spells_them_where_jieba_cut_the_name_short():
+    report = "两年前，高启硕和母亲参加了夏令营。高启硕对航空航天产生了浓厚兴趣。"
+    said = absence.said_missing("高启硕的收入多少", "收入", report)
+    assert said == "报道提到了高启硕，但没有说收入"

@@ -139,3 +139,16 @@ def test_a_relative_is_asked_about_by_the_name_the_report_gives():
 ])
 def test_who_took_the_pictures_is_asked_of_the_reports_photo_credits(message, photo):
     assert (classify(message) == Intent("metadata", "photo")) is photo
+
+
+REPORT_OF_A_FAMILY = ("两年前，高某和母亲陈某参加了夏令营。陈某的家乡在台湾桃园。多年前，她与丈夫高某某在网上结缘。"
+                      "来大陆20余年的台胞周某，依旧保持着闽南口音，他也很喜欢吃东北美食。")
+
+
+def test_she_is_never_a_man_the_report_calls_he():
+    from bot.chat.followup import gender
+    assert gender("陈某", REPORT_OF_A_FAMILY) == "female" and gender("周某", REPORT_OF_A_FAMILY) == "male"
+    after_a_man = Previous("周某有几个孩子", "来大陆20余年的台胞周某，依旧保持着闽南口音。")
+    assert rewrite("她说了什么", after_a_man, REPORT_OF_A_FAMILY) == "陈某说了什么"   # the one woman it names
+    assert rewrite("他说了什么", after_a_man, REPORT_OF_A_FAMILY) == "周某说了什么"
+    assert rewrite("她说了什么", after_a_man) == "周某说了什么"   # no report to tell by: as before

@@ -119,10 +119,20 @@ def said_missing(question: str, missing: str, article: str) -> str:
     """The reply's words for what is missing: "报道提到了杨某，但没有说他的收入" when the question
     names someone the report mentions (and the missing thing is not that name), else
     "这篇报道没有提到年龄"."""
-    named = [name for name in _names(question) if name in article and name != missing]
+    named = [_whole_name(name, question, article) for name in _names(question) if name in article and name != missing]
     if named:
         return f"报道提到了{named[0]}，但没有说{missing}"
     return f"这篇报道没有提到{missing}"
+
+
+def _whole_name(name: str, question: str, article: str) -> str:
+    """The name as the report spells it where jieba cut it short in the question ("高启|硕长大"):
+    extended by the question's next characters while the report writes them so (高启硕)."""
+    at = question.find(name)
+    end = at + len(name)
+    while at >= 0 and end < len(question) and len(question[at:end + 1]) <= 4 and question[at:end + 1] in article:
+        end += 1
+    return question[at:end] if at >= 0 else name
 
 
 def attribute(question: str) -> re.Pattern | None:

@@ -347,7 +347,8 @@ class Conversations:
             if turn is None or not turn.question:
                 continue
             first = turn.answer.quotes[0].text if turn.answer and turn.answer.quotes else ""
-            rewritten = followup.rewrite(message, followup.Previous(turn.question, first))
+            article = self.answerer.searcher.article_text(turn.article_id) if turn.article_id else ""
+            rewritten = followup.rewrite(message, followup.Previous(turn.question, first), article)
             if rewritten != message.typed:
                 return text.Message.of(rewritten)
         return message

@@ -70,15 +70,18 @@ def asks_speaker(message: text.Message) -> bool:
     return bool(_SPEAKER.match(message.normal))
 
 
-def rewrite(message: text.Message | str, previous: Previous) -> str:
+def rewrite(message: text.Message | str, previous: Previous, article: str = "") -> str:
     """The message with its pronoun or ellipsis resolved against the previous turn; the message
-    itself when it names its own topic or nothing can be resolved."""
+    itself when it names its own topic or nothing can be resolved. `article`: the text of the report
+    the previous turn was about, which tells a man from a woman ("她" is never a man it calls 他)."""
     m = text.as_message(message).typed
     previous = Previous(text.as_message(previous.question), previous.first_quote)
     masked = _NOT_PRONOUN.sub(lambda x: "□" * len(x.group()), m)
     person = _PERSON.search(masked)
     if person:
         name = _relative_by_gender(person.group(), previous.question.typed) or _person_of(previous)
+        if name and article and person.group() == "她" and gender(name, article) == "male":
+            name = _woman_of(previous, article)
         if not name:
             return m
         m = m[:person.start()] + name + m[person.end():]
@@ -99,6 +102,38 @@ def rewrite(message: text.Message | str, previous: Previous) -> str:
     if _drops_subject(m) and person_names(previous.question.typed):
         return _person_of(previous) + m   # "之前都在哪些地方待过", said of the person just asked about
     return m
+
+
+def gender(name: str, article: str) -> str:
+    """"male" or "female" as the report shows it: by the pronoun that first follows the name in the
+    sentence naming it or the next ("陈某……。她说" is a woman), or a title or relation beside it
+    ("母亲陈某", "陈某女士"); "" when the report does not show it."""
+    votes = {"male": 0, "female": 0}
+    for found in re.finditer(re.escape(name), article):
+        before, after = article[max(0, found.start() - 2):found.start()], article[found.end():found.end() + 2]
+        if re.search(_FEMALE_KIN + "|女士|女", before) or after.startswith(("女士", "阿姨", "奶奶")):
+            votes["female"] += 1
+        elif re.search(_MALE_KIN, before) or after.startswith(("先生", "大爷", "爷爷")):
+            votes["male"] += 1
+        following = re.sub(_NOT_PRONOUN, "", article[found.end():found.end() + 80])
+        pronoun = re.search(r"(?<![其])[他她](?!们)|[。！？!?][^。！？!?]*?[。！？!?]", following)
+        if pronoun and pronoun.group() in ("他", "她"):
+            votes["male" if pronoun.group() == "他" else "female"] += 1
+    if votes["male"] == votes["female"]:
+        return ""
+    return max(votes, key=votes.get)
+
+
+def _woman_of(previous: Previous, article: str) -> str:
+    """"她" when the person the previous turn was about is a man: the woman its answer names, else
+    the one woman the report names; "" when it names none or several (then 她 stays unresolved)."""
+    named = person_names(previous.first_quote)
+    women = [n for n in named if gender(n, article) == "female"]
+    if not women:
+        everyone = dict.fromkeys(n for sentence in re.split(r"[。！？!?]", article) for n in person_names(sentence))
+        women = [n for n in everyone if gender(n, article) == "female"]
+        women = women if len(women) == 1 else []
+    return women[0] if women else ""
 
 
 def _relative_by_gender(pronoun: str, previous_question: str) -> str:
