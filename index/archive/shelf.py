@@ -172,12 +172,14 @@ class Catalogue:
         self.section_starts = np.cumsum([0] + [len(e.headings) for e in entries], dtype=np.int64)
 
     @classmethod
-    def of(cls, articles: list[Article], passages: list[Passage]) -> "Catalogue":
+    def of(cls, articles: list[Article], passages: list[Passage], texts=None) -> "Catalogue":
+        """`texts`: how to get the articles' ArticleTexts when first needed (an index stores them),
+        else they are made from the articles."""
         counts = dict.fromkeys((a.id for a in articles), 0)
         for p in passages:
             counts[p.article] += 1
         return cls([Entry.of(a, counts[a.id]) for a in articles],
-                   lambda: ArticleTexts([searchable_text(a) for a in articles]))
+                   texts or (lambda: ArticleTexts([searchable_text(a) for a in articles])))
 
     @property
     def texts(self) -> ArticleTexts:

@@ -11,6 +11,7 @@ Layout (no pickle anywhere; every file is JSON, .npy/.npz or FAISS's own format)
   sections.npy           one vector per section (title + heading + text)
   passages_bm25.*, sections_bm25.*   keyword indexes
   passage_types.npy      the kinds of answer each passage holds (index/language/answer_types.py), as bit flags
+  searchable.txt         every article's searchable text in normal form, one a line (index/archive/shelf.py)
   encoder/               the model's ONNX export (model.onnx, tokenizer.json, encoder.json) that
                          embedded the passages; questions are embedded by the same files
 """
@@ -37,7 +38,7 @@ from index.language import answer_types, text
 from index.archive.base import ArchiveView, EmbeddedView
 from index.sources.article import Article, Passage, Section
 from index.encode.embed import Embedder
-from index.archive.shelf import Catalogue
+from index.archive.shelf import ArticleTexts, Catalogue, searchable_text
 from index.archive.keyword import KeywordIndex, load_counts, term_counts, widened
 from index.encode.onnx_encoder import file_sha256 as _file_sha256
 
@@ -46,11 +47,15 @@ from index.encode.onnx_encoder import file_sha256 as _file_sha256
 # parts), the kinds of answer each passage holds; 6: a decade of birth ("90后") is a kind, a title's
 # words are not the sentence's; 7: an untitled report's title leaves out who passed the news on and
 # the scene-setting clauses; 8: "8年前" is a point in time (a date); 9: a list of places and
-# someone's words are kinds, photo credits are metadata and captions leave the text
+# someone's words are kinds, photo credits are metadata and captions leave the text, the articles'
+# searchable texts are stored
 FORMAT = 9
 ENCODER_DIR = "encoder"
 SOURCES_DIR = "sources"
 DENSE_PASSAGES = "dense_passages.npy"
+# Every article's searchable text (index/archive/shelf.py), one a line, in normal form: normalising
+# 2,000 reports again at every start took half a second of a cold question.
+SEARCHABLE = "searchable.txt"
 # A section's vector is made of its first 256 tokens (title, heading, opening sentences). The whole
 # section (up to 512) costs most of the build, since attention grows with the square of the length,
 # for little: CMRC trial hit@1 0.797 → 0.795, DRCD 0.849 → 0.845, Lanshan 20/20 both (ONNX, one
@@ -391,7 +396,7 @@ def load_index(folder: str | Path, model_name: str | None = None, runtime: str |
 
 _INDEX_FILES = ("articles.json", "passages.json", "passages.npy", "sections.npy", "passages.faiss",
                 "passages_bm25.npz", "passages_bm25.vocab.json", "sections_bm25.npz", "sections_bm25.vocab.json", "passage_types.npy",
-                "passages_bm25.tf.npz", "sections_bm25.tf.npz")
+                "passages_bm25.tf.npz", "sections_bm25.tf.npz", SEARCHABLE)
 
 
 def _files_written(folder: Path) -> list[str]:
@@ -516,6 +521,7 @@ def _write(folder, articles, passages, passage_section, passage_vectors, section
     rows = [[article_no[p.article], int(s), p.section_no, p.paragraph, p.text]
             for p, s in zip(passages, passage_section)]
     (folder / "passages.json").write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    (folder / SEARCHABLE).write_text("\n".join(searchable_text(a) for a in articles), encoding="utf-8")
     np.save(folder / "passages.npy", passage_vectors, allow_pickle=False)
     np.save(folder / "sections.npy", section_vectors, allow_pickle=False)
     if dense is not None:   # None: the previous index's file is linked instead
@@ -546,8 +552,10 @@ def _read(folder: Path, manifest: dict, mapped: bool = False) -> Index:
     n_sections = sum(len(a.sections) for a in articles)
     rows = json.loads((folder / "passages.json").read_text(encoding="utf-8"))
     passages = [_passage(articles[a], no, paragraph, t) for a, _, no, paragraph, t in rows]
-    passage_vectors = np.load(folder / "passages.npy", allow_pickle=False, mmap_mode="r" if mapped else None)
-    section_vectors = np.load(folder / "sections.npy", allow_pickle=False, mmap_mode="r" if mapped else None)
+    # Mapped, not read: FAISS holds the vectors it searches; these serve the few rows a question
+    # scores (its candidates), which is all of them a process touches (45 MB at 30,000 passages).
+    passage_vectors = np.load(folder / "passages.npy", allow_pickle=False, mmap_mode="r")
+    section_vectors = np.load(folder / "sections.npy", allow_pickle=False, mmap_mode="r")
     dense = faiss.read_index(str(folder / "passages.faiss"))
     passage_types = np.load(folder / "passage_types.npy", allow_pickle=False)
     dense_passages = np.load(folder / DENSE_PASSAGES, allow_pickle=False) if DENSE_PASSAGES in manifest["files"] else None
@@ -556,8 +564,11 @@ def _read(folder: Path, manifest: dict, mapped: bool = False) -> Index:
             or (dense_passages is not None and len(dense_passages) != dense.ntotal):
         raise ValueError("vector counts do not match the passages")
     keywords = [None if mapped else KeywordIndex.load(folder, name) for name in ("passages_bm25", "sections_bm25")]
+    searchable = folder / SEARCHABLE
+    catalogue = Catalogue.of(articles, passages,
+                             lambda: ArticleTexts(searchable.read_text(encoding="utf-8").split("\n")) if articles else ArticleTexts([]))
     return Index(folder, manifest, articles, passages, np.array([r[1] for r in rows], dtype=np.int32),
-                 passage_vectors, section_vectors, dense, *keywords, passage_types, dense_passages)
+                 passage_vectors, section_vectors, dense, *keywords, passage_types, dense_passages, catalogue=catalogue)
 
 
 def _passage(article: Article, section_no: int, paragraph: int, passage_text: str) -> Passage:
