@@ -81,6 +81,8 @@ def test_a_part_heading_joins_its_subheading_and_doubled_captions_are_dropped():
     ("这次展览的主题是什么", ""),
     ("她是几零后", "generation"),
     ("之前都在哪些地方待过", "places"),
+    ("看银河的话几月最合适", "month"),
+    ("几月几号开幕", "date"),
     ("他在哪工作", "place"),
     ("她觉得这种活动对孩子有啥好处", "opinion"),
 ])
@@ -118,6 +120,13 @@ def test_a_list_of_places_and_someones_words_are_kinds_that_only_ever_count_for_
     assert not answer_types.holds("他来长春已有8年。") & answer_types.BIT["places"]   # one place is no list
     # A sentence without them still may answer ("去过北京"): they never count against it.
     assert answer_types.matches("places", 0) == 0.0 and answer_types.matches("opinion", 0) == 0.0
+
+
+def test_a_month_is_named_by_its_number_not_by_a_time_within_some_month():
+    assert answer_types.spans("month", "通常来说，八月的夜晚最适合观赏银河。") == ("八月",)
+    assert answer_types.spans("month", "今年10月起实施，2023年8月13日开幕。") == ("10月", "8月")
+    assert answer_types.matches("month", answer_types.holds("月中起，流星雨将迎来极大。")) == 0.0   # a time, maybe in it
+    assert answer_types.matches("month", answer_types.holds("展出了三个月的作品。")) == -1.0
 
 
 def test_a_titles_words_are_not_the_sentences_own_facts():

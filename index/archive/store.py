@@ -565,8 +565,9 @@ def _read(folder: Path, manifest: dict, mapped: bool = False) -> Index:
         raise ValueError("vector counts do not match the passages")
     keywords = [None if mapped else KeywordIndex.load(folder, name) for name in ("passages_bm25", "sections_bm25")]
     searchable = folder / SEARCHABLE
-    catalogue = Catalogue.of(articles, passages,
-                             lambda: ArticleTexts(searchable.read_text(encoding="utf-8").split("\n")) if articles else ArticleTexts([]))
+    stored = (lambda: ArticleTexts(searchable.read_text(encoding="utf-8").split("\n"))) \
+        if articles and SEARCHABLE in manifest["files"] else None   # else made from the articles
+    catalogue = Catalogue.of(articles, passages, stored)
     return Index(folder, manifest, articles, passages, np.array([r[1] for r in rows], dtype=np.int32),
                  passage_vectors, section_vectors, dense, *keywords, passage_types, dense_passages, catalogue=catalogue)
 

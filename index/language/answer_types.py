@@ -17,13 +17,13 @@ from index.language.text import word_tag
 import numpy as np
 
 KINDS = ("number", "amount", "percent", "date", "duration", "person", "place", "organisation", "cause", "work",
-         "generation", "places", "opinion")
+         "generation", "places", "opinion", "month")
 BIT = {kind: 1 << n for n, kind in enumerate(KINDS)}
 # Kinds whose presence is clear enough to rank by: a number, a date or a title is there or not.
 # Most sentences of a news report name a person, a place or a body somewhere, and a cause can be
 # given without a word for it: ranking on those cost hit@1 on CMRC and DRCD. They still say which
 # words to show in bold.
-RANKED = frozenset({"number", "amount", "percent", "date", "duration", "work", "generation", "places", "opinion"})
+RANKED = frozenset({"number", "amount", "percent", "date", "duration", "work", "generation", "places", "opinion", "month"})
 
 # ---- what a question wants (checked in this order: the first that matches decides) --------------
 _WANTS = [
@@ -33,6 +33,8 @@ _WANTS = [
     # "都去过哪些地方": several places, which a report lists ("北京、宁波、南京等地"), not any place.
     ("places", r"哪些(?:地方|城市|国家|省份?|地区|县|区|市|镇|村)|哪几个(?:地方|城市|国家|省份?|地区)|哪几[省市国地]|"
                r"(?:都|还)(?:去|到|在|跑)(?:过|了)?哪(?:些|儿|里)"),
+    # "几月最合适": a month ("八月", "8月"), which "月中" or "今年" does not name.
+    ("month", r"几月(?!几?[号日]|\d)|几月份|哪个月|哪月"),
     ("date", r"什么时候|何时|哪一?年|哪一?天|几月|几号|何年|哪个月|日期|年份|哪个朝代|年代|几点|到哪天|哪一日|什么日子|多会儿"),
     ("duration", r"多久|多长时间|多少年|几年|多少天|几天|多少个?月|几个月|多少个?小时|几个?小时|多少分钟|几分钟|多少岁|几岁|多大岁数|多大年纪"),
     ("amount", r"多少钱|多少元|多少块|价格|价钱|售价|票价|花了多少|卖了多少|收入多少|金额|多少资金|多少经费|多贵|贵了多少|便宜了多少|"
@@ -77,6 +79,7 @@ _HOLDS = {
     "cause": re.compile(r"因为|由于|原因|所以|因此|为了|导致|造成|之所以|原来|带动|得益于|受.{1,12}影响"),
     "work": re.compile(_TITLE),
     "generation": re.compile(r"(?<!\d)(?:[1-9]0|00)\s*[”\"’']?\s*后(?![来面续期果])|[五六七八九零〇][零〇]后(?![来面续期果])"),
+    "month": re.compile(r"(?<!\d)(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\s*月(?![中底初])|[正腊]月"),
     "opinion": re.compile(r"(?:说|表示|认为|坦言|感慨|直言|觉得|感到|感叹|告诉记者)[，,：:]|[说道][：:]?“"),
     "organisation": re.compile(r"[\u4e00-\u9fff]{1,12}(?:公司|集团|大学|学院|学校|医院|银行|委员会|协会|学会|研究院|研究所|"
                                r"法院|检察院|政府|部|局|厅|署|办|社|台|报|馆|院|中心|基金会|联盟|组织)"),
@@ -144,6 +147,8 @@ def matches(kind: str, flags: int) -> float:
         return 1.0
     if kind in ("percent", "duration") and flags & BIT["number"]:
         return 0.0   # "增长了多少" may be answered in people or tonnes, "多久" in a count of years
+    if kind == "month" and flags & BIT["date"]:
+        return 0.0   # "春节", "初一": a time that may fall in the month asked for
     if kind in ("places", "opinion"):
         return 0.0   # "去过哪些地方" may be answered by one place, "她觉得…" in the report's words
     return -1.0
