@@ -155,3 +155,17 @@ def test_a_report_passing_on_another_outlets_news_says_whose_it_was():
 ])
 def test_an_untitled_report_is_not_titled_by_who_passed_it_on_or_by_its_circumstances(report, title):
     assert parse_article(report, "w").title == title
+
+
+def test_a_lone_numeral_inside_a_word_is_not_shown_as_a_count():
+    assert answer_types.spans("number", "一旦发现，一律不允许进入，初一至初三闭馆。") == ()
+    assert answer_types.spans("number", "他是一名医生，一直在一线工作，有3个孩子。") == ("一名", "3个")
+
+
+def test_of_two_sentences_holding_a_date_the_one_with_it_beside_the_questions_words_answers():
+    from bot.chat.answer import _gap
+    near = "知情人士表示，tiktok将于8月初在美国推出该计划。"
+    far = "自去年以来，多家电商平台在世界各地推出了类似的项目。"
+    dateline = "中新网长春8月13日电 (记者 某某)当地一直阴天。"
+    assert _gap(near, answer_types.spans("date", near), ["推出"]) <= 6 < _gap(far, answer_types.spans("date", far), ["推出"])
+    assert _gap(dateline, answer_types.spans("date", dateline), ["长春"]) > 6   # a dateline's date answers nothing

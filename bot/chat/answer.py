@@ -50,6 +50,10 @@ _GOES_ON = re.compile(r"^(?:此外|另外|同时|而且|并且|其次|再者|与
 _REFERS_BACK = re.compile(r"^(?:它|他|她)(?:们)?(?!们)(?:[是也还曾就都便在将把被为的])")
 # How far around the previous quote a cause or a speaker is looked for, in passages of one paragraph.
 _NEARBY = 4
+# Sentences this close in likelihood (a share of the first's) are a near tie, which the place of
+# the answer among the question's words may break; within this many characters, it stands beside them.
+_ABOUT_AS_LIKELY = 0.8
+_BESIDE = 6
 
 
 class QuestionError(ValueError):
@@ -204,7 +208,26 @@ class Answerer:
         for hit in hits[:3]:
             if answer_types.matches(kind, int(self.searcher.index.passage_types[hit.number])) > 0:
                 holds_topic = all(w in self.searcher.passage_text(hit.number) for w in topic)
-                return [hit] + [h for h in hits if h is not hit] if holds_topic else hits
+                hits = [hit] + [h for h in hits if h is not hit] if holds_topic else hits
+                break
+        return self._answer_beside_the_words(question, kind, hits)
+
+    def _answer_beside_the_words(self, question: text.Message, kind: str, hits: list[Hit]) -> list[Hit]:
+        """Of the closest sentences, about as likely, that all hold the kind asked for, the one whose
+        answer stands right beside the question's words: "什么时候推出" is "将于8月初在美国推出",
+        not "自去年以来，…多家电商平台…推出了类似的项目"."""
+        close = [h for h in hits[:3] if h.score >= hits[0].score * _ABOUT_AS_LIKELY
+                 and answer_types.matches(kind, int(self.searcher.index.passage_types[h.number])) > 0]
+        if len(close) < 2 or close[0] is not hits[0]:
+            return hits
+        words = [w for w in text.content_words(question.question) if len(w) >= 2]   # "来" is beside anything
+        gaps = []
+        for hit in close:
+            sentence = self.searcher.passage_text(hit.number)
+            gaps.append(_gap(sentence, answer_types.spans(kind, sentence, question.question), words))
+        nearest = min(range(len(close)), key=gaps.__getitem__)
+        if gaps[nearest] <= _BESIDE < gaps[0]:
+            return [close[nearest]] + [h for h in hits if h is not close[nearest]]
         return hits
 
     def _introduction(self, subject: str, hits: list[Hit]) -> Hit | None:
@@ -417,6 +440,17 @@ def read_question(raw: str, max_chars: int) -> text.Message:
     if len(message.typed) > max_chars:
         raise QuestionError(f"问题太长了（{len(message.typed)} 字），请控制在 {max_chars} 字以内。")
     return message
+
+
+def _gap(sentence: str, answers: tuple[str, ...], words: list[str]) -> int:
+    """Characters between the nearest answer span and the nearest of the question's words in a
+    sentence (a large number when either is missing)."""
+    far = 10_000
+    # A dateline's date ("长春8月13日电") is when the report was filed, beside where: no answer.
+    answer_at = [(m.start(), m.end()) for a in answers for m in re.finditer(re.escape(a), sentence)
+                 if not re.match(r"\s*(?:专电|电|讯)", sentence[m.end():])]
+    word_at = [(m.start(), m.end()) for w in words if w not in "".join(answers) for m in re.finditer(re.escape(w), sentence)]
+    return min((max(ws - ae, as_ - we, 0) for as_, ae in answer_at for ws, we in word_at), default=far)
 
 
 def subject_asked(question: str) -> str:

@@ -166,6 +166,8 @@ def spans(kind: str, text: str, asked: str = "") -> tuple[str, ...]:
         found = [word for word in jieba.cut(text) if _is_place(word)]
     else:
         found = [m.group() for m in pattern.finditer(text)]
+    if kind == "number":   # one numeral alone is part of a word ("一直", "初一"), not a count to show
+        found = [f for f in found if not re.fullmatch(r"[一二三四五六七八九十两几]", f.strip())]
     if kind in ("amount", "percent") and not found:   # the number, when its unit is elsewhere
         found = [m.group() for m in re.finditer(r"\d+(?:\.\d+)?\s*[亿万千百]*", text)]
     return tuple(dict.fromkeys(f for f in found if f.strip() and f not in asked))
