@@ -407,3 +407,14 @@ def test_an_article_file_as_the_build_saw_it_is_not_read_again_at_start(tmp_path
     monkeypatch.undo()
     article.write_text(LANSHAN.read_text(encoding="utf-8") + "\n新增一段内容。", encoding="utf-8")
     assert runtime._changed_files(index, settings, tmp_path / "idx", config_articles=False) == ["a.txt"]
+
+
+def test_a_file_edited_during_the_build_gets_no_stamp_so_the_next_start_reads_it(tmp_path):
+    from index.archive.store import _file_stamp
+    from index.sources.load import load_source
+    article_file = tmp_path / "a.txt"
+    article_file.write_text(LANSHAN.read_text(encoding="utf-8"), encoding="utf-8")
+    article = load_source(article_file)[0]
+    assert "stamp" in _file_stamp(article)
+    article_file.write_text(LANSHAN.read_text(encoding="utf-8") + "\n新增一段内容。", encoding="utf-8")   # after parsing
+    assert _file_stamp(article) == {}

