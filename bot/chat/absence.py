@@ -77,12 +77,14 @@ _KINDS_NAMED_OTHERWISE = frozenset(
     "游客 患者 选手 学生 同学 家长 母亲 父亲 妈妈 爸爸 妻子 丈夫 儿子 女儿".split())
 
 
-def lacking(question: str, closest: list[str], article: str, kinds: list[int] | None = None) -> str:
+def lacking(question: str, closest: list[str], article: str, kinds: list[int] | None = None,
+            wants: str | None = None) -> str:
     """What the report lacks that the question (in normal form) asks for, named for the reply
     ("年龄", "比特的数量", "时间"), or "" when nothing is plainly missing. `closest` are the
     closest sentences' texts, best first; `article` the report's whole text (normal form);
-    `kinds` the answer kinds the closest sentences hold, as the index stores them (found here
-    when not given)."""
+    `kinds` the answer kinds the closest sentences hold, as the index stores them, and `wants`
+    the kind of answer the question asks for, as retrieval found it (both found here when not
+    given)."""
     missing = lacking_attribute(question, closest, article)
     if missing:
         return missing
@@ -92,7 +94,7 @@ def lacking(question: str, closest: list[str], article: str, kinds: list[int] | 
     named = _thing_named(question, article)
     if named and named not in article:
         return named
-    kind = answer_types.wanted(question)
+    kind = answer_types.wanted(question) if wants is None else wants
     if kind in _KIND_NAMES and closest:
         kinds = kinds if kinds is not None else [answer_types.holds(sentence) for sentence in closest]
         if all(answer_types.matches(kind, flags) < 0 for flags in kinds):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from bot.chat import absence
 from index.language import answer_types, text
-from index.search.retrieve import Hit, Searcher
+from index.search.retrieve import Hit, Query, Searcher
 
 NOT_FOUND = "文章中没有找到与这个问题相关的内容。"
 # Above the closest sentence of a report when the answer is not sure (a conversation about one report).
@@ -118,7 +118,7 @@ class Answerer:
         is answered, by the closest sentence said to be only that (UNSURE) when the gate that
         chooses among many reports would refuse."""
         result = self.searcher.search(question, k=self.max_quotes + 3, article_id=article_id)
-        hits = result.hits
+        hits, asked = result.hits, result.query   # the question analysed once, read by every step below
         subject = subject_asked(question.question)
         introduction = self._introduction(subject, hits) if subject else None
         if introduction is not None:
@@ -130,7 +130,7 @@ class Answerer:
         elif not one_report and self._lacks_attribute(question, hits):
             return self._refusal(question.typed, hits)
         elif one_report:
-            hits = self._holding_the_attribute(question, hits, article_id)
+            hits = self._holding_the_attribute(question, asked, hits, article_id)
             # Measured on CMRC/DRCD passages with the answering sentence deleted (scripts/
             # fit_single_report.py): these refusals keep more wrong quotes out than right ones.
             # Judged on the three closest sentences: on the first alone it measured a little better
@@ -138,10 +138,10 @@ class Answerer:
             closest = hits[:3]
             missing = absence.lacking(question.question, [self.searcher.passage_text(h.number) for h in closest],
                                       self.searcher.article_text(hits[0].passage.article),
-                                      [int(self.searcher.index.passage_types[h.number]) for h in closest])
+                                      [int(self.searcher.index.passage_types[h.number]) for h in closest], asked.wants)
             if missing:
                 return self._refusal(question.typed, hits, missing, question.question)
-            titled = self._told_by_the_title(question, hits)
+            titled = self._told_by_the_title(question, asked, hits)
             if titled is not None:
                 return titled
             if result.confidence < self.threshold:
@@ -161,12 +161,12 @@ class Answerer:
         return Answer(question.typed, True, tuple(quotes), reply_text(quotes), more=more,
                       article_id=quotes[0].article_id)
 
-    def _told_by_the_title(self, question: text.Message, hits: list[Hit]) -> Answer | None:
+    def _told_by_the_title(self, question: text.Message, asked: Query, hits: list[Hit]) -> Answer | None:
         """A report's title often holds the figure its body leaves out ("…救出被困群众300余人"): when
         the question asks for a number, an amount, a date or a span of time, the title holds one,
         and it holds more of the question's words than the closest sentence, the title is the
         answer, the closest sentence beside it."""
-        kind = answer_types.wanted(question.question)
+        kind = asked.wants
         title = hits[0].passage.title if hits else ""
         if kind not in answer_types.RANKED or not title or answer_types.matches(kind, answer_types.holds(title)) <= 0:
             return None
@@ -183,48 +183,50 @@ class Answerer:
         closest = [self.searcher.passage_text(h.number) for h in hits[:3] if h.passage.article == hits[0].passage.article]
         return bool(absence.lacking_attribute(question.question, closest, self.searcher.article_text(hits[0].passage.article)))
 
-    def _holding_the_attribute(self, question: text.Message, hits: list[Hit], article_id: str | None) -> list[Hit]:
+    def _holding_the_attribute(self, question: text.Message, asked: Query, hits: list[Hit],
+                               article_id: str | None) -> list[Hit]:
         """An age, a salary, a phone number is answered by a sentence that holds it: the best one
         among more candidates when the closest do not ("那个孩子多大了" → "12岁的…"). A date, an
         amount or a duration asked for: the closest sentence that holds one, among the three
         closest, when it says what the first says of the question ("画画多少年了" → "…五十余载")."""
         holds = absence.attribute(question.question)
         if holds is None:
-            return self._holding_the_kind(question, hits)
+            return self._holding_the_kind(asked, hits)
         if any(holds.search(self.searcher.passage_text(h.number)) for h in hits[:3]):
             return hits
         article = self.searcher.article_text(hits[0].passage.article)
-        wider = self.searcher.search(question, k=20, article_id=article_id or hits[0].passage.article).hits
+        wider = self.searcher.search(asked, k=20, article_id=article_id or hits[0].passage.article).hits
         holder = next((h for h in wider if absence.gives_attribute(question.question, self.searcher.passage_text(h.number),
                                                                    article)), None)
         return [holder] + [h for h in hits if h.number != holder.number] if holder else hits
 
-    def _holding_the_kind(self, question: text.Message, hits: list[Hit]) -> list[Hit]:
-        kind = answer_types.wanted(question.question)
+    def _holding_the_kind(self, asked: Query, hits: list[Hit]) -> list[Hit]:
+        kind = asked.wants
         if kind not in answer_types.RANKED or not hits:
             return hits
         first = self.searcher.passage_text(hits[0].number)
-        topic = [w for w in text.content_words(question.question) if w in first]   # kept by the one promoted
+        topic = [w for w in asked.words if w in first]   # kept by the one promoted
         for hit in hits[:3]:
             if answer_types.matches(kind, int(self.searcher.index.passage_types[hit.number])) > 0:
                 holds_topic = all(w in self.searcher.passage_text(hit.number) for w in topic)
                 hits = [hit] + [h for h in hits if h is not hit] if holds_topic else hits
                 break
-        return self._answer_beside_the_words(question, kind, hits)
+        return self._answer_beside_the_words(asked, hits)
 
-    def _answer_beside_the_words(self, question: text.Message, kind: str, hits: list[Hit]) -> list[Hit]:
+    def _answer_beside_the_words(self, asked: Query, hits: list[Hit]) -> list[Hit]:
         """Of the closest sentences, about as likely, that all hold the kind asked for, the one whose
         answer stands right beside the question's words: "什么时候推出" is "将于8月初在美国推出",
         not "自去年以来，…多家电商平台…推出了类似的项目"."""
+        kind = asked.wants
         close = [h for h in hits[:3] if h.score >= hits[0].score * _ABOUT_AS_LIKELY
                  and answer_types.matches(kind, int(self.searcher.index.passage_types[h.number])) > 0]
         if len(close) < 2 or close[0] is not hits[0]:
             return hits
-        words = [w for w in text.content_words(question.question) if len(w) >= 2]   # "来" is beside anything
+        words = [w for w in asked.words if len(w) >= 2]   # "来" is beside anything
         gaps = []
         for hit in close:
             sentence = self.searcher.passage_text(hit.number)
-            gaps.append(_gap(sentence, answer_types.spans(kind, sentence, question.question), words))
+            gaps.append(_gap(sentence, answer_types.spans(kind, sentence, asked.text), words))
         nearest = min(range(len(close)), key=gaps.__getitem__)
         if gaps[nearest] <= _BESIDE < gaps[0]:
             return [close[nearest]] + [h for h in hits if h is not close[nearest]]

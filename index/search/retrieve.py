@@ -55,6 +55,11 @@ class Query:
     grams: tuple[frozenset, frozenset]  # the question's character bigrams and trigrams
     focus: str = ""                 # the topic word next to the question word: what is asked about
 
+    @property
+    def words(self) -> list[str]:
+        """The topic's words, without their weights."""
+        return [word for word, _ in self.topic]
+
 
 ABSTAIN_FEATURES = ("logit", "cover", "dense", "missing_max", "missing_share", "missing_rare", "pairs_missing",
                     "focus_missing", "answer_type", "cover_local", "bigram_local", "trigram_cover")
@@ -76,6 +81,7 @@ class Hit:
 class Result:
     hits: list[Hit]                # best first
     confidence: float              # probability that the best hit answers at all (0 when no hits)
+    query: "Query | None" = None   # the question as analysed once, for what reads it after retrieval
 
 
 class Network:
@@ -160,17 +166,18 @@ class Searcher:
         topic = [(w, text.word_weight(w)) for w in text.content_words(q, self.catalogue.texts)]
         return Query(q, text.keyword_tokens(q), topic, wants, (_grams(q, 2), _grams(q, 3)), _focus(q, topic))
 
-    def search(self, question: text.Message | str, k: int = 3, article_id: str | None = None) -> Result:
+    def search(self, question: text.Message | str | Query, k: int = 3, article_id: str | None = None) -> Result:
         """Return up to k hits, best first, and the confidence that the best one answers; with
-        `article_id`, only from that article (as if it were the only one indexed)."""
-        query = self.analyse(question)
+        `article_id`, only from that article (as if it were the only one indexed). A question
+        already analysed (a Query) is not analysed again."""
+        query = question if isinstance(question, Query) else self.analyse(question)
         ranked = self.rank(query, article_id)
         if ranked is None:
-            return Result([], 0.0)
+            return Result([], 0.0, query)
         candidates, logits, signals = ranked
         order = np.argsort(-logits, kind="stable")[:k]
         hits = [self._hit(query, candidates[i], _sigmoid(logits[i])) for i in order]
-        return Result(hits, float(_sigmoid(self.refusal.logits(signals[None, :])[0])))
+        return Result(hits, float(_sigmoid(self.refusal.logits(signals[None, :])[0])), query)
 
     def rank(self, query: Query, article_id: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """Candidate passage numbers, their ranking logits and the refusal signals of the best one
