@@ -77,3 +77,10 @@ def test_a_refusal_names_the_person_as_the_report_spells_them_where_jieba_cut_th
     report = "两年前，高启硕和母亲参加了夏令营。高启硕对航空航天产生了浓厚兴趣。"
     said = absence.said_missing("高启硕的收入多少", "收入", report)
     assert said == "报道提到了高启硕，但没有说收入"
+
+
+def test_a_count_in_other_words_is_no_missing_number():
+    report = "此次表彰活动中，为考入一本院校的三名学子进行表彰，为考入重点高中的六名学子进行表彰。受表彰学生参加了活动。"
+    closest = ["此次表彰活动中，为考入一本院校的三名学子进行表彰，为考入重点高中的六名学子进行表彰。"]
+    assert lacking("表彰了多少学生", closest, report) == ""          # "三名学子" counts the students
+    assert lacking("表彰了多少家长", closest, report + "家长也来了。") == "家长的数量"

@@ -13,6 +13,7 @@ import re
 
 import jieba
 
+from bot.chat import thesaurus
 from index.language import answer_types, text
 
 # (what the question asks, what a sentence that answers must hold, how the reply names it)
@@ -89,7 +90,7 @@ def lacking(question: str, closest: list[str], article: str, kinds: list[int] | 
     if missing:
         return missing
     counted = _counted_thing(question, article)
-    if counted and not _counts(counted, "".join(closest)):
+    if counted and not _counts(counted, "".join(closest)) and not _counted_otherwise(counted, "".join(closest)):
         return f"{counted}的数量"
     named = _thing_named(question, article)
     if named and named not in article:
@@ -161,6 +162,15 @@ def _counts(thing: str, sentences: str) -> bool:
     thing = re.escape(thing)
     return bool(re.search(_NUMERAL + r"\s*" + _MEASURE + r"?\s*[\u4e00-\u9fffA-Za-z]{0,4}?" + thing, sentences)
                 or re.search(thing + r"[^。；;，,]{0,6}?" + _NUMERAL, sentences))
+
+
+def _counted_otherwise(thing: str, sentences: str) -> bool:
+    """Whether the sentences count the thing in other words: a synonym (Cilin), or a compound on
+    its first character after a measure word ("学生" as "三名学子", "游客" as "五千名游人")."""
+    if any(_counts(other, sentences) for other in thesaurus.synonyms(thing)):
+        return True
+    return len(thing) == 2 and re.search(_NUMERAL + r"\s*" + _MEASURE + re.escape(thing[0]) + r"[\u4e00-\u9fff]",
+                                         sentences) is not None
 
 
 def _thing_named(question: str, article: str) -> str:
