@@ -74,3 +74,16 @@ def test_a_follow_up_without_a_subject_is_answered_where_the_previous_answer_sta
     first, more = _converse(tmp_path / "idx", [("a", "春节期间全市零售和餐饮企业销售额有多少"), ("a", "比上一年多了多少")])
     assert first["kind"] == "quote" and "120亿元" in first["quotes"][0]["text"]
     assert more["kind"] == "quote" and "8%" in more["quotes"][0]["text"]
+
+
+def test_a_list_spread_over_sentences_is_quoted_whole_in_the_reports_order(tmp_path):
+    report = tmp_path / "camp.txt"
+    report.write_text("中新网长春8月13日电 (某某)台胞周某来大陆工作生活20余年，依旧保持着闽南口音。"
+                      "周某早年从事汽车行业，曾在北京、宁波、南京等地工作生活。8年前，周某在长春安家，做起了餐饮。"
+                      "后来，周某又到过通化、白山、延吉等地考察。周某说，长春的天气很舒服。(完)", encoding="utf-8")
+    assert run_cli("index", report, "--index-dir", tmp_path / "idx").returncode == 0
+    reply, = _converse(tmp_path / "idx", [("a", "周某都去过哪些地方")])
+    texts = [q["text"] for q in reply["quotes"]]
+    listing = [t for t in texts if "、" in t]
+    assert len(listing) == 2 and any("北京" in t for t in listing) and any("通化" in t for t in listing)
+    assert texts[1:] == sorted(texts[1:], key=report.read_text(encoding="utf-8").find)   # the rest in order

@@ -53,6 +53,10 @@ _NEARBY = 4
 # Sentences this close in likelihood (a share of the first's) are a near tie, which the place of
 # the answer among the question's words may break; within this many characters, it stands beside them.
 _ABOUT_AS_LIKELY = 0.8
+# "哪些", "哪几", "都有谁", "还有哪儿": a question whose answer is several things.
+_ASKS_FOR_A_LIST = re.compile(r"哪些|哪几|(?:都|还)有(?:谁|哪)|都(?:去|到|在)(?:过|了)?哪")
+# The kinds whose items a list answer gathers from other sentences, by the kind asked.
+_LISTED_KINDS = {"places": ("places", "place"), "person": ("person",)}
 _BESIDE = 6
 
 
@@ -156,10 +160,23 @@ class Answerer:
         quotes = [_quote(h) for h in hits[: self.max_quotes] if h is hits[0] or h.score >= hits[0].score / 3]
         quotes[0] = self._told_on(self._whole_quotation(self._words_attributed(quotes[0])), question)
         quotes = quotes[:1] + [q for q in quotes[1:] if q.text not in quotes[0].text]   # now inside the first
+        if one_report and asked.wants in _LISTED_KINDS and _ASKS_FOR_A_LIST.search(question.question):
+            quotes = quotes[:1] + self._rest_of_the_list(asked, quotes[0])
         more = tuple(_quote(h) for h in result.hits
                      if all(h.number != q.number and h.passage.text not in q.text for q in quotes))
         return Answer(question.typed, True, tuple(quotes), reply_text(quotes), more=more,
                       article_id=quotes[0].article_id)
+
+    def _rest_of_the_list(self, asked: Query, first: Quote) -> list[Quote]:
+        """"都去过哪些地方": after the sentence that answers first, the report's other sentences that
+        name items of the kind asked (places, people) about the question's subject, in the report's
+        order, each once: a list a report spreads over sentences is read whole."""
+        wider = self.searcher.search(asked, k=20, article_id=first.article_id).hits
+        subject = [w for w in asked.words if w in first.text and len(w) >= 2]
+        items = [h for h in wider if h.number != first.number and h.passage.text not in first.text
+                 and any(answer_types.holds(h.passage.text) & answer_types.BIT[kind] for kind in _LISTED_KINDS[asked.wants])
+                 and all(w in self.searcher.passage_text(h.number) for w in subject)]
+        return [_quote(h) for h in sorted(items[:self.max_quotes - 1], key=lambda h: h.number)]
 
     def _told_by_the_title(self, question: text.Message, asked: Query, hits: list[Hit]) -> Answer | None:
         """A report's title often holds the figure its body leaves out ("…救出被困群众300余人"): when
