@@ -84,3 +84,8 @@ def test_a_count_in_other_words_is_no_missing_number():
     closest = ["此次表彰活动中，为考入一本院校的三名学子进行表彰，为考入重点高中的六名学子进行表彰。"]
     assert lacking("表彰了多少学生", closest, report) == ""          # "三名学子" counts the students
     assert lacking("表彰了多少家长", closest, report + "家长也来了。") == "家长的数量"
+
+
+def test_a_word_for_any_thing_is_no_name_the_report_lacks():
+    report = "传统年货、服装、金银珠宝等商品销售呈现较快增长。"
+    assert lacking("哪些东西销售好", [report], report) == ""   # jieba tags 东西 as a place

@@ -36,6 +36,7 @@ def test_spoken_words_read_as_written_ones(asked, reads):
     ("评选搞了几回了", "评选已经举办了三届", "评选举办了几届了"),
     ("上面能买衣服不", "售卖服装、电子产品", "上面能买服装吗"),          # a synonym from the thesaurus
     ("他老家哪的", "他的祖籍是浙江", "他祖籍哪里"),
+    ("一共卖了多少钱", "企业实现销售额约6780亿元", "共计销售多少元"),
 ])
 def test_the_written_word_is_one_the_report_uses(asked, report, reads):
     assert spoken.written(asked, report) == reads

@@ -215,4 +215,5 @@ def _names(question: str) -> list[str]:
     words = text.tagged(question)
     return [w.word for n, w in enumerate(words)
             if w.flag in ("nr", "ns") and len(w.word) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", w.word)
+            and w.word not in _KINDS_NAMED_OTHERWISE   # "东西", tagged a place, is any thing
             and not (n and words[n - 1].word in _DEMONSTRATIVES)]
