@@ -66,3 +66,10 @@ def test_an_article_named_like_anothers_link_key_gets_a_link_of_its_own():
     catalogue = SimpleNamespace(entries=[SimpleNamespace(id=lookalike), SimpleNamespace(id=chinese)])
     assert article_for_key(start_key(chinese), catalogue, ["lookalike", "chinese"]) == "chinese"
     assert article_for_key(start_key(lookalike), catalogue, ["lookalike", "chinese"]) == "lookalike"
+
+
+def test_a_common_word_jieba_tags_as_a_name_is_no_person():
+    # jieba's dictionary tags 师承 and 才华 as names; neither starts with a common surname.
+    assert followup.person_names("自幼酷爱美术，师承国画大师齐白石先生的弟子韩不言先生。") == ["齐白石", "韩不言"]
+    previous = followup.Previous(text.Message.of("他是干啥的"), "他的作品才华横溢，是文化传承的生动体现。")
+    assert followup.rewrite("他老师是谁", previous) == "他老师是谁"

@@ -211,12 +211,18 @@ _PLACE_OR_EVENT_END = re.compile(r"(?<=^..)(?:营|节|展|赛|馆|院|站|厂|�
 # A two-character word this common in jieba's dictionary is a common noun it tags as a name
 # ("卫星": 卫 is a surname), not a person a report names.
 _COMMON_WORD_FREQ = 2000
+_KNOWN_WORD_FREQ = 20
 # What can end a given name that jieba cut short: one Han character that is no function word.
 _NOT_NAME_TAIL = ("v", "p", "c", "u", "d", "r", "m", "q", "f", "y", "e", "o", "a", "t", "s")
 
 
 def _common_word(word: str) -> bool:
-    return len(word) == 2 and jieba.dt.FREQ.get(word, 0) >= _COMMON_WORD_FREQ
+    """A word of two characters jieba tags as a name that is a common word: very frequent ("卫星"),
+    or in its dictionary at all without starting with a common surname ("才华", "师承")."""
+    if len(word) != 2:
+        return False
+    frequency = jieba.dt.FREQ.get(word, 0)
+    return frequency >= _COMMON_WORD_FREQ or (frequency >= _KNOWN_WORD_FREQ and word[0] not in answer_types.SURNAMES)
 
 
 def _name_tail(w) -> bool:
