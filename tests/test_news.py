@@ -82,6 +82,7 @@ def test_a_part_heading_joins_its_subheading_and_doubled_captions_are_dropped():
     ("她是几零后", "generation"),
     ("之前都在哪些地方待过", "places"),
     ("看银河的话几月最合适", "month"),
+    ("画展在哪儿办的", "venue"),
     ("几月几号开幕", "date"),
     ("他在哪工作", "place"),
     ("她觉得这种活动对孩子有啥好处", "opinion"),
@@ -169,3 +170,9 @@ def test_of_two_sentences_holding_a_date_the_one_with_it_beside_the_questions_wo
     dateline = "中新网长春8月13日电 (记者 某某)当地一直阴天。"
     assert _gap(near, answer_types.spans("date", near), ["推出"]) <= 6 < _gap(far, answer_types.spans("date", far), ["推出"])
     assert _gap(dateline, answer_types.spans("date", dateline), ["长春"]) > 6   # a dateline's date answers nothing
+
+
+def test_where_an_event_is_held_is_the_place_before_its_verb():
+    sentence = "8月8日，“美在耕耘——孙海宁国画与陶瓷艺术展”在中国国家画院美术馆开幕。"
+    assert answer_types.spans("venue", sentence) == ("中国国家画院美术馆",)
+    assert answer_types.matches("venue", answer_types.holds("他在北京生活了二十年。")) == 0.0   # never counts against

@@ -47,8 +47,8 @@ from index.encode.onnx_encoder import file_sha256 as _file_sha256
 # 4: the ONNX encoder lives in the index; 5: news reports' metadata (dateline place, source lines in
 # parts), the kinds of answer each passage holds; 6: a decade of birth ("90后") is a kind, a title's
 # words are not the sentence's; 7: an untitled report's title leaves out who passed the news on and
-# the scene-setting clauses; 8: "8年前" is a point in time (a date); 9: a list of places and
-# someone's words are kinds, photo credits are metadata and captions leave the text, the articles'
+# the scene-setting clauses; 8: "8年前" is a point in time (a date); 9: a list of places, a month,
+# a venue and someone's words are kinds, photo credits are metadata and captions leave the text, the articles'
 # searchable texts are stored
 FORMAT = 9
 ENCODER_DIR = "encoder"

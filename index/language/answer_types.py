@@ -17,13 +17,13 @@ from index.language.text import word_tag
 import numpy as np
 
 KINDS = ("number", "amount", "percent", "date", "duration", "person", "place", "organisation", "cause", "work",
-         "generation", "places", "opinion", "month")
+         "generation", "places", "opinion", "month", "venue")
 BIT = {kind: 1 << n for n, kind in enumerate(KINDS)}
 # Kinds whose presence is clear enough to rank by: a number, a date or a title is there or not.
 # Most sentences of a news report name a person, a place or a body somewhere, and a cause can be
 # given without a word for it: ranking on those cost hit@1 on CMRC and DRCD. They still say which
 # words to show in bold.
-RANKED = frozenset({"number", "amount", "percent", "date", "duration", "work", "generation", "places", "opinion", "month"})
+RANKED = frozenset({"number", "amount", "percent", "date", "duration", "work", "generation", "places", "opinion", "month", "venue"})
 
 # ---- what a question wants (checked in this order: the first that matches decides) --------------
 _WANTS = [
@@ -48,6 +48,9 @@ _WANTS = [
     ("person", r"谁|哪位|什么人|何人|哪个人|哪些人|叫什么名字|姓什么"),
     ("organisation", r"哪家|哪个(?:公司|单位|部门|机构|组织|学校|大学|医院|报社|媒体|银行|企业|团队|协会)|"
                      r"什么(?:公司|单位|部门|机构|组织|学校|企业)"),
+    # "画展在哪儿办的": where an event is held, which a report says as "在…美术馆开幕".
+    ("venue", r"在哪(?:儿|里)?(?:办|举办|举行|开|召开|展出|开幕|比赛|演出)|在什么地方(?:办|举办|举行|开)|"
+              r"(?:举办|举行|召开|开幕)(?:地点|场地)|(?:地点|场地)在哪"),
     ("place", r"哪里|哪儿|什么地方|哪个(?:省|市|县|区|国家|城市|地方|镇|村)|在哪|何地|何处|哪座|去哪|到哪"),
 ]
 _WANTS = [(kind, re.compile(pattern)) for kind, pattern in _WANTS]
@@ -79,6 +82,8 @@ _HOLDS = {
     "cause": re.compile(r"因为|由于|原因|所以|因此|为了|导致|造成|之所以|原来|带动|得益于|受.{1,12}影响"),
     "work": re.compile(_TITLE),
     "generation": re.compile(r"(?<!\d)(?:[1-9]0|00)\s*[”\"’']?\s*后(?![来面续期果])|[五六七八九零〇][零〇]后(?![来面续期果])"),
+    "venue": re.compile(r"在[^，,。；;]{2,24}?(?:开幕|举办|举行|召开|开展|展出|开馆|落幕|闭幕|开赛|上演)|"
+                        r"(?:地点|场地)(?:为|是|在|设在|[:：])"),
     "month": re.compile(r"(?<!\d)(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\s*月(?![中底初])|[正腊]月"),
     "opinion": re.compile(r"(?:说|表示|认为|坦言|感慨|直言|觉得|感到|感叹|告诉记者)[，,：:]|[说道][：:]?“"),
     "organisation": re.compile(r"[\u4e00-\u9fff]{1,12}(?:公司|集团|大学|学院|学校|医院|银行|委员会|协会|学会|研究院|研究所|"
@@ -149,7 +154,7 @@ def matches(kind: str, flags: int) -> float:
         return 0.0   # "增长了多少" may be answered in people or tonnes, "多久" in a count of years
     if kind == "month" and flags & BIT["date"]:
         return 0.0   # "春节", "初一": a time that may fall in the month asked for
-    if kind in ("places", "opinion"):
+    if kind in ("places", "opinion", "venue"):
         return 0.0   # "去过哪些地方" may be answered by one place, "她觉得…" in the report's words
     return -1.0
 
@@ -157,6 +162,8 @@ def matches(kind: str, flags: int) -> float:
 def spans(kind: str, text: str, asked: str = "") -> tuple[str, ...]:
     """The parts of a sentence that are of the kind asked for ("6780亿元", "8月13日", "韩不言"),
     leaving out what the question itself says: the words a reader's eye should find first."""
+    if kind == "venue":   # the place in "在…开幕"
+        return tuple(m.group(1) for m in re.finditer(r"在([^，,。；;]{2,24}?)(?:开幕|举办|举行|召开|开展|展出|开馆|落幕|闭幕|开赛|上演)", text))
     if not kind or kind == "opinion":   # someone's words are the answer whole
         return ()
     pattern = _SPANS.get(kind, _HOLDS.get(kind))
