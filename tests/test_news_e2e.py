@@ -65,23 +65,27 @@ def test_telegram_bolds_the_words_that_answer(wire_index, tmp_path):
         bot.stop()
 
 
-def test_a_follow_up_without_a_subject_is_answered_where_the_previous_answer_stands(tmp_path):
-    report = tmp_path / "sales.txt"
-    report.write_text("本报讯（记者 张强）记者3日从市商务局获悉，春节假期全市消费市场平稳增长。2月10日至17日，全市零售和餐饮"
-                      "企业实现销售额约120亿元，比去年同期增长8%。其中，餐饮企业营业额同比增长15%。电影票房收入突破2亿元。"
-                      "市场供应充足，价格总体稳定。（完）\n", encoding="utf-8")
+def _one_report_index(tmp_path, report_text: str):
+    """A one-report index of `report_text`, built by the CLI; returns the report's file."""
+    report = tmp_path / "report.txt"
+    report.write_text(report_text, encoding="utf-8")
     assert run_cli("index", report, "--index-dir", tmp_path / "idx").returncode == 0
+    return report
+
+
+def test_a_follow_up_without_a_subject_is_answered_where_the_previous_answer_stands(tmp_path):
+    _one_report_index(tmp_path, "本报讯（记者 张强）记者3日从市商务局获悉，春节假期全市消费市场平稳增长。2月10日至17日，全市零售和餐饮"
+                                "企业实现销售额约120亿元，比去年同期增长8%。其中，餐饮企业营业额同比增长15%。电影票房收入突破2亿元。"
+                                "市场供应充足，价格总体稳定。（完）\n")
     first, more = _converse(tmp_path / "idx", [("a", "春节期间全市零售和餐饮企业销售额有多少"), ("a", "比上一年多了多少")])
     assert first["kind"] == "quote" and "120亿元" in first["quotes"][0]["text"]
     assert more["kind"] == "quote" and "8%" in more["quotes"][0]["text"]
 
 
 def test_a_list_spread_over_sentences_is_quoted_whole_in_the_reports_order(tmp_path):
-    report = tmp_path / "camp.txt"
-    report.write_text("中新网长春8月13日电 (某某)台胞周某来大陆工作生活20余年，依旧保持着闽南口音。"
-                      "周某早年从事汽车行业，曾在北京、宁波、南京等地工作生活。8年前，周某在长春安家，做起了餐饮。"
-                      "后来，周某又到过通化、白山、延吉等地考察。周某说，长春的天气很舒服。(完)", encoding="utf-8")
-    assert run_cli("index", report, "--index-dir", tmp_path / "idx").returncode == 0
+    report = _one_report_index(tmp_path, "中新网长春8月13日电 (某某)台胞周某来大陆工作生活20余年，依旧保持着闽南口音。"
+                                         "周某早年从事汽车行业，曾在北京、宁波、南京等地工作生活。8年前，周某在长春安家，做起了餐饮。"
+                                         "后来，周某又到过通化、白山、延吉等地考察。周某说，长春的天气很舒服。(完)")
     reply, = _converse(tmp_path / "idx", [("a", "周某都去过哪些地方")])
     texts = [q["text"] for q in reply["quotes"]]
     listing = [t for t in texts if "、" in t]
