@@ -36,9 +36,10 @@ _NAME_SUFFIX = r"(?:街道|社区|公司|集团|大学|学院|学校|医院|村|
 # Relatives as reports write them; as readers type them ("的妈妈", "爸", "老婆").
 _FAMILY = "母亲|父亲|妻子|丈夫|儿子|女儿|哥哥|姐姐|弟弟|妹妹"
 _KIN = r"(?:的)?(?:" + _FAMILY + r"|老婆|老公|媳妇|妈妈|爸爸|老妈|老爸|妈|爸)"
-# "高某的母亲", "高某的老师": a person asked about by relation to someone named.
+# Relatives by their gender, as written and as typed: "她" after "他妈妈…" is the mother.
 _FEMALE_KIN = "母亲|妻子|女儿|姐姐|妹妹|奶奶|外婆|老婆|媳妇|妈妈|老妈|妈"
 _MALE_KIN = "父亲|丈夫|儿子|哥哥|弟弟|爷爷|外公|老公|爸爸|老爸|爸"
+# "高某的母亲", "高某的老师": a person asked about by relation to someone named.
 _RELATIVE = re.compile(r"(?P<owner>[\u4e00-\u9fff]{2,4}?)的?(?P<relation>" + _FAMILY +
                        r"|爷爷|奶奶|外公|外婆|老师|师父|师傅|徒弟|学生)")
 _QUESTION_WORD = re.compile(r"谁|什么|哪|几|多少|怎|何|吗|是否|为啥|啥|多大|多长|多久")
@@ -148,8 +149,10 @@ def _drops_subject(message: str) -> bool:
     """"之前都在哪些地方待过", "后来干啥去了": a question that opens with when or how often, leaving
     out who, as a reader does when going on about the same person. Not one asking who."""
     words = text.tagged(message)
-    return len(message) >= 4 and bool(words) and (words[0].flag in ("d", "t") or words[0].flag == "f" and len(words[0].word) == 2) \
-        and _QUESTION_WORD.search(message) is not None and not re.search(r"谁|哪位|什么人", message)
+    if len(message) < 4 or not words or _QUESTION_WORD.search(message) is None or re.search(r"谁|哪位|什么人", message):
+        return False
+    opening = words[0]
+    return opening.flag in ("d", "t") or (opening.flag == "f" and len(opening.word) == 2)   # 都, 后来, 之前
 
 
 def relative_named(question: str, article: str) -> str:
