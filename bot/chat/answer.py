@@ -53,11 +53,11 @@ _NEARBY = 4
 # Sentences this close in likelihood (a share of the first's) are a near tie, which the place of
 # the answer among the question's words may break; within this many characters, it stands beside them.
 _ABOUT_AS_LIKELY = 0.8
+_BESIDE = 6
 # "哪些", "哪几", "都有谁", "还有哪儿": a question whose answer is several things.
 _ASKS_FOR_A_LIST = re.compile(r"哪些|哪几|(?:都|还)有(?:谁|哪)|都(?:去|到|在)(?:过|了)?哪")
 # The kinds whose items a list answer gathers from other sentences, by the kind asked.
 _LISTED_KINDS = {"places": ("places", "place"), "person": ("person",)}
-_BESIDE = 6
 
 
 class QuestionError(ValueError):
@@ -173,8 +173,9 @@ class Answerer:
         order, each once: a list a report spreads over sentences is read whole."""
         wider = self.searcher.search(asked, k=20, article_id=first.article_id).hits
         subject = [w for w in asked.words if w in first.text and len(w) >= 2]
+        listed = sum(answer_types.BIT[kind] for kind in _LISTED_KINDS[asked.wants])
         items = [h for h in wider if h.number != first.number and h.passage.text not in first.text
-                 and any(answer_types.holds(h.passage.text) & answer_types.BIT[kind] for kind in _LISTED_KINDS[asked.wants])
+                 and int(self.searcher.index.passage_types[h.number]) & listed
                  and all(w in self.searcher.passage_text(h.number) for w in subject)]
         return [_quote(h) for h in sorted(items[:self.max_quotes - 1], key=lambda h: h.number)]
 
