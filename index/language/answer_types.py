@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 
 import jieba
+import numpy as np
 
 from index.language.text import word_tag
-import numpy as np
 
 KINDS = ("number", "amount", "percent", "date", "duration", "person", "place", "organisation", "cause", "work",
          "generation", "places", "opinion", "month", "venue")
@@ -23,7 +23,8 @@ BIT = {kind: 1 << n for n, kind in enumerate(KINDS)}
 # Most sentences of a news report name a person, a place or a body somewhere, and a cause can be
 # given without a word for it: ranking on those cost hit@1 on CMRC and DRCD. They still say which
 # words to show in bold.
-RANKED = frozenset({"number", "amount", "percent", "date", "duration", "work", "generation", "places", "opinion", "month", "venue"})
+RANKED = frozenset({"number", "amount", "percent", "date", "duration", "work", "generation",
+                    "places", "opinion", "month", "venue"})
 
 # ---- what a question wants (checked in this order: the first that matches decides) --------------
 _WANTS = [
@@ -65,6 +66,8 @@ def wanted(question: str) -> str:
 
 
 # ---- what a sentence holds ----------------------------------------------------------------------
+# "在中国国家画院美术馆开幕": where an event is held, the place before the verb that holds it.
+_HELD_AT = re.compile(r"在([^，,。；;]{2,24}?)(?:开幕|举办|举行|召开|开展|展出|开馆|落幕|闭幕|开赛|上演)")
 _TITLE = r"《[^》]{1,40}》"
 _NUMERAL = r"(?:\d+(?:\.\d+)?|[一二三四五六七八九十两百千万亿几数]+)"
 _HOLDS = {
@@ -82,8 +85,7 @@ _HOLDS = {
     "cause": re.compile(r"因为|由于|原因|所以|因此|为了|导致|造成|之所以|原来|带动|得益于|受.{1,12}影响"),
     "work": re.compile(_TITLE),
     "generation": re.compile(r"(?<!\d)(?:[1-9]0|00)\s*[”\"’']?\s*后(?![来面续期果])|[五六七八九零〇][零〇]后(?![来面续期果])"),
-    "venue": re.compile(r"在[^，,。；;]{2,24}?(?:开幕|举办|举行|召开|开展|展出|开馆|落幕|闭幕|开赛|上演)|"
-                        r"(?:地点|场地)(?:为|是|在|设在|[:：])"),
+    "venue": re.compile(_HELD_AT.pattern + r"|(?:地点|场地)(?:为|是|在|设在|[:：])"),
     "month": re.compile(r"(?<!\d)(?:1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\s*月(?![中底初])|[正腊]月"),
     "opinion": re.compile(r"(?:说|表示|认为|坦言|感慨|直言|觉得|感到|感叹|告诉记者)[，,：:]|[说道][：:]?“"),
     "organisation": re.compile(r"[\u4e00-\u9fff]{1,12}(?:公司|集团|大学|学院|学校|医院|银行|委员会|协会|学会|研究院|研究所|"
@@ -163,7 +165,7 @@ def spans(kind: str, text: str, asked: str = "") -> tuple[str, ...]:
     """The parts of a sentence that are of the kind asked for ("6780亿元", "8月13日", "韩不言"),
     leaving out what the question itself says: the words a reader's eye should find first."""
     if kind == "venue":   # the place in "在…开幕"
-        return tuple(m.group(1) for m in re.finditer(r"在([^，,。；;]{2,24}?)(?:开幕|举办|举行|召开|开展|展出|开馆|落幕|闭幕|开赛|上演)", text))
+        return tuple(m.group(1) for m in _HELD_AT.finditer(text))
     if not kind or kind == "opinion":   # someone's words are the answer whole
         return ()
     pattern = _SPANS.get(kind, _HOLDS.get(kind))

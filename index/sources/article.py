@@ -106,7 +106,8 @@ _REPORTED_BY = re.compile(r"^\s*(?P<line>(?:本报|本台|本网)?(?:记者|通�
 _SOURCE_INLINE = re.compile(r"[（(]?\s*(?P<line>来源[:：]\s*[^\s（）()。，,]{2,30})")
 # A photo's credit, closing its caption or a paragraph: "赵六 摄", "（记者 赵六 摄）", "（宣传部供图）",
 # "图片来源：大阪大学", "摄影：赵六", "图/赵六". The credit is metadata; the caption is no sentence of the report.
-_CREDIT = (r"(?:图片来源|图源|摄影|图)\s*[:：/]\s*[^\s（）()。，,]{2,20}|[\u4e00-\u9fff]{2,20}?\s*供图|"
+_CREDIT_LABEL = r"(?:图片来源|图源|摄影|图)\s*[:：/]"
+_CREDIT = (_CREDIT_LABEL + r"\s*[^\s（）()。，,]{2,20}|[\u4e00-\u9fff]{2,20}?\s*供图|"
            r"(?:(?:本报|新华社|中新社)?(?:记者|通讯员)\s*)?[\u4e00-\u9fff]{2,4}(?:[\s、][\u4e00-\u9fff]{2,4})?SPACE摄")
 # In brackets, or after a caption's full stop (then "X 摄" with its space: "纪录片拍摄" is a heading).
 _PHOTO_BY = re.compile(r"\s*[（(]\s*(?P<bracketed>" + _CREDIT.replace("SPACE", r"\s*") + r")\s*[)）]\s*$|"
@@ -129,7 +130,7 @@ _CIRCUMSTANCE = re.compile(r"受.{1,20}影响|(?:由于|随着).{1,20}|[^，,]{0
 # A reprint's first line: "原标题：TikTok将在美国推出电子商务中新网北京7月26日电 …".
 _ORIGINAL_TITLE = re.compile(r"^原标题\s*[:：]\s*")
 # A photo credit ending a caption that runs into the report: "…示意图。图片来源：大阪大学".
-_PHOTO_CREDIT = re.compile(r"(?:图片来源|图源|摄影|图)\s*[:：/]")
+_PHOTO_CREDIT = re.compile(_CREDIT_LABEL)
 # Outlets whose datelines open most reprinted reports (general knowledge of Chinese news, not of
 # one text): where a run-together title ends and the report begins.
 _OUTLET = re.compile(r"新华社|新华网|中新社|中新网|中国新闻网|人民网|人民日报|央视网|央视新闻|央广网|国际在线|光明网|"
@@ -191,12 +192,12 @@ def parse_article(text: str, article_id: str = "article", path: str = "") -> Art
     captions = [line for line in body if _is_caption(line)]
     body = _without_end_mark([line for line in body if not _is_caption(line)])
     dropped = captions + dropped
-    body, credits = _take_photo_credits(body)
-    dropped = tuple(credits["captions"]) + tuple(dropped)
+    body, photo_credits, photo_captions = _take_photo_credits(body)
+    dropped = photo_captions + dropped
     body, author = _take_byline(body)
     if author:
         metadata.append(("author", author))
-    metadata += [("photo", credit) for credit in credits["photo"]]
+    metadata += [("photo", credit) for credit in photo_credits]
     metadata += [("editor", m.group("name")) for line in dropped for m in [_EDITOR_AFTER.search(line)] if m]
     metadata += [m for m in _report_metadata(body) if m not in metadata]
     return Article(article_id, path, text_sha256(text), title, tuple(metadata), _sections(body), tuple(dropped),
@@ -275,23 +276,23 @@ def _is_caption(line: str) -> bool:
     return len(line) % 2 == 0 and half >= 4 and line[:half] == line[half:] and not re.search(r"[。！？!?]$", line)
 
 
-def _take_photo_credits(body: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+def _take_photo_credits(body: list[str]) -> tuple[list[str], list[str], list[str]]:
     """Photo credits out of the body ("活动现场。赵六 摄", "…。（宣传部供图）"): each credit as
     metadata; a short caption with it is dropped, a paragraph of the report keeps its text.
-    Returns the body and {"photo": credits, "captions": dropped captions}."""
-    kept, credits = [], {"photo": [], "captions": []}
+    Returns the body, the credits and the captions dropped."""
+    kept, credits, captions = [], [], []
     for line in body:
         match = _PHOTO_BY.search(line)
-        if not match or match.start() == 0 and len(body) == 1:
+        if not match or (match.start() == 0 and len(body) == 1):
             kept.append(line)
             continue
-        credits["photo"].append(match.group("bracketed") or match.group("bare"))
+        credits.append(match.group("bracketed") or match.group("bare"))
         rest = line[:match.start()].rstrip()
         if len(rest) <= _CAPTION_CHARS or _CAPTION_OPENS.match(rest):
-            credits["captions"].append(line)   # the picture's words, not the report's
+            captions.append(line)   # the picture's words, not the report's
         else:
             kept.append(rest)
-    return kept, credits
+    return kept, credits, captions
 
 
 def _without_end_mark(body: list[str]) -> list[str]:
@@ -333,8 +334,8 @@ def _fallback_title(article_id: str, first_line: str) -> str:
         return article_id
     sentences = _pieces(_SENTENCE, first_line)
     sentences[0] = _after_dateline(sentences[0])
-    while _PASSED_ON.match(sentences[0]) and _PASSED_ON.match(sentences[0]).end():
-        sentences[0] = sentences[0][_PASSED_ON.match(sentences[0]).end():]
+    while (passed_on := _PASSED_ON.match(sentences[0])) and passed_on.end():
+        sentences[0] = sentences[0][passed_on.end():]
     # A lead that asks a question ("当国画艺术与陶瓷艺术进行碰撞，将会展现出怎样…？") is a hook, not news.
     news = [t for t in sentences[:3] if not re.search(r"[？?]$", t)] or sentences
     sentence = _FORMULA.sub("", news[0], count=1)
