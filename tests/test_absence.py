@@ -89,3 +89,11 @@ def test_a_count_in_other_words_is_no_missing_number():
 def test_a_word_for_any_thing_is_no_name_the_report_lacks():
     report = "传统年货、服装、金银珠宝等商品销售呈现较快增长。"
     assert lacking("哪些东西销售好", [report], report) == ""   # jieba tags 东西 as a place
+
+
+def test_a_sentence_with_the_asked_amount_of_the_asked_thing_answers_it():
+    sentence = "共计发放12000元的助学金，为考入一本院校的三名学子给予每人两千元奖励。"
+    assert absence.answers_the_focus("amount", "奖金", sentence)            # 奖金 said as 奖励
+    assert not absence.answers_the_focus("amount", "门票", sentence)        # an amount, of something else
+    assert not absence.answers_the_focus("date", "奖金", sentence)          # the thing, not the kind asked
+    assert not absence.answers_the_focus("amount", "", sentence)            # nothing named to check against

@@ -164,6 +164,17 @@ def _counts(thing: str, sentences: str) -> bool:
                 or re.search(thing + r"[^。；;，,]{0,6}?" + _NUMERAL, sentences))
 
 
+def answers_the_focus(asked_kind: str, focus: str, sentence: str) -> bool:
+    """Whether a sentence holds the kind of answer asked (an amount for "奖金多少") about the thing
+    asked, named as the question names it or otherwise ("奖金" as "奖励", a synonym or a compound on
+    its first character): such a sentence is the answer, not merely the closest one."""
+    if asked_kind not in answer_types.RANKED or len(focus) < 2 or not answer_types.spans(asked_kind, sentence):
+        return False
+    if focus in sentence or any(other in sentence for other in thesaurus.synonyms(focus)):
+        return True
+    return any(len(w) == 2 and w[0] == focus[0] and w != focus for w in jieba.lcut(sentence))
+
+
 def _counted_otherwise(thing: str, sentences: str) -> bool:
     """Whether the sentences count the thing in other words: a synonym (Cilin), or a compound on
     its first character after a measure word ("学生" as "三名学子", "游客" as "五千名游人")."""

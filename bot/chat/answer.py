@@ -148,7 +148,8 @@ class Answerer:
             titled = self._told_by_the_title(question, asked, hits)
             if titled is not None:
                 return titled
-            if result.confidence < self.threshold:
+            if result.confidence < self.threshold and not absence.answers_the_focus(
+                    asked.wants, asked.focus, self.searcher.passage_text(hits[0].number)):
                 # Not plainly missing, not sure either: the closest sentence, said to be only that.
                 quote = self._whole_quotation(self._words_attributed(_quote(hits[0])))
                 return Answer(question.typed, True, (quote,), f"{UNSURE}\n{reply_text([quote])}",
