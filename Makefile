@@ -3,10 +3,15 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast bench bench-telegram bench-langchain clean
+.PHONY: run setup test test-fast bench bench-telegram bench-langchain clean
 
 run: $(STAMP)
 	$(VENV)/bin/article-qa run
+
+# What `run` does before it serves: install what changed, build the index if missing or stale.
+# The service runs it as its ExecStartPre (deploy/article-qa.service).
+setup: $(STAMP)
+	$(VENV)/bin/article-qa prepare
 
 test: $(STAMP)
 	$(VENV)/bin/pytest -q

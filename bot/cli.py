@@ -15,7 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import TOKEN_CREDENTIAL, ConfigError, Settings, bot_token, load_settings
 from bot.errors import UserError
 from index.archive.base import ArchiveQueryError, ArchiveUnavailable
 
@@ -91,7 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--article", help="only questions about this article id")
     p.add_argument("--png", type=Path, metavar="FILE", help="also draw the chart into FILE")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
-    command("serve", cmd_serve, "run the Telegram bot (token from TELEGRAM_BOT_TOKEN)")
+    command("serve", cmd_serve, "run the Telegram bot (token from TELEGRAM_BOT_TOKEN, or the systemd "
+            f"credential {TOKEN_CREDENTIAL})")
+    command("prepare", cmd_prepare, "build the index if it is missing or stale (what `run` does first)")
     command("run", cmd_run, "build the index if needed, then serve Telegram or chat in the terminal")
     return ap
 
@@ -228,9 +230,10 @@ def cmd_serve(args, settings: Settings) -> int:
     from bot.telegram.conversation_store import ConversationStore
     from bot.telegram.admin import Library
     from index.sources.isolated import python_child
-    token = os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+    token = bot_token()
     if not token:
-        raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it")
+        raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it "
+                        f"(a service: LoadCredential={TOKEN_CREDENTIAL}:/etc/article-qa/token)")
     try:
         # First: a second bot on this journal stops here.
         journal = Journal(settings.telegram.journal, settings.telegram.journal_keep_hours * 3600)
@@ -266,19 +269,26 @@ def cmd_serve(args, settings: Settings) -> int:
     os._exit(0)
 
 
-def cmd_run(args, settings: Settings) -> int:
+def cmd_prepare(args, settings: Settings) -> int:
     from bot import runtime
     folder = args.index_dir or settings.index_dir
     reason = runtime.needs_rebuild(settings, folder)
-    if reason:
-        print(f"Building the index ({reason}) …", file=sys.stderr)
-        try:
-            print(runtime.rebuild(settings, folder).report, file=sys.stderr)
-        except UserError as exc:
-            if not reason.startswith("changed"):   # no usable index to fall back on
-                raise
-            print(f"article-qa: could not rebuild ({exc}); answering from the index as it is", file=sys.stderr)
-    if os.environ.get("TELEGRAM_BOT_TOKEN", "").strip():
+    if not reason:
+        return 0
+    print(f"Building the index ({reason}) …", file=sys.stderr)
+    try:
+        print(runtime.rebuild(settings, folder).report, file=sys.stderr)
+    except UserError as exc:
+        if not reason.startswith("changed"):   # no usable index to fall back on
+            raise
+        print(f"article-qa: could not rebuild ({exc}); answering from the index as it is", file=sys.stderr)
+    return 0
+
+
+def cmd_run(args, settings: Settings) -> int:
+    token = bot_token()   # a malformed token stops here, before minutes of index building
+    cmd_prepare(args, settings)
+    if token:
         return cmd_serve(args, settings)
     print("(No TELEGRAM_BOT_TOKEN set: chatting in the terminal. "
           "To connect Telegram: export TELEGRAM_BOT_TOKEN=… and run again.)")

@@ -211,30 +211,67 @@ def _checked_url(url: str, what: str) -> str:
 
 # PyYAML's safe loader in C (libyaml) where the wheel has it: a newsroom's config lists thousands of
 # articles, which the Python loader takes half a second to read at every start.
-_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """PyYAML keeps the last of two equal keys: a second `telegram:` block would silently replace
+    the first (and its admin_ids with it). Here it is an error naming the line."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"line {key_node.start_mark.line + 1}: `{key}:` is already given on line "
+                                  f"{seen[key] + 1}; write all of its keys under the first one")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+# Beside config.yaml, kept out of git (.gitignore): a newsroom's own settings (admins, its articles),
+# read over config.yaml key by key, so `git pull` never meets a local change to a tracked file.
+LOCAL_CONFIG = "config.local.yaml"
 
 
 def load_settings(path: str | Path | None = None, environ=os.environ) -> Settings:
-    """Read config.yaml (ARTICLE_QA_CONFIG or the project's own), apply environment overrides.
+    """Read config.yaml (ARTICLE_QA_CONFIG or the project's own) and the config.local.yaml beside
+    it, if any; apply environment overrides.
 
     Raises ConfigError with one line per problem.
     """
     path = Path(path or environ.get("ARTICLE_QA_CONFIG") or DEFAULT_CONFIG)
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config {path}: expected a mapping of keys, got {type(data).__name__}")
+    data = _read_mapping(path)
+    local = path.with_name(LOCAL_CONFIG)
+    if local.is_file():
+        data = _merged(data, _read_mapping(local))
     _apply_environment(data, environ)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"config {path}: {problems}") from None
+        raise ConfigError(f"config {path}{' + ' + LOCAL_CONFIG if local.is_file() else ''}: {problems}") from None
     return _relative_to(settings, path.parent)
+
+
+def _read_mapping(path: Path) -> dict:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    except ConfigError as exc:
+        raise ConfigError(f"config {path} {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config {path}: expected a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def _merged(base: dict, over: dict) -> dict:
+    """`over` read onto `base`: mappings key by key, any other value (a list too) replaced whole."""
+    merged = dict(base)
+    for key, value in over.items():
+        both_maps = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merged(base[key], value) if both_maps else value
+    return merged
 
 
 def _apply_environment(data: dict, environ) -> None:
@@ -262,3 +299,31 @@ def _resolved_uri(uri: str | None, folder: Path) -> str | None:
     if uri is None or "://" in uri or Path(uri).is_absolute():
         return uri
     return str(folder / uri)
+
+
+# A bot token as @BotFather gives it: the bot's number, a colon, then letters, digits, - and _.
+_TOKEN_SHAPE = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
+# The name of the credential a systemd unit passes the token file as (LoadCredential=): the file
+# is then readable by the service alone, under $CREDENTIALS_DIRECTORY, and never in its environment.
+TOKEN_CREDENTIAL = "telegram-token"
+
+
+def bot_token(environ=os.environ) -> str:
+    """The bot's token: TELEGRAM_BOT_TOKEN, else the credential file systemd passes (a file holding
+    the bare token, or a line `TELEGRAM_BOT_TOKEN=…`, as an EnvironmentFile would). "" when neither
+    is there. Raises ConfigError, without showing the token, when what is there is no token."""
+    token, where = environ.get("TELEGRAM_BOT_TOKEN", "").strip(), "TELEGRAM_BOT_TOKEN"
+    credentials = environ.get("CREDENTIALS_DIRECTORY")
+    if not token and credentials:
+        where = str(Path(credentials) / TOKEN_CREDENTIAL)
+        try:
+            lines = [line.strip() for line in Path(where).read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the bot token from {where}: {getattr(exc, 'strerror', None) or exc}") from None
+        if len(lines) != 1:
+            raise ConfigError(f"{where} must hold one line, the bot token from @BotFather (it holds {len(lines)})")
+        token = lines[0].removeprefix("TELEGRAM_BOT_TOKEN=").strip().strip("\"'")
+    if token and not _TOKEN_SHAPE.fullmatch(token):
+        raise ConfigError(f"{where} does not hold a bot token (@BotFather's, like 123456789:AAE…); "
+                          "check for a missing or extra character")
+    return token

@@ -24,6 +24,32 @@ def test_environment_overrides_and_relative_paths(tmp_path):
     assert settings.articles == [tmp_path / "a.txt"]
 
 
+def test_a_key_given_twice_is_refused_with_its_lines(tmp_path):
+    # PyYAML would keep the second `telegram:` block and silently drop the first's admins.
+    path = tmp_path / "config.yaml"
+    path.write_text("telegram:\n  admin_ids: [1]\narticles: []\ntelegram:\n  poll_timeout: 5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 4: `telegram:` is already given on line 1"):
+        load_settings(path, environ={})
+
+
+def test_the_local_config_is_read_over_the_shipped_one_key_by_key(tmp_path):
+    (tmp_path / "config.yaml").write_text("articles: [a.txt]\ntelegram:\n  poll_timeout: 5\n", encoding="utf-8")
+    (tmp_path / "config.local.yaml").write_text("telegram:\n  admin_ids: [42]\n", encoding="utf-8")
+    settings = load_settings(tmp_path / "config.yaml", environ={})
+    assert settings.telegram.admin_ids == [42] and settings.telegram.poll_timeout == 5
+    assert settings.articles == [tmp_path / "a.txt"]
+    (tmp_path / "config.local.yaml").write_text("telegram:\n  admin_id: [42]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"config.local.yaml: telegram.admin_id: Extra inputs"):
+        load_settings(tmp_path / "config.yaml", environ={})
+
+
+def test_the_shipped_config_names_every_admin_setting_and_git_ignores_the_local_one():
+    from conftest import ROOT
+    shipped = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    assert "  admin_ids: []" in shipped
+    assert "config.local.yaml" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
 @pytest.mark.parametrize("url", ["api.telegram.org/bot", "http//127.0.0.1:8081/bot", "https://api .org/bot",
                                  "http://127.0.0.1:80a/bot", "http://127.0.0.1:99999/bot", "http://a..b/bot",
                                  "ftp://api.telegram.org/bot", "http://-bad.org/bot"])
