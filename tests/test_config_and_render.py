@@ -3,7 +3,7 @@ import pytest
 
 from bot.chat.answer import Answer, Quote
 from bot.config import ConfigError, load_settings
-from bot.telegram.handlers import RateLimiter
+from bot.telegram.flow import RateLimiter
 from bot.telegram.serve import TokenFilter
 from bot.telegram import html as th
 from fake_bot_api import check_html
@@ -192,7 +192,7 @@ def test_an_unsure_answer_says_so_above_its_quote_in_the_terminal_and_in_telegra
 
 def test_a_phone_sees_a_short_citation_and_context_with_the_neighbouring_paragraphs():
     from types import SimpleNamespace
-    from bot.telegram.handlers import _with_neighbours
+    from bot.telegram.buttons import with_neighbours as _with_neighbours
     from index.sources.article import Passage
     quote = Quote("一句话。", "很长很长的报道标题", "向稳·一线蹲苗", 2, 0.9)
     assert th.short_citation(quote) == "向稳·一线蹲苗 · 第2段"
@@ -207,7 +207,7 @@ def test_a_phone_sees_a_short_citation_and_context_with_the_neighbouring_paragra
 
 def test_a_newsrooms_archive_is_listed_a_page_at_a_time_and_found_by_title():
     from types import SimpleNamespace
-    from bot.telegram.handlers import ARTICLES_PER_PAGE, _articles_page, _articles_titled
+    from bot.telegram.keyboards import ARTICLES_PER_PAGE, articles_page as _articles_page, articles_titled as _articles_titled
     from index.archive.shelf import Entry
     entries = [Entry(f"r{n}", f"{'南京' if n % 7 == 0 else '上海'}报道{n}", "", "", ("",), 3) for n in range(23)]
     index = SimpleNamespace(catalogue=SimpleNamespace(entries=entries))

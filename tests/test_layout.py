@@ -53,3 +53,10 @@ def test_index_holds_its_stages_as_packages_and_nothing_beside_them():
     assert not loose, loose
     stages = {p.name for p in (ROOT / "index").iterdir() if (p / "__init__.py").is_file()}
     assert stages == {name.split(".")[1] for name in ALLOWED if name.startswith("index.")}
+
+
+def test_the_telegram_service_keeps_each_step_in_a_room_of_its_own():
+    # One file once held flow control, assembly, commands, messages, buttons and rendering (935 lines).
+    long = {p.name: n for p in (ROOT / "bot" / "telegram").glob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400}
+    assert not long, long

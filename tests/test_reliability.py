@@ -173,7 +173,7 @@ def test_only_the_newest_edit_of_a_message_is_answered_and_odd_updates_pass():
     from collections import OrderedDict
     from types import SimpleNamespace
     from telegram import Update
-    from bot.telegram.handlers import _note_edit, _superseded
+    from bot.telegram.flow import note_edit as _note_edit, superseded as _superseded
 
     def edit(update_id: int, message_id: int = 5) -> Update:
         return Update.de_json({"update_id": update_id, "edited_message": {

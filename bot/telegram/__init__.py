@@ -1,6 +1,9 @@
-"""The Telegram service: handlers (replies as HTML, buttons, commands), admin (articles from
-Telegram), html (rendering within Telegram's limits), intake and journal (updates taken in
-durably), conversation_store (context that outlives a restart), index_watch (a rebuilt index
-swapped in) and serve (start-up and shutdown). It uses bot.chat; bot.chat never uses it.
+"""The Telegram service, in rooms along an update's way: application (the handlers registered,
+the gatekeeper, errors), flow (rate limits, threads, order, edits), commands (readers' /commands),
+questions (messages answered), buttons (presses), keyboards (lists and the buttons under replies),
+sending (replies sent, retried), html (rendering within Telegram's limits), admin and first_contact
+(articles from Telegram; the bot's introduction), intake and journal (updates taken in durably),
+conversation_store (context that outlives a restart), index_watch (a rebuilt index swapped in) and
+serve (start-up and shutdown). It uses bot.chat; bot.chat never uses it.
 
 `serve.serve` is the entry point (bot/cli.py)."""

@@ -1,5 +1,5 @@
 """Managing articles from Telegram: admins (telegram.admin_ids) send a file or a link to add an
-article, /remove ID to take one out (everyone can list them with /articles, in bot/telegram/handlers.py).
+article, /remove ID to take one out (everyone can list them with /articles, in bot/telegram/commands.py).
 
 The work itself is `Library`: `article-qa index --add/--remove` in a child process, one at a time;
 the running bot then picks up the rebuilt index (bot/telegram/index_watch.py).

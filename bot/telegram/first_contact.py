@@ -3,7 +3,7 @@
 - Its description (the empty chat's "What can this bot do?") and short description (shown with a
   shared link), set from the article list at start-up and after the library changes.
 - A link per article, `https://t.me/<bot>?start=<key>`: /start with that key makes the article the
-  conversation's own (bot/telegram/handlers.py, on_start).
+  conversation's own (bot/telegram/commands.py, on_start).
 - The command menus: readers see theirs; each admin sees /report and /remove too, in a menu
   scoped to their chat.
 """

@@ -1,7 +1,7 @@
 """Running the bot: start-up, taking updates in (bot/telegram/intake.py), following the index folder
 (bot/telegram/index_watch.py), and stopping on SIGINT/SIGTERM without losing what was accepted.
 
-The handlers and the PTB Application they live in are in bot/telegram/handlers.py.
+The handlers and the PTB Application they live in are in bot/telegram/application.py.
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from bot.telegram.index_watch import IndexWatch
 from bot.errors import UserError
 from bot.telegram.intake import Intake, WebhookPortError, connect as intake_connect, poll, receive_webhook
 from bot.telegram.journal import Journal
-from bot.telegram.handlers import (build_application, fingerprint, screen, set_commands, tell_admins_set_aside,
-                                   tell_admins_skipped)
+from bot.telegram.application import (build_application, fingerprint, screen, set_commands, tell_admins_set_aside,
+                                      tell_admins_skipped)
 from bot.telegram.admin import Library
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,153 @@
+"""Button presses: an example question, the article chosen, another page, a section, more
+sentences, a paragraph's context, and a reader's 👍/👎 on an answer.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.chat import about
+from bot.telegram import html as th
+from bot.telegram.flow import conversation_id
+from bot.telegram.keyboards import articles_page, context_buttons, passage_quote
+from bot.telegram.questions import answer_question
+from bot.telegram.sending import answerer, button_data, reader_key, reply, send_messages
+
+log = logging.getLogger(__name__)
+
+
+GONE = "这个按钮已经失效，请重新提问。"
+
+
+NO_CHAT = "请在与机器人的对话里使用这个按钮。"
+
+
+# Buttons whose reply may run to many messages, with how many numbers name what they show
+# (a page number may follow); one press sends at most MESSAGES_PER_PRESS messages.
+PAGED = {"sec": 2, "ctx": 1}
+
+
+MESSAGES_PER_PRESS = 3
+
+
+BUTTON_NUMBER = re.compile(r"[0-9]{1,7}")
+
+
+_MAX_BUTTON_NUMBERS = 3
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    if update.effective_chat is None:   # a button on an inline message: there is no chat to reply in
+        with contextlib.suppress(TelegramError):
+            await query.answer(NO_CHAT, show_alert=True)
+        return
+    try:
+        await query.answer()
+    except TelegramError as exc:   # the acknowledgement only stops the button's spinner
+        log.warning("Could not acknowledge button press %s: %s", update.update_id, exc)
+    kind, *numbers = (query.data or "").split(":")
+    # Button data comes back from the client and may be forged: ASCII digits only, a few of them.
+    if (not numbers or numbers[0] != context.bot_data["fingerprint"] or len(numbers) > _MAX_BUTTON_NUMBERS + 1
+            or not all(BUTTON_NUMBER.fullmatch(n) for n in numbers[1:])):
+        await reply(update, context, [GONE])
+        return
+    try:
+        values = [int(n) for n in numbers[1:]]
+        if kind == "ex":   # an example question: answered like a typed one, shown above its answer
+            number, example = values if len(values) == 2 else (0, values[0])
+            examples = about.example_questions([answerer(context).searcher.index.articles[number]])
+            await answer_question(update, context, examples[example], shown=True)
+            return
+        if kind == "art":   # a reader chose the article the conversation is about
+            article = answerer(context).searcher.index.articles[values[0]]
+            context.bot_data["conversations"].choose_article(conversation_id(update, context.bot_data["threads"]),
+                                                             article.id)
+            await reply(update, context, [html.escape(f"好的，接下来“这篇文章讲了什么”“作者是谁”这类问题都按《{article.title}》回答。")])
+            return
+        if kind == "another":   # the reader leaves the report in discussion: the chooser
+            context.bot_data["conversations"].forget(conversation_id(update, context.bot_data["threads"]))
+            lines, markup = articles_page(context, 0)
+            await reply(update, context, ["好的，换一篇。想聊哪篇？点一篇，或者直接说标题里的词、人名、地名。", *lines], markup)
+            return
+        if kind == "arts":   # another page of /articles
+            await reply(update, context, *articles_page(context, values[0]))
+            return
+        if kind in PAGED:   # a section or a paragraph may be long: a few messages per press, then "继续"
+            await _reply_page(update, context, kind, values)
+            return
+        blocks, markup = _button_reply(context, kind, values)
+    except (ValueError, IndexError):
+        blocks, markup = [GONE], None
+    await reply(update, context, blocks, markup)
+
+
+async def _reply_page(update: Update, context, kind: str, values: list[int]) -> None:
+    """One page (MESSAGES_PER_PRESS messages) of a section or a paragraph, with a button for the
+    next page when there is one. The page number is the last value of the button's data."""
+    keys, page = (values, 0) if len(values) == PAGED[kind] else (values[:-1], values[-1])
+    messages = th.pack(_button_reply(context, kind, keys)[0])
+    shown = messages[page * MESSAGES_PER_PRESS:(page + 1) * MESSAGES_PER_PRESS]
+    if not shown:
+        raise IndexError(page)
+    left = len(messages) - (page + 1) * MESSAGES_PER_PRESS
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton(f"继续（还有 {left} 条）",
+                                                         callback_data=button_data(context, kind, *keys, page + 1))]]
+                                  ) if left > 0 else None
+    await send_messages(update, context, shown, markup)
+
+
+def _button_reply(context, kind: str, values: list[int]):
+    index = answerer(context).searcher.index
+    if kind == "sec":
+        article = index.articles[values[0]]
+        section = article.sections[values[1]]
+        head = f"<b>《{html.escape(article.title)}》· {html.escape(section.heading or '开头')}</b>"
+        return [head] + [f"第{n}段：{html.escape(p)}" for n, p in enumerate(section.paragraphs, 1)], None
+    if kind == "more":
+        quotes = [passage_quote(index, n) for n in values]
+        return (["<i>更多相关段落：</i>"] + [th.quote_block(q) for q in quotes]), context_buttons(context, quotes)
+    if kind == "ctx":
+        quote = passage_quote(index, values[0])
+        return th.context_blocks(quote, with_neighbours(index, values[0])), None
+    raise ValueError(kind)
+
+
+def with_neighbours(index, number: int) -> str:
+    """The paragraph a passage stands in, between the paragraphs before and after it in its
+    section: a one-sentence paragraph alone would only repeat the quote."""
+    passages, here = index.passages, index.passages[number]
+
+    def near(n: int) -> bool:   # a section's passages are stored in order: its neighbours are adjacent
+        p = passages[n]
+        return p.article == here.article and p.section_no == here.section_no and abs(p.paragraph - here.paragraph) <= 1
+    first, last = number, number
+    while first > 0 and near(first - 1):
+        first -= 1
+    while last + 1 < len(passages) and near(last + 1):
+        last += 1
+    around = {p.paragraph: p.context for p in passages[first:last + 1]}
+    return "\n\n".join(around[n] for n in sorted(around))
+
+
+async def on_verdict(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reader's 👍/👎 on an answer: recorded with the answer, thanked in a toast."""
+    query = update.callback_query
+    parts = (query.data or "").split(":")
+    recorder = context.bot_data["conversations"].recorder
+    thanks = "这个按钮已经失效。"
+    if len(parts) == 4 and parts[2] in ("0", "1") and BUTTON_NUMBER.fullmatch(parts[3]) and recorder and update.effective_user:
+        # Off the event loop: a busy database must not hold up other readers' answers.
+        if await asyncio.to_thread(recorder.verdict, reader_key(update.effective_user), int(parts[3]), parts[2] == "1"):
+            thanks = "谢谢，已记下。" if parts[2] == "1" else "谢谢，已记下，编辑会看到这个回答。"
+        else:
+            thanks = "只有提问的人可以评价这个回答。"
+    with contextlib.suppress(TelegramError):
+        await query.answer(thanks)

@@ -1,0 +1,145 @@
+"""What the bot shows beside its answers: the example questions, the article lists a page at a
+time, the table of contents, and the buttons under an answer (more, context, 阅读原文, 换一篇, 👍/👎).
+
+Buttons carry passage numbers plus a fingerprint of the index in their callback_data, never a
+key into memory, so they keep working after a restart and say "请重新提问" once the index changes.
+"""
+from __future__ import annotations
+
+import html
+import math
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.chat import about
+from bot.chat.answer import Answer, Quote
+from bot.telegram.sending import answerer, button_data
+from index.language.text import normalise
+
+# /articles lists a newsroom's archive a page at a time: one message, a "就这篇" button per article.
+ARTICLES_PER_PAGE = 10
+
+
+def example_buttons(context, article=None) -> InlineKeyboardMarkup:
+    """Example questions: about `article` when the conversation has one, else the first article.
+    The button names the article by its number, so its question is found again when pressed."""
+    index = answerer(context).searcher.index
+    number = index.catalogue.number.get(article.id, 0) if article is not None else 0
+    examples = about.example_questions([index.articles[number]]) if len(index.articles) else []
+    return InlineKeyboardMarkup([[InlineKeyboardButton(q[:30], callback_data=button_data(context, "ex", number, i))]
+                                 for i, q in enumerate(examples)])
+
+
+def article_buttons(context, numbers) -> list[list[InlineKeyboardButton]]:
+    """A "就这篇" button for each of these articles: pressing one makes it the conversation's article."""
+    entries = answerer(context).searcher.index.catalogue.entries
+    return [[InlineKeyboardButton(f"就这篇：{entries[n].title}"[:40], callback_data=button_data(context, "art", n))]
+            for n in numbers]
+
+
+def articles_page(context, page: int) -> tuple[list[str], InlineKeyboardMarkup | None]:
+    """One page of the archive's articles (ARTICLES_PER_PAGE), numbered, with their buttons and
+    the way to the pages before and after. Raises IndexError for a page past the end (a button
+    pressed after articles were removed)."""
+    entries = answerer(context).searcher.index.catalogue.entries
+    pages = page_count(entries)
+    if not 0 <= page < pages:
+        raise IndexError(page)
+    shown = range(page * ARTICLES_PER_PAGE, min((page + 1) * ARTICLES_PER_PAGE, len(entries)))
+    head = "我读过的文章：" if pages == 1 else f"我读过的文章（共 {len(entries)} 篇，第 {page + 1}/{pages} 页）："
+    lines = _article_lines(entries, shown)
+    buttons = article_buttons(context, shown) if len(entries) > 1 else []
+    turn = [InlineKeyboardButton(label, callback_data=button_data(context, "arts", to))
+            for label, to in (("« 上一页", page - 1), ("下一页 »", page + 1)) if 0 <= to < pages]
+    if turn:
+        buttons.append(turn)
+    return [html.escape("\n".join([head, *lines]))], InlineKeyboardMarkup(buttons) if buttons else None
+
+
+def articles_titled(context, words: str) -> tuple[list[str], InlineKeyboardMarkup | None]:
+    """The articles whose title (or id) holds these words, the first ARTICLES_PER_PAGE of them."""
+    entries = answerer(context).searcher.index.catalogue.entries
+    wanted = normalise(words)
+    found = [n for n, e in enumerate(entries) if wanted in normalise(e.title) or words == e.id]
+    if not found:
+        return [html.escape(f"没有标题含“{words}”的文章。发 /articles 看全部。")], None
+    shown = found[:ARTICLES_PER_PAGE]
+    lines = _article_lines(entries, shown)
+    more = [f"还有 {len(found) - len(shown)} 篇，换个更具体的词试试。"] if len(found) > len(shown) else []
+    head = f"标题含“{words}”的文章（{len(found)} 篇）："
+    return [html.escape("\n".join([head, *lines, *more]))], InlineKeyboardMarkup(article_buttons(context, shown))
+
+
+def _article_lines(entries, numbers) -> list[str]:
+    """These articles as /articles lists them: number, title, id (what /remove takes), parts."""
+    return [f"{n + 1}. 《{entries[n].title}》（编号 {entries[n].id}，{len(entries[n].headings)} 部分）" for n in numbers]
+
+
+def page_count(entries) -> int:
+    return max(math.ceil(len(entries) / ARTICLES_PER_PAGE), 1)
+
+
+def sections_reply(context, article_id: str | None = None):
+    """The table of contents, with one button per section: of the article in discussion, else of
+    the first articles."""
+    index = answerer(context).searcher.index
+    number = index.catalogue.number.get(article_id) if article_id else None
+    shown = [(number, index.articles[number])] if number is not None else list(enumerate(index.articles[:20]))
+    rows, names = [], []
+    for a_no, article in shown:
+        for s_no, section in enumerate(article.sections):
+            name = section.heading or f"《{article.title}》开头"
+            names.append(f"{len(names) + 1}. {name}")
+            rows.append([InlineKeyboardButton(name[:40], callback_data=button_data(context, "sec", a_no, s_no))])
+    return [html.escape("目录：\n" + "\n".join(names))], InlineKeyboardMarkup(rows[:90])
+
+
+def with_verdict_buttons(context, markup: InlineKeyboardMarkup | None, feedback: int) -> InlineKeyboardMarkup:
+    """The answer's buttons and a row for the reader's verdict (bot/insights: the answers to look at)."""
+    rows = list(markup.inline_keyboard) if markup else []
+    rows.append([InlineKeyboardButton("👍", callback_data=button_data(context, "fb", 1, feedback)),
+                 InlineKeyboardButton("👎 没答对", callback_data=button_data(context, "fb", 0, feedback))])
+    return InlineKeyboardMarkup(rows)
+
+
+def answer_buttons(context, answer: Answer) -> InlineKeyboardMarkup | None:
+    row = []
+    more = [q.number for q in answer.more if q.number >= 0][:3]
+    if more:
+        row.append(InlineKeyboardButton("更多相关段落", callback_data=button_data(context, "more", *more)))
+    first = answer.quotes[0]
+    if first.number >= 0:
+        row.append(InlineKeyboardButton("查看上下文", callback_data=button_data(context, "ctx", first.number)))
+    rows = [row] if row else []
+    source = source_page(context, first.article_id)
+    if source:   # the page the article came from: the reader can read the whole report there
+        rows.append([InlineKeyboardButton("阅读原文", url=source)])
+    if first.article_id and len(answerer(context).searcher.index.articles) > 1:   # leave this report
+        rows.append([InlineKeyboardButton("换一篇", callback_data=button_data(context, "another"))])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def source_page(context, article_id: str) -> str:
+    """The web address an article was fetched from, or "" (a file)."""
+    article = answerer(context).searcher.index.catalogue.get(article_id)
+    return article.path if article and re.match(r"https?://", article.path) else ""
+
+
+def context_buttons(context, quotes: list[Quote]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"查看上下文 {n + 1}", callback_data=button_data(context, "ctx", q.number))
+                                  for n, q in enumerate(quotes)]])
+
+
+def suggestion_buttons(context, answer: Answer) -> InlineKeyboardMarkup | None:
+    index = answerer(context).searcher.index
+    article_no = index.catalogue.number
+    rows = [[InlineKeyboardButton(("看看：" + (s.section or f"《{s.article}》"))[:40],
+                                  callback_data=button_data(context, "sec", article_no[s.article_id], s.section_no))]
+            for s in answer.suggestions if s.article_id in article_no]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def passage_quote(index, number: int) -> Quote:
+    p = index.passages[number]
+    return Quote(p.text, p.title, p.section, p.paragraph, 0.0, p.context, (), p.article, p.section_no, number)
