@@ -105,9 +105,9 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         user = update.effective_user
         # The key the answer's 👍/👎 buttons carry, recorded with it (never the reader's id).
         feedback = secrets.randbelow(9_999_999) + 1 if context.bot_data["conversations"].recorder else None
-        reply = functools.partial(context.bot_data["conversations"].reply, conversation, question,
-                                  who=reader_key(user) if user else conversation, feedback=feedback)
-        work = asyncio.get_running_loop().run_in_executor(context.bot_data["answering"], reply)
+        answering = functools.partial(context.bot_data["conversations"].reply, conversation, question,
+                                      who=reader_key(user) if user else conversation, feedback=feedback)
+        work = asyncio.get_running_loop().run_in_executor(context.bot_data["answering"], answering)
         answer = await with_typing(update, context, work, context.bot_data["settings"].typing_after)
         blocks, markup = _answer_reply(context, answer)
         above = ([f"<b>问：</b>{html.escape(question)}"] if shown else []) + ([html.escape(note)] if note else [])
@@ -151,7 +151,7 @@ def addressed_question(message: Message, username: str | None) -> str | None:
         for entity, mention in message.parse_entities([MessageEntity.MENTION]).items():
             if mention.lower() == f"@{username}".lower():
                 return text.replace(mention, " ", 1).strip()
-    reply = message.reply_to_message
-    if reply and reply.from_user and reply.from_user.username == username:
+    replied = message.reply_to_message
+    if replied and replied.from_user and replied.from_user.username == username:
         return text
     return None
