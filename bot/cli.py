@@ -25,6 +25,8 @@ EXIT_SKIPPED = 3   # built, without the articles that could not be read
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if not sys.stderr.isatty():   # a journal or a log file: no progress bars redrawn a hundred times
+        os.environ.setdefault("TQDM_DISABLE", "1")
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -230,6 +232,9 @@ def cmd_serve(args, settings: Settings) -> int:
     from bot.telegram.conversation_store import ConversationStore
     from bot.telegram.admin import Library
     from index.sources.isolated import python_child
+    if not os.environ.get("LOG_LEVEL"):
+        # A service's journal: routine events (an index swapped in, an admin's change) at INFO.
+        logging.getLogger().setLevel(logging.INFO)
     token = bot_token()
     if not token:
         raise UserError("TELEGRAM_BOT_TOKEN is not set — get a token from @BotFather and export it "

@@ -64,10 +64,12 @@ class FakeBotAPI:
         self.faults: dict[str, list] = {}   # method -> list of ("429", s) / ("500",) / ("html",) / ("slow", s)
         self.commands: list = []
         self.scoped_commands: dict[int, list] = {}   # chat id → the menu set for that chat
+        self.group_commands: list = []                # the menu set for every group
         self.description = self.short_description = None
         self.webhook: dict = {}
         self.files: dict[str, bytes] = {}        # file_id -> content, for getFile and downloads
         self.down_until: dict[str, float] = {}   # method -> time until which it answers 500
+        self.toasts: dict[str, dict] = {}        # callback query id -> how the bot answered the press
         self._next_update = 1
         self._next_message = 1000
         self._lock = threading.Lock()
@@ -206,6 +208,8 @@ class FakeBotAPI:
         scope = json.loads(scope) if isinstance(scope, str) else scope
         if scope and scope.get("type") == "chat":
             self.scoped_commands[int(scope["chat_id"])] = params.get("commands")
+        elif scope and scope.get("type") == "all_group_chats":
+            self.group_commands = params.get("commands")
         else:
             self.commands = params.get("commands")
         return _ok(True)
@@ -259,7 +263,7 @@ class FakeBotAPI:
             except asyncio.TimeoutError:
                 pass
 
-    async def _m_sendMessage(self, params):
+    async def _m_sendMessage(self, params, method: str = "sendMessage"):
         text = params.get("text", "")
         if params.get("parse_mode") == "HTML":
             error, length = check_html(text)
@@ -279,7 +283,7 @@ class FakeBotAPI:
             self._next_message += 1
             message = {"message_id": self._next_message, "date": int(time.time()), "text": text,
                        "chat": {"id": params["chat_id"], "type": "private"}, "from": BOT}
-            self.sent.append({"method": "sendMessage", "params": params, "time": time.time(),
+            self.sent.append({"method": method, "params": params, "time": time.time(),
                               "message_id": self._next_message})
         return _ok(message)
 
@@ -295,8 +299,29 @@ class FakeBotAPI:
                     "chat": {"id": params["chat_id"], "type": "private"}, "from": BOT,
                     "photo": [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]})
 
+    async def _m_answerCallbackQuery(self, params):
+        with self._lock:
+            self.toasts[str(params.get("callback_query_id"))] = params
+        return _ok(True)
+
+    def toast(self, press_id: str, timeout: float = 30.0) -> dict:
+        """How the bot answered the press with this id: {"text", "show_alert"} (empty when silent)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self._lock:
+                if press_id in self.toasts:
+                    return self.toasts[press_id]
+            time.sleep(0.05)
+        raise AssertionError(f"the press {press_id} was not answered")
+
+    async def _m_editMessageReplyMarkup(self, params):
+        with self._lock:
+            self.sent.append({"method": "editMessageReplyMarkup", "params": params, "time": time.time()})
+        return _ok({"message_id": int(params.get("message_id") or 0), "date": int(time.time()), "from": BOT,
+                    "chat": {"id": params.get("chat_id"), "type": "private"}})
+
     async def _m_editMessageText(self, params):
-        return await self._m_sendMessage(params)
+        return await self._m_sendMessage(params, "editMessageText")
 
     async def _m_sendChatAction(self, params):
         with self._lock:

@@ -97,3 +97,9 @@ def test_a_sentence_with_the_asked_amount_of_the_asked_thing_answers_it():
     assert not absence.answers_the_focus("amount", "门票", sentence)        # an amount, of something else
     assert not absence.answers_the_focus("date", "奖金", sentence)          # the thing, not the kind asked
     assert not absence.answers_the_focus("amount", "", sentence)            # nothing named to check against
+
+
+def test_a_name_is_not_extended_over_a_particle():
+    report = "岚山的钢铁产业发展迅速。高启硕对航空航天产生了浓厚兴趣。"
+    assert absence.said_missing("岚山的GDP是多少", "地区生产总值", report) == "报道提到了岚山，但没有说地区生产总值"
+    assert absence.said_missing("高启硕的收入多少", "收入", report) == "报道提到了高启硕，但没有说收入"

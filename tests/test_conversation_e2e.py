@@ -86,6 +86,16 @@ def test_a_question_nothing_plainly_missing_from_gets_the_closest_sentence_said_
     assert "农村学校" in answer["quotes"][0]["text"]
 
 
+def test_a_reaction_gets_a_short_reply_and_another_language_a_request_for_chinese(report_index):
+    turns = ["王建国是谁", "👍", "哈哈 厉害", "what did he say", "他说了什么"]
+    lines = "\n".join(json.dumps({"question": q, "conversation": "e"}, ensure_ascii=False) for q in turns)
+    who, thumb, laugh, english, said = [json.loads(line) for line in run_cli(
+        "ask", "--jsonl", "--index-dir", report_index, stdin=lines + "\n").stdout.splitlines()]
+    assert thumb["reply"] == laugh["reply"] == "😊" and thumb["kind"] == "smalltalk"
+    assert english["kind"] == "foreign" and english["reply"].startswith("请用中文提问") and not english["quotes"]
+    assert said["understood_as"] == "王建国说了什么"   # the conversation goes on past them
+
+
 def _conversation_about(report_text: str, questions, folder) -> list[dict]:
     """The replies to one conversation (questions in order) about a report made for the test."""
     report = folder / "report.txt"

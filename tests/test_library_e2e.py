@@ -39,7 +39,7 @@ def test_a_refused_reupload_keeps_the_library_and_a_rebuild_keeps_every_added_ar
         bot.api.document("foo.txt", PARIS.read_bytes(), user_id=ADMIN)
         bot.replies(ADMIN, 2, timeout=90)
         bot.api.document("foo.txt", b"\x00\x01\x02" * 1000, user_id=ADMIN)   # refused: not text
-        assert "没有完成" in plain(bot.replies(ADMIN, 4, timeout=90)[3]["params"]["text"])
+        assert "foo.txt 不是文字文件（读不出文字），没有添加" in plain(bot.replies(ADMIN, 4, timeout=90)[3]["params"]["text"])
         bot.api.document("bar.md", QINGSHUI.read_bytes(), user_id=ADMIN)
         assert "已添加" in plain(bot.replies(ADMIN, 6, timeout=90)[5]["params"]["text"])
         time.sleep(3)   # the bot picks the new index up
@@ -208,3 +208,33 @@ def test_a_library_conversation_follows_the_story_the_reader_names(tmp_path):
     assert "1000名代表" in count and "说的是" not in count
     assert replies[5]["kind"] == "overview" and "最近的报道" in another
     assert "（说的是《" in named_by_question and "马克龙" in named_by_question and "没有找到" not in named_by_question
+
+
+def test_an_archive_of_eleven_is_paged_in_place_and_the_newest_is_a_tap_away(tmp_path):
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for n in range(11):   # eleven short reports, added one after another
+        (folder / f"town{n:02d}.txt").write_text(f"第{n}镇新闻\n\n第{n}镇的图书馆改造完成，每天开放到晚上{n % 3 + 8}点。\n",
+                                                 encoding="utf-8")
+    config = (f"articles_dir: {folder}\nindex_dir: {tmp_path / 'idx'}\ninsights: {{enabled: false}}\n"
+              "telegram: {poll_timeout: 1, typing_after: 0}\n")
+    (tmp_path / "config.yaml").write_text(config, encoding="utf-8")
+    assert run_cli("--config", tmp_path / "config.yaml", "index").returncode == 0
+    bot = Bot(tmp_path / "idx", tmp_path, config).start()
+    try:
+        bot.api.message("/articles", user_id=81)
+        listing = bot.replies(81)[0]["params"]
+        assert "第 1/2 页" in plain(listing["text"]) and "1. 《第10镇新闻》" in plain(listing["text"])
+        turn = next(b for row in listing["reply_markup"]["inline_keyboard"] for b in row if b["text"].startswith("下一页"))
+        bot.api.push("callback_query", id="page2", data=turn["callback_data"], chat_instance="x",
+                     **{"from": {"id": 81, "is_bot": False, "first_name": "u"}},
+                     message={"message_id": listing.get("message_id", 5), "date": 0, "chat": {"id": 81, "type": "private"}})
+        edited = bot.api.wait_for(lambda s: s["method"] == "editMessageText" and s["params"].get("chat_id") == 81)[0]
+        assert "第 2/2 页" in plain(edited["params"]["text"]) and "11. 《第0镇新闻》" in plain(edited["params"]["text"])
+        assert len(bot.replies(81)) == 1   # the page turned in place: no second message
+        bot.api.message("/latest", user_id=81)
+        assert "最新的一篇：《第10镇新闻》" in plain(bot.replies(81, 2)[1]["params"]["text"])
+        bot.api.message("晚上开到几点", user_id=81)   # asked of the newest report
+        assert "晚上9点" in plain(bot.replies(81, 3)[2]["params"]["text"])
+    finally:
+        bot.stop()

@@ -24,12 +24,20 @@ def _button(reply: dict, text: str) -> dict:
     return next(b for row in reply["params"]["reply_markup"]["inline_keyboard"] for b in row if text in b["text"])
 
 
+def _marked(api, chat_id: int) -> str:
+    """The label the last edit of a message's buttons in this chat left on them."""
+    edit = api.wait_for(lambda s: s["method"] == "editMessageReplyMarkup" and s["params"].get("chat_id") == chat_id)[-1]
+    return edit["params"]["reply_markup"]["inline_keyboard"][-1][0]["text"]
+
+
 def test_what_the_bot_says_about_itself_and_the_ways_in(bot):
     api = bot.api
     _introduced(api)
     assert "日照岚山区" in api.description and "清水镇" in api.description   # from the article list
     assert len(api.short_description) <= 120 and "注明出处" in api.short_description
-    assert "id" in [c["command"] for c in api.commands] and "remove" not in [c["command"] for c in api.commands]
+    readers, groups = [c["command"] for c in api.commands], [c["command"] for c in api.group_commands]
+    assert "remove" not in readers and "id" not in readers and "ask" not in readers   # /id and /ask still work
+    assert groups[0] == "ask" and "forget" not in groups
     api.message("/id", user_id=601)
     assert "你的 Telegram 数字 id：601" in plain(bot.replies(601)[0]["params"]["text"])
     api.message("/frobnicate", user_id=602)
@@ -62,9 +70,27 @@ def test_messages_as_people_send_them(bot):
     assert edited.startswith("（按修改后的问题回答）") and "副镇长" in edited
     api.message(None, user_id=612, caption="岚山区委书记是谁？",
                 photo=[{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}])
-    assert "焦春锋" in plain(bot.replies(612)[0]["params"]["text"])
+    photo_answer = plain(bot.replies(612)[0]["params"]["text"])
+    assert photo_answer.startswith("（我看不到图片，只按文字回答）") and "焦春锋" in photo_answer
+    api.message(None, user_id=612, voice={"file_id": "v", "file_unique_id": "v", "duration": 3})
+    assert plain(bot.replies(612, 2)[1]["params"]["text"]) == "我听不了语音，请打字提问。"
     api.message("看看这篇 https://example.com/news/1.html", user_id=613)   # a reader, not an admin
     assert "编辑" in plain(bot.replies(613)[0]["params"]["text"])
+    # An emoji or a laugh is no question: a short reply, no greeting, no buttons.
+    for n, text in enumerate(["👍", "哈哈哈 说得好"]):
+        api.message(text, user_id=614)
+        said = bot.replies(614, n + 1)[n]["params"]
+        assert plain(said["text"]) == "😊" and "reply_markup" not in said
+    api.message("？", user_id=614)
+    assert plain(bot.replies(614, 3)[2]["params"]["text"]).startswith("想问什么？")
+    # Added to a group: one line on how to ask there; another member joining: nothing.
+    someone = {"id": 615, "is_bot": False, "first_name": "m"}
+    api.message(None, user_id=615, chat_id=-615, chat_type="group", new_chat_members=[someone])
+    api.message(None, user_id=615, chat_id=-615, chat_type="group",
+                new_chat_members=[{"id": 4242, "is_bot": True, "first_name": "ArticleQA", "username": "article_qa_bot"}])
+    greeting = bot.replies(-615)
+    time.sleep(1)
+    assert len(bot.replies(-615)) == 1 and "@我" in plain(greeting[0]["params"]["text"])
 
 
 def test_an_admins_menu_link_and_removal_wait_for_confirmation(tmp_path):
@@ -72,7 +98,7 @@ def test_an_admins_menu_link_and_removal_wait_for_confirmation(tmp_path):
     try:
         api = bot.api
         _introduced(api)
-        assert "remove" in [c["command"] for c in api.scoped_commands[ADMIN]]
+        assert {"remove", "report", "id"} <= {c["command"] for c in api.scoped_commands[ADMIN]}
         api.message("/help", user_id=ADMIN)
         assert "发来文件" in plain(bot.replies(ADMIN)[0]["params"]["text"])
         api.message("看看这篇 https://example.com/a.html 写得不错", user_id=ADMIN)
@@ -80,6 +106,9 @@ def test_an_admins_menu_link_and_removal_wait_for_confirmation(tmp_path):
         assert plain(ask["params"]["text"]) == "要添加这个链接吗？\nhttps://example.com/a.html"
         press(bot, ADMIN, _button(ask, "取消")["callback_data"], "1")
         assert "没有改动" in plain(bot.replies(ADMIN, 3)[2]["params"]["text"])
+        assert _marked(api, ADMIN) == "已取消"   # the question's buttons now say what was chosen
+        press(bot, ADMIN, _button(ask, "添加")["callback_data"], "1-again")   # a second press: a toast, no change
+        assert "失效" in api.toast("press{}-1-again".format(ADMIN))["text"] and len(bot.replies(ADMIN, 3)) == 3
         api.document("paris.txt", (DATA / "paris_ai_summit.txt").read_bytes(), user_id=ADMIN)
         added = plain(bot.replies(ADMIN, 5, timeout=90)[4]["params"]["text"])
         assert "已添加" in added and "https://t.me/article_qa_bot?start=paris" in added
@@ -97,6 +126,7 @@ def test_an_admins_menu_link_and_removal_wait_for_confirmation(tmp_path):
         deadline = time.time() + 10   # the verdict is written before the press is acknowledged
         while api.calls.count("answerCallbackQuery") == acknowledged and time.time() < deadline:
             time.sleep(0.05)
+        assert _marked(api, 720) == "👎 已反馈"   # the vote row shows the verdict given
         api.message("/report", user_id=ADMIN)
         assert "读者点了“没答对”的回答" in plain(bot.replies(ADMIN, 9, timeout=30)[8]["params"]["text"])
         api.message("/report 本周", user_id=ADMIN)

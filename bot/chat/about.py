@@ -18,11 +18,14 @@ _CITES = re.compile(r"(?:据|援引)[^，,。；;]{0,12}?(?P<outlet>《[^》]{2,
                     r"(?:通讯社|社|日报|晚报|时报|报|电视台|广播电台|网))(?:的)?(?:报道|消息|称|援引)")
 _METADATA_LABEL = {"author": "作者", "source": "来源", "date": "发布时间", "place": "发稿地", "editor": "编辑",
                    "photo": "图片来源"}
+REACTION = "😊"   # the whole reply to laughter, praise or an emoji: no list, no buttons
 _SMALLTALK = {
     "greeting": "你好！",
     "thanks": "不客气！还想了解什么，随时问我。",
     "goodbye": "再见！有问题随时再来问。",
     "about": "我是文章问答机器人：只用文章里的原句回答，并注明出处（章节、段落）；文章里没有的，我会直说。",
+    "reaction": REACTION,
+    "prompt": "想问什么？直接发问题就行，例如“这篇文章讲了什么？”",
 }
 
 

@@ -128,12 +128,17 @@ def said_missing(question: str, missing: str, article: str) -> str:
     return f"这篇报道没有提到{missing}"
 
 
+# Particles and the commonest verbs: "岚山的GDP" names 岚山, though the report writes "岚山的" too.
+_NEVER_IN_A_NAME = frozenset("的地得了着过是在和与及把被对从向也都就还又很有说")
+
+
 def _whole_name(name: str, question: str, article: str) -> str:
     """The name as the report spells it where jieba cut it short in the question ("高启|硕长大"):
     extended by the question's next characters while the report writes them so (高启硕)."""
     at = question.find(name)
     end = at + len(name)
-    while at >= 0 and end < len(question) and len(question[at:end + 1]) <= 4 and question[at:end + 1] in article:
+    while (at >= 0 and end < len(question) and len(question[at:end + 1]) <= 4 and question[end] not in _NEVER_IN_A_NAME
+           and question[at:end + 1] in article):
         end += 1
     return question[at:end] if at >= 0 else name
 

@@ -271,8 +271,9 @@ class Conversations:
             in_context = self.answerer.in_context(question, leaning.answer.quotes[0])
             if in_context:
                 return in_context, text.Message.of(f"{leaning.question}——{question.typed}")
-        if intent.is_foreign(message) and not answer.answered:
-            answer = replace(answer, reply=ASK_IN_CHINESE, suggestions=())
+        if intent.is_foreign(message) and not (answer.answered and answer.sure):
+            # A sentence quoted without being sure is no answer to a question in another language.
+            answer = Answer(answer.question, False, (), ASK_IN_CHINESE, kind="foreign")
         return answer, question
 
     def _ask(self, question: text.Message, scope: str | None, written: text.Message | None = None) -> Answer:

@@ -41,6 +41,13 @@ _END = r"[\s!！。.,，~～?？…]*"
 _GREETING = re.compile(r"^(你好|您好|嗨|哈喽|哈啰|hello|hi|hey|早上好|上午好|中午好|下午好|晚上好|早安|早|"
                        r"在吗|在不在|有人吗|喂)[啊呀哦哈吖]*(机器人|小助手|助手)?" + _END + "$")
 
+# A reaction, not a question: laughter, praise, an emoji or a sign alone ("哈哈哈 说得好", "👍", "？"):
+# it gets a short reply, never the greeting with its list, and is never searched for.
+_REACTION_WORD = (r"(?:[哈呵嘿嘻]{2,}|说得好|说的好|讲得好|写得好|好文|厉害|牛|赞|点赞|好棒|太棒了|真棒|不错|"
+                  r"有意思|6{3,}|nb|NB|ok|OK|嗯+|哦+|噢+|喔+|哇+)")
+_REACTION = re.compile(r"^(?:" + _REACTION_WORD + r"[\s!！~～。.,，…]*)+$")
+_NO_WORDS = re.compile(r"^[^\w\u3400-\u9fff]*$")
+
 # Nouns that name a report itself.
 _REPORT_NOUNS = r"文章|报道|报导|新闻|稿件|稿子|全文|本文|原文|内容|消息"
 # Words that point at the article itself, not at anything in it.
@@ -80,6 +87,8 @@ def classify(message: text.Message | str, embedder=None, meaning: text.Message |
     m = message.normal
     if _GREETING.match(m):
         return Intent("smalltalk", "greeting")
+    if _NO_WORDS.match(m) or _REACTION.match(m):
+        return Intent("smalltalk", "prompt" if re.fullmatch(r"[?？\s]+", m) else "reaction")
     if _PHOTO_ASKED.search(m):
         return Intent("metadata", "photo")
     kind = _classifier(embedder.name if embedder is not None else "").kind(message, embedder, meaning)

@@ -7,13 +7,14 @@ the running bot then picks up the rebuilt index (bot/telegram/index_watch.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 import logging
 import os
 import re
-import shutil
 import secrets
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -27,6 +28,9 @@ from telegram.ext import ContextTypes
 
 from bot.errors import UserError
 from bot.insights import report
+from bot.telegram.failures import in_chinese
+from bot.telegram.sending import settle
+from index.language.text import normalise
 from index.sources.article import ArticleError
 from index.sources.load import SUFFIXES, checked_url, is_url, url_id
 
@@ -34,15 +38,12 @@ log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 20 * 2**20   # the Bot API's own limit for files a bot downloads
 MAX_NAME_BYTES = 120
-_ARTICLE_ID = re.compile(r"[\w\u4e00-\u9fff.-]{1,200}")
 ADMINS_ONLY = "只有管理员可以添加或删除文章。请用文字提问。"
 TOO_BIG = f"文件太大（超过 {MAX_UPLOAD_BYTES // 2**20} MB），没有处理。"
 _URL_ONLY = re.compile(r"^\s*https?://\S+\s*$")
 # A link inside a message ("看看这篇 https://…"), as phones share them; it ends at a space, a
 # Chinese character or Chinese punctuation.
 _URL_IN = re.compile(r"https?://[^\s\u3000-\u303f\u4e00-\u9fff\uff00-\uffef<>\"']+")
-# A server path in a child's error message: the admin sees the file's name, not where it lies.
-_SERVER_PATH = re.compile(r"(?:/[^/\s:'\"]+)+/(?=[^/\s]+)")
 
 
 _PREVIOUS = ".previous"   # the suffix of an uploaded file put aside while its replacement is added
@@ -84,16 +85,16 @@ class Library:
     def add(self, source: str) -> str:
         """Index a file or URL; return what was found, for the admin."""
         change = self._index("--add", source)
-        lines = []
-        for a in change["added"]:
-            lines.append(f"已添加《{a['title']}》（编号 {a['id']}）：{a['sections']} 个部分，{a['passages']} 句。")
+        lines, e = [], html.escape
+        for a in change["added"]:   # HTML: the id in <code>, copied with a tap for /remove
+            lines.append(f"已添加《{e(a['title'])}》（编号 <code>{e(a['id'])}</code>）：{a['sections']} 个部分，{a['passages']} 句。")
             if self.link_for:
-                lines.append(f"· 读者链接（打开即就这篇提问）：{self.link_for(a['id'])}")
-            lines += [f"· {line}" for line in a["metadata"]]
-            if a["dropped"]:
-                lines.append(f"· 去掉了文末 {len(a['dropped'])} 行网页杂项：" + " | ".join(d[:20] for d in a["dropped"][:5]))
+                lines.append(f"· 读者链接（打开即就这篇提问）：{e(self.link_for(a['id']))}")
+            lines += [f"· {e(line)}" for line in a["metadata"]]
+            if a["dropped"]:   # site debris, cut at the start or the end of the text
+                lines.append(f"· 去掉了 {len(a['dropped'])} 行网页杂项（不是正文）：" + e(" | ".join(d[:20] for d in a["dropped"][:5])))
         for old in change["replaced"]:
-            lines.append(f"· 它替换了原有的《{old['title']}》（编号 {old['id']}，来自 {Path(old['path']).name}）。")
+            lines.append(f"· 它替换了原有的《{e(old['title'])}》（编号 <code>{e(old['id'])}</code>，来自 {e(Path(old['path']).name)}）。")
         return "\n".join(lines + [f"现在共有 {change['articles']} 篇文章，一两秒后即可就新文章提问。"])
 
     def add_upload(self, incoming: str) -> str:
@@ -135,7 +136,7 @@ class Library:
     def remove(self, article_id: str) -> str:
         """Take an article out; return a line for the admin."""
         change = self._index("--remove", article_id)
-        return f"已删除 {article_id}。现在共有 {change['articles']} 篇文章。"
+        return f"已删除 <code>{html.escape(article_id)}</code>。现在共有 {change['articles']} 篇文章。"
 
     @property
     def stopping(self) -> bool:
@@ -243,14 +244,15 @@ async def _download(update, context, reply, target: Path) -> Path | None:
 async def on_confirm_button(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
     """The admin's answer to a change that waits for confirmation (_ask_to_confirm)."""
     query = update.callback_query
-    await query.answer()
     kind, _, token = (query.data or "").partition(":")
     # Only an admin's press takes the change off the list: a reader's press in a group cancels nothing.
     pending = context.bot_data.get("confirmations", {}).pop(token, None) if is_admin(context, update) else None
+    with contextlib.suppress(TelegramError):   # a stale press gets a toast, never a message in the chat
+        await query.answer(None if pending else "这个按钮已经失效，请重新发送文件或链接。", show_alert=pending is None)
     if pending is None:
-        await reply(update, context, ["这个按钮已经失效，请重新发送文件或链接。"])
         return
     change, argument, what = pending
+    await settle(query, "✅ 已确认" if kind == "replace" else "已取消")
     if kind != "replace":
         if change == context.bot_data["library"].add_upload:
             context.bot_data["library"].discard_upload(argument)
@@ -282,18 +284,37 @@ async def on_link(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> 
 
 
 async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
+    """/remove ID or /remove 标题里的词: the article found first, then confirmed with its title."""
     if not is_admin(context, update):
         await reply(update, context, [_admins_only(update)])
         return
-    if len(context.args or []) != 1 or not _ARTICLE_ID.fullmatch(context.args[0]):
-        await reply(update, context, ["用法：/remove 文章编号（/articles 列出编号）"])
+    wanted = " ".join(context.args or []).strip()
+    if not wanted:
+        await reply(update, context, ["用法：/remove 文章编号或标题里的词（/articles 列出编号）"])
         return
-    article_id = context.args[0]
-    article = context.bot_data["answerer"].searcher.index.catalogue.get(article_id)
-    # Not yet in the index the bot answers from when it was added a second ago: asked by its id.
-    named = f"《{article.title}》（编号 {article_id}）" if article else f"编号为 {article_id} 的文章"
-    await _ask_to_confirm(update, context, reply, (context.bot_data["library"].remove, article_id, f"删除 {article_id}"),
-                          f"确定删除{named}吗？读者将不能再就它提问。", yes="删除")
+    catalogue = context.bot_data["answerer"].searcher.index.catalogue
+    found = [catalogue.get(wanted)] if catalogue.get(wanted) else _titled(catalogue.entries, wanted)
+    if len(found) != 1:
+        await reply(update, context, [_not_one_article(wanted, found)])
+        return
+    article = found[0]
+    await _ask_to_confirm(update, context, reply, (context.bot_data["library"].remove, article.id, f"删除 {article.id}"),
+                          f"确定删除《{article.title}》（编号 {article.id}）吗？读者将不能再就它提问。", yes="删除")
+
+
+def _titled(entries, words: str) -> list:
+    wanted = normalise(words)
+    return [e for e in entries if wanted and wanted in normalise(e.title)]
+
+
+def _not_one_article(wanted: str, found: list) -> str:
+    """HTML: no article by that id or title, or several to choose from by their ids."""
+    if not found:
+        return html.escape(f"没有编号或标题为“{wanted}”的文章，什么也没有删除。发 /articles 查看编号。")
+    listed = "\n".join(f"· 《{html.escape(e.title)}》 <code>{html.escape(e.id)}</code>" for e in found[:10])
+    more = f"\n……还有 {len(found) - 10} 篇" if len(found) > 10 else ""
+    return (html.escape(f"有 {len(found)} 篇文章的标题含“{wanted}”，请用编号删除，例如 /remove {found[0].id}：")
+            + "\n" + listed + more)
 
 
 async def _change(update, context, reply, change: Callable[[str], str], argument: str, what: str) -> None:
@@ -307,14 +328,17 @@ async def _change(update, context, reply, change: Callable[[str], str], argument
         await reply(update, context, ["正在处理，请稍候……"])
     try:
         report = await library.run(what, change, argument)
+        # The audit trail: who changed the library, and how (the journal keeps it).
+        log.info("Admin %s: %s — %s", update.effective_user.id if update.effective_user else "?", what,
+                 re.sub(r"<[^>]+>", "", report.splitlines()[0]))
     except Exception as exc:   # noqa: BLE001 — the admin must hear that it failed, whatever the cause
         if library.stopping:
             # Cancelled, the update is not marked done: the next start takes it up again.
             raise asyncio.CancelledError("the bot is stopping") from None
         if not isinstance(exc, UserError):
             log.exception("Index change %r failed", what)
-        report = f"没有完成：{_SERVER_PATH.sub('', str(exc))}" if isinstance(exc, UserError) else "没有完成：出了意外错误，详情见日志。"
-    await reply(update, context, [html.escape(report)])
+        report = html.escape(in_chinese(str(exc), what) if isinstance(exc, UserError) else "没有完成：出了意外错误，详情见日志。")
+    await reply(update, context, [report])
 
 
 def _admins_only(update: Update) -> str:

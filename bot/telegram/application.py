@@ -34,10 +34,12 @@ from bot.config import Telegram as TelegramSettings
 from bot.telegram import admin, first_contact
 from bot.telegram.buttons import on_button, on_verdict
 from bot.telegram.commands import (
+    on_added_to_group,
     on_articles,
     on_forget,
     on_help,
     on_id,
+    on_latest,
     on_sections,
     on_source,
     on_start,
@@ -68,7 +70,7 @@ LATE = "抱歉，服务中断了一段时间，没能及时回答这条消息。
 NOT_ALLOWED = "抱歉，这个机器人目前只对受邀用户开放。"
 
 
-SLOW_DOWN = "提问有点太快了，请稍等片刻再问。"
+SLOW_DOWN = "提问有点太快了，这条没有回答。请 {seconds} 秒后再问（每 {window} 秒最多 {limit} 个问题）。"
 
 
 STRANGER_NOTICES = 10   # refusals a minute across all strangers: a flood of new accounts costs no more
@@ -101,6 +103,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app.add_handler(CommandHandler("source", on_source))
     app.add_handler(CommandHandler("ask", on_ask))
     app.add_handler(CommandHandler("articles", on_articles))
+    app.add_handler(CommandHandler("latest", on_latest))
     app.add_handler(CommandHandler("remove", lambda u, c: admin.on_remove(u, c, reply)))
     app.add_handler(CommandHandler("report", lambda u, c: admin.on_report(u, c, reply)))
     app.add_handler(CommandHandler("forget", on_forget))
@@ -114,6 +117,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
     app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & filters.ChatType.PRIVATE,
                                    on_not_text))
+    app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, on_added_to_group))
     app.add_error_handler(on_error)
     return app
 
@@ -198,8 +202,10 @@ async def gatekeeper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             await tell(update, context, NOT_ALLOWED + (f"（你的 Telegram id：{user.id}）" if user else ""))
         raise ApplicationHandlerStop
     if addressed and user and not context.bot_data["rate"].allow(user.id):
-        if context.bot_data["rate"].notice_due(user.id):
-            await tell(update, context, SLOW_DOWN)
+        rate = context.bot_data["rate"]
+        if rate.notice_due(user.id):
+            await tell(update, context, SLOW_DOWN.format(seconds=rate.seconds_to_wait(user.id), window=f"{rate.window:g}",
+                                                         limit=rate.limit))
         raise ApplicationHandlerStop
     message = update.message   # a button press carries its old message's date: not a late question
     late = context.bot_data["settings"].apologise_after_minutes * 60

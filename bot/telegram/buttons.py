@@ -10,20 +10,31 @@ import logging
 import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.chat import about
+from bot.telegram import admin
 from bot.telegram import html as th
 from bot.telegram.flow import conversation_id
 from bot.telegram.keyboards import articles_page, context_buttons, passage_quote
 from bot.telegram.questions import answer_question
-from bot.telegram.sending import answerer, button_data, reader_key, reply, send_messages
+from bot.telegram.sending import (
+    DONE,
+    answerer,
+    button_data,
+    reader_key,
+    reply,
+    send_messages,
+    settle,
+)
 
 log = logging.getLogger(__name__)
 
 
 GONE = "这个按钮已经失效，请重新提问。"
+ALREADY_DONE = "已经处理过了。"
 
 
 NO_CHAT = "请在与机器人的对话里使用这个按钮。"
@@ -49,16 +60,17 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         with contextlib.suppress(TelegramError):
             await query.answer(NO_CHAT, show_alert=True)
         return
+    kind, *numbers = (query.data or "").split(":")
+    # Button data comes back from the client and may be forged: ASCII digits only, a few of them.
+    if kind == DONE or (not numbers or numbers[0] != context.bot_data["fingerprint"]
+                        or len(numbers) > _MAX_BUTTON_NUMBERS + 1 or not all(BUTTON_NUMBER.fullmatch(n) for n in numbers[1:])):
+        with contextlib.suppress(TelegramError):   # a toast: nothing is posted to the chat
+            await query.answer(ALREADY_DONE if kind == DONE else GONE, show_alert=kind != DONE)
+        return
     try:
         await query.answer()
     except TelegramError as exc:   # the acknowledgement only stops the button's spinner
         log.warning("Could not acknowledge button press %s: %s", update.update_id, exc)
-    kind, *numbers = (query.data or "").split(":")
-    # Button data comes back from the client and may be forged: ASCII digits only, a few of them.
-    if (not numbers or numbers[0] != context.bot_data["fingerprint"] or len(numbers) > _MAX_BUTTON_NUMBERS + 1
-            or not all(BUTTON_NUMBER.fullmatch(n) for n in numbers[1:])):
-        await reply(update, context, [GONE])
-        return
     try:
         values = [int(n) for n in numbers[1:]]
         if kind == "ex":   # an example question: answered like a typed one, shown above its answer
@@ -74,11 +86,11 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             return
         if kind == "another":   # the reader leaves the report in discussion: the chooser
             context.bot_data["conversations"].forget(conversation_id(update, context.bot_data["threads"]))
-            lines, markup = articles_page(context, 0)
+            lines, markup = articles_page(context, 0, admin.is_admin(context, update))
             await reply(update, context, ["好的，换一篇。想聊哪篇？点一篇，或者直接说标题里的词、人名、地名。", *lines], markup)
             return
-        if kind == "arts":   # another page of /articles
-            await reply(update, context, *articles_page(context, values[0]))
+        if kind == "arts":   # another page of /articles, in place of the page shown
+            await _turn_page(update, context, *articles_page(context, values[0], admin.is_admin(context, update)))
             return
         if kind in PAGED:   # a section or a paragraph may be long: a few messages per press, then "继续"
             await _reply_page(update, context, kind, values)
@@ -87,6 +99,15 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     except (ValueError, IndexError):
         blocks, markup = [GONE], None
     await reply(update, context, blocks, markup)
+
+
+async def _turn_page(update: Update, context, blocks: list[str], markup) -> None:
+    """The list's message edited to show another page (a reply when it can no longer be edited)."""
+    try:
+        await update.callback_query.edit_message_text(blocks[0], parse_mode=ParseMode.HTML, reply_markup=markup)
+    except TelegramError as exc:   # too old, or deleted: the page as a new message
+        log.info("Could not turn the list's page in place (%s); sending it", exc)
+        await reply(update, context, blocks, markup)
 
 
 async def _reply_page(update: Update, context, kind: str, values: list[int]) -> None:
@@ -138,16 +159,20 @@ def with_neighbours(index, number: int) -> str:
 
 
 async def on_verdict(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A reader's 👍/👎 on an answer: recorded with the answer, thanked in a toast."""
+    """A reader's 👍/👎 on an answer: recorded with the answer, thanked in a toast, and the vote
+    row replaced by the verdict given."""
     query = update.callback_query
     parts = (query.data or "").split(":")
     recorder = context.bot_data["conversations"].recorder
-    thanks = "这个按钮已经失效。"
+    thanks, given = "这个按钮已经失效。", ""
     if len(parts) == 4 and parts[2] in ("0", "1") and BUTTON_NUMBER.fullmatch(parts[3]) and recorder and update.effective_user:
         # Off the event loop: a busy database must not hold up other readers' answers.
         if await asyncio.to_thread(recorder.verdict, reader_key(update.effective_user), int(parts[3]), parts[2] == "1"):
             thanks = "谢谢，已记下。" if parts[2] == "1" else "谢谢，已记下，编辑会看到这个回答。"
+            given = "👍 已记下" if parts[2] == "1" else "👎 已反馈"
         else:
             thanks = "只有提问的人可以评价这个回答。"
     with contextlib.suppress(TelegramError):
         await query.answer(thanks)
+    if given:
+        await settle(query, given, keep=lambda row: not any((b.callback_data or "").startswith("fb:") for b in row))

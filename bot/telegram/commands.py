@@ -44,6 +44,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     context.bot_data["conversations"].forget(conversation)
     index = answerer(context).searcher.index
     articles = index.articles
+    newest = range(len(articles) - 1, max(len(articles) - 1 - ARTICLES_AT_START, -1), -1)
     key = (context.args or [""])[0]
     chosen = first_contact.article_for_key(key, index.catalogue, articles) if key else None
     lines = ["我只用文章里的原句回答问题，并注明出处（章节、段落）。文章里没有的，我会直说。", ""]
@@ -53,9 +54,9 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         if key:
             lines += ["这个链接指向的文章已经不在了。", ""]
-        lines += [f"我读过 {len(articles)} 篇文章：" if len(articles) > ARTICLES_AT_START else "我读过："]
-        lines += [f"· 《{a.title}》" + "".join(f"（{m}）" for k, m in a.metadata if k == "source")
-                  for a in articles[:ARTICLES_AT_START]]
+        lines += [f"我读过 {len(articles)} 篇文章，最新的几篇：" if len(articles) > ARTICLES_AT_START else "我读过："]
+        lines += [f"· 《{articles[n].title}》" + "".join(f"（{m}）" for k, m in articles[n].metadata if k == "source")
+                  for n in newest]
     lines += ["", "直接发中文问题即可；在群里请 @我、回复我，或用 /ask 问题。"]
     if not chosen and len(articles) > 1:
         lines += ["想只问其中一篇，点下面的“就这篇”。"]
@@ -65,7 +66,7 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                       f"你发来的消息本身（不含名字）在服务器上最多保留 {keep:g} 小时。发 /forget 可立即删除这些记录。"]
     buttons = list(example_buttons(context, chosen).inline_keyboard)
     if not chosen and len(articles) > 1:
-        buttons += article_buttons(context, range(min(len(articles), ARTICLES_AT_START)))
+        buttons += article_buttons(context, newest)
         if len(articles) > ARTICLES_AT_START:
             buttons += [[InlineKeyboardButton(f"全部 {len(articles)} 篇文章", callback_data=button_data(context, "arts", 0))]]
     await reply(update, context, [html.escape("\n".join(lines))], InlineKeyboardMarkup(buttons))
@@ -75,7 +76,7 @@ async def on_help(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text = ("用中文提问，例如“这篇文章讲了什么？”“文章有哪些部分？”“作者是谁？”。我会引用文章原句作答，"
             "并注明《标题》· 章节 · 第N段；文章里没有的，我会直说。\n"
             "可以接着上一个问题追问，例如先问“某某是谁”，再问“他做了什么”“那某某呢”；/start 重新开始。\n"
-            "/articles 文章列表（/articles 关键词：按标题找）　/sections 文章目录　/source 来源与作者　/ask 问题（群聊中使用）\n"
+            "/articles 文章列表（/articles 关键词：按标题或开头找）　/latest 最新的一篇　/sections 文章目录　/source 来源与作者　/ask 问题（群聊中使用）\n"
             "“更多相关段落”显示其他可能相关的句子，“查看上下文”显示整段原文。/id 查看你的 Telegram id。")
     if admin.is_admin(context, update):
         text += ("\n\n管理员：在私聊里发来文件（.txt .md .html .docx .pdf）或链接即可添加文章，回复里有这篇文章的专属链接；"
@@ -136,10 +137,10 @@ async def on_articles(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     words = " ".join(context.args or []).strip()
     pages = page_count(answerer(context).searcher.index.catalogue.entries)
     if not words or (words.isdigit() and words.isascii() and 1 <= int(words) <= pages):
-        await reply(update, context, *articles_page(context, int(words or 1) - 1))
+        await reply(update, context, *articles_page(context, int(words or 1) - 1, admin.is_admin(context, update)))
         return
     # Off the event loop: matching the words against an archive's titles takes a while.
-    found = await asyncio.to_thread(articles_titled, context, words)   # "2023" past the last page too
+    found = await asyncio.to_thread(articles_titled, context, words, admin.is_admin(context, update))   # "2023" too
     await reply(update, context, *found)
 
 
@@ -162,3 +163,24 @@ async def on_unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
         return
     if addresses_bot(message, context.bot.username):
         await reply(update, context, [UNKNOWN_COMMAND])
+
+
+GROUP_GREETING = "大家好！我只用文章里的原句回答问题，并注明出处。在群里请 @我 提问、回复我的消息，或用 /ask 问题。"
+
+
+async def on_added_to_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One line when the bot joins a group (privacy mode shows it only what is meant for it, so
+    the group must know how to ask); other members joining are none of its business."""
+    if any(member.id == context.bot.id for member in update.effective_message.new_chat_members):
+        await reply(update, context, [GROUP_GREETING])
+
+
+async def on_latest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The newest article becomes the conversation's own, with example questions about it."""
+    articles = answerer(context).searcher.index.articles
+    newest = articles[len(articles) - 1]
+    context.bot_data["conversations"].choose_article(conversation_id(update, context.bot_data["threads"]), newest.id)
+    said = [m for k, m in newest.metadata if k in ("source", "date")][:2]
+    line = f"最新的一篇：《{newest.title}》" + (f"（{'，'.join(said)}）" if said else "") + \
+        "。接下来的问题都按这篇回答；发 /articles 看更多。"
+    await reply(update, context, [html.escape(line)], example_buttons(context, newest))

@@ -4,8 +4,8 @@
   shared link), set from the article list at start-up and after the library changes.
 - A link per article, `https://t.me/<bot>?start=<key>`: /start with that key makes the article the
   conversation's own (bot/telegram/commands.py, on_start).
-- The command menus: readers see theirs; each admin sees /report and /remove too, in a menu
-  scoped to their chat.
+- The command menus: readers see theirs (in a group, /ask first); each admin sees /report, /remove
+  and /id too, in a menu scoped to their chat.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import hashlib
 import logging
 import re
 
-from telegram import BotCommand, BotCommandScopeChat
+from telegram import BotCommand, BotCommandScopeAllGroupChats, BotCommandScopeChat
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application
 
@@ -22,10 +22,15 @@ log = logging.getLogger(__name__)
 DESCRIPTION_LIMIT = 512         # the Bot API's limits, in characters
 SHORT_DESCRIPTION_LIMIT = 120
 TITLES_NAMED = 5
-READER_COMMANDS = [("start", "介绍与示例问题"), ("help", "怎么提问"), ("sections", "文章目录"),
-                   ("source", "文章来源与作者"), ("articles", "文章列表"), ("ask", "在群里提问：/ask 问题"),
-                   ("id", "我的 Telegram id"), ("forget", "删除我的提问记录")]
-ADMIN_COMMANDS = READER_COMMANDS + [("report", "读者提问报告：/report 7d"), ("remove", "删除文章：/remove 编号")]
+# Each menu holds what its readers use: /ask only where a plain message is not read (a group),
+# /id for the editor who adds admins (it works for anyone who types it).
+READER_COMMANDS = [("start", "介绍与示例问题"), ("help", "怎么提问"), ("articles", "文章列表"), ("latest", "最新的一篇"),
+                   ("sections", "文章目录"),
+                   ("source", "文章来源与作者"), ("forget", "删除我的提问记录")]
+GROUP_COMMANDS = [("ask", "提问：/ask 问题"), ("help", "怎么提问"), ("articles", "文章列表"), ("sections", "文章目录"),
+                  ("source", "文章来源与作者")]
+ADMIN_COMMANDS = READER_COMMANDS + [("report", "读者提问报告：/report 7d"), ("remove", "删除文章：/remove 编号或标题"),
+                                    ("id", "Telegram id（给新管理员）")]
 # A /start parameter may hold only these, at most 64 of them.
 _START_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HASHED = re.compile(r"a[0-9a-f]{16}")   # the shape of a hashed key
@@ -73,7 +78,9 @@ def deep_link(username: str, article_id: str) -> str:
 async def introduce(app: Application, titles: list[str], admin_ids: list[int]) -> None:
     """Set the command menus, the description and the short description."""
     bot = app.bot
-    await _each(("the command menu", lambda: bot.set_my_commands([BotCommand(c, d) for c, d in READER_COMMANDS])))
+    await _each(("the command menu", lambda: bot.set_my_commands([BotCommand(c, d) for c, d in READER_COMMANDS])),
+                ("the groups' command menu", lambda: bot.set_my_commands([BotCommand(c, d) for c, d in GROUP_COMMANDS],
+                                                                        scope=BotCommandScopeAllGroupChats())))
     await _each(*[(f"admin {admin_id}'s command menu",
                    lambda admin_id=admin_id: bot.set_my_commands([BotCommand(c, d) for c, d in ADMIN_COMMANDS],
                                                                  scope=BotCommandScopeChat(admin_id)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections import OrderedDict, defaultdict, deque
 
@@ -34,6 +35,12 @@ class RateLimiter:
             return False
         asked.append(now)
         return True
+
+    def seconds_to_wait(self, user_id: int, now: float | None = None) -> int:
+        """Whole seconds until the user may ask again: until their oldest question in the window leaves it."""
+        now = time.monotonic() if now is None else now
+        asked = self._asked.get(user_id)
+        return max(1, math.ceil(self.window - (now - asked[0]))) if asked and len(asked) >= self.limit else 0
 
     def notice_due(self, user_id: int, now: float | None = None) -> bool:
         """Whether a user over the limit should be told so: once per window, then silence, so that

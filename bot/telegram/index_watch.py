@@ -59,5 +59,5 @@ class IndexWatch:
                 continue
             self.seen, failed = stamp, None
             use(conversations)
-            log.warning("Now answering from the rebuilt index at %s (%d articles, loaded in %.1f s)", self.folder,
-                        len(conversations.articles), time.monotonic() - started)
+            log.info("Now answering from the rebuilt index at %s (%d articles, loaded in %.1f s)", self.folder,
+                     len(conversations.articles), time.monotonic() - started)

@@ -19,6 +19,8 @@ from index.language.text import normalise
 
 # /articles lists a newsroom's archive a page at a time: one message, a "就这篇" button per article.
 ARTICLES_PER_PAGE = 10
+OPENING_CHARS = 150   # /articles 词 finds the words in a title or this far into the text: what a reader remembers
+_SOURCE_LABEL = re.compile(r"^(?:来源|出处)\s*[:：]\s*")
 
 
 def example_buttons(context, article=None) -> InlineKeyboardMarkup:
@@ -38,42 +40,56 @@ def article_buttons(context, numbers) -> list[list[InlineKeyboardButton]]:
             for n in numbers]
 
 
-def articles_page(context, page: int) -> tuple[list[str], InlineKeyboardMarkup | None]:
-    """One page of the archive's articles (ARTICLES_PER_PAGE), numbered, with their buttons and
-    the way to the pages before and after. Raises IndexError for a page past the end (a button
-    pressed after articles were removed)."""
-    entries = answerer(context).searcher.index.catalogue.entries
+def articles_page(context, page: int, for_admin: bool = False) -> tuple[list[str], InlineKeyboardMarkup | None]:
+    """One page of the archive's articles (ARTICLES_PER_PAGE), newest first, with their source and
+    date, their buttons and the way to the pages before and after; an admin sees each id too.
+    Raises IndexError for a page past the end (a button pressed after articles were removed)."""
+    index = answerer(context).searcher.index
+    entries = index.catalogue.entries
     pages = page_count(entries)
     if not 0 <= page < pages:
         raise IndexError(page)
-    shown = range(page * ARTICLES_PER_PAGE, min((page + 1) * ARTICLES_PER_PAGE, len(entries)))
-    head = "我读过的文章：" if pages == 1 else f"我读过的文章（共 {len(entries)} 篇，第 {page + 1}/{pages} 页）："
-    lines = _article_lines(entries, shown)
+    newest = len(entries) - 1 - page * ARTICLES_PER_PAGE
+    shown = range(newest, max(newest - ARTICLES_PER_PAGE, -1), -1)
+    head = "我读过的文章，最新的在前：" if pages == 1 else f"我读过的文章，最新的在前（共 {len(entries)} 篇，第 {page + 1}/{pages} 页）："
+    lines = _article_lines(index, shown, page * ARTICLES_PER_PAGE + 1, for_admin)
     buttons = article_buttons(context, shown) if len(entries) > 1 else []
     turn = [InlineKeyboardButton(label, callback_data=button_data(context, "arts", to))
             for label, to in (("« 上一页", page - 1), ("下一页 »", page + 1)) if 0 <= to < pages]
     if turn:
         buttons.append(turn)
-    return [html.escape("\n".join([head, *lines]))], InlineKeyboardMarkup(buttons) if buttons else None
+    return ["\n".join([html.escape(head), *lines])], InlineKeyboardMarkup(buttons) if buttons else None
 
 
-def articles_titled(context, words: str) -> tuple[list[str], InlineKeyboardMarkup | None]:
-    """The articles whose title (or id) holds these words, the first ARTICLES_PER_PAGE of them."""
-    entries = answerer(context).searcher.index.catalogue.entries
+def articles_titled(context, words: str, for_admin: bool = False) -> tuple[list[str], InlineKeyboardMarkup | None]:
+    """The articles whose title or opening (or id) holds these words, newest first, the first
+    ARTICLES_PER_PAGE of them."""
+    index = answerer(context).searcher.index
+    entries, texts = index.catalogue.entries, index.catalogue.texts
     wanted = normalise(words)
-    found = [n for n, e in enumerate(entries) if wanted in normalise(e.title) or words == e.id]
+    in_title = {n for n, e in enumerate(entries) if wanted in normalise(e.title) or words == e.id}
+    in_opening = {n for n in texts.holding(wanted) if texts.text(n).find(wanted) < OPENING_CHARS} if wanted else set()
+    found = sorted(in_title | in_opening, reverse=True)
     if not found:
-        return [html.escape(f"没有标题含“{words}”的文章。发 /articles 看全部。")], None
+        return [html.escape(f"没有标题或开头含“{words}”的文章。发 /articles 看全部。")], None
     shown = found[:ARTICLES_PER_PAGE]
-    lines = _article_lines(entries, shown)
     more = [f"还有 {len(found) - len(shown)} 篇，换个更具体的词试试。"] if len(found) > len(shown) else []
-    head = f"标题含“{words}”的文章（{len(found)} 篇）："
-    return [html.escape("\n".join([head, *lines, *more]))], InlineKeyboardMarkup(article_buttons(context, shown))
+    head = f"标题或开头含“{words}”的文章（{len(found)} 篇），最新的在前："
+    lines = [html.escape(head), *_article_lines(index, shown, 1, for_admin), *map(html.escape, more)]
+    return ["\n".join(lines)], InlineKeyboardMarkup(article_buttons(context, shown))
 
 
-def _article_lines(entries, numbers) -> list[str]:
-    """These articles as /articles lists them: number, title, id (what /remove takes), parts."""
-    return [f"{n + 1}. 《{entries[n].title}》（编号 {entries[n].id}，{len(entries[n].headings)} 部分）" for n in numbers]
+def _article_lines(index, numbers, first: int, for_admin: bool) -> list[str]:
+    """HTML: these articles as /articles lists them — title, source and date as the article gives
+    them; for an admin, the id (what /remove takes) in a tap-to-copy <code>."""
+    lines = []
+    for shown, number in enumerate(numbers, start=first):
+        article = index.articles[number]
+        said = [_SOURCE_LABEL.sub("", value) for kind, value in article.metadata if kind == "source"][:1]
+        said += [value.split()[0] for kind, value in article.metadata if kind == "date"][:1]
+        line = f"{shown}. 《{html.escape(article.title)}》" + (f"（{html.escape('，'.join(said))}）" if said else "")
+        lines.append(line + (f" <code>{html.escape(article.id)}</code>" if for_admin else ""))
+    return lines
 
 
 def page_count(entries) -> int:

@@ -14,6 +14,7 @@ from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from bot.chat import about
 from bot.chat.answer import Answer
 from bot.chat.render import body, headline
 from bot.telegram import admin
@@ -29,6 +30,8 @@ from bot.telegram.keyboards import (
 from bot.telegram.sending import answerer, reader_key, reply, with_typing
 
 TEXT_ONLY = "请用文字提问。"
+PHOTO_UNSEEN = "（我看不到图片，只按文字回答）"
+VOICE_UNHEARD = "我听不了语音，请打字提问。"
 
 
 EDITED = "（按修改后的问题回答）"
@@ -86,12 +89,14 @@ async def on_edited(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A photo or a file with a caption: the caption is the question. Anything else: text, please."""
-    caption = update.effective_message.caption
+    """A photo or a file with a caption: the caption is the question (a photo's reader is told the
+    picture was not looked at). A voice message: typed words, please. Anything else: text, please."""
+    message = update.effective_message
+    caption = message.caption
     if caption and caption.strip():
-        await answer_question(update, context, caption)
+        await answer_question(update, context, caption, note=PHOTO_UNSEEN if message.photo else "")
         return
-    await reply(update, context, [TEXT_ONLY])
+    await reply(update, context, [VOICE_UNHEARD if message.voice or message.audio or message.video_note else TEXT_ONLY])
 
 
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, question: str,
@@ -139,7 +144,7 @@ def _answer_reply(context, answer: Answer):
     if answer.kind in ("sections", "overview"):
         return understood + [text], sections_reply(context, answer.article_id or None)[1]
     if answer.kind == "smalltalk":
-        return [text], example_buttons(context)
+        return [text], None if answer.reply == about.REACTION else example_buttons(context)
     return understood + [text], None
 
 

@@ -7,8 +7,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Callable
 
-from telegram import Message, ReplyParameters, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, NetworkError, TelegramError
 
@@ -90,3 +97,19 @@ async def send_with_retries(context, chat_id: int, text: str, **kwargs) -> Messa
             if time.monotonic() + delay > deadline:
                 raise
             await asyncio.sleep(delay)
+
+
+DONE = "done"   # the callback data of a button that only shows what its press did
+
+
+async def settle(query, label: str, keep: Callable[[tuple], bool] = lambda row: False) -> None:
+    """Replace a pressed message's buttons by one that says what the press did ("✅ 已确认",
+    "👎 已反馈"), keeping the rows `keep` accepts: a second press then gets a toast, not a second
+    change, and the chat shows what was chosen."""
+    message = query.message
+    old = message.reply_markup.inline_keyboard if message is not None and message.reply_markup else ()
+    rows = [row for row in old if keep(row)] + [[InlineKeyboardButton(label, callback_data=DONE)]]
+    try:
+        await query.edit_message_reply_markup(InlineKeyboardMarkup(rows))
+    except TelegramError as exc:   # the mark is a courtesy: what the press did is done and said
+        log.info("Could not mark the pressed buttons: %s", exc)

@@ -17,16 +17,24 @@ import sys
 from telegram.error import InvalidToken
 from telegram.ext import Application
 
-from bot.config import InsightsSettings, Telegram as TelegramSettings
 from bot.chat.conversation import Conversations
-from bot.telegram import first_contact
-from bot.telegram.index_watch import IndexWatch
+from bot.config import InsightsSettings
+from bot.config import Telegram as TelegramSettings
 from bot.errors import UserError
-from bot.telegram.intake import Intake, WebhookPortError, connect as intake_connect, poll, receive_webhook
-from bot.telegram.journal import Journal
-from bot.telegram.application import (build_application, fingerprint, screen, set_commands, tell_admins_set_aside,
-                                      tell_admins_skipped)
+from bot.telegram import first_contact
 from bot.telegram.admin import Library
+from bot.telegram.application import (
+    build_application,
+    fingerprint,
+    screen,
+    set_commands,
+    tell_admins_set_aside,
+    tell_admins_skipped,
+)
+from bot.telegram.index_watch import IndexWatch
+from bot.telegram.intake import Intake, WebhookPortError, poll, receive_webhook
+from bot.telegram.intake import connect as intake_connect
+from bot.telegram.journal import Journal
 
 log = logging.getLogger(__name__)
 
