@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -59,7 +60,8 @@ def test_the_readme_block_makes_the_user_folders_and_token_file_the_unit_expects
 def test_systemd_accepts_the_unit(tmp_path):
     # The unit as it stands on a server: this checkout's folder, this machine's user.
     (tmp_path / "token").write_text(TOKEN + "\n", encoding="utf-8")
-    unit = (UNIT.read_text(encoding="utf-8").replace("/opt/article-qa", str(ROOT))
+    unit = (UNIT.read_text(encoding="utf-8").replace("/opt/article-qa/.venv/bin", str(Path(sys.executable).parent))
+            .replace("/opt/article-qa", str(ROOT))
             .replace("User=article-qa", f"User={getpass.getuser()}").replace("Group=article-qa\n", "")
             .replace("/etc/article-qa/token", str(tmp_path / "token"))
             .replace("/usr/bin/make", shutil.which("make")))
@@ -100,7 +102,8 @@ class SystemUser:
         self.credentials.chmod(0o755)
 
     def command(self, line: str) -> list[str]:
-        words = [w.replace("/opt/article-qa", str(ROOT)) for w in shlex.split(line)]
+        words = [w.replace("/opt/article-qa/.venv/bin", str(Path(sys.executable).parent)).replace("/opt/article-qa", str(ROOT))
+                 for w in shlex.split(line)]
         if words[0] == "/usr/bin/make":
             words[0] = shutil.which("make")
         as_nobody = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
