@@ -92,6 +92,8 @@ class Telegram(_Strict):
     rate_limit: RateLimit = RateLimit()
     allowed_ids: list[int] = []          # user or chat ids; empty = everyone
     admin_ids: list[int] = []            # users who may add and remove articles from Telegram
+    # The newsroom's own line, first in /start and in the bot's description ("XX日报读者助手").
+    welcome: str = Field("", max_length=200)
     poll_timeout: float = Field(10, ge=0)
     # Telegram asks bots to stay under about 30 messages a second across all chats.
     max_messages_per_second: float = Field(30, gt=0)

@@ -70,6 +70,7 @@ class FakeBotAPI:
         self.files: dict[str, bytes] = {}        # file_id -> content, for getFile and downloads
         self.down_until: dict[str, float] = {}   # method -> time until which it answers 500
         self.toasts: dict[str, dict] = {}        # callback query id -> how the bot answered the press
+        self.inline_answers: dict[str, dict] = {}   # inline query id -> the bot's answerInlineQuery
         self._next_update = 1
         self._next_message = 1000
         self._lock = threading.Lock()
@@ -313,6 +314,25 @@ class FakeBotAPI:
                     return self.toasts[press_id]
             time.sleep(0.05)
         raise AssertionError(f"the press {press_id} was not answered")
+
+    async def _m_answerInlineQuery(self, params):
+        results = params.get("results")
+        with self._lock:
+            self.inline_answers[str(params.get("inline_query_id"))] = {
+                **params, "results": json.loads(results) if isinstance(results, str) else results}
+        return _ok(True)
+
+    def inline(self, query: str, user_id: int, query_id: str, timeout: float = 30.0) -> dict:
+        """Type "@bot query" in a chat as this user; the bot's answer (its "results" and "button")."""
+        self.push("inline_query", id=query_id, query=query, offset="",
+                  **{"from": {"id": user_id, "is_bot": False, "first_name": f"u{user_id}"}})
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self._lock:
+                if query_id in self.inline_answers:
+                    return self.inline_answers[query_id]
+            time.sleep(0.05)
+        raise AssertionError(f"the inline query {query_id} was not answered")
 
     async def _m_editMessageReplyMarkup(self, params):
         with self._lock:

@@ -94,10 +94,13 @@ def test_messages_as_people_send_them(bot):
 
 
 def test_an_admins_menu_link_and_removal_wait_for_confirmation(tmp_path):
-    bot = _library_bot(tmp_path).start()
+    bot = _library_bot(tmp_path, ", welcome: 岚山日报读者助手").start()
     try:
         api = bot.api
         _introduced(api)
+        assert api.description.startswith("岚山日报读者助手\n")   # the newsroom's own line, first
+        api.message("/start", user_id=702)
+        assert plain(bot.replies(702)[0]["params"]["text"]).startswith("岚山日报读者助手\n")
         assert {"remove", "report", "id"} <= {c["command"] for c in api.scoped_commands[ADMIN]}
         api.message("/help", user_id=ADMIN)
         assert "发来文件" in plain(bot.replies(ADMIN)[0]["params"]["text"])
@@ -133,3 +136,15 @@ def test_an_admins_menu_link_and_removal_wait_for_confirmation(tmp_path):
         assert "没有编号为 本周 的文章" in plain(bot.replies(ADMIN, 10)[9]["params"]["text"])
     finally:
         bot.stop()
+
+
+def test_inline_mode_offers_the_answering_sentences_with_their_citation_and_a_way_in(bot):
+    offered = bot.api.inline("岚山区委书记是谁", user_id=640, query_id="iq1")
+    first = offered["results"][0]
+    posted = first["input_message_content"]["message_text"]
+    assert "焦春锋" in first["title"] and "第" in first["description"]
+    assert posted.startswith("<b>问：</b>岚山区委书记是谁") and "<blockquote>" in posted
+    assert "https://t.me/article_qa_bot?start=lanshan" in posted
+    assert offered["button"]["start_parameter"] == "inline"
+    assert bot.api.inline("岚", user_id=640, query_id="iq2")["results"] == []   # still typing
+    assert bot.api.inline("火星上的天气怎么样", user_id=640, query_id="iq3")["results"] == []   # not in any article

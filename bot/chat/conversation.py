@@ -11,6 +11,7 @@ talk and questions about the article itself are answered from the article's stru
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 from collections import OrderedDict, defaultdict
@@ -92,6 +93,16 @@ class Conversations:
         if self.recorder:
             self.recorder.record(who or conversation, answer, time.perf_counter() - started, feedback)
         return answer
+
+    def answer_once(self, raw: str) -> Answer:
+        """The reply to a message outside any conversation, neither recorded nor remembered: a
+        Telegram inline query is typed a letter at a time, and none of its drafts is a question
+        a reader asked."""
+        once = f"once:{secrets.token_hex(8)}"
+        try:
+            return self._reply(once, raw, time.monotonic())
+        finally:
+            self.forget(once)
 
     def _reply(self, conversation: str, raw: str, now: float) -> Answer:
         try:

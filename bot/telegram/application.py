@@ -22,6 +22,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -47,6 +48,7 @@ from bot.telegram.commands import (
 )
 from bot.telegram.fair_sending import FairRateLimiter
 from bot.telegram.flow import InOrder, RateLimiter, ThreadMap, note_edit, superseded
+from bot.telegram.inline import on_inline_query
 from bot.telegram.intake import Outage, one_line
 from bot.telegram.questions import (
     addresses_bot,
@@ -118,6 +120,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & filters.ChatType.PRIVATE,
                                    on_not_text))
     app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, on_added_to_group))
+    app.add_handler(InlineQueryHandler(on_inline_query))
     app.add_error_handler(on_error)
     return app
 

@@ -47,7 +47,8 @@ async def on_start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     newest = range(len(articles) - 1, max(len(articles) - 1 - ARTICLES_AT_START, -1), -1)
     key = (context.args or [""])[0]
     chosen = first_contact.article_for_key(key, index.catalogue, articles) if key else None
-    lines = ["我只用文章里的原句回答问题，并注明出处（章节、段落）。文章里没有的，我会直说。", ""]
+    welcome = context.bot_data["settings"].welcome
+    lines = [*([welcome] if welcome else []), "我只用文章里的原句回答问题，并注明出处（章节、段落）。文章里没有的，我会直说。", ""]
     if chosen:
         context.bot_data["conversations"].choose_article(conversation, chosen.id)
         lines += [f"我们聊《{chosen.title}》" + "".join(f"（{m}）" for k, m in chosen.metadata if k == "source") + "。"]

@@ -36,11 +36,11 @@ _START_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _HASHED = re.compile(r"a[0-9a-f]{16}")   # the shape of a hashed key
 
 
-def description(titles: list[str]) -> str:
-    """What the bot does and what it has read, for its empty chat."""
-    named = "、".join(f"《{t}》" for t in titles[:TITLES_NAMED])
+def description(titles: list[str], welcome: str = "") -> str:
+    """The newsroom's line, what the bot does and what it has read, for its empty chat."""
+    named = "、".join(f"《{t}》" for t in titles[-TITLES_NAMED:][::-1])   # the newest
     more = f"等 {len(titles)} 篇文章" if len(titles) > TITLES_NAMED else ""
-    text = (f"我用文章里的原句回答问题，并注明出处（章节、段落）；文章里没有的，我会直说。\n"
+    text = ((f"{welcome}\n" if welcome else "") + f"我用文章里的原句回答问题，并注明出处（章节、段落）；文章里没有的，我会直说。\n"
             f"我读过：{named}{more}。\n直接发中文问题即可；在群里请 @我 或用 /ask 问题。")
     return text[:DESCRIPTION_LIMIT]
 
@@ -91,7 +91,8 @@ async def introduce(app: Application, titles: list[str], admin_ids: list[int]) -
 async def describe(app: Application, titles: list[str]) -> None:
     """Set the description and the short description from the article list (at start-up, and
     whenever the library changes)."""
-    await _each(("the description", lambda: app.bot.set_my_description(description(titles))),
+    welcome = app.bot_data["settings"].welcome
+    await _each(("the description", lambda: app.bot.set_my_description(description(titles, welcome))),
                 ("the short description", lambda: app.bot.set_my_short_description(short_description(titles))))
 
 
