@@ -111,7 +111,7 @@ def test_uploads_work_from_a_folder_that_holds_an_index_package(tmp_path):
         for name in ("/remove id\x00", "/report 99999999999999999d"):
             bot.api.message(name, user_id=ADMIN)
         texts = [plain(r["params"]["text"]) for r in bot.replies(ADMIN, 7, timeout=30)[5:]]
-        assert "用法" in texts[0] and "用法" in texts[1]
+        assert "没有编号或标题为“id”的文章" in texts[0] and "用法" in texts[1]
         assert "Traceback" not in bot.log.read_text()
     finally:
         bot.stop()

@@ -16,10 +16,10 @@ import re
 import secrets
 import shutil
 import subprocess
-import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -27,7 +27,6 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.errors import UserError
-from bot.insights import report
 from bot.telegram.failures import in_chinese
 from bot.telegram.sending import settle
 from index.language.text import normalise
@@ -66,6 +65,9 @@ class Library:
         self._queued: list[str] = []   # what the lane holds, the one in progress first
         self._child: subprocess.Popen | None = None
         self._stopping = threading.Event()
+        # Articles this run added, by id: the bot answers from the new index a second after the
+        # add's report, and an admin who reads the report and sends /remove at once is understood.
+        self.added: dict[str, SimpleNamespace] = {}
         # Uploads a previous run downloaded and never confirmed or indexed.
         shutil.rmtree(self.uploads / ".incoming", ignore_errors=True)
         self._restore_interrupted()
@@ -85,6 +87,7 @@ class Library:
     def add(self, source: str) -> str:
         """Index a file or URL; return what was found, for the admin."""
         change = self._index("--add", source)
+        self.added.update({a["id"]: SimpleNamespace(id=a["id"], title=a["title"]) for a in change["added"]})
         lines, e = [], html.escape
         for a in change["added"]:   # HTML: the id in <code>, copied with a tap for /remove
             lines.append(f"已添加《{e(a['title'])}》（编号 <code>{e(a['id'])}</code>）：{a['sections']} 个部分，{a['passages']} 句。")
@@ -136,6 +139,7 @@ class Library:
     def remove(self, article_id: str) -> str:
         """Take an article out; return a line for the admin."""
         change = self._index("--remove", article_id)
+        self.added.pop(article_id, None)
         return f"已删除 <code>{html.escape(article_id)}</code>。现在共有 {change['articles']} 篇文章。"
 
     @property
@@ -288,12 +292,13 @@ async def on_remove(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -
     if not is_admin(context, update):
         await reply(update, context, [_admins_only(update)])
         return
-    wanted = " ".join(context.args or []).strip()
+    wanted = "".join(ch for ch in " ".join(context.args or []) if ch.isprintable()).strip()
     if not wanted:
         await reply(update, context, ["用法：/remove 文章编号或标题里的词（/articles 列出编号）"])
         return
     catalogue = context.bot_data["answerer"].searcher.index.catalogue
-    found = [catalogue.get(wanted)] if catalogue.get(wanted) else _titled(catalogue.entries, wanted)
+    known = catalogue.get(wanted) or context.bot_data["library"].added.get(wanted)
+    found = [known] if known else _titled(catalogue.entries, wanted)
     if len(found) != 1:
         await reply(update, context, [_not_one_article(wanted, found)])
         return
@@ -345,48 +350,6 @@ def _admins_only(update: Update) -> str:
     """The refusal, with the id the editor needs to make this user an admin."""
     user = update.effective_user
     return ADMINS_ONLY + (f"（你的 Telegram id：{user.id}；编辑把它加进 telegram.admin_ids 后即可。）" if user else "")
-
-
-async def on_report(update: Update, context: ContextTypes.DEFAULT_TYPE, reply) -> None:
-    """/report [7d] [article id]: the editor's report, as text and as a chart, for admins."""
-    if not is_admin(context, update):
-        await reply(update, context, ["只有管理员可以查看读者提问报告。"])
-        return
-    if update.effective_chat.type != "private":   # readers' questions, private ones included: never to a group
-        await reply(update, context, ["读者提问报告只在与我的私聊中发送，请私聊我 /report。"])
-        return
-    args = list(context.args or [])
-    period = args.pop(0) if args and args[0][:1].isdigit() else "7d"
-    article = args[0] if args else None
-    known = context.bot_data["answerer"].searcher.index.catalogue.number
-    if article is not None and article not in known:   # "/report 本周": not an article, say how to ask
-        await reply(update, context, [html.escape(f"没有编号为 {article} 的文章。用法：/report [时段] [文章编号]，"
-                                                  f"时段如 24h、7d、2w（默认 7d）；/articles 列出编号。")])
-        return
-    try:
-        made, png = await asyncio.get_running_loop().run_in_executor(
-            context.bot_data["answering"], _report, context.bot_data["insights_path"], period, article,
-            context.bot_data["report_timezone"])
-    except report.ReportError as exc:
-        await reply(update, context, [html.escape(f"用法：/report [7d] [文章编号]（{exc}）")])
-        return
-    await reply(update, context, [html.escape(report.text(made))])
-    if png:
-        try:
-            with open(png, "rb") as photo:
-                await context.bot.send_photo(update.effective_chat.id, photo, caption="读者提问报告")
-        except TelegramError as exc:
-            log.warning("Could not send the report's chart: %s", exc)
-        finally:
-            Path(png).unlink(missing_ok=True)
-
-
-def _report(path: Path, period: str, article: str | None, timezone: str):
-    made = report.build(path, report.parse_period(period), article, timezone=timezone)
-    if not made.questions:
-        return made, None
-    with tempfile.NamedTemporaryFile(suffix=".png", delete=False) as out:
-        return made, report.chart(made, Path(out.name))
 
 
 def _safe(name: str) -> str:

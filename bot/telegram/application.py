@@ -32,7 +32,7 @@ from bot.chat.answer import Answerer
 from bot.chat.conversation import Conversations
 from bot.config import InsightsSettings
 from bot.config import Telegram as TelegramSettings
-from bot.telegram import admin, first_contact
+from bot.telegram import admin, editor_report, first_contact
 from bot.telegram.buttons import on_button, on_verdict
 from bot.telegram.commands import (
     on_added_to_group,
@@ -107,7 +107,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app.add_handler(CommandHandler("articles", on_articles))
     app.add_handler(CommandHandler("latest", on_latest))
     app.add_handler(CommandHandler("remove", lambda u, c: admin.on_remove(u, c, reply)))
-    app.add_handler(CommandHandler("report", lambda u, c: admin.on_report(u, c, reply)))
+    app.add_handler(CommandHandler("report", lambda u, c: editor_report.on_report(u, c, reply)))
     app.add_handler(CommandHandler("forget", on_forget))
     app.add_handler(CommandHandler("id", on_id))
     app.add_handler(MessageHandler(filters.COMMAND, on_unknown_command))

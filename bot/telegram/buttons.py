@@ -8,6 +8,7 @@ import contextlib
 import html
 import logging
 import re
+from typing import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -67,38 +68,50 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         with contextlib.suppress(TelegramError):   # a toast: nothing is posted to the chat
             await query.answer(ALREADY_DONE if kind == DONE else GONE, show_alert=kind != DONE)
         return
+    try:   # everything the press needs is looked up first: a value out of range gets a toast
+        act = _action(update, context, kind, [int(n) for n in numbers[1:]])
+    except (ValueError, IndexError):
+        with contextlib.suppress(TelegramError):
+            await query.answer(GONE, show_alert=True)
+        return
     try:
         await query.answer()
     except TelegramError as exc:   # the acknowledgement only stops the button's spinner
         log.warning("Could not acknowledge button press %s: %s", update.update_id, exc)
-    try:
-        values = [int(n) for n in numbers[1:]]
-        if kind == "ex":   # an example question: answered like a typed one, shown above its answer
-            number, example = values if len(values) == 2 else (0, values[0])
-            examples = about.example_questions([answerer(context).searcher.index.articles[number]])
-            await answer_question(update, context, examples[example], shown=True)
-            return
-        if kind == "art":   # a reader chose the article the conversation is about
-            article = answerer(context).searcher.index.articles[values[0]]
-            context.bot_data["conversations"].choose_article(conversation_id(update, context.bot_data["threads"]),
-                                                             article.id)
+    await act()
+
+
+def _action(update: Update, context, kind: str, values: list[int]) -> Callable[[], Awaitable]:
+    """What a press does, once its values are known to name what is there (raises ValueError or
+    IndexError when they do not)."""
+    conversation = conversation_id(update, context.bot_data["threads"])
+    index = answerer(context).searcher.index
+    if kind == "ex":   # an example question: answered like a typed one, shown above its answer
+        number, example = values if len(values) == 2 else (0, values[0])
+        question = about.example_questions([index.articles[number]])[example]
+        return lambda: answer_question(update, context, question, shown=True)
+    if kind == "art":   # a reader chose the article the conversation is about
+        article = index.articles[values[0]]
+
+        async def choose():
+            context.bot_data["conversations"].choose_article(conversation, article.id)
             await reply(update, context, [html.escape(f"好的，接下来“这篇文章讲了什么”“作者是谁”这类问题都按《{article.title}》回答。")])
-            return
-        if kind == "another":   # the reader leaves the report in discussion: the chooser
-            context.bot_data["conversations"].forget(conversation_id(update, context.bot_data["threads"]))
-            lines, markup = articles_page(context, 0, admin.is_admin(context, update))
+        return choose
+    if kind == "another":   # the reader leaves the report in discussion: the chooser
+        lines, markup = articles_page(context, 0, admin.is_admin(context, update))
+
+        async def another():
+            context.bot_data["conversations"].forget(conversation)
             await reply(update, context, ["好的，换一篇。想聊哪篇？点一篇，或者直接说标题里的词、人名、地名。", *lines], markup)
-            return
-        if kind == "arts":   # another page of /articles, in place of the page shown
-            await _turn_page(update, context, *articles_page(context, values[0], admin.is_admin(context, update)))
-            return
-        if kind in PAGED:   # a section or a paragraph may be long: a few messages per press, then "继续"
-            await _reply_page(update, context, kind, values)
-            return
-        blocks, markup = _button_reply(context, kind, values)
-    except (ValueError, IndexError):
-        blocks, markup = [GONE], None
-    await reply(update, context, blocks, markup)
+        return another
+    if kind == "arts":   # another page of /articles, in place of the page shown
+        page = articles_page(context, values[0], admin.is_admin(context, update))
+        return lambda: _turn_page(update, context, *page)
+    if kind in PAGED:   # a section or a paragraph may be long: a few messages per press, then "继续"
+        shown, markup = _page_of(context, kind, values)
+        return lambda: send_messages(update, context, shown, markup)
+    blocks, markup = _button_reply(context, kind, values)
+    return lambda: reply(update, context, blocks, markup)
 
 
 async def _turn_page(update: Update, context, blocks: list[str], markup) -> None:
@@ -110,7 +123,7 @@ async def _turn_page(update: Update, context, blocks: list[str], markup) -> None
         await reply(update, context, blocks, markup)
 
 
-async def _reply_page(update: Update, context, kind: str, values: list[int]) -> None:
+def _page_of(context, kind: str, values: list[int]) -> tuple[list[str], InlineKeyboardMarkup | None]:
     """One page (MESSAGES_PER_PRESS messages) of a section or a paragraph, with a button for the
     next page when there is one. The page number is the last value of the button's data."""
     keys, page = (values, 0) if len(values) == PAGED[kind] else (values[:-1], values[-1])
@@ -122,7 +135,7 @@ async def _reply_page(update: Update, context, kind: str, values: list[int]) -> 
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(f"继续（还有 {left} 条）",
                                                          callback_data=button_data(context, kind, *keys, page + 1))]]
                                   ) if left > 0 else None
-    await send_messages(update, context, shown, markup)
+    return shown, markup
 
 
 def _button_reply(context, kind: str, values: list[int]):
