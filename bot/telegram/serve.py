@@ -196,7 +196,8 @@ def _protect_logs(token: str, webhook_secret: str) -> None:
     token_filter = TokenFilter(token, webhook_secret)
     for handler in logging.getLogger().handlers:
         handler.addFilter(token_filter)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)   # a line per request to the Bot API
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)   # the chart's font cache, made once
     # Its only error log is a traceback for a response that is not JSON (a proxy's HTML error page),
     # on every retry; the NetworkError raised next is reported once a minute by intake.Outage.
     logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
