@@ -215,6 +215,7 @@ def test_a_phone_sees_a_short_citation_and_context_with_the_neighbouring_paragra
 def test_a_newsrooms_archive_is_listed_newest_first_a_page_at_a_time_and_found_by_title_or_opening():
     from types import SimpleNamespace
     from bot.telegram.keyboards import ARTICLES_PER_PAGE, articles_page as _articles_page, articles_titled as _articles_titled
+    from bot.telegram.button_keys import article_key
     from index.archive.shelf import ArticleTexts, Entry
     entries = [Entry(f"r{n}", f"{'南京' if n % 7 == 0 else '上海'}报道{n}", "", "", ("",), 3) for n in range(23)]
     articles = [SimpleNamespace(id=e.id, title=e.title, metadata=(("source", "来源：新华社"), ("date", f"2023年8月{n + 1}日 08:00")))
@@ -227,18 +228,21 @@ def test_a_newsrooms_archive_is_listed_newest_first_a_page_at_a_time_and_found_b
     def buttons(markup):
         return [(b.text, b.callback_data) for row in markup.inline_keyboard for b in row]
 
+    def art(n):   # the "就这篇" button's data: the article by the key of its version, no index numbers
+        return f"art:{article_key(entries[n])}"
+
     first, markup = _articles_page(context, 0)
     assert "最新的在前（共 23 篇，第 1/3 页）" in first[0] and "1. 《上海报道22》（新华社，2023年8月23日）" in first[0]
     assert "<code>" not in first[0] and "报道12" not in first[0]   # ids for admins only
-    assert buttons(markup)[:2] == [("就这篇：上海报道22", "art:f:22"), ("就这篇：南京报道21", "art:f:21")]
-    assert buttons(markup)[ARTICLES_PER_PAGE:] == [("下一页 »", "arts:f:1")]
+    assert buttons(markup)[:2] == [("就这篇：上海报道22", art(22)), ("就这篇：南京报道21", art(21))]
+    assert buttons(markup)[ARTICLES_PER_PAGE:] == [("下一页 »", "arts:-:1")]
     last, markup = _articles_page(context, 2, for_admin=True)
     assert "23. 《南京报道0》（新华社，2023年8月1日） <code>r0</code>" in last[0]
-    assert buttons(markup)[-1] == ("« 上一页", "arts:f:1") and ("就这篇：南京报道0", "art:f:0") in buttons(markup)
+    assert buttons(markup)[-1] == ("« 上一页", "arts:-:1") and ("就这篇：南京报道0", art(0)) in buttons(markup)
     with pytest.raises(IndexError):   # a page that is no more (articles removed since)
         _articles_page(context, 3)
     found, markup = _articles_titled(context, "南京")
     assert "（4 篇）" in found[0] and "1. 《南京报道21》" in found[0] and "上海" not in found[0]
-    assert [data for _, data in buttons(markup)] == ["art:f:21", "art:f:14", "art:f:7", "art:f:0"]
+    assert [data for _, data in buttons(markup)] == [art(21), art(14), art(7), art(0)]
     assert "1. 《上海报道5》" in _articles_titled(context, "夏令营")[0][0]   # the words of its opening
     assert "没有标题或开头含“北京”的文章" in _articles_titled(context, "北京")[0][0]

@@ -18,13 +18,13 @@ from telegram.ext import ContextTypes
 from bot.chat import about
 from bot.telegram import admin
 from bot.telegram import html as th
+from bot.telegram.button_keys import button_data, is_key, read_press
 from bot.telegram.flow import conversation_id
 from bot.telegram.keyboards import articles_page, context_buttons, passage_quote
 from bot.telegram.questions import answer_question
 from bot.telegram.sending import (
     DONE,
     answerer,
-    button_data,
     reader_key,
     reply,
     send_messages,
@@ -62,15 +62,15 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.answer(NO_CHAT, show_alert=True)
         return
     kind, *numbers = (query.data or "").split(":")
-    # Button data comes back from the client and may be forged: ASCII digits only, a few of them.
-    if kind == DONE or (not numbers or numbers[0] != context.bot_data["fingerprint"]
+    # Button data comes back from the client and may be forged: a key, then ASCII digits only, a few of them.
+    if kind == DONE or (not numbers or not is_key(numbers[0])
                         or len(numbers) > _MAX_BUTTON_NUMBERS + 1 or not all(BUTTON_NUMBER.fullmatch(n) for n in numbers[1:])):
         with contextlib.suppress(TelegramError):   # a toast: nothing is posted to the chat
             await query.answer(ALREADY_DONE if kind == DONE else GONE, show_alert=kind != DONE)
         return
     try:   # everything the press needs is looked up first: a value out of range gets a toast
-        act = _action(update, context, kind, [int(n) for n in numbers[1:]])
-    except (ValueError, IndexError):
+        act = _action(update, context, kind, read_press(context, kind, numbers[0], [int(n) for n in numbers[1:]]))
+    except (ValueError, LookupError):
         with contextlib.suppress(TelegramError):
             await query.answer(GONE, show_alert=True)
         return

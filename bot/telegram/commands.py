@@ -15,6 +15,7 @@ from telegram.ext import ContextTypes
 from bot.chat import about
 from bot.insights.record import InsightsError
 from bot.telegram import admin, first_contact
+from bot.telegram.button_keys import button_data
 from bot.telegram.flow import conversation_id
 from bot.telegram.keyboards import (
     article_buttons,
@@ -25,7 +26,7 @@ from bot.telegram.keyboards import (
     sections_reply,
 )
 from bot.telegram.questions import addresses_bot
-from bot.telegram.sending import answerer, button_data, reader_key, reply
+from bot.telegram.sending import answerer, reader_key, reply
 
 log = logging.getLogger(__name__)
 

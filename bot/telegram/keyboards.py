@@ -1,8 +1,8 @@
 """What the bot shows beside its answers: the example questions, the article lists a page at a
 time, the table of contents, and the buttons under an answer (more, context, 阅读原文, 换一篇, 👍/👎).
 
-Buttons carry passage numbers plus a fingerprint of the index in their callback_data, never a
-key into memory, so they keep working after a restart and say "请重新提问" once the index changes.
+What a button's callback_data holds, and why it outlives other articles' changes, is in
+bot/telegram/button_keys.py.
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.chat import about
 from bot.chat.answer import Answer, Quote
-from bot.telegram.sending import answerer, button_data
+from bot.telegram.button_keys import button_data
+from bot.telegram.sending import answerer
 from index.language.text import normalise
 
 # /articles lists a newsroom's archive a page at a time: one message, a "就这篇" button per article.

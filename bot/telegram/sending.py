@@ -55,12 +55,6 @@ def answerer(context) -> Answerer:
     return context.bot_data["answerer"]
 
 
-def button_data(context, kind: str, *numbers: int) -> str:
-    data = ":".join([kind, context.bot_data["fingerprint"], *map(str, numbers)])
-    assert len(data.encode()) <= 64, data
-    return data
-
-
 async def reply(update: Update, context, blocks: list[str], markup=None) -> list[Message]:
     """Send the blocks as one or more HTML messages replying to the user's message; the buttons go
     on the last one. Returns the messages sent."""
