@@ -307,13 +307,16 @@ class FakeBotAPI:
 
     def toast(self, press_id: str, timeout: float = 30.0) -> dict:
         """How the bot answered the press with this id: {"text", "show_alert"} (empty when silent)."""
+        return self._answer_to(self.toasts, press_id, timeout)
+
+    def _answer_to(self, answers: dict, key: str, timeout: float) -> dict:
         deadline = time.time() + timeout
         while time.time() < deadline:
             with self._lock:
-                if press_id in self.toasts:
-                    return self.toasts[press_id]
+                if key in answers:
+                    return answers[key]
             time.sleep(0.05)
-        raise AssertionError(f"the press {press_id} was not answered")
+        raise AssertionError(f"{key} was not answered")
 
     async def _m_answerInlineQuery(self, params):
         parsed = {key: json.loads(params[key]) if isinstance(params.get(key), str) else params.get(key)
@@ -326,13 +329,7 @@ class FakeBotAPI:
         """Type "@bot query" in a chat as this user; the bot's answer (its "results" and "button")."""
         self.push("inline_query", id=query_id, query=query, offset="",
                   **{"from": {"id": user_id, "is_bot": False, "first_name": f"u{user_id}"}})
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            with self._lock:
-                if query_id in self.inline_answers:
-                    return self.inline_answers[query_id]
-            time.sleep(0.05)
-        raise AssertionError(f"the inline query {query_id} was not answered")
+        return self._answer_to(self.inline_answers, query_id, timeout)
 
     async def _m_editMessageReplyMarkup(self, params):
         with self._lock:

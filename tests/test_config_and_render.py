@@ -9,10 +9,15 @@ from bot.telegram import html as th
 from fake_bot_api import check_html
 
 
-def test_unknown_config_key_is_one_readable_error(tmp_path):
+@pytest.mark.parametrize("text, said", [
+    ("retrieval:\n  max_quote: 3\n", r"retrieval.max_quote: Extra inputs are not permitted"),
+    # PyYAML would keep the second `telegram:` block and silently drop the first's admins.
+    ("telegram:\n  admin_ids: [1]\narticles: []\ntelegram:\n  poll_timeout: 5\n",
+     r"line 4: `telegram:` is already given on line 1")])
+def test_a_config_mistake_is_one_readable_error(tmp_path, text, said):
     path = tmp_path / "config.yaml"
-    path.write_text("retrieval:\n  max_quote: 3\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"retrieval.max_quote: Extra inputs are not permitted"):
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=said):
         load_settings(path, environ={})
 
 
@@ -22,14 +27,6 @@ def test_environment_overrides_and_relative_paths(tmp_path):
     settings = load_settings(path, environ={"TELEGRAM_BASE_URL": "http://127.0.0.1:1/bot"})
     assert settings.telegram.base_url == "http://127.0.0.1:1/bot"
     assert settings.articles == [tmp_path / "a.txt"]
-
-
-def test_a_key_given_twice_is_refused_with_its_lines(tmp_path):
-    # PyYAML would keep the second `telegram:` block and silently drop the first's admins.
-    path = tmp_path / "config.yaml"
-    path.write_text("telegram:\n  admin_ids: [1]\narticles: []\ntelegram:\n  poll_timeout: 5\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"line 4: `telegram:` is already given on line 1"):
-        load_settings(path, environ={})
 
 
 def test_the_local_config_is_read_over_the_shipped_one_key_by_key(tmp_path):
