@@ -94,6 +94,11 @@ class Telegram(_Strict):
     admin_ids: list[int] = []            # users who may add and remove articles from Telegram
     # The newsroom's own line, first in /start and in the bot's description ("XX日报读者助手").
     welcome: str = Field("", max_length=200)
+    # The newsroom's channel (@name or numeric id), with the bot one of its admins: each post with
+    # a link, or a text at least channel_post_min_chars long, becomes an article, and questions in
+    # its comment threads are answered from it (bot/telegram/channel.py).
+    channel: str = Field("", pattern=r"^$|^@[A-Za-z0-9_]{5,32}$|^-100[0-9]{5,15}$")
+    channel_post_min_chars: int = Field(200, ge=1)
     poll_timeout: float = Field(10, ge=0)
     # Telegram asks bots to stay under about 30 messages a second across all chats.
     max_messages_per_second: float = Field(30, gt=0)

@@ -68,6 +68,7 @@ class Library:
         # Articles this run added, by id: the bot answers from the new index a second after the
         # add's report, and an admin who reads the report and sends /remove at once is understood.
         self.added: dict[str, SimpleNamespace] = {}
+        self.last_added: list[str] = []
         # Uploads a previous run downloaded and never confirmed or indexed.
         shutil.rmtree(self.uploads / ".incoming", ignore_errors=True)
         self._restore_interrupted()
@@ -88,6 +89,7 @@ class Library:
         """Index a file or URL; return what was found, for the admin."""
         change = self._index("--add", source)
         self.added.update({a["id"]: SimpleNamespace(id=a["id"], title=a["title"]) for a in change["added"]})
+        self.last_added = [a["id"] for a in change["added"]]   # read in the lane, by the change that ran it
         lines, e = [], html.escape
         for a in change["added"]:   # HTML: the id in <code>, copied with a tap for /remove
             lines.append(f"已添加《{e(a['title'])}》（编号 <code>{e(a['id'])}</code>）：{a['sections']} 个部分，{a['passages']} 句。")

@@ -34,6 +34,7 @@ from bot.config import InsightsSettings
 from bot.config import Telegram as TelegramSettings
 from bot.telegram import admin, editor_report, first_contact
 from bot.telegram.buttons import on_button, on_verdict
+from bot.telegram.channel import PostArticles, is_the_channel, on_channel_post
 from bot.telegram.commands import (
     on_added_to_group,
     on_articles,
@@ -95,8 +96,12 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
                         send_outage=Outage("Sending messages (sendMessage)"),
                         # Answering is CPU work under the GIL: threads beyond the cores add only memory
                         # (each thread gets its own malloc arena), not answers per second.
-                        answering=ThreadPoolExecutor(max_workers=2, thread_name_prefix="answer"), library=library)
+                        answering=ThreadPoolExecutor(max_workers=2, thread_name_prefix="answer"), library=library,
+                        posts=PostArticles(settings.journal.with_name(f"{settings.journal.stem}-channel.sqlite3"))
+                        if settings.channel else None)
     app.add_handler(TypeHandler(Update, gatekeeper), group=-1)
+    # The newsroom's channel: its posts are articles (an edited post too, before the edits below).
+    app.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, on_channel_post))
     # First: an edited message is a question asked again, never a command or a file run again.
     app.add_handler(MessageHandler(filters.UpdateType.EDITED, on_edited))
     app.add_handler(CommandHandler("start", on_start))
@@ -256,7 +261,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def _allowed(bot_data, update: Update) -> bool:
     allowed = bot_data["settings"].allowed_ids
-    if not allowed:
+    if not allowed or is_the_channel(update.effective_chat, bot_data["settings"].channel):
         return True
     # Fails closed: an update without a user or chat (an inline callback) matches no allowed id.
     ids = {who.id for who in (update.effective_user, update.effective_chat) if who}

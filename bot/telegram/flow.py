@@ -99,8 +99,9 @@ class InOrder:
 
 
 def conversation_id(update: Update, threads: ThreadMap) -> str:
-    """A private chat is one conversation; in a group each user has their own thread, and a reply
-    to one of the bot's answers continues the thread that answer belongs to."""
+    """A private chat is one conversation; in a group each user has their own, in each thread of
+    the group (a post's comments, a forum topic) apart, and a reply to one of the bot's answers
+    continues the conversation that answer belongs to."""
     chat, user = update.effective_chat, update.effective_user
     if chat.type == ChatType.PRIVATE:
         return str(chat.id)
@@ -110,7 +111,8 @@ def conversation_id(update: Update, threads: ThreadMap) -> str:
         thread = threads.thread_of(chat.id, replied.message_id)
         if thread:
             return thread
-    return f"{chat.id}:{user.id if user else 0}"
+    topic = f"t{message.message_thread_id}:" if message and message.message_thread_id else ""
+    return f"{chat.id}:{topic}{user.id if user else 0}"
 
 
 LATEST_EDITS_KEPT = 10_000   # messages whose latest edit is remembered (the least recent go first)

@@ -17,8 +17,9 @@ from telegram.ext import ContextTypes
 from bot.chat import about
 from bot.chat.answer import Answer
 from bot.chat.render import body, headline
-from bot.telegram import admin
+from bot.telegram import admin, channel
 from bot.telegram import html as th
+from bot.telegram.channel import commented_article
 from bot.telegram.flow import conversation_id
 from bot.telegram.keyboards import (
     answer_buttons,
@@ -62,8 +63,13 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message.chat.type != ChatType.PRIVATE:
         question = addressed_question(message, context.bot.username)
+        article = commented_article(context, message)   # a comment under one of the channel's posts
+        if question is None and article and channel.asks(message.text):
+            question = message.text   # a thread's question needs no @mention: the post is its subject
         if question is None:
             return   # group chatter not meant for the bot
+        if article:
+            context.bot_data["conversations"].choose_article(conversation_id(update, context.bot_data["threads"]), article)
     else:
         question = message.text
         if admin.is_admin(context, update) and context.bot_data["library"] and admin.link_in(question):
