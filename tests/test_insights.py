@@ -146,7 +146,7 @@ def test_readers_verdicts_are_kept_with_their_answers_and_the_hours_are_the_news
     assert insights.verdict("tg:2", 77, good=True)
     insights.close()
     shanghai = report.build(tmp_path / "insights.sqlite3", 3600)
-    assert shanghai.marked_wrong == [("书记是谁", "岚山区委书记焦春锋表示……", 1)] and shanghai.liked == 1
+    assert shanghai.marked_wrong == [("书记是谁", "岚山区委书记焦春锋表示……", 1, "")] and shanghai.liked == 1
     text = report.text(shanghai)
     assert "读者点了“没答对”的回答" in text and "“书记是谁” → “岚山区委书记焦春锋表示……”" in text
     assert "最忙的时段（北京时间）" in text
@@ -198,3 +198,39 @@ def test_groups_follow_the_topic_not_the_place_it_names(index_dir, tmp_path):
     # A question's twin in the other place is always in its group; one question of fifteen may
     # read closer to another topic (multilingual-e5 puts "打车起步价多少" with the prices of housing).
     assert len(groups) == 3 and all(abs(g.size - 10) <= 2 and g.size % 2 == 0 for g in groups), groups
+
+
+def test_a_library_report_names_the_article_of_every_line_in_the_readers_words(tmp_path):
+    """Three articles, a 👎, an unsure answer, banter: each line names its article, the reader's own
+    words are shown (not the bot's rewrite), banter is not counted, and each article has its row."""
+    import numpy as np
+    from bot.chat.answer import Answer, Quote
+    import hashlib
+    insights = Insights(tmp_path / "insights.sqlite3",   # a vector of its own for each question
+                        embed=lambda q: np.frombuffer(hashlib.sha256(q.encode()).digest(), dtype=np.uint8).astype(np.float32))
+
+    def quote(article_id, title, sentence):
+        return Quote(sentence, title, "", 1, 0.9, number=1, article_id=article_id)
+    salary = Answer("他工资多少", True, (quote("pay", "杨维凯返乡创业", "杨维凯的收入……"),), "…",
+                    understood_as="杨维凯工资多少", article_id="pay")
+    insights.record("tg:1", salary, 0.01, feedback=11)
+    insights.record("tg:2", Answer("奖金多少", True, (quote("award", "轮台表彰学子", "每人两千元奖励"),), "…",
+                                   article_id="award", sure=False), 0.01)
+    insights.record("tg:2", Answer("图书馆几点开门", True, (quote("library", "清水镇图书馆", "开到九点"),), "…",
+                                   article_id="library"), 0.01)
+    insights.record("tg:3", Answer("馆长的电话多少", False, (), "…", kind="refusal", article_id="library"), 0.01)
+    insights.record("tg:3", Answer("哈哈哈 说得好", False, (), "😊", kind="smalltalk"), 0.01)
+    assert insights.verdict("tg:1", 11, good=False)
+    insights.close()
+    made = report.build(tmp_path / "insights.sqlite3", 3600)
+    assert made.questions == 4 and made.answered == 2 and made.unsure == 1 and made.wrong == 1   # no banter
+    assert made.marked_wrong == [("他工资多少", "杨维凯的收入……", 1, "杨维凯返乡创业")]
+    groups = {tuple(g.examples): g.articles for g in made.unanswered}
+    assert groups == {("馆长的电话多少",): ["清水镇图书馆"], ("奖金多少",): ["轮台表彰学子"]}   # the unsure one too
+    rows = {a.article: (a.questions, a.answered, a.unsure, a.wrong) for a in made.articles}
+    assert rows == {"杨维凯返乡创业": (1, 1, 0, 1), "轮台表彰学子": (1, 0, 1, 0), "清水镇图书馆": (2, 1, 0, 0)}
+    text = report.text(made)
+    assert "回答了 2 次（50%），其中读者点了“没答对”的 1 次；没有把握、只引了最接近一句的 1 次" in text
+    assert "“他工资多少” → “杨维凯的收入……”（《杨维凯返乡创业》）" in text and "杨维凯工资多少" not in text
+    assert "1 次（《清水镇图书馆》）：“馆长的电话多少”" in text and "哈哈" not in text
+    assert "· 《清水镇图书馆》：2 / 1 / 0 / 0" in text

@@ -52,7 +52,9 @@ CREATE TABLE IF NOT EXISTS questions (
     latency_ms REAL NOT NULL,
     vector BLOB,                 -- float16 question vector, for refused questions only
     feedback INTEGER,            -- the key of its 👍/👎 buttons (random, not the reader)
-    verdict INTEGER              -- 1 👍, 0 👎 (没答对), NULL when the reader said nothing
+    verdict INTEGER,             -- 1 👍, 0 👎 (没答对), NULL when the reader said nothing
+    typed TEXT,                  -- the question in the reader's own words
+    sure INTEGER                 -- 0: answered by the closest sentence, said to be only that
 );
 CREATE INDEX IF NOT EXISTS questions_at ON questions (at);
 CREATE INDEX IF NOT EXISTS questions_reader ON questions (reader);
@@ -77,9 +79,9 @@ def connect(path: Path) -> sqlite3.Connection:
     db.execute("PRAGMA foreign_keys=ON")
     db.executescript(SCHEMA)
     columns = {row[1] for row in db.execute("PRAGMA table_info(questions)")}
-    for column in ("feedback", "verdict"):   # a database from before the readers' verdict
-        if column not in columns:
-            db.execute(f"ALTER TABLE questions ADD COLUMN {column} INTEGER")
+    for column, kind in (("feedback", "INTEGER"), ("verdict", "INTEGER"), ("typed", "TEXT"), ("sure", "INTEGER")):
+        if column not in columns:   # a database from before the readers' verdict, or their own words
+            db.execute(f"ALTER TABLE questions ADD COLUMN {column} {kind}")
     db.execute("CREATE INDEX IF NOT EXISTS questions_feedback ON questions (feedback)")
     return db
 
@@ -228,10 +230,10 @@ class Insights:
         with self._db_lock, _transaction(self._db):
             for at, reader, answer, seconds, feedback, vector in prepared:
                 cursor = self._db.execute(
-                    "INSERT INTO questions (at, reader, article, question, kind, answered, latency_ms, vector, feedback) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO questions (at, reader, article, question, kind, answered, latency_ms, vector, feedback, "
+                    "typed, sure) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (at, reader, _article(answer), answer.understood_as or answer.question, answer.kind,
-                     int(_answered(answer)), seconds * 1000, vector, feedback))
+                     int(_answered(answer)), seconds * 1000, vector, feedback, answer.question, int(answer.sure)))
                 self._db.executemany("INSERT INTO quoted (question, article, section, passage) VALUES (?, ?, ?, ?)",
                                      [(cursor.lastrowid, q.article, q.section, q.text) for q in answer.quotes
                                       if q.number >= 0])

@@ -42,7 +42,18 @@ class ReportError(ValueError):
 @dataclass
 class Group:
     size: int                  # questions asked (repeats counted)
-    examples: list[str]        # up to 3, the most asked first
+    examples: list[str]        # up to 3, the most asked first, in the readers' own words
+    articles: list[str] = field(default_factory=list)   # the articles they were asked of (titles)
+
+
+@dataclass
+class ArticleLine:
+    """One article's row of the report's table."""
+    article: str               # its title (its id when it was never quoted)
+    questions: int
+    answered: int              # answered (marked wrong or not)
+    unsure: int                # the closest sentence quoted, said to be only that (not answered)
+    wrong: int                 # answers readers marked 👎 (没答对)
 
 
 @dataclass
@@ -60,7 +71,11 @@ class Report:
     median_latency_ms: float = 0.0
     timezone: str = "Asia/Shanghai"   # the hours and dates above are this zone's
     liked: int = 0                     # answers readers marked 👍
-    marked_wrong: list[tuple[str, str, int]] = field(default_factory=list)   # 👎: question, first quote, times
+    # 👎: the question in the reader's words, the first quote, times, the article's title
+    marked_wrong: list[tuple[str, str, int, str]] = field(default_factory=list)
+    unsure: int = 0                    # the closest sentence quoted, said to be only that (not answered)
+    wrong: int = 0                     # answers readers marked 👎
+    articles: list[ArticleLine] = field(default_factory=list)   # most asked first
 
     @property
     def share_answered(self) -> float:
@@ -71,7 +86,7 @@ class Report:
         data["share_answered"] = round(self.share_answered, 4)
         data["sections"] = [{"article": a, "section": s, "quoted": n} for a, s, n in self.sections]
         data["passages"] = [{"article": a, "passage": p, "quoted": n} for a, p, n in self.passages]
-        data["marked_wrong"] = [{"question": q, "quote": p, "times": n} for q, p, n in self.marked_wrong]
+        data["marked_wrong"] = [{"question": q, "quote": p, "times": n, "article": a} for q, p, n, a in self.marked_wrong]
         return data
 
 
@@ -103,9 +118,11 @@ def build(path: Path, since_seconds: float = 7 * 86400, article: str | None = No
             where, args = _where(report)
             _counts(db, report, where, args)
             if report.questions:
+                titles = _titles(db)
                 _quoted(db, report, where, args)
-                report.unanswered = _groups(db, where, args)
-                _verdicts(db, report, where, args)
+                report.unanswered = _groups(db, where, args, titles)
+                _verdicts(db, report, where, args, titles)
+                report.articles = _by_article(db, where, args, titles)
         finally:
             db.close()
     except sqlite3.Error as exc:
@@ -141,13 +158,29 @@ def _counts(db, report: Report, where: str, args: list) -> None:
     report.median_latency_ms = float(np.median(latencies)) if latencies else 0.0
 
 
-def _verdicts(db, report: Report, where: str, args: list) -> None:
-    """The readers' 👍 count and the answers marked 👎 (没答对), most marked first."""
+def _titles(db) -> dict[str, str]:
+    """Each article's title by id, as the quotes recorded it (an article never quoted has none)."""
+    return dict(db.execute("SELECT q.article, MAX(p.article) FROM questions q JOIN quoted p ON p.question = q.id "
+                           "WHERE q.article != '' GROUP BY q.article").fetchall())
+
+
+def _verdicts(db, report: Report, where: str, args: list, titles: dict[str, str]) -> None:
+    """The readers' 👍 count, the unsure answers, and the answers marked 👎 (没答对), most marked
+    first, in the readers' own words and with their article."""
     report.liked = db.execute(f"SELECT COUNT(*) FROM questions q WHERE {where} AND q.verdict = 1", args).fetchone()[0]
-    report.marked_wrong = [tuple(row) for row in db.execute(
-        f"SELECT q.question, COALESCE((SELECT p.passage FROM quoted p WHERE p.question = q.id LIMIT 1), ''), "
-        f"COUNT(*) AS n FROM questions q WHERE {where} AND q.verdict = 0 GROUP BY 1, 2 ORDER BY n DESC, 1 LIMIT ?",
-        [*args, TOP])]
+    report.wrong = db.execute(f"SELECT COUNT(*) FROM questions q WHERE {where} AND q.verdict = 0", args).fetchone()[0]
+    report.unsure = db.execute(f"SELECT COUNT(*) FROM questions q WHERE {where} AND q.sure = 0", args).fetchone()[0]
+    report.marked_wrong = [(question, quote, n, titles.get(article, article)) for question, quote, n, article in db.execute(
+        f"SELECT COALESCE(q.typed, q.question), COALESCE((SELECT p.passage FROM quoted p WHERE p.question = q.id LIMIT 1), ''), "
+        f"COUNT(*) AS n, q.article FROM questions q WHERE {where} AND q.verdict = 0 GROUP BY 1, 2, 4 "
+        f"ORDER BY n DESC, 1 LIMIT ?", [*args, TOP])]
+
+
+def _by_article(db, where: str, args: list, titles: dict[str, str]) -> list[ArticleLine]:
+    rows = db.execute(f"SELECT q.article, COUNT(*), SUM(q.answered), SUM(q.sure = 0), "
+                      f"SUM(q.verdict = 0) FROM questions q WHERE {where} GROUP BY q.article ORDER BY 2 DESC", args)
+    return [ArticleLine(titles.get(article, article) or "（没有定到某一篇）", n, answered or 0, unsure or 0, wrong or 0)
+            for article, n, answered, unsure, wrong in rows]
 
 
 def _quoted(db, report: Report, where: str, args: list) -> None:
@@ -159,13 +192,15 @@ def _quoted(db, report: Report, where: str, args: list) -> None:
         f"WHERE {where} GROUP BY p.article, p.passage ORDER BY n DESC LIMIT {TOP}", args).fetchall()
 
 
-def _groups(db, where: str, args: list) -> list[Group]:
-    rows = db.execute(f"SELECT q.question, COUNT(*) AS n, MAX(q.vector) FROM questions q "
+def _groups(db, where: str, args: list, titles: dict[str, str]) -> list[Group]:
+    rows = db.execute(f"SELECT MAX(COALESCE(q.typed, q.question)), COUNT(*) AS n, MAX(q.vector), "
+                      f"GROUP_CONCAT(DISTINCT q.article) FROM questions q "
                       f"WHERE {where} AND q.answered = 0 AND q.vector IS NOT NULL "
                       f"GROUP BY q.question ORDER BY n DESC LIMIT {GROUP_AT_MOST}", args).fetchall()
     if not rows:
         return []
     questions = [r[0] for r in rows]
+    asked_of = [[a for a in (r[3] or "").split(",") if a] for r in rows]
     counts = np.array([r[1] for r in rows])
     vectors = np.stack([np.frombuffer(r[2], dtype=np.float16).astype(np.float32) for r in rows])
     # Questions that read alike once their place is dropped share a vector: clustered once, so that
@@ -175,7 +210,8 @@ def _groups(db, where: str, args: list) -> list[Group]:
     groups = []
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)   # already in order of frequency
-        groups.append(Group(int(counts[members].sum()), [questions[i] for i in members[:3]]))
+        articles = sorted({titles.get(a, a) for i in members for a in asked_of[i]})
+        groups.append(Group(int(counts[members].sum()), [questions[i] for i in members[:3]], articles))
     return sorted(groups, key=lambda g: -g.size)
 
 
@@ -208,21 +244,25 @@ def text(report: Report) -> str:
     if not report.questions:
         return f"{period}：没有记录到读者的提问。"
     lines = [f"{period}：读者提问 {report.questions} 次，回答了 {report.answered} 次（{report.share_answered:.0%}），"
+             f"其中读者点了“没答对”的 {report.wrong} 次；没有把握、只引了最接近一句的 {report.unsure} 次。"
              f"中位用时 {report.median_latency_ms:.0f} 毫秒。",
              f"最忙的时段（{_zone_name(report.timezone)}）：" + "、".join(f"{h}点（{n}次）" for h, n in _busiest(report.by_hour)) + "。"]
     if report.marked_wrong:
         lines += ["", "读者点了“没答对”的回答（先看这些）："]
-        lines += [f"· {n} 次：“{q}”" + (f" → “{_short(p)}”" if p else "") for q, p, n in report.marked_wrong]
+        lines += [f"· {n} 次：“{q}”" + (f" → “{_short(p)}”" if p else "") + _of(a) for q, p, n, a in report.marked_wrong]
     if report.liked:
         lines.append(f"读者点了 👍 的回答：{report.liked} 个。")
     if report.unanswered:
         lines += ["", "读者想知道、文章里没有的（按意思归组，大组在前）："]
         for n, group in enumerate(report.unanswered[:TOP], 1):
-            lines.append(f"G{n}. {group.size} 次：" + " / ".join(f"“{q}”" for q in group.examples))
+            lines.append(f"G{n}. {group.size} 次{_of(*group.articles)}：" + " / ".join(f"“{q}”" for q in group.examples))
         if len(report.unanswered) > TOP:
             lines.append(f"……另有 {len(report.unanswered) - TOP} 组。")
     else:
         lines += ["", "没有答不上来的问题。"]
+    if len(report.articles) > 1:
+        lines += ["", "各篇文章（提问次数 / 回答了 / 没把握 / 没答对）："]
+        lines += [f"· 《{a.article}》：{a.questions} / {a.answered} / {a.unsure} / {a.wrong}" for a in report.articles[:TOP]]
     if report.sections:
         lines += ["", "引用最多的部分："] + [f"· 《{a}》{s or '开头'}：{n} 次" for a, s, n in report.sections]
     if report.passages:
@@ -258,6 +298,7 @@ def chart(report: Report, path: Path) -> Path:
         groups.xaxis.set_major_locator(MaxNLocator(integer=True))
         if not top:
             groups.text(0.5, 0.5, words["none"], ha="center", va="center", transform=groups.transAxes)
+        figure.suptitle(_period(report))   # which days, and which article when the report is of one
         figure.tight_layout()
         figure.savefig(path, dpi=100)
         plt.close(figure)
@@ -305,6 +346,14 @@ def _zone_name(timezone: str) -> str:
 
 def _busiest(by_hour: list[int], n: int = 3) -> list[tuple[int, int]]:
     return [(h, c) for h, c in Counter(dict(enumerate(by_hour))).most_common(n) if c]
+
+
+def _of(*articles: str) -> str:
+    """"（《标题》）" after a line: the article(s) it is about; several named when they are few."""
+    named = [a for a in articles if a]
+    if not named:
+        return ""
+    return "（" + "、".join(f"《{_short(a, 20)}》" for a in named[:3]) + (f"等 {len(named)} 篇" if len(named) > 3 else "") + "）"
 
 
 def _short(passage: str, length: int = 40) -> str:
