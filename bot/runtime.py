@@ -309,7 +309,8 @@ class Change:
         """`article-qa index --add/--remove --json`: what the bot tells the admin, as data."""
         return {"articles": self.articles,
                 "added": [{"id": a.id, "title": a.title, "sections": len(a.sections), "passages": len(a.passages()),
-                           "metadata": [line for _, line in a.metadata], "dropped": list(a.dropped)}
+                           "metadata": [line for _, line in a.metadata], "dropped": list(a.dropped),
+                           "title_from_text": a.title_from_text}
                           for a in self.added],
                 "replaced": [{"id": a.id, "title": a.title, "path": a.path} for a in self.replaced]}
 

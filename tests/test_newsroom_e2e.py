@@ -115,6 +115,7 @@ def test_an_admins_menu_link_and_removal_wait_for_confirmation(tmp_path):
         api.document("paris.txt", (DATA / "paris_ai_summit.txt").read_bytes(), user_id=ADMIN)
         added = plain(bot.replies(ADMIN, 5, timeout=90)[4]["params"]["text"])
         assert "已添加" in added and "https://t.me/article_qa_bot?start=paris" in added
+        assert "标题取自文件名或正文第一句" in added   # a wire report without a title line
         api.message("/remove paris", user_id=ADMIN)
         confirm = bot.replies(ADMIN, 6)[5]
         assert "确定删除" in plain(confirm["params"]["text"])

@@ -93,6 +93,8 @@ class Library:
         lines, e = [], html.escape
         for a in change["added"]:   # HTML: the id in <code>, copied with a tap for /remove
             lines.append(f"已添加《{e(a['title'])}》（编号 <code>{e(a['id'])}</code>）：{a['sections']} 个部分，{a['passages']} 句。")
+            if a.get("title_from_text"):   # no title line: named by its file, or by its first news clause
+                lines.append("· 文中没有标题行，标题取自文件名或正文第一句。")
             if self.link_for:
                 lines.append(f"· 读者链接（打开即就这篇提问）：{e(self.link_for(a['id']))}")
             lines += [f"· {e(line)}" for line in a["metadata"]]
