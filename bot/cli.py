@@ -212,10 +212,12 @@ def cmd_bench(args, settings: Settings) -> int:
 
 
 def cmd_report(args, settings: Settings) -> int:
+    from bot import runtime
     from bot.insights import report
     try:
         made = report.build(settings.insights.path, report.parse_period(args.since), args.article,
-                            timezone=settings.insights.timezone)
+                            timezone=settings.insights.timezone,
+                            pins=runtime.pins_path(Path(args.index_dir or settings.index_dir)))
     except report.ReportError as exc:
         raise UserError(str(exc)) from None
     print(json.dumps(made.to_json(), ensure_ascii=False, indent=2) if args.json else report.text(made))
@@ -230,6 +232,7 @@ def cmd_serve(args, settings: Settings) -> int:
     from bot.telegram.index_watch import IndexWatch
     from bot.telegram.journal import Journal, JournalError
     from bot.telegram.conversation_store import ConversationStore
+    from bot.insights.pins import Pins
     from bot.telegram.admin import Library
     from index.sources.isolated import python_child
     if not os.environ.get("LOG_LEVEL"):
@@ -256,6 +259,9 @@ def cmd_serve(args, settings: Settings) -> int:
         store = ConversationStore(path.with_name(f"{path.stem}-conversations{path.suffix}"))
         conversations = runtime.conversations(settings, args.index_dir, store=store, record=True,
                                               record_any_index=True)
+        if conversations.corrections is None:   # the editor's corrections start here (/report, /pins)
+            conversations.corrections = Pins(runtime.pins_path(Path(folder)))
+        library.on_removed = conversations.corrections.forget_article   # an article's corrections go with it
         conversations.warm_up()
         with _recording(conversations):
             telegram_serve.serve(conversations, settings.telegram, token, journal, watch, library,

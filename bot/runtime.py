@@ -12,19 +12,20 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.chat.answer import Answerer
-from bot.insights.record import Insights, InsightsError, without_places
 from bot.chat.conversation import Conversations
-from bot.telegram.conversation_store import ConversationStore
 from bot.config import Settings
 from bot.errors import UserError
-from index.sources.article import Article, ArticleError, parse_article
-from index.encode.embed import LICENCE_NOTES, Embedder, EmbeddingError
-from index.search.retrieve import Searcher, fitted_networks
-from index.sources.isolated import load_source_isolated
-from index.sources.load import SourceLimits, is_url, load_source, source_sha256
+from bot.insights.pins import Pins
+from bot.insights.record import Insights, InsightsError, without_places
+from bot.telegram.conversation_store import ConversationStore
 from index.archive.base import Archive, ArchiveCutShort
 from index.archive.folder import FolderArchive
 from index.archive.store import ENCODER_DIR, IndexStoreError, file_stamp
+from index.encode.embed import LICENCE_NOTES, Embedder, EmbeddingError
+from index.search.retrieve import Searcher, fitted_networks
+from index.sources.article import Article, ArticleError, parse_article
+from index.sources.isolated import load_source_isolated
+from index.sources.load import SourceLimits, is_url, load_source, source_sha256
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +281,10 @@ def _archive(settings: Settings, folder: Path) -> Archive:
     store = settings.store
     if store.backend != "milvus":
         return FolderArchive(folder, settings.retrieval.faiss, settings.embedding.runtime)
-    from index.archive.milvus import MilvusArchive, is_server   # pymilvus only when it is used
+    from index.archive.milvus import (  # pymilvus only when it is used
+        MilvusArchive,
+        is_server,
+    )
     uri = store.archive_uri(folder)
     if (uri, store.collection) not in _MILVUS:
         if not is_server(uri):
@@ -498,7 +502,16 @@ def conversations(settings: Settings, index_dir: Path | None = None, config_arti
     ready = answerer(settings, index_dir, config_articles)
     configured = index_dir is None or Path(index_dir).resolve() == Path(settings.index_dir).resolve()
     recorder = insights(settings, ready) if record and (configured or record_any_index) else None
-    return Conversations(ready, settings.conversation.expire_after_minutes * 60, store=store, recorder=recorder)
+    made = Conversations(ready, settings.conversation.expire_after_minutes * 60, store=store, recorder=recorder)
+    pinned = pins_path(Path(index_dir or settings.index_dir))
+    if pinned.is_file():   # the editor's corrections, made in Telegram: the terminal answers as the bot does
+        made.corrections = Pins(pinned)
+    return made
+
+
+def pins_path(index_dir: Path) -> Path:
+    """The editor's corrections, beside the index folder (a rebuild swaps the folder itself)."""
+    return Path(index_dir).resolve().parent / f"{Path(index_dir).name}-pins.sqlite3"
 
 
 def insights(settings: Settings, ready: Answerer | None = None) -> Insights | None:

@@ -146,7 +146,7 @@ def test_readers_verdicts_are_kept_with_their_answers_and_the_hours_are_the_news
     assert insights.verdict("tg:2", 77, good=True)
     insights.close()
     shanghai = report.build(tmp_path / "insights.sqlite3", 3600)
-    assert shanghai.marked_wrong == [("书记是谁", "岚山区委书记焦春锋表示……", 1, "")] and shanghai.liked == 1
+    assert shanghai.marked_wrong == [("书记是谁", "岚山区委书记焦春锋表示……", 1, "", "")] and shanghai.liked == 1
     text = report.text(shanghai)
     assert "读者点了“没答对”的回答" in text and "“书记是谁” → “岚山区委书记焦春锋表示……”" in text
     assert "最忙的时段（北京时间）" in text
@@ -224,7 +224,7 @@ def test_a_library_report_names_the_article_of_every_line_in_the_readers_words(t
     insights.close()
     made = report.build(tmp_path / "insights.sqlite3", 3600)
     assert made.questions == 4 and made.answered == 2 and made.unsure == 1 and made.wrong == 1   # no banter
-    assert made.marked_wrong == [("他工资多少", "杨维凯的收入……", 1, "杨维凯返乡创业")]
+    assert made.marked_wrong == [("他工资多少", "杨维凯的收入……", 1, "杨维凯返乡创业", "pay")]
     groups = {tuple(g.examples): g.articles for g in made.unanswered}
     assert groups == {("馆长的电话多少",): ["清水镇图书馆"], ("奖金多少",): ["轮台表彰学子"]}   # the unsure one too
     rows = {a.article: (a.questions, a.answered, a.unsure, a.wrong) for a in made.articles}

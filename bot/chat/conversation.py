@@ -41,6 +41,18 @@ class TurnStore(Protocol):
     def recent(self, since: float, limit: int) -> Iterable[tuple[str, str, float]]: ...
 
 
+class Corrections(Protocol):
+    """The editor's corrections (bot/insights/pins.py): a sentence pinned to a question."""
+
+    def holds(self, article: str) -> bool: ...
+
+    def match(self, article: str, vector): ...
+
+
+# An article the editor confirmed does not answer a question like this one.
+CONFIRMED_MISSING = "这篇报道里没有这个问题的答案（编辑已核实）。"
+
+
 class Recorder(Protocol):
     """Where each handled message is recorded for the editor's report (bot/insights/record.py)."""
 
@@ -68,6 +80,7 @@ class Conversations:
     def __init__(self, answerer: Answerer, ttl_seconds: float = 1800, capacity: int = 10_000,
                  store: TurnStore | None = None, recorder: Recorder | None = None):
         self.answerer, self.recorder = answerer, recorder
+        self.corrections: Corrections | None = None
         # Every article, read when needed (an archive in Milvus is not loaded whole); what is
         # asked of all of them — titles, headings — comes from the catalogue.
         self.articles = answerer.searcher.index.articles
@@ -132,6 +145,7 @@ class Conversations:
                 # what follow-ups lean on is its own subject, not the story's name.
                 answer = again
                 understood = story.question if understood_again.typed == story.with_reference.typed else understood_again
+        answer = self._corrected(answer, understood)
         answer = replace(answer, question=message.typed, reply=gone + story.heading + answer.reply + story.offer,
                          story=story.title, offer=(gone + story.offer).strip())
         # What follow-ups lean on is the question itself, without the story's name ("他…" after
@@ -433,11 +447,36 @@ class Conversations:
 
     def adopt(self, previous: "Conversations") -> None:
         """Take over the context of every conversation of `previous` (the same bot on an older
-        index), where it is kept, and where replies are recorded."""
+        index), where it is kept, where replies are recorded, and the editor's corrections."""
         with previous._lock:
             memory = OrderedDict(previous._memory)
         with self._lock:
             self._memory, self._store, self.recorder = memory, previous._store, previous.recorder
+            self.corrections = previous.corrections
+
+    def _corrected(self, answer: Answer, understood: text.Message) -> Answer:
+        """The answer as the editor corrected it: when the editor pinned a sentence (or "not in the
+        article") to a question about this article that means the same as this one, that sentence,
+        quoted and cited as any, or the refusal. A pin whose sentence the article no longer holds
+        is passed over."""
+        article = answer.article_id or next((q.article_id for q in answer.quotes if q.article_id), "")
+        if (self.corrections is None or answer.kind not in ("quote", "refusal") or not article
+                or not self.corrections.holds(article) or article not in self._catalogue.number):
+            return answer
+        pin = self.corrections.match(article, self.answerer.searcher.embedder.encode_question(understood.question)[0])
+        if pin is None:
+            return answer
+        if pin.sentence is None:
+            return Answer(answer.question, False, (), CONFIRMED_MISSING, kind="refusal", article_id=article,
+                          understood_as=answer.understood_as)
+        index = self.answerer.searcher.index
+        number = next((n for n in self._catalogue.passages_of(article) if index.passages[n].text == pin.sentence), None)
+        if number is None:
+            return answer
+        p = index.passages[number]
+        quote = Quote(p.text, p.title, p.section, p.paragraph, 1.0, p.context, (), p.article, p.section_no, number)
+        return Answer(answer.question, True, (quote,), reply_text([quote]), article_id=article,
+                      understood_as=answer.understood_as, more=answer.quotes)
 
     # ---- memory ---------------------------------------------------------------------------------
 

@@ -32,8 +32,8 @@ import numpy as np
 
 from bot.chat.answer import Answer
 from bot.storage import forget_in_files, private_database
-from index.language.files import NotRegularFile, read_regular_file
 from index.language import text
+from index.language.files import NotRegularFile, read_regular_file
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.5

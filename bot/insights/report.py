@@ -71,11 +71,12 @@ class Report:
     median_latency_ms: float = 0.0
     timezone: str = "Asia/Shanghai"   # the hours and dates above are this zone's
     liked: int = 0                     # answers readers marked 👍
-    # 👎: the question in the reader's words, the first quote, times, the article's title
-    marked_wrong: list[tuple[str, str, int, str]] = field(default_factory=list)
+    # 👎: the question in the reader's words, the first quote, times, the article's title and id
+    marked_wrong: list[tuple[str, str, int, str, str]] = field(default_factory=list)
     unsure: int = 0                    # the closest sentence quoted, said to be only that (not answered)
     wrong: int = 0                     # answers readers marked 👎
     articles: list[ArticleLine] = field(default_factory=list)   # most asked first
+    corrected: int = 0                 # answers the editor corrected in the period (bot/insights/pins.py)
 
     @property
     def share_answered(self) -> float:
@@ -86,7 +87,8 @@ class Report:
         data["share_answered"] = round(self.share_answered, 4)
         data["sections"] = [{"article": a, "section": s, "quoted": n} for a, s, n in self.sections]
         data["passages"] = [{"article": a, "passage": p, "quoted": n} for a, p, n in self.passages]
-        data["marked_wrong"] = [{"question": q, "quote": p, "times": n, "article": a} for q, p, n, a in self.marked_wrong]
+        data["marked_wrong"] = [{"question": q, "quote": p, "times": n, "article": a, "article_id": i}
+                                for q, p, n, a, i in self.marked_wrong]
         return data
 
 
@@ -105,9 +107,9 @@ def parse_period(text: str) -> float:
 
 
 def build(path: Path, since_seconds: float = 7 * 86400, article: str | None = None,
-          now: float | None = None, timezone: str = "Asia/Shanghai") -> Report:
+          now: float | None = None, timezone: str = "Asia/Shanghai", pins: Path | None = None) -> Report:
     """The report over the questions recorded in the last `since_seconds` (of one article), its
-    hours of day in `timezone`."""
+    hours of day in `timezone`; with `pins`, the editor's corrections of the period counted."""
     if not Path(path).is_file():
         return Report(0, 0, article, timezone=timezone)   # nothing recorded yet: an empty report, said as such
     until = time.time() if now is None else now
@@ -125,9 +127,22 @@ def build(path: Path, since_seconds: float = 7 * 86400, article: str | None = No
                 report.articles = _by_article(db, where, args, titles)
         finally:
             db.close()
+        if pins is not None and Path(pins).is_file():
+            _corrections(Path(pins), report)
     except sqlite3.Error as exc:
         raise ReportError(f"cannot read the insights database {path}: {exc}") from None
     return report
+
+
+def _corrections(path: Path, report: Report) -> None:
+    db = read_only_database(path)
+    try:
+        where, args = "at >= ? AND at <= ?", [report.since, report.until]
+        if report.article:
+            where, args = where + " AND article = ?", [*args, report.article]
+        report.corrected = db.execute(f"SELECT COUNT(*) FROM pins WHERE {where}", args).fetchone()[0]
+    finally:
+        db.close()
 
 
 def _where(report: Report) -> tuple[str, list]:
@@ -170,7 +185,7 @@ def _verdicts(db, report: Report, where: str, args: list, titles: dict[str, str]
     report.liked = db.execute(f"SELECT COUNT(*) FROM questions q WHERE {where} AND q.verdict = 1", args).fetchone()[0]
     report.wrong = db.execute(f"SELECT COUNT(*) FROM questions q WHERE {where} AND q.verdict = 0", args).fetchone()[0]
     report.unsure = db.execute(f"SELECT COUNT(*) FROM questions q WHERE {where} AND q.sure = 0", args).fetchone()[0]
-    report.marked_wrong = [(question, quote, n, titles.get(article, article)) for question, quote, n, article in db.execute(
+    report.marked_wrong = [(question, quote, n, titles.get(article, article), article) for question, quote, n, article in db.execute(
         f"SELECT COALESCE(q.typed, q.question), COALESCE((SELECT p.passage FROM quoted p WHERE p.question = q.id LIMIT 1), ''), "
         f"COUNT(*) AS n, q.article FROM questions q WHERE {where} AND q.verdict = 0 GROUP BY 1, 2, 4 "
         f"ORDER BY n DESC, 1 LIMIT ?", [*args, TOP])]
@@ -249,9 +264,11 @@ def text(report: Report) -> str:
              f"最忙的时段（{_zone_name(report.timezone)}）：" + "、".join(f"{h}点（{n}次）" for h, n in _busiest(report.by_hour)) + "。"]
     if report.marked_wrong:
         lines += ["", "读者点了“没答对”的回答（先看这些）："]
-        lines += [f"· {n} 次：“{q}”" + (f" → “{_short(p)}”" if p else "") + _of(a) for q, p, n, a in report.marked_wrong]
+        lines += [f"· {n} 次：“{q}”" + (f" → “{_short(p)}”" if p else "") + _of(a) for q, p, n, a, _ in report.marked_wrong]
     if report.liked:
         lines.append(f"读者点了 👍 的回答：{report.liked} 个。")
+    if report.corrected:
+        lines.append(f"编辑更正了 {report.corrected} 个问题的回答（/pins 查看）。")
     if report.unanswered:
         lines += ["", "读者想知道、文章里没有的（按意思归组，大组在前）："]
         for n, group in enumerate(report.unanswered[:TOP], 1):
@@ -320,6 +337,7 @@ def _cjk_font() -> str | None:
     """The name of the CJK font matplotlib is given (registered once per process), or None when
     the font package is not installed."""
     import importlib.metadata
+
     from matplotlib import font_manager
     try:
         path = importlib.metadata.distribution("cvttf-notosanscjk-regular").locate_file(

@@ -69,6 +69,7 @@ class Library:
         # add's report, and an admin who reads the report and sends /remove at once is understood.
         self.added: dict[str, SimpleNamespace] = {}
         self.last_added: list[str] = []
+        self.on_removed: Callable[[str], None] | None = None   # told each article id removed
         # Uploads a previous run downloaded and never confirmed or indexed.
         shutil.rmtree(self.uploads / ".incoming", ignore_errors=True)
         self._restore_interrupted()
@@ -144,6 +145,8 @@ class Library:
         """Take an article out; return a line for the admin."""
         change = self._index("--remove", article_id)
         self.added.pop(article_id, None)
+        if self.on_removed:
+            self.on_removed(article_id)
         return f"已删除 <code>{html.escape(article_id)}</code>。现在共有 {change['articles']} 篇文章。"
 
     @property

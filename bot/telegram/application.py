@@ -113,6 +113,7 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
     app.add_handler(CommandHandler("latest", on_latest))
     app.add_handler(CommandHandler("remove", lambda u, c: admin.on_remove(u, c, reply)))
     app.add_handler(CommandHandler("report", lambda u, c: editor_report.on_report(u, c, reply)))
+    app.add_handler(CommandHandler("pins", lambda u, c: editor_report.on_pins(u, c, reply)))
     app.add_handler(CommandHandler("forget", on_forget))
     app.add_handler(CommandHandler("id", on_id))
     app.add_handler(MessageHandler(filters.COMMAND, on_unknown_command))
@@ -120,6 +121,8 @@ def build_application(conversations: Conversations, settings: TelegramSettings, 
                                    lambda u, c: admin.on_document(u, c, reply)))
     app.add_handler(CallbackQueryHandler(lambda u, c: admin.on_confirm_button(u, c, reply), pattern=r"^(replace|keep):"))
     app.add_handler(CallbackQueryHandler(on_verdict, pattern=r"^fb:"))
+    app.add_handler(CallbackQueryHandler(lambda u, c: editor_report.on_pin(u, c, reply), pattern=r"^pin:"))
+    app.add_handler(CallbackQueryHandler(lambda u, c: editor_report.on_unpin(u, c, reply), pattern=r"^unpin:"))
     app.add_handler(CallbackQueryHandler(on_button))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, on_text))
     app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL & filters.ChatType.PRIVATE,

@@ -29,7 +29,8 @@ READER_COMMANDS = [("start", "介绍与示例问题"), ("help", "怎么提问"),
                    ("source", "文章来源与作者"), ("forget", "删除我的提问记录")]
 GROUP_COMMANDS = [("ask", "提问：/ask 问题"), ("help", "怎么提问"), ("articles", "文章列表"), ("sections", "文章目录"),
                   ("source", "文章来源与作者")]
-ADMIN_COMMANDS = READER_COMMANDS + [("report", "读者提问报告：/report 7d"), ("remove", "删除文章：/remove 编号或标题"),
+ADMIN_COMMANDS = READER_COMMANDS + [("report", "读者提问报告：/report 7d"), ("pins", "更正：以后先引用的句子"),
+                                    ("remove", "删除文章：/remove 编号或标题"),
                                     ("id", "Telegram id（给新管理员）")]
 # A /start parameter may hold only these, at most 64 of them.
 _START_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")

@@ -1,5 +1,6 @@
-"""End-to-end tier: the newsroom's channel through the real bot and the fake Bot API — a post becomes
-an article, its comment thread is answered from it, an edited post replaces it."""
+"""End-to-end tier: the newsroom's loop through the real bot and the fake Bot API — a channel post
+becomes an article, its comment thread is answered from it, an edited post replaces it; a 👎 shows
+in /report, the editor pins the right sentence, a reworded question gets it, /pins undoes it."""
 import time
 
 import pytest
@@ -60,5 +61,41 @@ def test_a_post_becomes_an_article_and_its_comment_thread_is_answered_from_it(tm
         api.message("夜里开到几点？", user_id=57, chat_id=GROUP, chat_type="supergroup", message_thread_id=900,
                     reply_to_message=forward)
         assert "十点" in plain(bot.replies(GROUP, 3)[2]["params"]["text"])
+    finally:
+        bot.stop()
+
+
+def test_the_editor_pins_the_right_sentence_to_a_wrong_answer_and_undoes_it(tmp_path):
+    from test_newsroom_e2e import _button, _marked
+    from test_telegram_e2e import press
+    bot = _library_bot(tmp_path).start()
+    try:
+        api = bot.api
+        api.message("岚山区委书记是谁？", user_id=730)
+        answered = bot.replies(730)[0]
+        first = plain(answered["params"]["text"])
+        press(bot, 730, _button(answered, "没答对")["callback_data"], "wrong")
+        api.toast("press730-wrong")
+        time.sleep(1)   # the recorder writes within half a second
+        api.message("/report", user_id=ADMIN)
+        offer = bot.replies(ADMIN, 2, timeout=60)[1]
+        offered = plain(offer["params"]["text"])
+        assert offered.startswith("读者说没答对：“岚山区委书记是谁？”（《日照岚山区")
+        second = offered.splitlines()[2].partition(". ")[2]   # the article's second closest sentence
+        press(bot, ADMIN, _button(offer, "第 2 句")["callback_data"], "pin")
+        assert "以后类似的问题先引用" in plain(bot.replies(ADMIN, 3)[2]["params"]["text"])
+        assert _marked(api, ADMIN) == "✅ 已指定第 2 句"
+        api.message("岚山的区委书记是谁", user_id=731)   # reworded: the pinned sentence first
+        pinned = plain(bot.replies(731)[0]["params"]["text"])
+        assert pinned.index(second[:20]) < 40 and "第" in pinned   # quoted and cited like any answer
+        api.message("/report", user_id=ADMIN)   # the correction counted (and the 👎 offered again)
+        assert "编辑更正了 1 个问题的回答" in plain(bot.replies(ADMIN, 5, timeout=60)[3]["params"]["text"])
+        api.message("/pins", user_id=ADMIN)
+        listing = bot.replies(ADMIN, 6)[5]
+        assert "#1" in plain(listing["params"]["text"]) and "岚山区委书记是谁" in plain(listing["params"]["text"])
+        press(bot, ADMIN, _button(listing, "撤销 #1")["callback_data"], "unpin")
+        assert "已撤销 #1" in api.toast(f"press{ADMIN}-unpin")["text"]
+        api.message("岚山的区委书记是谁", user_id=732)
+        assert plain(bot.replies(732)[0]["params"]["text"])[:30] == first[:30]   # as before the correction
     finally:
         bot.stop()
