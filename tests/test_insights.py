@@ -234,3 +234,8 @@ def test_a_library_report_names_the_article_of_every_line_in_the_readers_words(t
     assert "“他工资多少” → “杨维凯的收入……”（《杨维凯返乡创业》）" in text and "杨维凯工资多少" not in text
     assert "1 次（《清水镇图书馆》）：“馆长的电话多少”" in text and "哈哈" not in text
     assert "· 《清水镇图书馆》：2 / 1 / 0 / 0" in text
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # every label drawable (CJK titles included)
+        png = report.chart(made, tmp_path / "library.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -299,7 +299,10 @@ def chart(report: Report, path: Path) -> Path:
     font = _cjk_font()
     words = _CHART_WORDS["zh" if font else "en"]
     with plt.rc_context({"font.family": font} if font else {}):
-        figure, (hours, groups) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 2]})
+        per_article = len(report.articles) > 1
+        figure, axes = plt.subplots(1, 3 if per_article else 2, figsize=(16 if per_article else 11, 4),
+                                    gridspec_kw={"width_ratios": [3, 2, 2] if per_article else [3, 2]})
+        hours, groups = axes[0], axes[1]
         answered = [t - r for t, r in zip(report.by_hour, report.refused_by_hour)]
         hours.bar(range(24), answered, color="#4c72b0", label=words["answered"])
         hours.bar(range(24), report.refused_by_hour, bottom=answered, color="#dd8452", label=words["refused"])
@@ -315,6 +318,14 @@ def chart(report: Report, path: Path) -> Path:
         groups.xaxis.set_major_locator(MaxNLocator(integer=True))
         if not top:
             groups.text(0.5, 0.5, words["none"], ha="center", va="center", transform=groups.transAxes)
+        if per_article:   # which reports readers asked about, and how many of their questions were answered
+            shown = report.articles[:TOP][::-1]
+            names = [_short(a.article, 12) if font else f"A{n}" for n, a in enumerate(report.articles[:TOP], 1)][::-1]
+            axes[2].barh(names, [a.answered for a in shown], color="#4c72b0", label=words["answered"])
+            axes[2].barh(names, [a.questions - a.answered for a in shown], left=[a.answered for a in shown],
+                         color="#dd8452", label=words["refused"])
+            axes[2].set(title=words["articles"], xlabel=words["questions"])
+            axes[2].xaxis.set_major_locator(MaxNLocator(integer=True))
         figure.suptitle(_period(report))   # which days, and which article when the report is of one
         figure.tight_layout()
         figure.savefig(path, dpi=100)
@@ -325,10 +336,10 @@ def chart(report: Report, path: Path) -> Path:
 _CHART_WORDS = {
     "zh": {"answered": "已回答", "refused": "没找到", "hours": "各时段的提问（共 {n} 次，回答了 {share:.0%}）",
            "hour": "几点（{zone}）", "questions": "提问次数", "groups": "读者想知道、文章里没有的（按意思归组）",
-           "none": "没有"},
+           "none": "没有", "articles": "各篇文章的提问"},
     "en": {"answered": "answered", "refused": "not found", "hours": "Questions by hour ({n}, {share:.0%} answered)",
            "hour": "hour of day ({zone})", "questions": "questions", "groups": "Unanswered, by group of meaning",
-           "none": "none"},
+           "none": "none", "articles": "Questions by article"},
 }
 
 
