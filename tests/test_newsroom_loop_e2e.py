@@ -6,10 +6,11 @@ import time
 import pytest
 
 from test_library_e2e import ADMIN, _library_bot
+from test_sources import site  # noqa: F401 — a local web server (a fixture)
 from test_telegram_e2e import plain
 
 pytestmark = pytest.mark.e2e
-CHANNEL = {"id": -1001500, "type": "channel", "title": "清水新闻", "username": "qingshui_news"}
+CHANNEL = {"id": -1001234567890, "type": "channel", "title": "清水新闻", "username": "qingshui_news"}
 GROUP = -1001600
 POST = 31
 REPORT = ("清水镇图书馆改造完成 夜间开放受欢迎\n"
@@ -97,5 +98,27 @@ def test_the_editor_pins_the_right_sentence_to_a_wrong_answer_and_undoes_it(tmp_
         assert "已撤销 #1" in api.toast(f"press{ADMIN}-unpin")["text"]
         api.message("岚山的区委书记是谁", user_id=732)
         assert plain(bot.replies(732)[0]["params"]["text"])[:30] == first[:30]   # as before the correction
+    finally:
+        bot.stop()
+
+
+def test_a_post_with_a_link_adds_the_page_within_seconds_and_cites_it(tmp_path, site):  # noqa: F811
+    bot = _library_bot(tmp_path, ", channel: '-1001234567890'")   # the channel by its id
+    config = tmp_path / "config.yaml"
+    config.write_text("sources: {allow_private_urls: true}\n" + config.read_text(encoding="utf-8"), encoding="utf-8")
+    bot.start()
+    try:
+        posted = time.time()
+        bot.api.push("channel_post", message_id=41, date=int(time.time()), chat=CHANNEL,
+                     text=f"清水镇图书馆夜间开放 {site}/xinhua.html")
+        assert _admin_heard(bot, 1).startswith("频道帖子 41 已添加成文章")
+        for n in range(40):
+            bot.api.message("清水镇图书馆晚上开到几点？", user_id=800 + n)
+            answer = bot.replies(800 + n)[0]["params"]
+            if "清水镇图书馆" in plain(answer["text"]) and "阅读原文" in str(answer.get("reply_markup")):
+                break
+            time.sleep(0.25)
+        print(f"a linked post answerable {time.time() - posted:.1f} s after it was posted")
+        assert time.time() - posted < 15 and "阅读原文" in str(answer.get("reply_markup"))
     finally:
         bot.stop()
