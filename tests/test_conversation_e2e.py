@@ -92,7 +92,7 @@ def test_a_reaction_gets_a_short_reply_and_another_language_a_request_for_chines
     who, thumb, laugh, english, said = [json.loads(line) for line in run_cli(
         "ask", "--jsonl", "--index-dir", report_index, stdin=lines + "\n").stdout.splitlines()]
     assert thumb["reply"] == laugh["reply"] == "😊" and thumb["kind"] == "smalltalk"
-    assert english["kind"] == "foreign" and english["reply"].startswith("请用中文提问") and not english["quotes"]
+    assert english["kind"] == "refusal" and english["reply"].startswith("请用中文提问") and not english["quotes"]
     assert said["understood_as"] == "王建国说了什么"   # the conversation goes on past them
 
 

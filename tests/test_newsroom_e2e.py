@@ -133,8 +133,9 @@ def test_an_admins_menu_link_and_removal_wait_for_confirmation(tmp_path):
         assert _marked(api, 720) == "👎 已反馈"   # the vote row shows the verdict given
         api.message("/report", user_id=ADMIN)
         assert "读者点了“没答对”的回答" in plain(bot.replies(ADMIN, 9, timeout=30)[8]["params"]["text"])
+        assert plain(bot.replies(ADMIN, 10)[9]["params"]["text"]).startswith("读者说没答对：")   # offered for correction
         api.message("/report 本周", user_id=ADMIN)
-        assert "没有编号为 本周 的文章" in plain(bot.replies(ADMIN, 10)[9]["params"]["text"])
+        assert "没有编号为 本周 的文章" in plain(bot.replies(ADMIN, 11)[10]["params"]["text"])
     finally:
         bot.stop()
 

@@ -87,7 +87,7 @@ class Answer:
     reply: str          # plain text (bot/chat/render.py splits off a rewritten follow-up's first line)
     suggestions: tuple[Quote, ...] = field(default=())   # closest sections when abstaining
     more: tuple[Quote, ...] = field(default=())          # next-best passages, shown on request
-    kind: str = "quote"   # quote, overview, sections, metadata, smalltalk, refusal, foreign (not Chinese) or invalid
+    kind: str = "quote"   # quote, overview, sections, metadata, smalltalk, refusal or invalid
     understood_as: str = ""   # the question as rewritten from the conversation, when it was
     article_id: str = ""      # the article the answer is about, when there is one
     lacking: str = ""         # a refusal's reason: what the report lacks (bot/chat/absence.py)

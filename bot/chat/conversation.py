@@ -298,7 +298,7 @@ class Conversations:
                 return in_context, text.Message.of(f"{leaning.question}——{question.typed}")
         if intent.is_foreign(message) and not (answer.answered and answer.sure):
             # A sentence quoted without being sure is no answer to a question in another language.
-            answer = Answer(answer.question, False, (), ASK_IN_CHINESE, kind="foreign")
+            answer = Answer(answer.question, False, (), ASK_IN_CHINESE, kind="refusal")
         return answer, question
 
     def _ask(self, question: text.Message, scope: str | None, written: text.Message | None = None) -> Answer:

@@ -16,6 +16,7 @@ from telegram.ext import ContextTypes
 
 from bot.chat import about
 from bot.chat.answer import Answer
+from bot.chat.conversation import ASK_IN_CHINESE
 from bot.chat.render import body, headline
 from bot.telegram import admin, channel
 from bot.telegram import html as th
@@ -125,7 +126,8 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE, qu
         blocks = ["\n".join(above + blocks[:1])] + blocks[1:] if above else blocks
         if context.bot_data["fingerprint"] != index_used:
             markup = None   # the index was swapped meanwhile: buttons would point into the new one
-        if feedback and answer.kind in ("quote", "refusal", "metadata"):   # these point at the answer itself
+        if feedback and answer.kind in ("quote", "refusal", "metadata") and answer.reply != ASK_IN_CHINESE:
+            # these point at the answer itself; "请用中文提问" is no answer to judge
             markup = with_verdict_buttons(context, markup, feedback)
         sent = await reply(update, context, blocks, markup)
     for message in sent:
