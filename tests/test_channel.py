@@ -24,3 +24,10 @@ def test_which_article_a_post_became_and_which_thread_it_opened_outlive_a_restar
     assert again.article_of_post(-1001500, 31) == "post-1001500-31" and again.article_of_post(-1001500, 32) is None
     assert again.article_of_thread(-1001600, 900) == "post-1001500-31"
     assert (tmp_path / "channel.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_text_posts_own_address_is_kept_for_its_article(tmp_path):
+    posts = PostArticles(tmp_path / "channel.sqlite3")
+    posts.remember_post(-1001234567890, 31, "post-31", "https://t.me/qingshui_news/31")
+    posts.remember_post(-1001234567890, 32, "xinhua")   # a linked page: its own address is the page's
+    assert posts.link_of("post-31") == "https://t.me/qingshui_news/31" and posts.link_of("xinhua") == ""

@@ -46,8 +46,9 @@ def test_a_post_becomes_an_article_and_its_comment_thread_is_answered_from_it(tm
         time.sleep(1)
         api.message("馆长叫什么名字？", user_id=55, chat_id=GROUP, chat_type="supergroup",
                     message_thread_id=900, reply_to_message=forward)
-        answer = plain(bot.replies(GROUP)[0]["params"]["text"])
-        assert "陈建国" in answer   # from the post's article, though the library holds another
+        answered = bot.replies(GROUP)[0]["params"]
+        assert "陈建国" in plain(answered["text"])   # from the post's article, though the library holds another
+        assert "https://t.me/qingshui_news/31" in str(answered["reply_markup"])   # 阅读原文: the post itself
         api.message("哈哈 我周末去看看", user_id=56, chat_id=GROUP, chat_type="supergroup",
                     message_thread_id=900, reply_to_message=forward)   # readers talking: left alone
         api.message("晚上开到几点", user_id=55, chat_id=GROUP, chat_type="supergroup", message_thread_id=900,

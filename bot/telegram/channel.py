@@ -45,13 +45,21 @@ class PostArticles:
         self._lock = threading.Lock()
         self._db = private_database(path, check_same_thread=False)
         self._db.execute("CREATE TABLE IF NOT EXISTS posts (channel INTEGER, post INTEGER, article TEXT NOT NULL, "
-                         "PRIMARY KEY (channel, post))")
+                         "link TEXT, PRIMARY KEY (channel, post))")
         self._db.execute("CREATE TABLE IF NOT EXISTS threads (chat INTEGER, root INTEGER, article TEXT NOT NULL, "
                          "PRIMARY KEY (chat, root))")
 
-    def remember_post(self, channel: int, post: int, article: str) -> None:
+    def remember_post(self, channel: int, post: int, article: str, link: str = "") -> None:
+        """`link`: the post's own t.me address, 阅读原文 for an article that has no web page."""
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO posts VALUES (?, ?, ?)", (channel, post, article))
+            self._db.execute("INSERT OR REPLACE INTO posts VALUES (?, ?, ?, ?)", (channel, post, article, link or None))
+
+    def link_of(self, article: str) -> str:
+        """The t.me address of the post an article came from, or ""."""
+        with self._lock:
+            row = self._db.execute("SELECT link FROM posts WHERE article = ? AND link IS NOT NULL "
+                                   "ORDER BY post DESC LIMIT 1", (article,)).fetchone()
+        return row[0] if row else ""
 
     def article_of_post(self, channel: int, post: int) -> str | None:
         with self._lock:
@@ -95,8 +103,8 @@ async def on_channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     except UserError as exc:
         await _tell_admins(context, html.escape(f"频道帖子 {post.message_id} 没有添加成文章：{in_chinese(str(exc), what)}"))
         return
-    for article_id in ids:
-        context.bot_data["posts"].remember_post(post.chat.id, post.message_id, article_id)
+    for article_id in ids:   # a text post's own address is its 阅读原文 (a linked page is its own)
+        context.bot_data["posts"].remember_post(post.chat.id, post.message_id, article_id, "" if link else post.link or "")
     log.info("Channel post %s: %s", post.message_id, re.sub(r"<[^>]+>", "", report.splitlines()[0]))
     await _tell_admins(context, f"频道帖子 {post.message_id} 已{'更新' if update.edited_channel_post else '添加'}成文章：\n{report}")
 

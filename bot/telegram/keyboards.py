@@ -138,9 +138,13 @@ def answer_buttons(context, answer: Answer) -> InlineKeyboardMarkup | None:
 
 
 def source_page(context, article_id: str) -> str:
-    """The web address an article was fetched from, or "" (a file)."""
+    """Where the reader can read the whole article: the web address it was fetched from, else the
+    channel post it came from (bot/telegram/channel.py), else "" (a file)."""
     article = answerer(context).searcher.index.catalogue.get(article_id)
-    return article.path if article and re.match(r"https?://", article.path) else ""
+    if article and re.match(r"https?://", article.path):
+        return article.path
+    posts = context.bot_data.get("posts")
+    return posts.link_of(article_id) if posts is not None and article else ""
 
 
 def context_buttons(context, quotes: list[Quote]) -> InlineKeyboardMarkup:
