@@ -281,10 +281,7 @@ def _archive(settings: Settings, folder: Path) -> Archive:
     store = settings.store
     if store.backend != "milvus":
         return FolderArchive(folder, settings.retrieval.faiss, settings.embedding.runtime)
-    from index.archive.milvus import (  # pymilvus only when it is used
-        MilvusArchive,
-        is_server,
-    )
+    from index.archive.milvus import MilvusArchive, is_server   # pymilvus only when it is used
     uri = store.archive_uri(folder)
     if (uri, store.collection) not in _MILVUS:
         if not is_server(uri):

@@ -16,17 +16,8 @@ from typing import Callable
 
 from telegram import Update
 from telegram.error import BadRequest, NetworkError, TelegramError
-from telegram.ext import (
-    Application,
-    ApplicationHandlerStop,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    InlineQueryHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
+from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, ContextTypes,
+                          InlineQueryHandler, MessageHandler, TypeHandler, filters)
 
 from bot.chat.answer import Answerer
 from bot.chat.conversation import Conversations
@@ -35,29 +26,13 @@ from bot.config import Telegram as TelegramSettings
 from bot.telegram import admin, editor_report, first_contact
 from bot.telegram.buttons import on_button, on_verdict
 from bot.telegram.channel import PostArticles, is_the_channel, on_channel_post
-from bot.telegram.commands import (
-    on_added_to_group,
-    on_articles,
-    on_forget,
-    on_help,
-    on_id,
-    on_latest,
-    on_sections,
-    on_source,
-    on_start,
-    on_unknown_command,
-)
+from bot.telegram.commands import (on_added_to_group, on_articles, on_forget, on_help, on_id, on_latest, on_sections,
+                                   on_source, on_start, on_unknown_command)
 from bot.telegram.fair_sending import FairRateLimiter
 from bot.telegram.flow import InOrder, RateLimiter, ThreadMap, note_edit, superseded
 from bot.telegram.inline import on_inline_query
 from bot.telegram.intake import Outage, one_line
-from bot.telegram.questions import (
-    addresses_bot,
-    on_ask,
-    on_edited,
-    on_not_text,
-    on_text,
-)
+from bot.telegram.questions import addresses_bot, on_ask, on_edited, on_not_text, on_text
 from bot.telegram.sending import reply, tell
 from index.archive.base import ArchiveUnavailable
 

@@ -22,14 +22,7 @@ from bot.telegram.button_keys import button_data, is_key, read_press
 from bot.telegram.flow import conversation_id
 from bot.telegram.keyboards import articles_page, context_buttons, passage_quote
 from bot.telegram.questions import answer_question
-from bot.telegram.sending import (
-    DONE,
-    answerer,
-    reader_key,
-    reply,
-    send_messages,
-    settle,
-)
+from bot.telegram.sending import DONE, answerer, reader_key, reply, send_messages, settle
 
 log = logging.getLogger(__name__)
 

@@ -17,14 +17,8 @@ from bot.insights.record import InsightsError
 from bot.telegram import admin, first_contact
 from bot.telegram.button_keys import button_data
 from bot.telegram.flow import conversation_id
-from bot.telegram.keyboards import (
-    article_buttons,
-    articles_page,
-    articles_titled,
-    example_buttons,
-    page_count,
-    sections_reply,
-)
+from bot.telegram.keyboards import (article_buttons, articles_page, articles_titled, example_buttons, page_count,
+                                    sections_reply)
 from bot.telegram.questions import addresses_bot
 from bot.telegram.sending import answerer, reader_key, reply
 

@@ -22,13 +22,8 @@ from bot.telegram import admin, channel
 from bot.telegram import html as th
 from bot.telegram.channel import commented_article
 from bot.telegram.flow import conversation_id
-from bot.telegram.keyboards import (
-    answer_buttons,
-    example_buttons,
-    sections_reply,
-    suggestion_buttons,
-    with_verdict_buttons,
-)
+from bot.telegram.keyboards import (answer_buttons, example_buttons, sections_reply, suggestion_buttons,
+                                    with_verdict_buttons)
 from bot.telegram.sending import answerer, reader_key, reply, with_typing
 
 TEXT_ONLY = "请用文字提问。"

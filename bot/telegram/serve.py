@@ -23,14 +23,8 @@ from bot.config import Telegram as TelegramSettings
 from bot.errors import UserError
 from bot.telegram import first_contact
 from bot.telegram.admin import Library
-from bot.telegram.application import (
-    build_application,
-    fingerprint,
-    screen,
-    set_commands,
-    tell_admins_set_aside,
-    tell_admins_skipped,
-)
+from bot.telegram.application import (build_application, fingerprint, screen, set_commands, tell_admins_set_aside,
+                                      tell_admins_skipped)
 from bot.telegram.index_watch import IndexWatch
 from bot.telegram.intake import Intake, WebhookPortError, poll, receive_webhook
 from bot.telegram.intake import connect as intake_connect
