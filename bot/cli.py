@@ -130,7 +130,7 @@ def cmd_ask(args, settings: Settings) -> int:
     from bot import runtime
     if args.question is None and not args.jsonl:
         raise UserError("ask needs a QUESTION (or --jsonl to read questions from stdin)")
-    conversations = runtime.conversations(settings, args.index_dir, record=True)
+    conversations = runtime.conversations(settings, args.index_dir, record=True, corrections=True)
     with _recording(conversations):
         if args.jsonl:
             conversations.warm_up()
@@ -167,7 +167,7 @@ def _jsonl_question(line: str, number: int) -> tuple[str, str]:
 def cmd_chat(args, settings: Settings) -> int:
     from bot import runtime
     from bot.chat.render import terminal
-    conversations = runtime.conversations(settings, args.index_dir, record=True)
+    conversations = runtime.conversations(settings, args.index_dir, record=True, corrections=True)
     conversations.warm_up()
     titles = "、".join(f"《{a.title}》" for a in conversations.articles[:3])
     print(f"关于{titles}，请用中文提问（空行或 Ctrl-D 退出）。")
@@ -259,8 +259,8 @@ def cmd_serve(args, settings: Settings) -> int:
         store = ConversationStore(path.with_name(f"{path.stem}-conversations{path.suffix}"))
         conversations = runtime.conversations(settings, args.index_dir, store=store, record=True,
                                               record_any_index=True)
-        if conversations.corrections is None:   # the editor's corrections start here (/report, /pins)
-            conversations.corrections = Pins(runtime.pins_path(Path(folder)))
+        # The editor's corrections start here (/report, /pins); a reloaded index adopts them.
+        conversations.corrections = Pins(runtime.pins_path(Path(folder)))
         library.on_removed = conversations.corrections.forget_article   # an article's corrections go with it
         conversations.warm_up()
         with _recording(conversations):

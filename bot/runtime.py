@@ -488,20 +488,21 @@ def _changed_files(index, settings: Settings, folder: Path, config_articles: boo
 
 def conversations(settings: Settings, index_dir: Path | None = None, config_articles: bool = True,
                   store: ConversationStore | None = None, record: bool = False,
-                  record_any_index: bool = False) -> Conversations:
+                  record_any_index: bool = False, corrections: bool = False) -> Conversations:
     """A ready Conversations over the loaded index and model (see answerer() for what it raises).
     With config_articles=False an article of config.yaml missing from the index is not an error:
     a running bot reloads an index an admin has just changed on purpose. With a store, the
     conversations' context outlives a restart. With `record`, each reply is recorded for the
     editor's report (when insights are enabled, and — unless `record_any_index`, as for the bot —
     only for the configured index: questions put to a scratch index with `ask --index-dir` are
-    tests, not readers' questions)."""
+    tests, not readers' questions). With `corrections`, the editor's corrections made in Telegram
+    apply (the terminal then answers as the bot does)."""
     ready = answerer(settings, index_dir, config_articles)
     configured = index_dir is None or Path(index_dir).resolve() == Path(settings.index_dir).resolve()
     recorder = insights(settings, ready) if record and (configured or record_any_index) else None
     made = Conversations(ready, settings.conversation.expire_after_minutes * 60, store=store, recorder=recorder)
     pinned = pins_path(Path(index_dir or settings.index_dir))
-    if pinned.is_file():   # the editor's corrections, made in Telegram: the terminal answers as the bot does
+    if corrections and pinned.is_file():
         made.corrections = Pins(pinned)
     return made
 

@@ -485,6 +485,12 @@ def subject_asked(question: str) -> str:
     return subject if len(subject) >= 2 and "的" not in subject and not _ASKS.search(subject) else ""
 
 
+def passage_quote(index, number: int, score: float = 0.0) -> Quote:
+    """Passage `number` of the index as a quote (a button's sentence, the editor's pinned one)."""
+    p = index.passages[number]
+    return Quote(p.text, p.title, p.section, p.paragraph, score, p.context, (), p.article, p.section_no, number)
+
+
 def _quote(hit: Hit) -> Quote:
     p = hit.passage
     return Quote(p.text, p.title, p.section, p.paragraph, hit.score, p.context, hit.matched,

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, replace
 from typing import Iterable, Protocol
 
 from bot.chat import about, absence, followup, homophones, intent, spoken, stories
-from bot.chat.answer import Answer, Answerer, QuestionError, Quote, read_question, reply_text, words_held
+from bot.chat.answer import (Answer, Answerer, QuestionError, Quote, passage_quote, read_question, reply_text,
+                             words_held)
 from index.language import text
 from index.sources.article import Article
 
@@ -473,8 +474,7 @@ class Conversations:
         number = next((n for n in self._catalogue.passages_of(article) if index.passages[n].text == pin.sentence), None)
         if number is None:
             return answer
-        p = index.passages[number]
-        quote = Quote(p.text, p.title, p.section, p.paragraph, 1.0, p.context, (), p.article, p.section_no, number)
+        quote = passage_quote(index, number, score=1.0)
         return Answer(answer.question, True, (quote,), reply_text([quote]), article_id=article,
                       understood_as=answer.understood_as, more=answer.quotes)
 

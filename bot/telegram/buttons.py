@@ -16,11 +16,12 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.chat import about
+from bot.chat.answer import passage_quote
 from bot.telegram import admin
 from bot.telegram import html as th
 from bot.telegram.button_keys import button_data, is_key, read_press
 from bot.telegram.flow import conversation_id
-from bot.telegram.keyboards import articles_page, context_buttons, passage_quote
+from bot.telegram.keyboards import articles_page, context_buttons
 from bot.telegram.questions import answer_question
 from bot.telegram.sending import DONE, answerer, reader_key, reply, send_messages, settle
 

@@ -132,12 +132,9 @@ def asks(text: str) -> bool:
 
 def _link_of(post: Message) -> str:
     """The post's link: a link in its text, or a word the post links (a text link)."""
-    for entity, value in post.parse_entities([MessageEntity.URL]).items():
-        return value
-    for entity in post.entities or ():
-        if entity.type == MessageEntity.TEXT_LINK and entity.url:
-            return entity.url
-    return link_in(post.text or post.caption)
+    links = [*post.parse_entities([MessageEntity.URL]).values(),
+             *(entity.url for entity in post.entities or () if entity.type == MessageEntity.TEXT_LINK and entity.url)]
+    return links[0] if links else link_in(post.text or post.caption)
 
 
 def _post_as_file(library: Library, post: Message, text: str, timezone: str) -> Path:

@@ -159,8 +159,3 @@ def suggestion_buttons(context, answer: Answer) -> InlineKeyboardMarkup | None:
                                   callback_data=button_data(context, "sec", article_no[s.article_id], s.section_no))]
             for s in answer.suggestions if s.article_id in article_no]
     return InlineKeyboardMarkup(rows) if rows else None
-
-
-def passage_quote(index, number: int) -> Quote:
-    p = index.passages[number]
-    return Quote(p.text, p.title, p.section, p.paragraph, 0.0, p.context, (), p.article, p.section_no, number)
